@@ -1,0 +1,27 @@
+"""Pydantic records passed between stages, the run config, and the seed-file reader."""
+
+from seedfactory.schemas.config import ConfigError, RunConfig, load_config
+from seedfactory.schemas.records import (
+    Example,
+    GenerationRequest,
+    GenerationResult,
+    JudgeVerdict,
+    Lineage,
+    Message,
+    Output,
+    PreferencePair,
+    Reject,
+    Sampling,
+    SeedExample,
+    output_text,
+    render_prompt,
+    stable_hash,
+)
+from seedfactory.schemas.seedfile import SeedFileError, load_schema, load_seeds, schema_next_to
+
+__all__ = [
+    "ConfigError", "Example", "GenerationRequest", "GenerationResult", "JudgeVerdict", "Lineage",
+    "Message", "Output", "PreferencePair", "Reject", "RunConfig", "Sampling", "SeedExample",
+    "SeedFileError", "load_config", "load_schema", "load_seeds", "output_text", "render_prompt",
+    "schema_next_to", "stable_hash",
+]

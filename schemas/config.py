@@ -1,0 +1,178 @@
+"""The run configuration: one pydantic model, loaded from YAML plus dotted `key=value` overrides.
+
+Unknown keys are errors that name the key; each field's description is its help text
+(`seedfactory run --help-config`). The resolved config is written into the run directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+BackendName = Literal["vllm", "openai", "fake"]
+EmbedderName = Literal["minilm", "hash"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(Section):
+    backend: BackendName = Field("vllm", description="vllm (in-process engine), openai (any OpenAI-compatible server) or fake (tests)")
+    model: str = Field("smollm2-135m", description="packaged model alias, a Hugging Face model folder, a .gguf file, or the served model name for openai")
+    base_url: str | None = Field(None, description="OpenAI-compatible server URL (openai backend)")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key (openai backend)")
+    temperature: float = Field(0.8, ge=0, description="sampling temperature")
+    top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling")
+    max_tokens: int = Field(256, gt=0, description="longest completion, in tokens")
+    max_model_len: int = Field(2048, gt=0, description="context length for the in-process engine")
+    concurrency: int = Field(8, gt=0, description="requests in flight at once (openai backend)")
+    timeout: float = Field(120.0, gt=0, description="seconds before a request is abandoned and retried")
+    max_retries: int = Field(3, ge=0, description="retries for 429, 5xx, timeouts and unparseable replies before a request is quarantined")
+    structured: Literal["json_schema", "json_object", "none"] = Field(
+        "json_schema", description="how structured output is asked for: json_schema (vLLM, OpenAI), json_object (llama.cpp) or none (prompt only)")
+
+
+class SeedsConfig(Section):
+    path: str = Field("invoice-fields", description="a bundled seed set name (see seeds/README.md) or a .jsonl/.yaml file")
+    schema_path: str | None = Field(None, alias="schema", description="JSON schema file for outputs; default: <seeds>.schema.json next to the seeds, if present")
+    holdout: float = Field(0.25, gt=0, lt=1, description="share of seeds held out for evaluation and decontamination")
+    min_train: int = Field(3, ge=1, description="fewest seeds left for few-shot prompts after the hold-out")
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+
+class GenerateConfig(Section):
+    num_tasks: int = Field(48, gt=0, description="new tasks (prompts) the teacher is asked to write")
+    shots: int = Field(3, gt=0, description="seed examples shown in each few-shot prompt")
+    responses_per_prompt: int = Field(3, gt=0, description="responses sampled per task; 2 or more make preference pairs")
+    batch_size: int = Field(32, gt=0, description="requests sent together; the cache is written after each batch")
+
+
+class ValidateConfig(Section):
+    min_chars: int = Field(2, ge=0, description="shortest output kept, in characters")
+    max_chars: int = Field(2000, gt=0, description="longest output kept, in characters")
+    near_dup_threshold: float = Field(0.7, gt=0, le=1, description="Jaccard similarity of word 3-shingles at which two prompts are near-duplicates")
+    num_perm: int = Field(128, gt=0, description="MinHash permutations")
+    embedder: EmbedderName = Field("minilm", description="minilm (sentence-transformers all-MiniLM-L6-v2) or hash (deterministic, tests)")
+    diversity_threshold: float = Field(0.92, gt=0, le=1, description="cosine similarity to an already kept prompt at which a prompt is dropped")
+    decontam_threshold: float = Field(0.5, gt=0, le=1, description="Jaccard similarity to a held-out seed at which a row is dropped")
+
+
+class JudgeConfig(Section):
+    model: ModelConfig = Field(default_factory=ModelConfig,
+                               description="the judge model; unset keys follow the teacher, read greedily (temperature 0, 160 tokens)")
+    min_score: float = Field(2.0, ge=1, le=5, description="rows scored below this (1-5 rubric) leave the SFT set")
+    min_margin: float = Field(1.0, ge=0, description="smallest score gap between chosen and rejected for a preference pair")
+
+
+class ReviewConfig(Section):
+    sample_size: int = Field(12, ge=0, description="rows sampled into the human review queue")
+
+
+class TrainConfig(Section):
+    student: str = Field("smollm2-135m", description="packaged model alias, Hugging Face model folder or .gguf file")
+    sft_steps: int = Field(24, gt=0, description="SFT optimiser steps")
+    dpo_steps: int = Field(8, ge=0, description="DPO optimiser steps (0 skips DPO)")
+    batch_size: int = Field(4, gt=0, description="examples per step")
+    learning_rate: float = Field(2e-4, gt=0, description="SFT learning rate")
+    dpo_learning_rate: float = Field(5e-5, gt=0, description="DPO learning rate")
+    dpo_beta: float = Field(0.1, gt=0, description="DPO beta")
+    lora_r: int = Field(8, gt=0, description="LoRA rank")
+    lora_alpha: int = Field(16, gt=0, description="LoRA alpha")
+    max_length: int = Field(512, gt=0, description="longest training sequence, in tokens")
+    threads: int = Field(0, ge=0, description="torch threads (0: all cores)")
+
+
+class EvalConfig(Section):
+    max_new_tokens: int = Field(192, gt=0, description="longest student answer, in tokens")
+    batch_size: int = Field(8, gt=0, description="held-out prompts generated together")
+
+
+class RunConfig(Section):
+    seed: int = Field(0, description="seed for splits, sampling and training")
+    teacher: ModelConfig = Field(default_factory=ModelConfig, description="the teacher model")
+    seeds: SeedsConfig = Field(default_factory=SeedsConfig)
+    generate: GenerateConfig = Field(default_factory=GenerateConfig)
+    validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _judge_follows_teacher(self) -> "RunConfig":
+        # Judge keys left unset follow the teacher (read greedily); keys set on the judge win.
+        judge = self.judge.model
+        merged = self.teacher.model_dump() | {"temperature": 0.0, "max_tokens": 160}
+        merged |= judge.model_dump(include=judge.model_fields_set)
+        object.__setattr__(self.judge, "model", ModelConfig.model_validate(merged))
+        self.judge.model.__pydantic_fields_set__ = set(judge.model_fields_set)
+        return self
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names the file and key."""
+
+
+def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for k in keys[:-1]:
+        child = node.setdefault(k, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {dotted}: {k} is not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> RunConfig:
+    """YAML file (optional) + `a.b=value` overrides (values parsed as YAML) -> RunConfig."""
+    tree: dict[str, Any] = {}
+    where = "defaults"
+    if path is not None:
+        where = str(path)
+        try:
+            tree = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise ConfigError(f"{path}: cannot read config: {e}") from e
+        if not isinstance(tree, dict):
+            raise ConfigError(f"{path}: a config is a mapping of keys, got {type(tree).__name__}")
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override {item!r}: expected key=value")
+        _set_dotted(tree, key.strip(), yaml.safe_load(raw) if raw != "" else "")
+    try:
+        return RunConfig.model_validate(tree)
+    except ValidationError as e:
+        lines = [f"{where}: invalid config"]
+        for err in e.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  {key}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def config_help(model: type[BaseModel] = RunConfig, prefix: str = "") -> list[str]:
+    """One line per key: dotted name, default and description (the field docstrings)."""
+    out = []
+    for name, field in model.model_fields.items():
+        key = prefix + (field.alias or name)
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out.extend(config_help(ann, key + "."))
+        else:
+            default = field.get_default(call_default_factory=True)
+            if isinstance(default, BaseModel):
+                out.extend(config_help(type(default), key + "."))
+                continue
+            out.append(f"{key} = {default!r}  # {field.description or ''}")
+    return out

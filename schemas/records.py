@@ -1,0 +1,194 @@
+"""Records passed between stages.
+
+Every record is a strict pydantic model (unknown fields are errors). Model I/O travels with
+the record: a generated example keeps the rendered prompt hash, the raw completion, the model
+id and the sampling parameters in its lineage, so any row can be traced back to the request
+that made it and a parse failure is a reject that still carries the raw text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Output = str | dict[str, Any]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def stable_hash(obj: Any, n: int = 16) -> str:
+    """Content hash of any JSON-able object: same content, same id, on any machine."""
+    blob = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:n]
+
+
+def output_text(output: Output) -> str:
+    """The text a student is trained to write for an output: JSON objects in compact key order."""
+    return output if isinstance(output, str) else json.dumps(output, ensure_ascii=False)
+
+
+def render_prompt(instruction: str, input: str = "") -> str:
+    """The user turn shown to a student (and to the teacher when it answers a task)."""
+    return f"{instruction.strip()}\n\n{input.strip()}" if input.strip() else instruction.strip()
+
+
+class Message(Strict):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class SeedExample(Strict):
+    """One hand-written example. On disk either instruction/input/output or chat `messages`."""
+
+    id: str = Field(min_length=1)
+    instruction: str = Field(min_length=1)
+    input: str = ""
+    output: Output
+    topic: str | None = None
+    source: str | None = Field(default=None, description="file:line the seed was read from")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_messages(cls, data: Any) -> Any:
+        # A chat seed: the last user turn is the instruction, the final assistant turn the output.
+        if isinstance(data, dict) and "messages" in data:
+            data = dict(data)
+            msgs = [Message.model_validate(m) for m in data.pop("messages")]
+            if not msgs or msgs[-1].role != "assistant" or len(msgs) < 2 or msgs[-2].role != "user":
+                raise ValueError("messages must end with a user turn followed by an assistant turn")
+            data.setdefault("instruction", msgs[-2].content)
+            data.setdefault("output", msgs[-1].content)
+        return data
+
+    @property
+    def prompt(self) -> str:
+        return render_prompt(self.instruction, self.input)
+
+
+class Sampling(Strict):
+    temperature: float = Field(0.8, ge=0)
+    top_p: float = Field(0.95, gt=0, le=1)
+    max_tokens: int = Field(256, gt=0)
+    seed: int | None = None
+
+
+class GenerationRequest(Strict):
+    """One chat request to a teacher or judge. `key` is its content address in the cache."""
+
+    model: str
+    messages: list[Message]
+    sampling: Sampling = Sampling()
+    response_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON schema the reply must follow (structured output)"
+    )
+    purpose: str = Field("", description="what the request is for (task, response, judge); not hashed")
+
+    @property
+    def key(self) -> str:
+        return stable_hash(
+            [self.model, [m.model_dump() for m in self.messages], self.sampling.model_dump(),
+             self.response_schema], n=32)
+
+    @property
+    def prompt_hash(self) -> str:
+        return stable_hash([m.model_dump() for m in self.messages])
+
+
+class GenerationResult(Strict):
+    request_key: str
+    model: str
+    text: str = ""
+    prompt_hash: str
+    sampling: Sampling
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str | None = None
+    error: str | None = Field(default=None, description="set when the backend gave no usable reply")
+    cached: bool = False
+    seconds: float = 0.0
+
+
+class Lineage(Strict):
+    seed_ids: list[str]
+    strategy: str
+    teacher: str
+    prompt_hash: str
+    request_key: str
+    raw: str = Field(description="the raw completion the row was parsed from")
+    sampling: Sampling
+    task_request_key: str | None = Field(default=None, description="request that wrote the task")
+
+
+class Example(Strict):
+    """A candidate training example. Rows answering the same prompt share `prompt_id`."""
+
+    id: str
+    prompt_id: str
+    instruction: str = Field(min_length=1)
+    input: str = ""
+    output: Output
+    lineage: Lineage
+    scores: dict[str, float] = {}
+
+    @property
+    def prompt(self) -> str:
+        return render_prompt(self.instruction, self.input)
+
+    @property
+    def output_text(self) -> str:
+        return output_text(self.output)
+
+
+class JudgeVerdict(Strict):
+    """A judge's reading of one row (rubric) or of two rows (pairwise, a against b)."""
+
+    kind: Literal["rubric", "pairwise"]
+    example_id: str
+    other_id: str | None = None
+    score: float | None = None
+    winner: Literal["a", "b", "tie"] | None = None
+    rationale: str = ""
+    judge_model: str
+    raw: str = ""
+    error: str | None = None
+    request_keys: list[str] = []
+
+    @model_validator(mode="after")
+    def _error_or_value(self) -> "JudgeVerdict":
+        # A parse failure is an error, never a score.
+        has_value = self.score is not None or self.winner is not None
+        if self.error is None and not has_value:
+            raise ValueError("a verdict without an error needs a score or a winner")
+        if self.error is not None and has_value:
+            raise ValueError("a verdict with an error carries no score or winner")
+        return self
+
+
+class PreferencePair(Strict):
+    id: str
+    prompt_id: str
+    prompt: str
+    chosen: str
+    rejected: str
+    chosen_id: str
+    rejected_id: str
+    margin: float
+    source: Literal["judge_rubric", "judge_pairwise", "review"]
+
+
+class Reject(Strict):
+    """A dropped row, with why. Duplicates name the kept row and the similarity."""
+
+    row_id: str
+    stage: str
+    reason: str
+    score: float | None = None
+    dup_of: str | None = None
+    similarity: float | None = None
+    detail: str | None = None
+    row: dict[str, Any] | None = None

