@@ -1,0 +1,26 @@
+# The two commands of the README. Both create the environment first if it is missing.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUT ?= runs/default
+
+.PHONY: run test env lint bench clean
+
+env:
+	@bash scripts/bootstrap.sh $(VENV)
+
+# The main job on the embedded defaults: bundled seeds, in-process models, no server, no key.
+run: env
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m seedfactory run --out $(OUT) $(ARGS)
+
+# The whole test suite (real small models included; nothing reaches the network).
+test: env
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 SEEDFACTORY_BLOCK_REMOTE=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: env
+	$(VENV)/bin/ruff check .
+
+bench: env
+	$(PY) -m bench.dedup
+
+clean:
+	rm -rf runs .pytest_cache

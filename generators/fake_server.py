@@ -1,0 +1,72 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1, in-process, for tests of the openai backend.
+
+Each POST to /v1/chat/completions takes the next scripted step: a reply text, or one of the
+failure modes a real server shows (429, 500, garbage, an empty reply, a hang past the timeout).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FakeOpenAIServer:
+    """`with FakeOpenAIServer(["hello", ("status", 429), ...]) as srv: srv.url`"""
+
+    def __init__(self, script: list, default: str = "ok"):
+        self.script, self.default = list(script), default
+        self.requests: list[dict] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with server._lock:
+                    server.requests.append(body)
+                    step = server.script.pop(0) if server.script else server.default
+                kind, value = step if isinstance(step, tuple) else ("reply", step)
+                if kind == "status":
+                    self._send(value, {"error": {"message": f"scripted {value}", "type": "server_error"}})
+                elif kind == "sleep":
+                    time.sleep(value)
+                    self._send(200, _completion(body, "late"))
+                elif kind == "garbage":
+                    self._send_raw(200, b"<html>not json</html>")
+                else:
+                    self._send(200, _completion(body, value))
+
+            def _send(self, code, obj):
+                self._send_raw(code, json.dumps(obj).encode())
+
+            def _send_raw(self, code, data):
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FakeOpenAIServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _completion(body: dict, text: str) -> dict:
+    return {
+        "id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": body.get("model", "fake"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 7, "completion_tokens": len(text.split()), "total_tokens": 7 + len(text.split())},
+    }

@@ -1,0 +1,159 @@
+"""Self-Instruct generation: few-shot prompts from the seeds ask the teacher for new tasks, then
+several sampled answers per task (the material for preference pairs).
+
+Both steps use structured output where there is a schema: a new task is a pydantic `NewTask`;
+an answer follows the seed set's output schema when it declares one. What the teacher writes
+travels with each row (raw completion, request key, sampling) so any row can be traced back.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from seedfactory.schemas import (
+    Example,
+    GenerationRequest,
+    GenerationResult,
+    Lineage,
+    Message,
+    Sampling,
+    SeedExample,
+    output_text,
+    stable_hash,
+)
+from seedfactory.schemas.config import GenerateConfig, ModelConfig
+
+STRATEGY = "self_instruct"
+
+
+class NewTask(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    instruction: str = Field(min_length=3, max_length=400)
+    input: str = Field("", max_length=1200)
+
+
+class TaskDraft(BaseModel):
+    """A parsed new task, with where it came from."""
+
+    prompt_id: str
+    instruction: str
+    input: str
+    seed_ids: list[str]
+    request_key: str
+    raw: str
+
+
+TASK_SCHEMA = NewTask.model_json_schema()
+
+TASK_SYSTEM = ("You write new examples for a dataset. Each example is an instruction and an input. "
+               "New examples must be of the same kind as the ones shown, but about something new.")
+
+
+def _show(seed: SeedExample, n: int) -> str:
+    return f"Example {n}\nInstruction: {seed.instruction}\nInput: {seed.input or '(none)'}"
+
+
+def task_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateConfig,
+                  seed: int) -> list[tuple[GenerationRequest, list[str]]]:
+    """`num_tasks` few-shot prompts, each from a different random draw of `shots` seeds."""
+    out = []
+    for i in range(cfg.num_tasks):
+        rng = random.Random(f"{seed}:task:{i}")
+        shots = rng.sample(seeds, min(cfg.shots, len(seeds)))
+        body = "\n\n".join(_show(s, n) for n, s in enumerate(shots, start=1))
+        user = (f"{body}\n\nWrite Example {len(shots) + 1}: a new instruction and a new input of the same kind, "
+                "different from the examples above. Reply as JSON with keys \"instruction\" and \"input\".")
+        req = GenerationRequest(
+            model=teacher.model, purpose="task", response_schema=TASK_SCHEMA,
+            messages=[Message(role="system", content=TASK_SYSTEM), Message(role="user", content=user)],
+            sampling=Sampling(temperature=max(teacher.temperature, 0.7), top_p=teacher.top_p,
+                              max_tokens=min(teacher.max_tokens, 256), seed=seed * 100_003 + i))
+        out.append((req, [s.id for s in shots]))
+    return out
+
+
+def parse_tasks(pairs: list[tuple[GenerationRequest, list[str]]], results: list[GenerationResult],
+                reject) -> list[TaskDraft]:
+    """Parse replies into tasks; unparseable or repeated ones go to `reject(id, reason, detail)`."""
+    drafts, seen = [], {}
+    for (req, seed_ids), res in zip(pairs, results):
+        if res.error is not None:
+            reject(req.key, "teacher_error", f"{res.error} | raw: {res.text[:500]}")
+            continue
+        try:
+            task = NewTask.model_validate_json(res.text)
+        except ValidationError as e:
+            reject(req.key, "unparseable_task", f"{e.errors()[0]['msg']} | raw: {res.text[:500]}")
+            continue
+        pid = stable_hash([task.instruction.strip(), task.input.strip()])
+        if pid in seen:
+            reject(req.key, "duplicate_task", f"same task as request {seen[pid]}")
+            continue
+        seen[pid] = req.key
+        drafts.append(TaskDraft(prompt_id=pid, instruction=task.instruction.strip(), input=task.input.strip(),
+                                seed_ids=seed_ids, request_key=req.key, raw=res.text))
+    return drafts
+
+
+def answer_messages(task_prompt: str, shots: list[SeedExample]) -> list[Message]:
+    """The seeds that inspired a task are shown as earlier chat turns: they carry the answer format."""
+    msgs = [Message(role="system", content="Answer the user's task. Follow the format of your earlier answers.")]
+    for s in shots:
+        msgs += [Message(role="user", content=s.prompt), Message(role="assistant", content=output_text(s.output))]
+    return msgs + [Message(role="user", content=task_prompt)]
+
+
+def response_requests(drafts: list[TaskDraft], seeds: list[SeedExample], teacher: ModelConfig,
+                      cfg: GenerateConfig, output_schema: dict | None,
+                      seed: int) -> list[tuple[GenerationRequest, TaskDraft]]:
+    by_id = {s.id: s for s in seeds}
+    out = []
+    for d in drafts:
+        prompt = Example.model_construct(instruction=d.instruction, input=d.input).prompt
+        msgs = answer_messages(prompt, [by_id[i] for i in d.seed_ids if i in by_id])
+        for j in range(cfg.responses_per_prompt):
+            req = GenerationRequest(
+                model=teacher.model, purpose="response", messages=msgs, response_schema=output_schema,
+                sampling=Sampling(temperature=teacher.temperature, top_p=teacher.top_p,
+                                  max_tokens=teacher.max_tokens,
+                                  seed=int(stable_hash([seed, d.prompt_id, j]), 16) % 2**31))
+            out.append((req, d))
+    return out
+
+
+def reference_requests(targets: list[SeedExample], shots: list[SeedExample], teacher: ModelConfig,
+                       output_schema: dict | None) -> list[GenerationRequest]:
+    """Greedy teacher answers to the targets' prompts, in the same few-shot format as generation."""
+    return [GenerationRequest(model=teacher.model, purpose="reference", response_schema=output_schema,
+                              messages=answer_messages(t.prompt, shots),
+                              sampling=Sampling(temperature=0.0, max_tokens=teacher.max_tokens, seed=0))
+            for t in targets]
+
+
+def parse_responses(pairs: list[tuple[GenerationRequest, TaskDraft]], results: list[GenerationResult],
+                    teacher_name: str, output_schema: dict | None, reject) -> Iterator[Example]:
+    for (req, d), res in zip(pairs, results):
+        row_id = stable_hash([d.prompt_id, req.key])
+        if res.error is not None:
+            reject(row_id, "teacher_error", f"{res.error} | raw: {res.text[:500]}")
+            continue
+        text = res.text.strip()
+        output: str | dict = text
+        if output_schema is not None:
+            try:
+                output = json.loads(text)
+            except json.JSONDecodeError as e:
+                reject(row_id, "unparseable_output", f"{e.msg} | raw: {text[:500]}")
+                continue
+            if not isinstance(output, dict):
+                reject(row_id, "unparseable_output", f"expected a JSON object | raw: {text[:500]}")
+                continue
+        yield Example(
+            id=row_id, prompt_id=d.prompt_id, instruction=d.instruction, input=d.input, output=output,
+            lineage=Lineage(seed_ids=d.seed_ids, strategy=STRATEGY, teacher=teacher_name,
+                            prompt_hash=req.prompt_hash, request_key=req.key, raw=res.text,
+                            sampling=req.sampling, task_request_key=d.request_key))

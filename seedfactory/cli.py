@@ -1,0 +1,79 @@
+"""`seedfactory run [CONFIG.yaml] [--out DIR] [key=value ...]`: seeds to a trained, evaluated student.
+
+    seedfactory run                                  # bundled invoice seeds, embedded models
+    seedfactory run seeds.path=my_seeds.jsonl generate.num_tasks=100
+    seedfactory run my.yaml --out runs/mine teacher.backend=openai teacher.base_url=http://127.0.0.1:8000/v1
+    seedfactory keys                                 # every config key, its default and its help
+
+Running the same command on the same --out resumes: finished stages are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from seedfactory.models import ModelNotFound
+from seedfactory.schemas import ConfigError, SeedFileError, load_config
+from seedfactory.schemas.config import config_help
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seedfactory", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run every stage (resumes in an existing --out)")
+    r.add_argument("args", nargs="*", metavar="CONFIG.yaml | key=value",
+                   help="an optional YAML config, then dotted overrides (see `seedfactory keys`)")
+    r.add_argument("--out", type=Path, help="run directory (default: runs/<seed set>)")
+    r.add_argument("--until", help="stop after this stage")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    sub.add_parser("keys", help="list every config key with its default and help")
+    return p
+
+
+def summary(stats: dict, out: Path) -> str:
+    lines = [f"run directory: {out}", "", f"{'stage':<10}{'in':>6}{'out':>6}{'seconds':>9}  dropped"]
+    for name, st in stats["stages"].items():
+        dropped = ", ".join(f"{k} {v}" for k, v in sorted(st.get("rejected", {}).items(), key=lambda kv: -kv[1]))
+        lines.append(f"{name:<10}{st.get('in', ''):>6}{st.get('out', ''):>6}{st.get('seconds', 0):>9}  {dropped}")
+    tok = stats.get("tokens", {})
+    lines.append(f"total {stats['seconds']} s; teacher/judge tokens: {tok.get('prompt_tokens', 0)} prompt, "
+                 f"{tok.get('completion_tokens', 0)} completion; {stats['rejects']} rows in rejects.jsonl")
+    ev = out / "eval.json"
+    if ev.is_file():
+        import json
+
+        e = json.loads(ev.read_text())
+        figures = ", ".join(f"{k} {e[k]['value']:.3f}" for k in ("base", "sft", "dpo", "teacher") if k in e)
+        lines.append(f"eval ({e['base']['metric']}, n={e['base']['n']}): {figures}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "keys":
+        print("\n".join(config_help()))
+        return 0
+    config_path = None
+    overrides = list(args.args)
+    if overrides and "=" not in overrides[0]:
+        config_path = overrides.pop(0)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        cfg = load_config(config_path, overrides)
+        out = args.out or Path("runs") / Path(cfg.seeds.path).stem
+        from seedfactory.pipeline import run
+
+        stats = run(cfg, out, progress=not args.no_progress, until=args.until)
+    except (ConfigError, SeedFileError, ModelNotFound) as e:
+        print(f"seedfactory: {e}", file=sys.stderr)
+        return 2
+    print(summary(stats, out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

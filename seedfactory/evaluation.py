@@ -1,0 +1,68 @@
+"""Evaluate the student on the held-out seeds: base model, after SFT, after DPO, and the teacher.
+
+Where the seed set declares an output schema the metric is programmatic (field-level exact match
+against the held-out outputs, plus schema validity); otherwise a judge compares each answer with
+the held-out reference in both orders (win rate, a flip counts half).
+"""
+
+from __future__ import annotations
+
+from seedfactory.context import RunContext
+from seedfactory.rundir import read_jsonl_dicts, write_json, write_jsonl
+
+
+def _judge_scorer(ctx: RunContext, prompts: list[str], refs: list[str], systems: dict[str, list[str]]):
+    """Score every system with one batch of single-order pairwise requests."""
+    from seedfactory.judges.pairwise import pairwise_request, parse_pairwise
+    from seedfactory.train.evaluate import score_with_judge
+
+    judge = ctx.cfg.judge.model
+    triples = sorted({(p, a, r) for ans in systems.values() for p, a, r in zip(prompts, ans, refs)}
+                     | {(p, r, a) for ans in systems.values() for p, a, r in zip(prompts, ans, refs)})
+    backend = ctx.backend(judge)
+    results = backend.generate([pairwise_request(p, a, b, judge) for p, a, b in triples])
+    verdict = {t: parse_pairwise(res) for t, res in zip(triples, results)}
+    return {name: score_with_judge(ans, refs, prompts, lambda p, a, b: verdict[(p, a, b)])
+            for name, ans in systems.items()}
+
+
+def evaluate_run(ctx: RunContext) -> dict:
+    from seedfactory.models import resolve_model
+    from seedfactory.schemas import output_text
+    from seedfactory.train.evaluate import generate_answers, score_json
+
+    held = ctx.heldout
+    prompts = [s.prompt for s in held]
+    model_dir = resolve_model(ctx.cfg.train.student)
+    e = ctx.cfg.eval
+    systems: dict[str, list[str]] = {}
+    for name, adapter in [("base", None), ("sft", ctx.out / "adapter_sft"), ("dpo", ctx.out / "adapter")]:
+        systems[name] = generate_answers(model_dir, adapter, prompts, e.max_new_tokens, e.batch_size,
+                                         progress=ctx.show_progress)
+    teacher = {r["id"]: r["answer"] for r in read_jsonl_dicts(ctx.out / "generate" / "heldout_teacher.jsonl")}
+    systems["teacher"] = [teacher.get(s.id, "") for s in held]
+
+    if ctx.output_schema is not None:
+        scores = {n: score_json(a, [s.output for s in held], ctx.output_schema) for n, a in systems.items()}
+    else:
+        scores = _judge_scorer(ctx, prompts, [output_text(s.output) for s in held], systems)
+        ctx.close_backends()
+    dpo_stats = (ctx.out / "train" / "stats.json")
+    report = {name: {k: v for k, v in sc.items() if k != "per_example"} for name, sc in scores.items()}
+    if dpo_stats.is_file():
+        import json
+
+        dpo = json.loads(dpo_stats.read_text()).get("dpo", {})
+        if "skipped" in dpo:
+            report["dpo"]["note"] = f"DPO skipped ({dpo['skipped']}): the dpo adapter is the sft adapter"
+    report["heldout_ids"] = [s.id for s in held]
+    report["student"] = ctx.cfg.train.student
+    report["teacher_model"] = ctx.cfg.teacher.model
+    write_json(ctx.out / "eval.json", report)
+    write_jsonl(ctx.stage_dir / "answers.jsonl",
+                [{"id": s.id, "prompt": p, "reference": output_text(s.output),
+                  **{n: systems[n][i] for n in systems},
+                  **{f"{n}_score": scores[n]["per_example"][i] for n in systems}}
+                 for i, (s, p) in enumerate(zip(held, prompts))])
+    return {"in": len(held), "out": len(held),
+            **{n: report[n]["value"] for n in ("base", "sft", "dpo", "teacher")}, "metric": report["base"]["metric"]}

@@ -1,0 +1,90 @@
+"""The runner: a short loop over the stages, with resume.
+
+Each stage's fingerprint hashes the previous stage's fingerprint and the config sections the
+stage reads, so changing `judge.min_score` reruns judge and everything after it, and nothing
+before. A stage's `.done` marker holds its fingerprint and is written after all its files: a run
+killed mid-stage redoes that stage on the next call, and the request cache means no request that
+was already answered is paid for again.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from seedfactory.context import RunContext
+from seedfactory.rundir import atomic_write_text, read_json, read_jsonl_dicts, write_json, write_jsonl
+from seedfactory.schemas import RunConfig, stable_hash
+from seedfactory.steps import STAGES, load_split
+
+VERSION = "seedfactory-run-1"
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def fingerprints(cfg: RunConfig) -> dict[str, str]:
+    tree, fp, out = cfg.dump(), VERSION, {}
+    for name, (_, keys) in STAGES.items():
+        fp = stable_hash([fp, name, {k: tree[k] for k in keys}])
+        out[name] = fp
+    return out
+
+
+def gather(out: Path, started: dict | None = None) -> dict:
+    """Rebuild rejects.jsonl and stats.json (the funnel) from the per-stage files."""
+    rejects, stages = [], {}
+    for name in STAGES:
+        rejects += read_jsonl_dicts(out / name / "rejects.jsonl")
+        if (out / name / "stats.json").is_file() and (out / name / ".done").is_file():
+            stages[name] = read_json(out / name / "stats.json")
+    write_jsonl(out / "rejects.jsonl", rejects)
+    totals = Counter()
+    for st in stages.values():
+        for k in ("prompt_tokens", "completion_tokens", "requests_sent", "cache_hits"):
+            totals[k] += st.get(k, 0) or 0
+    stats = {"stages": stages, "rejects": len(rejects),
+             "rejects_by_reason": dict(Counter(f"{r['stage']}:{r['reason']}" for r in rejects)),
+             "seconds": round(sum(st.get("seconds", 0) for st in stages.values()), 1), "tokens": dict(totals)}
+    write_json(out / "stats.json", stats)
+    return stats
+
+
+def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None = None, log=_log) -> dict:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.dump(), sort_keys=False))
+    ctx = RunContext(cfg, out, progress=progress)
+    fps = fingerprints(cfg)
+    names = list(STAGES)
+    for i, name in enumerate(names, start=1):
+        fn, _ = STAGES[name]
+        marker = out / name / ".done"
+        if marker.is_file() and marker.read_text().strip() == fps[name]:
+            log(f"[{i}/{len(names)}] {name}: done before, skipped")
+        else:
+            marker.unlink(missing_ok=True)
+            ctx.begin(name)
+            log(f"[{i}/{len(names)}] {name} ...")
+            result = fn(ctx)
+            reasons = Counter(r.reason for r in ctx.rejects)
+            stats = {**result, "rejected": dict(reasons), "counters": dict(ctx.counters),
+                     "seconds": round(ctx.elapsed(), 1), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            write_jsonl(ctx.stage_dir / "rejects.jsonl", ctx.rejects)
+            write_json(ctx.stage_dir / "stats.json", stats)
+            atomic_write_text(marker, fps[name] + "\n")  # last: the stage is finished
+            gather(out)
+            drop = ", ".join(f"{k} {v}" for k, v in reasons.most_common()) or "none dropped"
+            log(f"[{i}/{len(names)}] {name}: {result.get('in', '?')} in -> {result.get('out', '?')} out "
+                f"({drop}) in {stats['seconds']} s")
+        if name == "split":
+            load_split(ctx)
+        if name == until:
+            break
+    ctx.close_backends()
+    return gather(out)

