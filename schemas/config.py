@@ -56,7 +56,7 @@ class ValidateConfig(Section):
     min_chars: int = Field(2, ge=0, description="shortest output kept, in characters")
     max_chars: int = Field(2000, gt=0, description="longest output kept, in characters")
     near_dup_threshold: float = Field(0.7, gt=0, le=1, description="Jaccard similarity of word 3-shingles at which two prompts are near-duplicates")
-    num_perm: int = Field(128, gt=0, description="MinHash permutations")
+    num_perm: int = Field(128, ge=2, description="MinHash permutations")
     embedder: EmbedderName = Field("minilm", description="minilm (sentence-transformers all-MiniLM-L6-v2) or hash (deterministic, tests)")
     diversity_threshold: float = Field(0.92, gt=0, le=1, description="cosine similarity to an already kept prompt at which a prompt is dropped")
     decontam_threshold: float = Field(0.5, gt=0, le=1, description="Jaccard similarity to a held-out seed at which a row is dropped")

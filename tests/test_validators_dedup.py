@@ -1,0 +1,157 @@
+"""Exact dedup, near-dedup (MinHash-LSH verified by true Jaccard), decontamination and the
+diversity filter on the hashing embedder: exact reasons, dup_of and similarity values."""
+
+import pytest
+
+from seedfactory.context import RunContext
+from seedfactory.schemas import Example, Lineage, Sampling, SeedExample, load_config
+from seedfactory.validators import (
+    HashEmbedder,
+    decontaminate,
+    diversity_filter,
+    exact_dedup,
+    near_dedup,
+)
+from seedfactory.validators.similarity import ShingleIndex, jaccard, shingles
+
+# 23 word 3-shingles each. One word changed touches 3 of them: 20 shared / 26 in the union.
+BASE = ("Write a short friendly email to a customer explaining that their order of blue ceramic "
+        "mugs will arrive two days late because of a storm.")
+REWORDED = BASE.replace("a customer", "a client")
+# Two words changed: 18 / 28 = 0.64, under the 0.7 threshold, yet LSH proposes the pair.
+FALSE_POSITIVE = REWORDED.replace("explaining that", "explaining why")
+DISTINCT = "List three rivers in Germany and the cities they pass through."
+
+
+def example(id, instruction, prompt_id=None, output=None, input=""):
+    lineage = Lineage(seed_ids=["s1"], strategy="self_instruct", teacher="fake", prompt_hash="h",
+                      request_key=f"k-{id}", raw="", sampling=Sampling())
+    return Example(id=id, prompt_id=prompt_id or f"p-{id}", instruction=instruction, input=input,
+                   output=output or f"Answer {id}.", lineage=lineage)
+
+
+def make_ctx(tmp_path, *overrides):
+    ctx = RunContext(load_config(None, ["validate.embedder=hash", *overrides]), tmp_path, progress=False)
+    ctx.begin("validate")
+    return ctx
+
+
+def rejects(ctx):
+    return {r.row_id: (r.reason, r.dup_of, r.similarity) for r in ctx.rejects}
+
+
+def test_exact_dedup_ignores_case_and_spacing_keeps_first(tmp_path):
+    ctx = make_ctx(tmp_path)
+    rows = [
+        example("a", "Name a colour.", output="Teal."),
+        example("b", "name a   COLOUR.", output=" teal. "),
+        example("c", "Name a colour.", output="Crimson."),
+        example("d", "Name a colour.", input="in French", output="Teal."),
+    ]
+    assert [r.id for r in exact_dedup(rows, ctx)] == ["a", "c", "d"]
+    assert rejects(ctx) == {"b": ("exact_duplicate", "a", 1.0)}
+
+
+def test_reworded_prompt_is_dropped_naming_the_kept_one(tmp_path):
+    ctx = make_ctx(tmp_path)
+    rows = [example("r1", BASE), example("r2", DISTINCT), example("r3", REWORDED)]
+    assert [r.id for r in near_dedup(rows, ctx)] == ["r1", "r2"]
+    assert rejects(ctx) == {"r3": ("near_duplicate", "r1", 20 / 26)}
+
+
+def test_bigger_group_wins_the_cluster_and_takes_its_rows_along(tmp_path):
+    ctx = make_ctx(tmp_path)
+    rows = [
+        example("a1", BASE, prompt_id="A"),
+        example("b1", REWORDED, prompt_id="B"),
+        example("b2", REWORDED, prompt_id="B"),
+        example("a2", BASE, prompt_id="A"),
+        example("b3", REWORDED, prompt_id="B"),
+    ]
+    assert [r.id for r in near_dedup(rows, ctx)] == ["b1", "b2", "b3"]
+    assert rejects(ctx) == {"a1": ("near_duplicate", "b1", 20 / 26), "a2": ("near_duplicate", "b1", 20 / 26)}
+
+
+def test_responses_to_one_prompt_are_not_near_duplicates_of_each_other(tmp_path):
+    ctx = make_ctx(tmp_path)
+    rows = [example(f"r{i}", BASE, prompt_id="P", output="Dear customer, sorry.") for i in range(3)]
+    assert [r.id for r in near_dedup(rows, ctx)] == ["r0", "r1", "r2"]
+    assert ctx.rejects == []
+
+
+def test_lsh_false_positive_is_verified_and_kept(tmp_path):
+    ctx = make_ctx(tmp_path)
+    a, b = shingles(BASE), shingles(FALSE_POSITIVE)
+    assert jaccard(a, b) == 18 / 28
+    # Precondition: the real index does propose this pair, so the test exercises verification.
+    index = ShingleIndex([a, b], threshold=0.7, num_perm=128)
+    assert index.candidate_pairs() == {(0, 1)} and index.similar_pairs() == []
+    rows = [example("r1", BASE), example("r2", FALSE_POSITIVE)]
+    assert [r.id for r in near_dedup(rows, ctx)] == ["r1", "r2"]
+
+
+def test_chained_near_duplicates_form_one_cluster(tmp_path):
+    ctx = make_ctx(tmp_path)
+    # BASE ~ REWORDED (0.77) and REWORDED ~ FALSE_POSITIVE (0.77), but BASE !~ FALSE_POSITIVE.
+    rows = [example("x", BASE), example("y", REWORDED), example("z", FALSE_POSITIVE)]
+    assert [r.id for r in near_dedup(rows, ctx)] == ["x"]
+    assert rejects(ctx) == {"y": ("near_duplicate", "x", 20 / 26), "z": ("near_duplicate", "x", 18 / 28)}
+
+
+def test_decontaminate_drops_prompts_close_to_a_heldout_seed(tmp_path):
+    ctx = make_ctx(tmp_path)
+    ctx.heldout = [
+        SeedExample(id="held-9", instruction="Reply to this customer.",
+                    input="My order of blue ceramic mugs will arrive two days late because of a storm.",
+                    output="Sorry."),
+        SeedExample(id="held-3", instruction="Reverse the word.", input="hello", output="olleh"),
+    ]
+    rows = [
+        example("leak", "Reply to this client.",
+                input="My order of blue ceramic mugs will arrive two days late because of a blizzard."),
+        example("leak-2", "Reply to this client.", prompt_id="p-leak", output="Another reply.",
+                input="My order of blue ceramic mugs will arrive two days late because of a blizzard."),
+        example("clean", DISTINCT),
+    ]
+    kept = [r.id for r in decontaminate(rows, ctx)]
+    # Two words changed of 19: "customer" (3 shingles) and the last word (1): 13 shared of 21.
+    sim = jaccard(shingles(rows[0].prompt), shingles(ctx.heldout[0].prompt))
+    assert sim == 13 / 21 and sim >= ctx.cfg.validate_.decontam_threshold
+    assert kept == ["clean"]
+    assert rejects(ctx) == {"leak": ("contaminated", "held-9", 13 / 21),
+                            "leak-2": ("contaminated", "held-9", 13 / 21)}
+
+
+def test_decontaminate_without_heldout_passes_everything(tmp_path):
+    ctx = make_ctx(tmp_path)
+    rows = [example("a", BASE)]
+    assert list(decontaminate(rows, ctx)) == rows and ctx.rejects == []
+
+
+def test_diversity_filter_greedy_against_seeds_and_kept_prompts(tmp_path):
+    ctx = make_ctx(tmp_path, "validate.diversity_threshold=0.8")
+    ctx.train_seeds = [SeedExample(id="seed-1", instruction="Write a poem about the sea at night.",
+                                   output="Waves.")]
+    rows = [
+        example("g1", "Write a poem about the sea at dawn.", prompt_id="G1"),  # close to the seed
+        example("g2", DISTINCT, prompt_id="G2"),
+        example("g3", "List three rivers in Germany and the towns they pass through.", prompt_id="G3"),
+        example("g3b", "List three rivers in Germany and the towns they pass through.", prompt_id="G3"),
+        example("g4", "Explain how a bicycle gear works.", prompt_id="G4"),
+    ]
+    emb = HashEmbedder()
+    v = emb.embed([ctx.train_seeds[0].prompt, rows[0].prompt, DISTINCT, rows[2].prompt])
+    to_seed, to_g2 = float(v[0] @ v[1]), float(v[2] @ v[3])
+    assert to_seed >= 0.8 and to_g2 >= 0.8  # the hashing embedder's exact decision values
+
+    assert [r.id for r in diversity_filter(rows, ctx)] == ["g2", "g4"]
+    assert {r.row_id: (r.reason, r.dup_of) for r in ctx.rejects} == {
+        "g1": ("too_similar", "seed-1"), "g3": ("too_similar", "g2"), "g3b": ("too_similar", "g2")}
+    got = {r.row_id: (r.score, r.similarity) for r in ctx.rejects}
+    assert got["g1"] == (pytest.approx(to_seed, abs=1e-6),) * 2
+    assert got["g3"] == got["g3b"] == (pytest.approx(to_g2, abs=1e-6),) * 2
+
+
+def test_diversity_filter_empty_input(tmp_path):
+    ctx = make_ctx(tmp_path)
+    assert list(diversity_filter([], ctx)) == []

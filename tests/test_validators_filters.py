@@ -1,0 +1,122 @@
+"""parse_and_filter: structured outputs are parsed and checked against the seed schema, and every
+heuristic drop carries its reason string; the stage order is the one the runner relies on."""
+
+import pytest
+
+from seedfactory.context import RunContext
+from seedfactory.schemas import Example, Lineage, Sampling, SeedExample, load_config
+from seedfactory.validators import (
+    VALIDATORS,
+    decontaminate,
+    diversity_filter,
+    exact_dedup,
+    near_dedup,
+    parse_and_filter,
+)
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"vendor": {"type": "string"}, "total": {"type": "number"}},
+    "required": ["vendor", "total"],
+    "additionalProperties": False,
+}
+
+
+def example(id, instruction="Extract the invoice fields.", input="", output="A fine answer.", prompt_id=None):
+    lineage = Lineage(seed_ids=["s1"], strategy="self_instruct", teacher="fake", prompt_hash="h",
+                      request_key=f"k-{id}", raw=str(output), sampling=Sampling())
+    return Example(id=id, prompt_id=prompt_id or f"p-{id}", instruction=instruction, input=input,
+                   output=output, lineage=lineage)
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    c = RunContext(load_config(None, ["validate.embedder=hash", "validate.min_chars=5",
+                                      "validate.max_chars=40"]), tmp_path, progress=False)
+    c.begin("validate")
+    return c
+
+
+def run(ctx, rows):
+    kept = list(parse_and_filter(rows, ctx))
+    return kept, {r.row_id: (r.reason, r.detail) for r in ctx.rejects}
+
+
+def test_pipeline_order():
+    assert VALIDATORS == [parse_and_filter, exact_dedup, decontaminate, near_dedup, diversity_filter]
+
+
+def test_schema_parses_json_text_and_names_the_bad_field(ctx):
+    ctx.output_schema = SCHEMA
+    rows = [
+        example("ok-dict", output={"vendor": "ACME", "total": 12.5}),
+        example("ok-text", output=' {"vendor": "ACME", "total": 3} '),
+        example("missing", output='{"vendor": "ACME"}'),
+        example("wrong-type", output={"vendor": "ACME", "total": "twelve"}),
+        example("extra", output={"vendor": "ACME", "total": 1, "tax": 0.2}),
+        example("prose", output="The vendor is ACME."),
+        example("broken", output='{"vendor": "ACME", "total": '),
+    ]
+    kept, rejects = run(ctx, rows)
+    assert [r.id for r in kept] == ["ok-dict", "ok-text"]
+    assert kept[1].output == {"vendor": "ACME", "total": 3}  # the JSON text became the object
+    assert {k: v[0] for k, v in rejects.items()} == dict.fromkeys(
+        ["missing", "wrong-type", "extra", "prose", "broken"], "schema_invalid")
+    assert rejects["missing"][1] == "$: 'total' is a required property"
+    assert rejects["wrong-type"][1] == "$.total: 'twelve' is not of type 'number'"
+    assert "'tax' was unexpected" in rejects["extra"][1]
+    assert rejects["prose"][1] == rejects["broken"][1] == "output is not a JSON object"
+    # The reject keeps the raw text the row was made from.
+    assert [r.row["output"] for r in ctx.rejects if r.row_id == "broken"] == ['{"vendor": "ACME", "total": ']
+
+
+def test_without_schema_text_outputs_stay_text(ctx):
+    kept, rejects = run(ctx, [example("a", output='{"vendor": "ACME"}')])
+    assert kept[0].output == '{"vendor": "ACME"}' and rejects == {}
+
+
+def test_heuristic_filters_name_their_reason(ctx):
+    rows = [
+        example("empty", output="   "),
+        example("empty-obj", output={}),
+        example("short", output="ok"),
+        example("long", output="x" * 41),
+        example("edge-short", output="five!"),
+        example("edge-long", output="y" * 40),
+        example("echo", instruction="Name a colour.", output="  name A colour. "),
+        example("echo-prompt", instruction="Translate.", input="Bonjour tout le monde",
+                output="translate. bonjour tout le monde"),
+        example("good", instruction="Name a colour.", output="Teal green."),
+    ]
+    kept, rejects = run(ctx, rows)
+    assert [r.id for r in kept] == ["edge-short", "edge-long", "good"]
+    assert {k: v[0] for k, v in rejects.items()} == {
+        "empty": "empty_output", "empty-obj": "empty_output", "short": "too_short", "long": "too_long",
+        "echo": "echoes_instruction", "echo-prompt": "echoes_instruction"}
+    assert rejects["short"][1] == "2 chars < validate.min_chars=5"
+    assert rejects["long"][1] == "41 chars > validate.max_chars=40"
+    assert all(r.stage == "validate" for r in ctx.rejects)
+
+
+def test_copies_of_train_and_heldout_seeds_are_dropped(ctx):
+    ctx.train_seeds = [SeedExample(id="train-1", instruction="Sum the numbers.", input="1 2 3", output="6")]
+    ctx.heldout = [SeedExample(id="held-1", instruction="Reverse the word.", output="olleh")]
+    rows = [
+        example("copy-train", instruction="sum the   NUMBERS.", input=" 1 2 3", output="Six total."),
+        example("copy-held", instruction="Reverse the word.", output="Done it."),
+        example("other-input", instruction="Sum the numbers.", input="4 5 6", output="Fifteen."),
+    ]
+    kept, rejects = run(ctx, rows)
+    assert [r.id for r in kept] == ["other-input"]
+    assert rejects == {
+        "copy-train": ("copies_seed", "same instruction and input as seed train-1"),
+        "copy-held": ("copies_seed", "same instruction and input as seed held-1"),
+    }
+
+
+def test_an_invalid_schema_raises_instead_of_rejecting_every_row(ctx):
+    from jsonschema.exceptions import SchemaError
+
+    ctx.output_schema = {"type": "no-such-type"}
+    with pytest.raises(SchemaError):
+        run(ctx, [example("a")])

@@ -1,0 +1,119 @@
+"""The first validation stage: parse structured outputs, check them against the seed set's JSON
+schema, and drop rows no one should train on (empty, too short or long, echoing the prompt,
+copying a seed).
+
+Each check is a small function of one row returning True (keep) or (False, reason, detail),
+as datatrove's filters do; `parse_and_filter` builds the list once per run, applies it in
+order and sends the first failure to ctx.reject. Run it through the runner, or directly:
+
+    rows = list(parse_and_filter(rows, ctx))
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from typing import Literal
+
+from jsonschema import Draft202012Validator
+
+from seedfactory.schemas import Example, SeedExample
+from seedfactory.validators.similarity import normalise
+
+Verdict = Literal[True] | tuple[Literal[False], str, str | None]
+Filter = Callable[[Example], Verdict]
+
+
+def parse_output(row: Example) -> Example:
+    """A str output that is a JSON object becomes the dict; anything else is left as it is.
+
+    Teachers asked for structured output still sometimes reply with the JSON as text; the
+    schema check then judges the object, and a non-object stays a str and fails it.
+    """
+    if not isinstance(row.output, str):
+        return row
+    text = row.output.strip()
+    if not text.startswith("{"):
+        return row
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return row  # stays a str; the schema filter rejects it with the raw text in the row
+    return row.model_copy(update={"output": parsed}) if isinstance(parsed, dict) else row
+
+
+# ---- the filters -----------------------------------------------------------------------------
+def not_empty(row: Example) -> Verdict:
+    if isinstance(row.output, dict):
+        return True if row.output else (False, "empty_output", "output is an empty object")
+    return True if row.output.strip() else (False, "empty_output", None)
+
+
+def matches_schema(row: Example, *, validator: Draft202012Validator) -> Verdict:
+    if not isinstance(row.output, dict):
+        return False, "schema_invalid", "output is not a JSON object"
+    # Sorted by path so "first" is the same error on every run, whatever the schema's key order.
+    errors = sorted(validator.iter_errors(row.output), key=lambda e: [str(p) for p in e.absolute_path])
+    if not errors:
+        return True
+    return False, "schema_invalid", f"{errors[0].json_path}: {errors[0].message}"
+
+
+def length_ok(row: Example, *, min_chars: int, max_chars: int) -> Verdict:
+    n = len(row.output_text.strip())
+    if n < min_chars:
+        return False, "too_short", f"{n} chars < validate.min_chars={min_chars}"
+    if n > max_chars:
+        return False, "too_long", f"{n} chars > validate.max_chars={max_chars}"
+    return True
+
+
+def not_echo(row: Example) -> Verdict:
+    out = normalise(row.output_text)
+    if out in (normalise(row.instruction), normalise(row.prompt)):
+        return False, "echoes_instruction", None
+    return True
+
+
+def seed_key(instruction: str, input: str) -> tuple[str, str]:
+    return normalise(instruction), normalise(input)
+
+
+def not_seed_copy(row: Example, *, seeds: dict[tuple[str, str], str]) -> Verdict:
+    seed_id = seeds.get(seed_key(row.instruction, row.input))
+    return (False, "copies_seed", f"same instruction and input as seed {seed_id}") if seed_id else True
+
+
+def build_filters(ctx) -> list[Filter]:
+    """The checks for this run, in the order they are applied (the first failure is the reason)."""
+    cfg = ctx.cfg.validate_
+    filters: list[Filter] = [not_empty]
+    if ctx.output_schema is not None:
+        # A broken schema is the seed set's fault, not the row's: raise, do not reject every row.
+        Draft202012Validator.check_schema(ctx.output_schema)
+        filters.append(partial(matches_schema, validator=Draft202012Validator(ctx.output_schema)))
+    filters += [partial(length_ok, min_chars=cfg.min_chars, max_chars=cfg.max_chars), not_echo]
+    seeds: list[SeedExample] = [*ctx.train_seeds, *ctx.heldout]
+    if seeds:
+        keys = {}
+        for s in seeds:
+            keys.setdefault(seed_key(s.instruction, s.input), s.id)
+        filters.append(partial(not_seed_copy, seeds=keys))
+    return filters
+
+
+def parse_and_filter(rows: Iterable[Example], ctx) -> Iterator[Example]:
+    """Rows that parse and pass every filter, in input order; the rest go to ctx.reject."""
+    filters = build_filters(ctx)
+    for row in rows:
+        if ctx.output_schema is not None:
+            row = parse_output(row)
+        for check in filters:
+            verdict = check(row)
+            if verdict is not True:
+                _, reason, detail = verdict
+                ctx.reject(row, reason, detail=detail)
+                break
+        else:
+            yield row
