@@ -41,6 +41,12 @@ def synth_instance(schema: dict, rng: random.Random) -> object:
         return rng.random() < 0.5
     if kind == "null":
         return None
+    if "pattern" in schema:  # no regex sampler here: try a few common shapes
+        import re
+
+        for candidate in ("2024-05-17", "12:30", "AB-1234", "abc", "1234"):
+            if re.search(schema["pattern"], candidate):
+                return candidate
     n = max(schema.get("minLength", 1), 1)
     text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 8)))
     text = (text * (n // len(text) + 1)) if len(text) < n else text

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
 from seedfactory.schemas import GenerationRequest, GenerationResult
+from seedfactory.schemas.records import TokenLogprobs
 from seedfactory.schemas.config import ModelConfig
 
 # Tests set this so no request can reach a real remote model by accident (loopback is allowed,
@@ -60,6 +61,8 @@ class OpenAIBackend:
                       max_tokens=req.sampling.max_tokens)
         if req.sampling.seed is not None:
             kwargs["seed"] = req.sampling.seed
+        if req.top_logprobs:
+            kwargs.update(logprobs=True, top_logprobs=req.top_logprobs)
         if (fmt := self._response_format(req.response_schema)) is not None:
             kwargs["response_format"] = fmt
         t0 = time.monotonic()
@@ -71,7 +74,8 @@ class OpenAIBackend:
             prompt_hash=req.prompt_hash, sampling=req.sampling,
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
-            finish_reason=choice.finish_reason if choice else None, seconds=time.monotonic() - t0)
+            finish_reason=choice.finish_reason if choice else None, seconds=time.monotonic() - t0,
+            logprobs=_logprobs(choice) if req.top_logprobs and choice else None)
 
     def _problem(self, res: GenerationResult, req: GenerationRequest) -> str | None:
         """Why a reply that came back is still unusable (so worth another try)."""
@@ -101,6 +105,9 @@ class OpenAIBackend:
             except (openai.APIConnectionError, openai.APITimeoutError) as e:
                 last_error = f"{type(e).__name__}: {str(e)[:200]}"
                 continue
+            except (openai.APIResponseValidationError, ValueError) as e:  # a body that is not an API reply
+                last_error = f"garbage reply: {type(e).__name__}: {str(e)[:200]}"
+                continue
             problem = self._problem(res, req)
             if problem is None:
                 return res
@@ -115,3 +122,11 @@ class OpenAIBackend:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _logprobs(choice) -> list[TokenLogprobs] | None:
+    content = getattr(choice.logprobs, "content", None) if choice.logprobs else None
+    if not content:
+        return None  # the server ignored the request for log-probabilities
+    return [TokenLogprobs(token=t.token, top={a.token: a.logprob for a in (t.top_logprobs or [])} | {t.token: t.logprob})
+            for t in content]

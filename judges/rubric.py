@@ -1,10 +1,18 @@
-"""Rubric judge: an LLM scores each row 1-5, reasoning first, as structured output.
+"""Rubric judge: an LLM scores each row 1-5 as structured output.
+
+The score is the probability-weighted mean of the digits 1-5 at the score position (G-Eval,
+Liu et al. 2023) when the backend returns log-probabilities, and the written digit otherwise.
+Small judges put most of their mass on one or two digits whatever the row; the weighted mean
+still ranks rows, which is what picking a preference pair needs.
 
 A reply that does not parse into `RubricReply` becomes a verdict with `error` and the raw text,
 never a score: downstream code cannot mistake a judge failure for a low (or high) mark.
 """
 
 from __future__ import annotations
+
+import math
+import re
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -21,8 +29,8 @@ RUBRIC = """Score the response to the task from 1 to 5:
 
 class RubricReply(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rationale: str = Field(max_length=600)
     score: int = Field(ge=1, le=5)
+    rationale: str = Field(max_length=240)
 
 
 RUBRIC_SCHEMA = RubricReply.model_json_schema()
@@ -30,12 +38,32 @@ RUBRIC_SCHEMA = RubricReply.model_json_schema()
 
 def rubric_request(row: Example, judge: ModelConfig, schema_note: str = "") -> GenerationRequest:
     user = (f"{RUBRIC}{schema_note}\n\n### Task\n{row.prompt}\n\n### Response\n{row.output_text}\n\n"
-            "Reply as JSON: {\"rationale\": \"one or two sentences\", \"score\": 1-5}.")
+            "Reply as JSON with the score (1-5) and a one-sentence rationale.")
     return GenerationRequest(
         model=judge.model, purpose="judge_rubric", response_schema=RUBRIC_SCHEMA,
         messages=[Message(role="system", content="You are a strict, fair grader of task responses."),
                   Message(role="user", content=user)],
-        sampling=Sampling(temperature=judge.temperature, top_p=judge.top_p, max_tokens=judge.max_tokens, seed=0))
+        sampling=Sampling(temperature=judge.temperature, top_p=judge.top_p, max_tokens=judge.max_tokens, seed=0),
+        top_logprobs=10)
+
+
+def expected_score(res: GenerationResult) -> float | None:
+    """Probability-weighted mean of 1-5 at the token that follows `"score":`, if logprobs came back."""
+    text = ""
+    for tok in res.logprobs or []:
+        if tok.token.strip() in DIGITS and SCORE_KEY.search(text):
+            probs: dict[int, float] = {}
+            for alt, lp in tok.top.items():
+                if alt.strip() in DIGITS:
+                    probs[int(alt.strip())] = probs.get(int(alt.strip()), 0.0) + math.exp(lp)
+            total = sum(probs.values())
+            return sum(k * p for k, p in probs.items()) / total
+        text += tok.token
+    return None
+
+
+DIGITS = {"1", "2", "3", "4", "5"}
+SCORE_KEY = re.compile(r'"score"\s*:\s*$')
 
 
 def parse_rubric(row: Example, req: GenerationRequest, res: GenerationResult) -> JudgeVerdict:
@@ -47,7 +75,9 @@ def parse_rubric(row: Example, req: GenerationRequest, res: GenerationResult) ->
     except ValidationError as e:
         err = e.errors()[0]
         return JudgeVerdict(**base, error=f"unparseable judge reply: {'.'.join(map(str, err['loc']))}: {err['msg']}")
-    return JudgeVerdict(**base, score=float(reply.score), rationale=reply.rationale)
+    weighted = expected_score(res)
+    score = round(weighted, 4) if weighted is not None else float(reply.score)
+    return JudgeVerdict(**base, score=score, rationale=reply.rationale)
 
 
 def judge_rows(rows: list[Example], backend, judge: ModelConfig, batch_size: int = 64,

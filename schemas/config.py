@@ -65,8 +65,8 @@ class ValidateConfig(Section):
 class JudgeConfig(Section):
     model: ModelConfig = Field(default_factory=ModelConfig,
                                description="the judge model; unset keys follow the teacher, read greedily (temperature 0, 160 tokens)")
-    min_score: float = Field(2.0, ge=1, le=5, description="rows scored below this (1-5 rubric) leave the SFT set")
-    min_margin: float = Field(1.0, ge=0, description="smallest score gap between chosen and rejected for a preference pair")
+    min_score: float = Field(2.0, ge=1, le=5, description="rows scored below this (1-5 rubric, probability-weighted) leave the SFT set")
+    min_margin: float = Field(0.2, ge=0, description="smallest score gap between chosen and rejected for a preference pair")
 
 
 class ReviewConfig(Section):

@@ -86,17 +86,26 @@ class GenerationRequest(Strict):
     response_schema: dict[str, Any] | None = Field(
         default=None, description="JSON schema the reply must follow (structured output)"
     )
+    top_logprobs: int | None = Field(
+        default=None, ge=1, le=20, description="return this many alternatives per generated token")
     purpose: str = Field("", description="what the request is for (task, response, judge); not hashed")
 
     @property
     def key(self) -> str:
         return stable_hash(
             [self.model, [m.model_dump() for m in self.messages], self.sampling.model_dump(),
-             self.response_schema], n=32)
+             self.response_schema, self.top_logprobs], n=32)
 
     @property
     def prompt_hash(self) -> str:
         return stable_hash([m.model_dump() for m in self.messages])
+
+
+class TokenLogprobs(Strict):
+    """One generated token and the log-probabilities of its top alternatives (itself included)."""
+
+    token: str
+    top: dict[str, float]
 
 
 class GenerationResult(Strict):
@@ -108,6 +117,7 @@ class GenerationResult(Strict):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str | None = None
+    logprobs: list[TokenLogprobs] | None = Field(default=None, description="per token, when top_logprobs was asked")
     error: str | None = Field(default=None, description="set when the backend gave no usable reply")
     cached: bool = False
     seconds: float = 0.0

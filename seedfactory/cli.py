@@ -53,7 +53,12 @@ def summary(stats: dict, out: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command != "run" and extra or any(a.startswith("-") for a in extra):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:  # overrides may come after --out and friends
+        args.args = list(args.args) + extra
     if args.command == "keys":
         print("\n".join(config_help()))
         return 0

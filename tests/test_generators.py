@@ -1,0 +1,136 @@
+"""Backends, the request cache and Self-Instruct parsing, with fakes (no model, no network)."""
+
+import json
+
+import jsonschema
+import pytest
+
+from seedfactory.generators import self_instruct as si
+from seedfactory.generators.cache import CachedBackend
+from seedfactory.generators.fake import FakeBackend, synth_instance
+from seedfactory.generators.fake_server import FakeOpenAIServer
+from seedfactory.generators.openai_backend import OpenAIBackend, RemoteModelBlocked
+from seedfactory.schemas import GenerationRequest, Message, Sampling, SeedExample
+from seedfactory.schemas.config import GenerateConfig, ModelConfig
+
+SCHEMA = {"type": "object", "additionalProperties": False, "required": ["vendor", "total", "currency", "date"],
+          "properties": {"vendor": {"type": "string", "minLength": 2}, "total": {"type": "number", "minimum": 0},
+                         "currency": {"enum": ["EUR", "USD"]}, "date": {"type": ["string", "null"]}}}
+
+
+def req(text="hi", schema=None, seed=None):
+    return GenerationRequest(model="m", messages=[Message(role="user", content=text)],
+                             sampling=Sampling(seed=seed), response_schema=schema)
+
+
+def test_request_key_covers_content_and_sampling_seed():
+    assert req("a").key == req("a").key
+    assert req("a").key != req("b").key
+    assert req("a", seed=1).key != req("a", seed=2).key
+    assert req("a").key != req("a", schema=SCHEMA).key
+    assert req("a", seed=1).prompt_hash == req("a", seed=2).prompt_hash
+
+
+def test_fake_backend_answers_schema_requests_with_valid_instances():
+    import random
+
+    for i in range(20):
+        jsonschema.validate(synth_instance(SCHEMA, random.Random(i)), SCHEMA)
+    res = FakeBackend().generate([req("x", schema=SCHEMA), req("y")])
+    jsonschema.validate(json.loads(res[0].text), SCHEMA)
+    assert res[1].text.startswith("Fake answer")
+    assert FakeBackend().generate([req("x", schema=SCHEMA)])[0].text == res[0].text  # deterministic
+
+
+def test_cache_serves_repeats_and_does_not_store_errors(tmp_path):
+    fake = FakeBackend(responder=lambda r: RuntimeError("boom") if "bad" in r.messages[0].content else "ok")
+    cached = CachedBackend(fake, tmp_path / "cache.sqlite")
+    first = cached.generate([req("a"), req("bad"), req("a")])
+    assert [r.text for r in first] == ["ok", "", "ok"] and first[1].error
+    assert len(fake.calls) == 2  # the duplicate in one batch went out once
+    again = cached.generate([req("a"), req("bad")])
+    assert again[0].cached and again[0].text == "ok"
+    assert len(fake.calls) == 3  # only the failed request is asked again
+    cached.close()
+    reopened = CachedBackend(FakeBackend(script=[]), tmp_path / "cache.sqlite")
+    assert reopened.generate([req("a")])[0].cached  # survives a restart (a killed run)
+    assert reopened.stats()["requests_sent"] == 0
+
+
+def openai_cfg(url, **kw):
+    return ModelConfig(backend="openai", model="served", base_url=url, max_retries=kw.pop("max_retries", 3),
+                       timeout=kw.pop("timeout", 5.0), **kw)
+
+
+def test_openai_backend_retries_429_500_garbage_and_empty_then_succeeds():
+    script = [("status", 429), ("status", 500), ("garbage", None), "", '{"vendor": "Acme"}']
+    with FakeOpenAIServer(script) as srv:
+        backend = OpenAIBackend(openai_cfg(srv.url, max_retries=4), sleep=lambda s: None)
+        [res] = backend.generate([req("x", schema={"type": "object"})])
+    assert res.error is None and json.loads(res.text) == {"vendor": "Acme"}
+    assert len(srv.requests) == 5
+    assert srv.requests[-1]["response_format"]["type"] == "json_schema"
+
+
+def test_openai_backend_quarantines_after_retries_and_keeps_raw_text():
+    with FakeOpenAIServer(["not json"] * 3) as srv:
+        backend = OpenAIBackend(openai_cfg(srv.url, max_retries=2), sleep=lambda s: None)
+        [res] = backend.generate([req("x", schema={"type": "object"})])
+    assert res.error.startswith("quarantined after 3 attempts: reply is not JSON")
+    assert res.text == "not json"
+
+
+def test_openai_backend_does_not_retry_a_400_and_times_out_a_hang():
+    with FakeOpenAIServer([("status", 400), ("sleep", 3), "fine"]) as srv:
+        backend = OpenAIBackend(openai_cfg(srv.url, max_retries=1, timeout=1.0), sleep=lambda s: None)
+        [bad] = backend.generate([req("x")])
+        assert "HTTP 400" in bad.error and len(srv.requests) == 1
+        [slow] = backend.generate([req("y")])
+    assert slow.error is None and slow.text == "fine"  # the hang timed out, the retry answered
+
+
+def test_openai_json_object_mode_for_llama_cpp_style_servers():
+    with FakeOpenAIServer(['{"a": 1}']) as srv:
+        OpenAIBackend(openai_cfg(srv.url, structured="json_object")).generate([req("x", schema=SCHEMA)])
+    assert srv.requests[0]["response_format"] == {"type": "json_object", "schema": SCHEMA}
+
+
+def test_remote_servers_are_blocked_in_tests():
+    with pytest.raises(RemoteModelBlocked):
+        OpenAIBackend(openai_cfg("https://api.openai.com/v1"))
+
+
+SEEDS = [SeedExample(id=f"s{i}", instruction=f"Extract fields {i}", input=f"Invoice {i}",
+                     output={"vendor": f"V{i}", "total": i, "currency": "EUR", "date": None}) for i in range(5)]
+
+
+def test_self_instruct_prompts_parse_and_reject_with_reasons():
+    teacher = ModelConfig()
+    cfg = GenerateConfig(num_tasks=4, shots=2, responses_per_prompt=2)
+    pairs = si.task_requests(SEEDS, teacher, cfg, seed=0)
+    assert len(pairs) == 4 and all(len(ids) == 2 for _, ids in pairs)
+    assert len({r.key for r, _ in pairs}) == 4
+    replies = ['{"instruction": "Extract the total", "input": "ACME 12 EUR"}', "oops",
+               '{"instruction": "Extract the total", "input": "ACME 12 EUR"}', '{"instruction": "Read it", "input": "Z"}']
+    results = FakeBackend(script=replies).generate([r for r, _ in pairs])
+    rejects = []
+    drafts = si.parse_tasks(pairs, results, lambda *a: rejects.append(a))
+    assert [d.instruction for d in drafts] == ["Extract the total", "Read it"]
+    assert [r[1] for r in rejects] == ["unparseable_task", "duplicate_task"]
+    assert "raw: oops" in rejects[0][2]
+
+    rpairs = si.response_requests(drafts, SEEDS, teacher, cfg, SCHEMA, seed=0)
+    assert len(rpairs) == 4
+    first = rpairs[0][0]
+    # few-shot seeds appear as earlier chat turns, the task last; sampling seeds differ per response
+    assert [m.role for m in first.messages] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert rpairs[0][0].sampling.seed != rpairs[1][0].sampling.seed
+    out = ['{"vendor": "ACME", "total": 12, "currency": "EUR", "date": null}', "[1, 2]", "{bad", '{"vendor": "Z"}']
+    rejects.clear()
+    rows = list(si.parse_responses(rpairs, FakeBackend(script=out).generate([r for r, _ in rpairs]),
+                                   "teacher-x", SCHEMA, lambda *a: rejects.append(a)))
+    assert [r.output for r in rows] == [{"vendor": "ACME", "total": 12, "currency": "EUR", "date": None},
+                                        {"vendor": "Z"}]
+    assert [r[1] for r in rejects] == ["unparseable_output", "unparseable_output"]
+    assert rows[0].lineage.raw == out[0] and rows[0].lineage.teacher == "teacher-x"
+    assert rows[0].prompt_id == rows[0].prompt_id and rows[0].lineage.seed_ids == drafts[0].seed_ids

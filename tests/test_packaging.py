@@ -1,0 +1,47 @@
+"""The stage folders install only as seedfactory.* subpackages; no bare `train` or `schemas`."""
+
+import importlib
+import pkgutil
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ["schemas", "seeds", "generators", "validators", "judges", "review", "train"]
+
+
+def test_every_stage_folder_is_mapped_under_seedfactory():
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]
+    mapping = tool["setuptools"]["package-dir"]
+    for stage in STAGES:
+        assert (ROOT / stage).is_dir()
+        assert mapping[f"seedfactory.{stage}"] == stage
+    assert all(name == "seedfactory" or name.startswith("seedfactory.") for name in mapping)
+    assert "--import-mode=importlib" in tool["pytest"]["ini_options"]["addopts"]
+
+
+def test_importing_everything_leaves_no_bare_stage_module():
+    import seedfactory
+
+    names = [seedfactory.__name__]
+    for stage in STAGES:
+        pkg = importlib.import_module(f"seedfactory.{stage}")
+        names += [m.name for m in pkgutil.walk_packages(pkg.__path__, prefix=f"seedfactory.{stage}.")]
+    names += [m.name for m in pkgutil.iter_modules(seedfactory.__path__, prefix="seedfactory.")]
+    for name in names:
+        if name.endswith("__main__"):
+            continue
+        importlib.import_module(name)
+    bare = [s for s in STAGES if s in sys.modules]
+    assert bare == []
+    assert Path(sys.modules["seedfactory.train"].__file__).parent == ROOT / "train"
+
+
+def test_imports_are_light():
+    """Importing the package must not load torch, vLLM or transformers (nothing happens at import)."""
+    import subprocess
+
+    code = ("import sys, seedfactory.cli, seedfactory.pipeline, seedfactory.schemas; "
+            "print(sorted(m for m in ('torch', 'vllm', 'transformers', 'trl') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

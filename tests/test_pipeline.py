@@ -1,0 +1,146 @@
+"""The runner end to end with the packaged fakes (fake teacher/judge, hashing embedder): files,
+funnel, rejects, resume without paying twice, review verdicts flowing into the dataset, CLI errors."""
+
+import json
+
+import pytest
+
+from seedfactory import generators
+from seedfactory.cli import main
+from seedfactory.generators.fake import FakeBackend, default_responder
+from seedfactory.pipeline import run
+from seedfactory.rundir import read_json, read_jsonl_dicts
+from seedfactory.schemas import load_config
+
+FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=12", "generate.responses_per_prompt=3",
+        "review.sample_size=5"]
+
+
+@pytest.fixture
+def out(tmp_path):
+    return tmp_path / "run"
+
+
+def test_run_until_publish_writes_everything_and_a_consistent_funnel(out):
+    from datasets import load_from_disk
+
+    stats = run(load_config(None, FAST), out, progress=False, until="publish")
+    for f in ["config.yaml", "rejects.jsonl", "stats.json", "split/train.jsonl", "split/heldout.jsonl",
+              "generate/candidates.jsonl", "validate/kept.jsonl", "judge/verdicts.jsonl", "judge/pairs.jsonl",
+              "review/queue.sqlite", "dataset/README.md"]:
+        assert (out / f).is_file(), f
+    st = stats["stages"]
+    assert list(st) == ["split", "generate", "validate", "judge", "review", "publish"]
+    assert st["split"]["in"] == 22 and st["split"]["out"] + st["split"]["heldout"] == 22
+    assert st["generate"]["tasks_requested"] == 12 and st["generate"]["out"] == 3 * st["generate"]["tasks"]
+    assert st["validate"]["in"] == st["generate"]["out"]
+    # every row that went into a stage came out or was rejected with a reason
+    for name in ["validate", "judge"]:
+        assert st[name]["in"] == st[name]["out"] + sum(st[name]["rejected"].values())
+    rejects = read_jsonl_dicts(out / "rejects.jsonl")
+    assert all(r["stage"] and r["reason"] for r in rejects)
+    assert len(rejects) == stats["rejects"]
+    ds = load_from_disk(str(out / "dataset"))
+    assert set(ds) == {"sft", "preference"}
+    assert len(ds["sft"]) == st["judge"]["out"] and len(ds["sft"]) > 0
+    row = ds["sft"][0]
+    assert row["seed_ids"] and row["teacher"] == "fake:smollm2-135m" and row["judge_score"] is not None
+    assert json.loads(row["output"]).keys() >= {"vendor", "total"}  # the schema domain's JSON output
+    assert row["messages"][1]["content"] == row["output"]
+    assert len(ds["preference"]) == st["judge"]["pairs"]
+    assert "| validate |" in (out / "dataset" / "README.md").read_text()
+
+
+def test_judge_stage_accounts_for_every_row(out):
+    stats = run(load_config(None, FAST), out, progress=False, until="judge")
+    j = stats["stages"]["judge"]
+    assert j["in"] == j["out"] + sum(j["rejected"].values())
+
+
+def test_rerun_skips_finished_stages_and_config_change_reruns_from_there(out, capsys):
+    cfg = load_config(None, FAST)
+    run(cfg, out, progress=False, until="publish")
+    first = read_json(out / "stats.json")
+    logs = []
+    run(cfg, out, progress=False, until="publish", log=logs.append)
+    assert all("skipped" in line for line in logs)
+    assert read_json(out / "stats.json")["stages"] == first["stages"]
+    logs.clear()
+    run(load_config(None, FAST + ["judge.min_score=4.5"]), out, progress=False, until="publish", log=logs.append)
+    ran = [line.split()[1].rstrip(":") for line in logs if line.endswith("...")]
+    assert ran == ["judge", "review", "publish"]
+    assert read_json(out / "stats.json")["stages"]["judge"]["out"] < first["stages"]["judge"]["out"]
+
+
+def test_killed_run_resumes_without_paying_for_a_request_twice(out, monkeypatch):
+    class Killed(Exception):
+        pass
+
+    sent, state = [], {"recovered": False}
+
+    def flaky(req):
+        sent.append(req.key)
+        if len(sent) > 20 and not state["recovered"]:
+            raise Killed("the machine went down")  # mid-way through the third batch of answers
+        return default_responder(req)
+
+    monkeypatch.setitem(generators.backends.BACKENDS, "fake",
+                        lambda cfg, progress: FakeBackend(responder=flaky, name="fake"))
+    cfg = load_config(None, FAST + ["generate.batch_size=4"])
+    with pytest.raises(Killed):
+        run(cfg, out, progress=False, until="generate")
+    assert not (out / "generate" / ".done").exists()
+    answered = set(sent[:20])  # 12 tasks + 2 batches of 4 answers came back before the crash
+    state["recovered"] = True
+    sent.clear()
+    stats = run(cfg, out, progress=False, until="generate")
+    g = stats["stages"]["generate"]
+    heldout = stats["stages"]["split"]["heldout"]
+    assert g["cache_hits"] == 20
+    assert g["requests_sent"] == 12 + 3 * g["tasks"] + heldout - 20
+    assert not answered & set(sent)  # nothing that was answered before is asked again
+
+
+def test_review_verdicts_flow_into_the_dataset(out):
+    from datasets import load_from_disk
+
+    from seedfactory.review import ReviewStore
+
+    cfg = load_config(None, FAST)
+    run(cfg, out, progress=False, until="publish")
+    with ReviewStore(out / "review" / "queue.sqlite") as store:
+        items = store.pending()
+        rejected, edited = items[0].id, items[1].id
+        store.decide(rejected, "rejected", reviewer="ann", note="wrong total")
+        new = {"vendor": "Edited GmbH", "invoice_number": None, "date": None, "currency": "EUR", "total": 1.0, "tax": None}
+        store.decide(edited, "edited", edited_output=new, reviewer="ann")
+    (out / "publish" / ".done").unlink()
+    run(cfg, out, progress=False, until="publish")
+    sft = load_from_disk(str(out / "dataset"))["sft"]
+    assert rejected not in sft["id"]
+    assert json.loads(sft[sft["id"].index(edited)]["output"]) == new
+    assert {"stage": "publish", "reason": "review_rejected", "row_id": rejected}.items() <= next(
+        r for r in read_jsonl_dicts(out / "rejects.jsonl") if r["row_id"] == rejected and r["stage"] == "publish").items()
+
+
+def test_cli_bad_seed_file_names_file_line_and_field(tmp_path, capsys):
+    seeds = tmp_path / "mine.jsonl"
+    seeds.write_text('{"instruction": "a", "output": "b"}\n{"instruction": "c"}\n')
+    code = main(["run", f"seeds.path={seeds}", "--out", str(tmp_path / "r"), "--no-progress", "teacher.backend=fake"])
+    assert code == 2
+    assert f"{seeds}:2: field 'output': Field required" in capsys.readouterr().err
+
+
+def test_cli_unknown_key_and_keys_listing(tmp_path, capsys):
+    assert main(["run", "generate.num_tasx=3", "--out", str(tmp_path / "r")]) == 2
+    assert "generate.num_tasx: Extra inputs are not permitted" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()  # nothing started
+    assert main(["keys"]) == 0
+    assert "judge.min_score = 2.0" in capsys.readouterr().out
+
+
+def test_text_domain_yaml_seeds_run_through(out):
+    stats = run(load_config(None, FAST + ["seeds.path=clause-classify"]), out, progress=False, until="publish")
+    assert stats["stages"]["split"]["in"] >= 10
+    kept = read_jsonl_dicts(out / "validate" / "kept.jsonl")
+    assert kept and all(isinstance(r["output"], str) for r in kept)

@@ -1,0 +1,198 @@
+"""Fast tests of seedfactory.train: data rows, scorers, argument checks, adapter publishing.
+
+No model is loaded here; tests/test_train_slow.py trains the real SmolLM2-135M.
+Run: OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 .venv/bin/pytest tests/test_train_unit.py
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from seedfactory.schemas import Example, Lineage, PreferencePair, Sampling
+from seedfactory.schemas.config import TrainConfig
+from seedfactory.train.common import loss_stats, staged_adapter
+from seedfactory.train.data import dpo_records, sft_records
+from seedfactory.train.dpo import train_dpo
+from seedfactory.train.evaluate import first_json_object, score_json, score_with_judge
+from seedfactory.train.sft import train_sft
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"vendor": {"type": "string"}, "total": {"type": "number"}, "currency": {"type": "string"}},
+    "required": ["vendor", "total", "currency"],
+    "additionalProperties": False,
+}
+REF = {"vendor": "Acme Corp", "total": 12.5, "currency": "EUR"}
+
+
+def example(output, input="") -> Example:
+    lineage = Lineage(seed_ids=["s1"], strategy="fewshot", teacher="fake", prompt_hash="p", request_key="k",
+                      raw=json.dumps(output), sampling=Sampling())
+    return Example(id="e1", prompt_id="p1", instruction="Extract the fields.", input=input, output=output,
+                   lineage=lineage)
+
+
+# ---- data -------------------------------------------------------------------------------------
+
+def test_sft_records_are_conversational_prompt_completion():
+    rows = sft_records([example(REF, input="Invoice from Acme"), example("plain text")])
+    assert rows[0] == {
+        "prompt": [{"role": "user", "content": "Extract the fields.\n\nInvoice from Acme"}],
+        "completion": [{"role": "assistant", "content": json.dumps(REF, ensure_ascii=False)}],
+    }
+    assert rows[1]["prompt"][0]["content"] == "Extract the fields."
+    assert rows[1]["completion"][0]["content"] == "plain text"
+
+
+def test_dpo_records_are_conversational_preferences():
+    pair = PreferencePair(id="x", prompt_id="p1", prompt="Q?", chosen="good", rejected="bad", chosen_id="a",
+                          rejected_id="b", margin=2.0, source="judge_rubric")
+    assert dpo_records([pair]) == [{
+        "prompt": [{"role": "user", "content": "Q?"}],
+        "chosen": [{"role": "assistant", "content": "good"}],
+        "rejected": [{"role": "assistant", "content": "bad"}],
+    }]
+
+
+# ---- score_json -------------------------------------------------------------------------------
+
+def test_first_json_object_skips_text_fences_and_broken_braces():
+    assert first_json_object('Sure! ```json\n{"a": 1}\n``` done') == {"a": 1}
+    assert first_json_object('{broken {"a": {"b": 2}}') == {"a": {"b": 2}}
+    assert first_json_object("[1, 2] no object") is None
+
+
+def test_score_json_exact_figures():
+    answers = [
+        # 3/3 and valid: text and a code fence around it, spaces and case in a string
+        'Here you go:\n```json\n{"vendor": " acme corp ", "total": 12.50, "currency": "EUR"}\n```',
+        '{"vendor": "Acme Corp", "total": "12.5", "currency": "USD"}',  # 1/3: string total, wrong currency
+        '{"vendor": "Acme Corp", "total": 12.5, "currency": "EUR",}',  # trailing comma: not JSON
+        'The vendor is Acme Corp.',  # no object
+    ]
+    report = score_json(answers, [REF] * 4, SCHEMA)
+    assert report["metric"] == "field_exact_match"
+    assert report["n"] == 4
+    assert [p["field_match"] for p in report["per_example"]] == [1.0, pytest.approx(1 / 3), 0.0, 0.0]
+    assert report["value"] == pytest.approx((1 + 1 / 3) / 4)
+    assert report["parsed"] == 0.5
+    assert report["schema_valid"] == 0.25  # the second parses but its total is a string
+    second = report["per_example"][1]
+    assert second["fields"] == {"vendor": True, "total": False, "currency": False}
+    assert "is not of type 'number'" in second["error"]
+    assert report["per_example"][3]["error"] == "no JSON object in the answer"
+
+
+def test_score_json_integer_equals_float_and_missing_field_misses():
+    report = score_json(['{"vendor": "X", "total": 12}', '{"vendor": "X"}'],
+                        [{"vendor": "x", "total": 12.0}] * 2, SCHEMA)
+    assert [p["field_match"] for p in report["per_example"]] == [1.0, 0.5]
+
+
+def test_score_json_rejects_mismatched_lengths_and_non_object_references():
+    with pytest.raises(ValueError, match="2 answers for 1 references"):
+        score_json(["{}", "{}"], [REF], SCHEMA)
+    with pytest.raises(ValueError, match="reference 0 is a str"):
+        score_json(["{}"], ["text"], SCHEMA)
+
+
+# ---- score_with_judge -------------------------------------------------------------------------
+
+def judge_from(table: dict[tuple[str, str], str | None]):
+    """A scripted pairwise judge: (a, b) -> verdict."""
+    calls = []
+
+    def compare(prompt: str, a: str, b: str):
+        calls.append((prompt, a, b))
+        return table[(a, b)]
+
+    compare.calls = calls
+    return compare
+
+
+def test_score_with_judge_reads_both_orders():
+    compare = judge_from({
+        ("win", "ref"): "a", ("ref", "win"): "b",  # answer wins in both orders -> 1
+        ("flip", "ref"): "a", ("ref", "flip"): "a",  # the judge always picks position a -> 0.5
+        ("lose", "ref"): "b", ("ref", "lose"): "a",  # answer loses in both -> 0
+        ("tie", "ref"): "tie", ("ref", "tie"): "b",  # a tie in one order -> 0.5
+        ("err", "ref"): None, ("ref", "err"): "b",  # a judge error -> 0.5, counted
+    })
+    answers = ["win", "flip", "lose", "tie", "err"]
+    report = score_with_judge(answers, ["ref"] * 5, ["q"] * 5, compare)
+    assert report["metric"] == "judge_win_rate_vs_reference"
+    assert [p["score"] for p in report["per_example"]] == [1.0, 0.5, 0.0, 0.5, 0.5]
+    assert report["value"] == pytest.approx(2.5 / 5)
+    assert report["n"] == 5 and report["errors"] == 1
+    assert compare.calls[:2] == [("q", "win", "ref"), ("q", "ref", "win")]
+
+
+def test_score_with_judge_shows_json_references_as_text():
+    compare = judge_from({("mine", '{"a": 1}'): "a", ('{"a": 1}', "mine"): "b"})
+    assert score_with_judge(["mine"], [{"a": 1}], ["q"], compare)["value"] == 1.0
+
+
+def test_score_with_judge_rejects_unknown_verdicts():
+    with pytest.raises(ValueError, match="compare returned 'A'"):
+        score_with_judge(["x"], ["y"], ["q"], lambda p, a, b: "A")
+
+
+# ---- trainer argument checks (raised before any model is loaded) -------------------------------
+
+def test_train_dpo_refuses_nothing_to_do(tmp_path: Path):
+    rows = [{"prompt": [], "chosen": [], "rejected": []}]
+    with pytest.raises(ValueError, match="dpo_steps is 0"):
+        train_dpo(tmp_path, tmp_path, rows, tmp_path / "out", TrainConfig(dpo_steps=0), seed=0)
+    with pytest.raises(ValueError, match="no preference pairs"):
+        train_dpo(tmp_path, tmp_path, [], tmp_path / "out", TrainConfig(), seed=0)
+    with pytest.raises(ValueError, match="not an SFT adapter folder"):
+        train_dpo(tmp_path, tmp_path / "missing", rows, tmp_path / "out", TrainConfig(), seed=0)
+
+
+def test_train_sft_refuses_no_rows(tmp_path: Path):
+    with pytest.raises(ValueError, match="no SFT rows"):
+        train_sft(tmp_path, [], tmp_path / "out", TrainConfig(), seed=0)
+
+
+# ---- publishing ----------------------------------------------------------------------------------
+
+def _fake_adapter(folder: Path, text: str) -> None:
+    folder.mkdir(parents=True)
+    (folder / "adapter_model.safetensors").write_text(text)
+    (folder / "adapter_config.json").write_text("{}")
+
+
+def test_staged_adapter_replaces_out_dir_and_leaves_no_scratch(tmp_path: Path):
+    out = tmp_path / "adapter"
+    _fake_adapter(out, "old")
+    with staged_adapter(out) as scratch:
+        (scratch / "trainer").mkdir()  # trainer output_dir: must not survive
+        _fake_adapter(scratch / "adapter", "new")
+    assert (out / "adapter_model.safetensors").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter"]
+
+
+def test_staged_adapter_keeps_old_result_when_training_fails(tmp_path: Path):
+    out = tmp_path / "adapter"
+    _fake_adapter(out, "old")
+    with pytest.raises(RuntimeError, match="boom"):
+        with staged_adapter(out) as scratch:
+            (scratch / "adapter").mkdir()
+            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="missing adapter_model.safetensors"):
+        with staged_adapter(out) as scratch:
+            (scratch / "adapter").mkdir()  # a save that wrote nothing
+    assert (out / "adapter_model.safetensors").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter"]
+
+
+def test_loss_stats_reads_trl_log_and_refuses_nan():
+    history = [{"loss": 1.5, "learning_rate": 1e-4}, {"loss": 0.5}, {"train_loss": 1.0}]
+    assert loss_stats(history) == {"first_loss": 1.5, "last_loss": 0.5}
+    assert loss_stats([]) == {"first_loss": None, "last_loss": None}
+    with pytest.raises(FloatingPointError):
+        loss_stats([{"loss": math.nan}])

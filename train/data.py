@@ -1,0 +1,36 @@
+"""Turn the pipeline's records into trl's conversational dataset rows.
+
+SFT rows are prompt-completion pairs, so trl computes the loss on the completion only: SmolLM2's
+chat template has no `{% generation %}` markers, which `assistant_only_loss` would need. DPO rows
+are prompt/chosen/rejected with the answers as single assistant turns. The student sees the same
+user turn here as at evaluation time (`Example.prompt` / `render_prompt`).
+
+    from seedfactory.train.data import sft_records, dpo_records
+    rows = sft_records(examples)      # -> train_sft(model_dir, rows, ...)
+    pairs = dpo_records(preference_pairs)  # -> train_dpo(model_dir, adapter, pairs, ...)
+"""
+
+from __future__ import annotations
+
+from seedfactory.schemas import Example, PreferencePair
+
+
+def _user(text: str) -> list[dict]:
+    return [{"role": "user", "content": text}]
+
+
+def _assistant(text: str) -> list[dict]:
+    return [{"role": "assistant", "content": text}]
+
+
+def sft_records(examples: list[Example]) -> list[dict]:
+    """One conversational prompt-completion row per example (JSON outputs as compact text)."""
+    return [{"prompt": _user(ex.prompt), "completion": _assistant(ex.output_text)} for ex in examples]
+
+
+def dpo_records(pairs: list[PreferencePair]) -> list[dict]:
+    """One conversational preference row per pair; the prompt is the rendered user turn."""
+    return [
+        {"prompt": _user(p.prompt), "chosen": _assistant(p.chosen), "rejected": _assistant(p.rejected)}
+        for p in pairs
+    ]

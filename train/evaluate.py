@@ -1,0 +1,161 @@
+"""Evaluate the student on held-out prompts: generate answers, then score them.
+
+`generate_answers` runs greedy transformers generation with the chat template (the same user turn
+the student was trained on), optionally with a LoRA adapter merged in. Two scorers:
+
+- `score_json`: for JSON tasks with reference objects. Parses the first JSON object in each answer
+  (surrounding text and code fences are tolerated), checks it against the schema, and counts the
+  reference's top-level fields the answer reproduces exactly.
+- `score_with_judge`: for free-text tasks. A caller-supplied pairwise `compare` reads each answer
+  against its reference in both orders, so a judge that always prefers one position scores 0.5.
+
+    answers = generate_answers(model_dir, adapter_dir, prompts, max_new_tokens=192, batch_size=8)
+    report = score_json(answers, [seed.output for seed in heldout], schema)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from seedfactory.schemas import output_text
+
+Verdict = Literal["a", "b", "tie"] | None
+
+
+def generate_answers(model_dir: Path, adapter_dir: Path | None, prompts: list[str], max_new_tokens: int,
+                     batch_size: int, progress: bool = True) -> list[str]:
+    """One greedy answer per prompt, in order; only the new tokens are decoded."""
+    if not prompts:
+        return []
+    import torch
+    from tqdm.auto import tqdm
+
+    from seedfactory.train.common import load_student
+
+    model, tokenizer = load_student(Path(model_dir))
+    if adapter_dir is not None:
+        from peft import PeftModel
+
+        # Merging folds the LoRA product into the weights once, instead of on every decoding step.
+        model = PeftModel.from_pretrained(model, Path(adapter_dir)).merge_and_unload()
+    model.eval()
+    tokenizer.padding_side = "left"  # a decoder-only model continues from the last position of every row
+    texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
+                                           add_generation_prompt=True) for p in prompts]
+    # Batch prompts of similar length together so little compute goes to padding; answers are put
+    # back in the caller's order at the end.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    answers: dict[int, str] = {}
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    for batch in tqdm(batches, desc="generate", unit="batch", disable=not progress):
+        # The chat template already starts with <|im_start|>; no extra special tokens.
+        enc = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
+                        add_special_tokens=False)
+        with torch.inference_mode():
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                                 pad_token_id=tokenizer.pad_token_id)
+        new = out[:, enc["input_ids"].shape[1]:]
+        for i, text in zip(batch, tokenizer.batch_decode(new, skip_special_tokens=True)):
+            answers[i] = text.strip()
+    return [answers[i] for i in range(len(prompts))]
+
+
+# ---- JSON field match -------------------------------------------------------------------------
+
+def first_json_object(text: str) -> dict | None:
+    """The first `{...}` in the text that parses as a JSON object, or None."""
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start != -1:
+        try:
+            obj, _ = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            obj = None
+        if isinstance(obj, dict):
+            return obj
+        start = text.find("{", start + 1)
+    return None
+
+
+def normalise(value: Any) -> Any:
+    """Strings stripped and casefolded, numbers as floats (bools stay bools), recursively."""
+    if isinstance(value, str):
+        return value.strip().casefold()
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, list):
+        return [normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: normalise(v) for k, v in value.items()}
+    return value
+
+
+def score_json(answers: list[str], references: list[dict], schema: dict) -> dict:
+    """Field-level exact match of JSON answers against reference objects, plus parse and schema rates.
+
+    An answer with no parseable object scores 0 on every field. A reference without fields scores 1
+    when the answer parsed. `value` is the mean field match over answers.
+    """
+    import jsonschema
+
+    if len(answers) != len(references):
+        raise ValueError(f"score_json: {len(answers)} answers for {len(references)} references")
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    per_example = []
+    for i, (answer, ref) in enumerate(zip(answers, references)):
+        if not isinstance(ref, dict):
+            raise ValueError(f"score_json: reference {i} is a {type(ref).__name__}, not a JSON object")
+        obj = first_json_object(answer)
+        if obj is None:
+            per_example.append({"parsed": False, "schema_valid": False, "field_match": 0.0,
+                                "fields": {k: False for k in ref}, "error": "no JSON object in the answer"})
+            continue
+        errors = [e.message for e in validator.iter_errors(obj)]
+        fields = {k: k in obj and normalise(obj[k]) == normalise(v) for k, v in ref.items()}
+        match = sum(fields.values()) / len(fields) if fields else 1.0
+        per_example.append({"parsed": True, "schema_valid": not errors, "field_match": match,
+                            "fields": fields, "error": "; ".join(errors[:3]) or None})
+    n = len(per_example)
+
+    def mean(key: str) -> float:
+        return sum(float(p[key]) for p in per_example) / n if n else 0.0
+
+    return {"metric": "field_exact_match", "value": mean("field_match"), "n": n,
+            "schema_valid": mean("schema_valid"), "parsed": mean("parsed"), "per_example": per_example}
+
+
+# ---- pairwise judge against the reference -----------------------------------------------------
+
+def score_with_judge(answers: list[str], references: list, prompts: list[str],
+                     compare: Callable[[str, str, str], Verdict]) -> dict:
+    """Win rate of answers against references under a pairwise judge, read in both orders.
+
+    `compare(prompt, a, b)` returns "a", "b", "tie", or None when the judge failed. Per example:
+    1 when the answer wins in both orders, 0 when it loses in both, 0.5 otherwise (a position flip,
+    a tie or a judge error). `errors` counts failed judge calls (two per example at most).
+    """
+    if not (len(answers) == len(references) == len(prompts)):
+        raise ValueError(f"score_with_judge: {len(answers)} answers, {len(references)} references, "
+                         f"{len(prompts)} prompts")
+    per_example, errors = [], 0
+    for prompt, answer, ref in zip(prompts, answers, references):
+        ref = output_text(ref)  # JSON references are judged as the text a student would write
+        first = compare(prompt, answer, ref)  # answer is "a"
+        second = compare(prompt, ref, answer)  # answer is "b"
+        for verdict in (first, second):
+            if verdict not in ("a", "b", "tie", None):
+                raise ValueError(f"score_with_judge: compare returned {verdict!r}, "
+                                 "expected 'a', 'b', 'tie' or None")
+        errors += (first is None) + (second is None)
+        won = (first == "a", second == "b")
+        lost = (first == "b", second == "a")
+        score = 1.0 if all(won) else 0.0 if all(lost) else 0.5
+        per_example.append({"answer_as_a": first, "answer_as_b": second, "score": score})
+    n = len(per_example)
+    value = sum(p["score"] for p in per_example) / n if n else 0.0
+    return {"metric": "judge_win_rate_vs_reference", "value": value, "n": n, "errors": errors,
+            "per_example": per_example}
