@@ -20,7 +20,8 @@ from pathlib import Path
 
 from seedfactory.validators.similarity import RECALL_WEIGHTS, ShingleIndex, jaccard, shingles
 
-SEEDS = Path("/work/shared/data/self-instruct/seed_tasks.jsonl")
+# ../shared beside the repository, where developers and CI have it
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "data" / "self-instruct" / "seed_tasks.jsonl"
 FILLERS = ["please", "briefly", "also", "really", "the", "simple", "new", "carefully", "short", "each"]
 
 

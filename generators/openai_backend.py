@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
 from seedfactory.schemas import GenerationRequest, GenerationResult
-from seedfactory.schemas.records import TokenLogprobs
 from seedfactory.schemas.config import ModelConfig
+from seedfactory.schemas.records import TokenLogprobs
 
 # Tests set this so no request can reach a real remote model by accident (loopback is allowed,
 # which is where the in-process fake server and a local vLLM/llama.cpp server live).
@@ -128,5 +128,6 @@ def _logprobs(choice) -> list[TokenLogprobs] | None:
     content = getattr(choice.logprobs, "content", None) if choice.logprobs else None
     if not content:
         return None  # the server ignored the request for log-probabilities
-    return [TokenLogprobs(token=t.token, top={a.token: a.logprob for a in (t.top_logprobs or [])} | {t.token: t.logprob})
+    return [TokenLogprobs(token=t.token,
+                          top={a.token: a.logprob for a in (t.top_logprobs or [])} | {t.token: t.logprob})
             for t in content]

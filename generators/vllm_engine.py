@@ -13,8 +13,8 @@ import time
 
 from seedfactory.models import resolve_model
 from seedfactory.schemas import GenerationRequest, GenerationResult
-from seedfactory.schemas.records import TokenLogprobs
 from seedfactory.schemas.config import ModelConfig
+from seedfactory.schemas.records import TokenLogprobs
 
 
 class VLLMBackend:

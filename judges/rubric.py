@@ -30,7 +30,7 @@ RUBRIC = """Score the response to the task from 1 to 5:
 class RubricReply(BaseModel):
     model_config = ConfigDict(extra="forbid")
     score: int = Field(ge=1, le=5)
-    rationale: str = Field(max_length=240)
+    rationale: str = Field(max_length=160)
 
 
 RUBRIC_SCHEMA = RubricReply.model_json_schema()

@@ -65,7 +65,8 @@ class ValidateConfig(Section):
 class JudgeConfig(Section):
     model: ModelConfig = Field(default_factory=ModelConfig,
                                description="the judge model; unset keys follow the teacher, read greedily (temperature 0, 160 tokens)")
-    min_score: float = Field(2.0, ge=1, le=5, description="rows scored below this (1-5 rubric, probability-weighted) leave the SFT set")
+    min_score: float = Field(1.0, ge=1, le=5, description="rows scored below this (1-5 rubric, probability-weighted) leave the SFT set")
+    drop_fraction: float = Field(0.2, ge=0, lt=1, description="the lowest-scored share of rows also leaves the SFT set (robust to a judge's calibration)")
     min_margin: float = Field(0.2, ge=0, description="smallest score gap between chosen and rejected for a preference pair")
 
 

@@ -78,7 +78,8 @@ def load_seeds(path: str | Path, schema: dict | None = None) -> list[SeedExample
         if validator is not None:
             output = seed.output
             if isinstance(output, str):
-                raise SeedFileError(f"{where}: field 'output': the seed set declares a JSON schema, so output must be an object")
+                raise SeedFileError(
+                    f"{where}: field 'output': the seed set declares a JSON schema, so output must be an object")
             errors = sorted(validator.iter_errors(output), key=lambda e: list(e.path))
             if errors:
                 e = errors[0]

@@ -48,7 +48,8 @@ def read_json(path: Path):
 def write_jsonl(path: Path, rows: Iterable[BaseModel | dict]) -> int:
     lines = []
     for r in rows:
-        lines.append(r.model_dump_json() if isinstance(r, BaseModel) else json.dumps(r, ensure_ascii=False, default=str))
+        is_model = isinstance(r, BaseModel)
+        lines.append(r.model_dump_json() if is_model else json.dumps(r, ensure_ascii=False, default=str))
     atomic_write_text(path, "".join(line + "\n" for line in lines))
     return len(lines)
 

@@ -104,16 +104,19 @@ def judge(ctx: RunContext) -> dict:
     verdicts = judge_rows(rows, backend, ctx.cfg.judge.model, schema_note=note, progress=ctx.progress)
     write_jsonl(ctx.stage_dir / "verdicts.jsonl", verdicts)
     by_id = {v.example_id: v for v in verdicts}
-    scored, sft = [], []
+    scored = []
     for r in rows:
         v = by_id[r.id]
         if v.error is not None:
             ctx.reject(r, "judge_error", detail=f"{v.error} | raw: {v.raw[:300]}")
-            continue
-        r = r.model_copy(update={"scores": {**r.scores, "judge": v.score}})
-        scored.append(r)
-        if v.score < ctx.cfg.judge.min_score:
-            ctx.reject(r, "low_judge_score", score=v.score, detail=v.rationale)
+        else:
+            scored.append(r.model_copy(update={"scores": {**r.scores, "judge": v.score}}))
+    cutoff = score_cutoff([r.scores["judge"] for r in scored], ctx.cfg.judge.min_score, ctx.cfg.judge.drop_fraction)
+    sft = []
+    for r in scored:
+        if r.scores["judge"] < cutoff:
+            ctx.reject(r, "low_judge_score", score=r.scores["judge"],
+                       detail=f"below {cutoff:.3f} | {by_id[r.id].rationale}")
         else:
             sft.append(r)
     pairs = best_worst_pairs(scored, by_id, ctx.cfg.judge.min_margin,
@@ -123,9 +126,16 @@ def judge(ctx: RunContext) -> dict:
     write_jsonl(ctx.stage_dir / "pairs.jsonl", pairs)
     ctx.close_backends()  # free the engine's memory and threads before training
     errors = sum(v.error is not None for v in verdicts)
-    return {"in": len(rows), "out": len(sft), "judge_errors": errors, "pairs": len(pairs),
+    return {"in": len(rows), "out": len(sft), "judge_errors": errors, "pairs": len(pairs), "cutoff": cutoff,
             "mean_score": round(sum(r.scores["judge"] for r in scored) / len(scored), 3) if scored else None,
             **backend.stats()}
+
+
+def score_cutoff(scores: list[float], min_score: float, drop_fraction: float) -> float:
+    """The lowest score kept: `min_score`, raised to the `drop_fraction` quantile of the scores."""
+    ordered = sorted(scores)
+    k = int(len(ordered) * drop_fraction)
+    return max(min_score, ordered[k]) if ordered and k else min_score
 
 
 def review(ctx: RunContext) -> dict:

@@ -111,7 +111,8 @@ def test_self_instruct_prompts_parse_and_reject_with_reasons():
     assert len(pairs) == 4 and all(len(ids) == 2 for _, ids in pairs)
     assert len({r.key for r, _ in pairs}) == 4
     replies = ['{"instruction": "Extract the total", "input": "ACME 12 EUR"}', "oops",
-               '{"instruction": "Extract the total", "input": "ACME 12 EUR"}', '{"instruction": "Read it", "input": "Z"}']
+               '{"instruction": "Extract the total", "input": "ACME 12 EUR"}',
+               '{"instruction": "Read it", "input": "Z"}']
     results = FakeBackend(script=replies).generate([r for r, _ in pairs])
     rejects = []
     drafts = si.parse_tasks(pairs, results, lambda *a: rejects.append(a))

@@ -85,3 +85,13 @@ def test_expected_score_weights_digits_at_the_score_token():
     assert v.score == 3.0 and v.rationale == "ok 3"
     # without logprobs the written digit is the score
     assert parse_rubric(row, rubric_request(row, ModelConfig()), res.model_copy(update={"logprobs": None})).score == 5.0
+
+
+def test_score_cutoff_absolute_and_quantile():
+    from seedfactory.steps import score_cutoff
+
+    scores = [1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0]
+    assert score_cutoff(scores, 1.0, 0.2) == 1.3      # the lowest 20% leave
+    assert score_cutoff(scores, 1.75, 0.2) == 1.75    # an absolute floor above the quantile wins
+    assert score_cutoff(scores, 1.0, 0.0) == 1.0
+    assert score_cutoff([], 2.0, 0.5) == 2.0

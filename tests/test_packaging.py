@@ -45,3 +45,14 @@ def test_imports_are_light():
             "print(sorted(m for m in ('torch', 'vllm', 'transformers', 'trl') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_lint_including_the_banned_bare_stage_imports():
+    import shutil
+    import subprocess
+
+    ruff = Path(sys.executable).with_name("ruff")
+    ruff = str(ruff) if ruff.exists() else shutil.which("ruff")
+    assert ruff, "ruff is a dev dependency (make test installs it)"
+    out = subprocess.run([ruff, "check", "--output-format", "concise", str(ROOT)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout
