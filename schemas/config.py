@@ -67,7 +67,7 @@ class JudgeConfig(Section):
                                description="the judge model; unset keys follow the teacher, read greedily (temperature 0, 160 tokens)")
     min_score: float = Field(1.0, ge=1, le=5, description="rows scored below this (1-5 rubric, probability-weighted) leave the SFT set")
     drop_fraction: float = Field(0.2, ge=0, lt=1, description="the lowest-scored share of rows also leaves the SFT set (robust to a judge's calibration)")
-    min_margin: float = Field(0.2, ge=0, description="smallest score gap between chosen and rejected for a preference pair")
+    min_margin: float = Field(0.1, ge=0, description="smallest score gap between chosen and rejected for a preference pair")
 
 
 class ReviewConfig(Section):
@@ -86,6 +86,7 @@ class TrainConfig(Section):
     lora_alpha: int = Field(16, gt=0, description="LoRA alpha")
     max_length: int = Field(512, gt=0, description="longest training sequence, in tokens")
     threads: int = Field(0, ge=0, description="torch threads (0: all cores)")
+    qlora: bool = Field(True, description="4-bit QLoRA when a CUDA GPU is present (bitsandbytes, the `cuda` extra); plain LoRA in float32 on the CPU")
 
 
 class EvalConfig(Section):

@@ -21,3 +21,18 @@ def test_vllm_cuda_engine_honours_per_request_seeds():
         assert a.completion_tokens > 0
     finally:
         backend.close()
+
+
+def test_qlora_sft_on_cuda(tmp_path, student_dir):
+    from seedfactory.schemas.config import TrainConfig
+    from seedfactory.train.common import load_student, use_qlora
+    from seedfactory.train.sft import train_sft
+
+    cfg = TrainConfig(sft_steps=2, batch_size=2, max_length=128)
+    assert use_qlora(cfg)
+    model, _ = load_student(student_dir, qlora=True)
+    assert getattr(model, "is_loaded_in_4bit", False)
+    rows = [{"prompt": [{"role": "user", "content": f"Say {i}."}],
+             "completion": [{"role": "assistant", "content": f"{i}"}]} for i in range(4)]
+    stats = train_sft(student_dir, rows, tmp_path / "adapter", cfg, seed=0, progress=False)
+    assert stats["steps"] == 2 and (tmp_path / "adapter" / "adapter_model.safetensors").is_file()

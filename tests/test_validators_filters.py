@@ -120,3 +120,16 @@ def test_an_invalid_schema_raises_instead_of_rejecting_every_row(ctx):
     ctx.output_schema = {"type": "no-such-type"}
     with pytest.raises(SchemaError):
         run(ctx, [example("a")])
+
+
+def test_missing_input_is_dropped_only_when_every_seed_has_one(ctx):
+    ctx.train_seeds = [SeedExample(id="s1", instruction="Sum the numbers.", input="1 2 3", output="6"),
+                       SeedExample(id="s2", instruction="Sum these.", input="4 5", output="9")]
+    rows = [example("bare", instruction="Sum 1 and 2."), example("ok", input="7 8")]
+    kept, rejects = run(ctx, rows)
+    assert [r.id for r in kept] == ["ok"]
+    assert rejects["bare"][0] == "missing_input"
+    ctx.rejects.clear()
+    ctx.train_seeds.append(SeedExample(id="s3", instruction="Say hi.", output="hi"))  # one seed has no input
+    kept, rejects = run(ctx, rows)
+    assert [r.id for r in kept] == ["bare", "ok"]

@@ -22,8 +22,16 @@ from seedfactory.schemas.config import TrainConfig
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
 
 
-def load_student(model_dir: Path, threads: int = 0):
-    """(model, tokenizer) in float32 on CPU, with a pad token (SmolLM2 pads with its EOS)."""
+def use_qlora(cfg: TrainConfig | None) -> bool:
+    """QLoRA only where it can run: asked for, and a CUDA GPU present (bitsandbytes needs one)."""
+    import torch
+
+    return bool(cfg is not None and cfg.qlora and torch.cuda.is_available())
+
+
+def load_student(model_dir: Path, threads: int = 0, qlora: bool = False):
+    """(model, tokenizer) with a pad token (SmolLM2 pads with its EOS): float32 on the CPU, or
+    4-bit NF4 weights on the GPU for QLoRA."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -32,7 +40,21 @@ def load_student(model_dir: Path, threads: int = 0):
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    if qlora:
+        try:
+            import bitsandbytes  # noqa: F401
+        except ImportError:
+            raise RuntimeError("train.qlora needs bitsandbytes (the `cuda` extra); or set train.qlora=false") from None
+        from peft import prepare_model_for_kbit_training
+        from transformers import BitsAndBytesConfig
+
+        quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                                   bnb_4bit_compute_dtype=torch.bfloat16)
+        model = AutoModelForCausalLM.from_pretrained(model_dir, quantization_config=quant, device_map={"": 0},
+                                                     dtype=torch.bfloat16)
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
 
@@ -45,7 +67,7 @@ def trainer_args(cfg: TrainConfig, *, seed: int, steps: int, output_dir: Path,
         max_steps=steps,
         per_device_train_batch_size=cfg.batch_size,
         max_length=cfg.max_length,
-        use_cpu=True,
+        use_cpu=not use_qlora(cfg),
         seed=seed,
         report_to=[],
         logging_steps=1,
@@ -53,7 +75,7 @@ def trainer_args(cfg: TrainConfig, *, seed: int, steps: int, output_dir: Path,
         disable_tqdm=not progress,
         # trl turns bf16 on by default, even on CPU; float32 keeps the CPU path exact and the first DPO
         # loss at ln 2. Checkpointing trades ~20% time for memory a 135M model does not need.
-        bf16=False,
+        bf16=use_qlora(cfg),
         gradient_checkpointing=False,
         dataloader_num_workers=0,
     )

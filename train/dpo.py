@@ -24,6 +24,7 @@ from seedfactory.train.common import (
     staged_adapter,
     trainable_params,
     trainer_args,
+    use_qlora,
 )
 
 
@@ -48,7 +49,7 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
     from peft import PeftModel
     from trl import DPOConfig, DPOTrainer
 
-    base, tokenizer = load_student(Path(model_dir), cfg.threads)
+    base, tokenizer = load_student(Path(model_dir), cfg.threads, qlora=use_qlora(cfg))
     model = PeftModel.from_pretrained(base, sft_adapter, is_trainable=True)
     with staged_adapter(out_dir) as scratch:
         args = DPOConfig(

@@ -15,7 +15,14 @@ import time
 from pathlib import Path
 
 from seedfactory.schemas.config import TrainConfig
-from seedfactory.train.common import load_student, loss_stats, staged_adapter, trainable_params, trainer_args
+from seedfactory.train.common import (
+    load_student,
+    loss_stats,
+    staged_adapter,
+    trainable_params,
+    trainer_args,
+    use_qlora,
+)
 
 
 def lora_config(cfg: TrainConfig):
@@ -42,7 +49,7 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    model, tokenizer = load_student(Path(model_dir), cfg.threads)
+    model, tokenizer = load_student(Path(model_dir), cfg.threads, qlora=use_qlora(cfg))
     with staged_adapter(out_dir) as scratch:
         args = SFTConfig(
             **trainer_args(cfg, seed=seed, steps=cfg.sft_steps, output_dir=scratch / "trainer",

@@ -1,7 +1,8 @@
 """Validation stages, in pipeline order: each is `stage(rows, ctx) -> Iterator[Example]` and sends
 every dropped row to ctx.reject with a reason (and, for duplicates, the kept id and similarity).
 
-    parse_and_filter  schema_invalid, empty_output, too_short, too_long, echoes_instruction, copies_seed
+    parse_and_filter  schema_invalid, empty_output, too_short, too_long, echoes_instruction, missing_input,
+                      copies_seed
     exact_dedup       exact_duplicate
     decontaminate     contaminated       (Jaccard to a held-out seed prompt)
     near_dedup        near_duplicate     (MinHash-LSH over prompts, verified by true Jaccard)

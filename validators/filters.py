@@ -1,6 +1,6 @@
 """The first validation stage: parse structured outputs, check them against the seed set's JSON
 schema, and drop rows no one should train on (empty, too short or long, echoing the prompt,
-copying a seed).
+copying a seed, lacking an input where every seed has one).
 
 Each check is a small function of one row returning True (keep) or (False, reason, detail),
 as datatrove's filters do; `parse_and_filter` builds the list once per run, applies it in
@@ -76,6 +76,12 @@ def not_echo(row: Example) -> Verdict:
     return True
 
 
+def has_input(row: Example) -> Verdict:
+    # Used only when every seed has an input: a task without one (a bare instruction) is not of
+    # the seeds' kind, and small teachers often put the whole example in the instruction.
+    return True if row.input.strip() else (False, "missing_input", "every seed has an input; this row has none")
+
+
 def seed_key(instruction: str, input: str) -> tuple[str, str]:
     return normalise(instruction), normalise(input)
 
@@ -95,6 +101,8 @@ def build_filters(ctx) -> list[Filter]:
         filters.append(partial(matches_schema, validator=Draft202012Validator(ctx.output_schema)))
     filters += [partial(length_ok, min_chars=cfg.min_chars, max_chars=cfg.max_chars), not_echo]
     seeds: list[SeedExample] = [*ctx.train_seeds, *ctx.heldout]
+    if seeds and all(s.input.strip() for s in seeds):
+        filters.append(has_input)
     if seeds:
         keys = {}
         for s in seeds:
