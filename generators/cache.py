@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from seedfactory.schemas import GenerationRequest, GenerationResult
+from seedfactory.sqlite import migrate
 
 MIGRATIONS = [
     """CREATE TABLE responses (
@@ -23,22 +24,13 @@ MIGRATIONS = [
 ]
 
 
-def migrate(db: sqlite3.Connection, migrations: list[str]) -> None:
-    """Apply the numbered migrations not yet applied (PRAGMA user_version counts them)."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, sql in enumerate(migrations[version:], start=version + 1):
-        with db:
-            db.execute(sql)
-            db.execute(f"PRAGMA user_version = {number}")
-
-
 class CachedBackend:
     def __init__(self, inner, path: Path):
         self.inner, self.name = inner, inner.name
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
-        migrate(self.db, MIGRATIONS)
+        migrate(self.db, MIGRATIONS, f"request cache {path}")
         self.hits = self.misses = self.errors = 0
         self.prompt_tokens = self.completion_tokens = 0
 

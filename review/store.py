@@ -24,7 +24,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from seedfactory import sqlite
 from seedfactory.schemas import Example, Output
+from seedfactory.sqlite import schema_version as schema_version  # re-exported
 
 Status = Literal["pending", "accepted", "rejected", "edited"]
 STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected", "edited")
@@ -77,25 +79,12 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    return conn.execute("PRAGMA user_version").fetchone()[0]
-
-
 def migrate(conn: sqlite3.Connection, migrations: list[str] = MIGRATIONS) -> int:
-    """Apply the migrations this database has not had yet; returns the new version."""
-    version = schema_version(conn)
-    if version > len(migrations):
-        raise ReviewError(f"review queue is at schema version {version}, newer than this seedfactory "
-                          f"knows ({len(migrations)}); upgrade seedfactory to open it")
-    for number, sql in enumerate(migrations[version:], start=version + 1):
-        # executescript runs outside Python's transaction handling, so BEGIN/COMMIT are explicit;
-        # user_version is part of the database header and commits or rolls back with the rest.
-        try:
-            conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
-        except sqlite3.Error as e:
-            conn.rollback()
-            raise ReviewError(f"review queue migration {number} failed: {e}") from e
-    return len(migrations)
+    """Apply the migrations this queue has not had yet; returns the new version."""
+    try:
+        return sqlite.migrate(conn, migrations, "review queue")
+    except sqlite.MigrationError as e:
+        raise ReviewError(str(e)) from e.__cause__
 
 
 class ReviewStore:
