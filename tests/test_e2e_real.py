@@ -61,3 +61,23 @@ def test_rerun_resumes_without_work(json_run):
     assert main(["run", "--out", str(json_run), *TINY]) == 0
     assert time.monotonic() - t0 < 30  # nothing reloaded: every stage was skipped
     assert read_json(json_run / "stats.json")["stages"]["evaluate"]["finished_at"]
+
+
+def test_text_domain_evaluates_with_the_judge_win_rate(tmp_path):
+    """No output schema: eval is a pairwise judge win rate against the held-out references. The
+    student is real (tiny training); teacher and judge are the packaged fake, so judge verdicts are
+    scripted-free but deterministic."""
+    out = tmp_path / "text"
+    args = ["run", "--out", str(out), "seeds.path=support-bikeshop", "teacher.backend=fake", "validate.embedder=hash",
+            "generate.num_tasks=4", "generate.responses_per_prompt=2", "train.sft_steps=1", "train.dpo_steps=1",
+            "train.batch_size=2", "train.max_length=192", "eval.max_new_tokens=16", "--no-progress"]
+    assert main(args) == 0
+    ev = read_json(out / "eval.json")
+    answers = [json.loads(line) for line in (out / "evaluate" / "answers.jsonl").read_text().splitlines()]
+    for key in ["base", "sft", "dpo", "teacher"]:
+        assert ev[key]["metric"] == "judge_win_rate_vs_reference"
+        halves = ev[key]["value"] * 2 * ev[key]["n"]
+        assert abs(halves - round(halves)) < 1e-9 and 0 <= ev[key]["value"] <= 1  # wins 1, flips 0.5
+        assert [a[f"{key}_score"] for a in answers] and len(answers) == ev[key]["n"]
+    # every system's answers were judged in both orders, once each (the cache saw each request once)
+    assert read_json(out / "stats.json")["stages"]["evaluate"]["out"] == ev["base"]["n"]
