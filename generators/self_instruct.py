@@ -59,11 +59,26 @@ def _show(seed: SeedExample, n: int) -> str:
 
 def task_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateConfig,
                   seed: int) -> list[tuple[GenerationRequest, list[str]]]:
-    """`num_tasks` few-shot prompts, each from a different random draw of `shots` seeds."""
+    """`num_tasks` few-shot prompts, each from a different random draw of `shots` seeds.
+
+    Seeds with a `topic` are strata: prompt i leads with a seed of the i-th topic in turn, so
+    every topic inspires its share of new tasks instead of whichever topics have most seeds.
+    """
+    by_topic: dict[str, list[SeedExample]] = {}
+    for s in seeds:
+        if s.topic:
+            by_topic.setdefault(s.topic, []).append(s)
+    topics = sorted(by_topic)
     out = []
     for i in range(cfg.num_tasks):
         rng = random.Random(f"{seed}:task:{i}")
-        shots = rng.sample(seeds, min(cfg.shots, len(seeds)))
+        k = min(cfg.shots, len(seeds))
+        if topics:
+            lead = rng.choice(by_topic[topics[i % len(topics)]])
+            shots = [lead] + rng.sample([s for s in seeds if s is not lead], k - 1)
+            rng.shuffle(shots)
+        else:
+            shots = rng.sample(seeds, k)
         body = "\n\n".join(_show(s, n) for n, s in enumerate(shots, start=1))
         user = (f"{body}\n\nWrite Example {len(shots) + 1}: a new instruction and a new input of the same kind, "
                 "different from the examples above. Reply as JSON with keys \"instruction\" and \"input\".")

@@ -135,3 +135,12 @@ def test_self_instruct_prompts_parse_and_reject_with_reasons():
     assert [r[1] for r in rejects] == ["unparseable_output", "unparseable_output"]
     assert rows[0].lineage.raw == out[0] and rows[0].lineage.teacher == "teacher-x"
     assert rows[0].prompt_id == rows[0].prompt_id and rows[0].lineage.seed_ids == drafts[0].seed_ids
+
+
+def test_topics_take_turns_leading_the_few_shot_prompts():
+    seeds = [SeedExample(id=f"a{i}", topic="common", instruction=f"A {i}", output="x") for i in range(8)]
+    seeds += [SeedExample(id="rare", topic="rare", instruction="R", output="y")]
+    pairs = si.task_requests(seeds, ModelConfig(), GenerateConfig(num_tasks=10, shots=2), seed=0)
+    with_rare = [ids for _, ids in pairs if "rare" in ids]
+    assert len(with_rare) >= 5  # every other prompt is led by the one-seed topic
+    assert all(len(set(ids)) == 2 for _, ids in pairs)
