@@ -46,7 +46,7 @@ class SeedsConfig(Section):
 
 
 class GenerateConfig(Section):
-    num_tasks: int = Field(48, gt=0, description="new tasks (prompts) the teacher is asked to write")
+    num_tasks: int = Field(64, gt=0, description="new tasks (prompts) the teacher is asked to write")
     shots: int = Field(3, gt=0, description="seed examples shown in each few-shot prompt")
     responses_per_prompt: int = Field(3, gt=0, description="responses sampled per task; 2 or more make preference pairs")
     batch_size: int = Field(32, gt=0, description="requests sent together; the cache is written after each batch")
@@ -76,10 +76,10 @@ class ReviewConfig(Section):
 
 class TrainConfig(Section):
     student: str = Field("smollm2-135m", description="packaged model alias, Hugging Face model folder or .gguf file")
-    sft_steps: int = Field(24, gt=0, description="SFT optimiser steps")
+    sft_steps: int = Field(32, gt=0, description="SFT optimiser steps")
     dpo_steps: int = Field(8, ge=0, description="DPO optimiser steps (0 skips DPO)")
     batch_size: int = Field(4, gt=0, description="examples per step")
-    learning_rate: float = Field(2e-4, gt=0, description="SFT learning rate")
+    learning_rate: float = Field(1e-3, gt=0, description="SFT learning rate")
     dpo_learning_rate: float = Field(5e-5, gt=0, description="DPO learning rate")
     dpo_beta: float = Field(0.1, gt=0, description="DPO beta")
     lora_r: int = Field(8, gt=0, description="LoRA rank")

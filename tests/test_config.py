@@ -84,7 +84,7 @@ def test_every_config_key_is_read_somewhere():
 
 def test_help_lists_every_key_with_its_description():
     lines = config_help()
-    assert any(line.startswith("generate.num_tasks = 48  # new tasks") for line in lines)
+    assert any(line.startswith("generate.num_tasks = 64  # new tasks") for line in lines)
     assert any(line.startswith("validate.near_dup_threshold") for line in lines)
     assert len(lines) == len(list(_leaves(RunConfig)))
 
