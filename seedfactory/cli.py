@@ -18,6 +18,7 @@ from pathlib import Path
 from seedfactory.models import ModelNotFound
 from seedfactory.schemas import ConfigError, SeedFileError, load_config
 from seedfactory.schemas.config import config_help
+from seedfactory.steps import STAGES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("args", nargs="*", metavar="CONFIG.yaml | key=value",
                    help="an optional YAML config, then dotted overrides (see `seedfactory keys`)")
     r.add_argument("--out", type=Path, help="run directory (default: runs/<seed set>)")
-    r.add_argument("--until", help="stop after this stage")
+    r.add_argument("--until", choices=list(STAGES), help="stop after this stage")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     sub.add_parser("keys", help="list every config key with its default and help")
     return p
