@@ -31,9 +31,11 @@ STRATEGY = "self_instruct"
 
 
 class NewTask(BaseModel):
+    # Lengths are capped so a whole task fits in the task request's token budget: structured
+    # output cannot close a JSON object that max_tokens has already cut off.
     model_config = ConfigDict(extra="forbid")
-    instruction: str = Field(min_length=3, max_length=400)
-    input: str = Field("", max_length=1200)
+    instruction: str = Field(min_length=3, max_length=200)
+    input: str = Field("", max_length=500)
 
 
 class TaskDraft(BaseModel):
@@ -48,6 +50,15 @@ class TaskDraft(BaseModel):
 
 
 TASK_SCHEMA = NewTask.model_json_schema()
+
+
+def task_schema(seeds: list[SeedExample]) -> dict:
+    """The new-task schema; when every seed has an input, a new task must have one too."""
+    schema = json.loads(json.dumps(TASK_SCHEMA))
+    if seeds and all(s.input.strip() for s in seeds):
+        schema["properties"]["input"]["minLength"] = min(10, min(len(s.input.strip()) for s in seeds))
+        schema["required"] = ["instruction", "input"]
+    return schema
 
 TASK_SYSTEM = ("You write new examples for a dataset. Each example is an instruction and an input. "
                "New examples must be of the same kind as the ones shown, but about something new.")
@@ -69,6 +80,7 @@ def task_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateC
         if s.topic:
             by_topic.setdefault(s.topic, []).append(s)
     topics = sorted(by_topic)
+    schema = task_schema(seeds)
     out = []
     for i in range(cfg.num_tasks):
         rng = random.Random(f"{seed}:task:{i}")
@@ -83,7 +95,7 @@ def task_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateC
         user = (f"{body}\n\nWrite Example {len(shots) + 1}: a new instruction and a new input of the same kind, "
                 "different from the examples above. Reply as JSON with keys \"instruction\" and \"input\".")
         req = GenerationRequest(
-            model=teacher.model, purpose="task", response_schema=TASK_SCHEMA,
+            model=teacher.model, purpose="task", response_schema=schema,
             messages=[Message(role="system", content=TASK_SYSTEM), Message(role="user", content=user)],
             sampling=Sampling(temperature=max(teacher.temperature, 0.7), top_p=teacher.top_p,
                               max_tokens=min(teacher.max_tokens, 256), seed=seed * 100_003 + i))

@@ -144,3 +144,13 @@ def test_topics_take_turns_leading_the_few_shot_prompts():
     with_rare = [ids for _, ids in pairs if "rare" in ids]
     assert len(with_rare) >= 5  # every other prompt is led by the one-seed topic
     assert all(len(set(ids)) == 2 for _, ids in pairs)
+
+
+def test_task_schema_requires_an_input_only_when_every_seed_has_one():
+    mixed = si.task_schema([*SEEDS, SeedExample(id="x", instruction="Hi", output="y")])
+    assert "minLength" not in mixed["properties"]["input"]
+    schema = si.task_schema(SEEDS)
+    assert schema["properties"]["input"]["minLength"] == 9 and "input" in schema["required"]  # "Invoice 0" is 9 long
+    assert si.task_requests(SEEDS, ModelConfig(), GenerateConfig(num_tasks=1), 0)[0][0].response_schema == schema
+    # the cap keeps a whole task inside the request's token budget
+    assert si.TASK_SCHEMA["properties"]["input"]["maxLength"] <= 500
