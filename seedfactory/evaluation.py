@@ -8,7 +8,7 @@ the held-out reference in both orders (win rate, a flip counts half).
 from __future__ import annotations
 
 from seedfactory.context import RunContext
-from seedfactory.rundir import read_jsonl_dicts, write_json, write_jsonl
+from seedfactory.rundir import read_json, read_jsonl_dicts, write_json, write_jsonl
 
 
 def _judge_scorer(ctx: RunContext, prompts: list[str], refs: list[str], systems: dict[str, list[str]]):
@@ -47,14 +47,11 @@ def evaluate_run(ctx: RunContext) -> dict:
     else:
         scores = _judge_scorer(ctx, prompts, [output_text(s.output) for s in held], systems)
         ctx.close_backends()
-    dpo_stats = (ctx.out / "train" / "stats.json")
     report = {name: {k: v for k, v in sc.items() if k != "per_example"} for name, sc in scores.items()}
-    if dpo_stats.is_file():
-        import json
-
-        dpo = json.loads(dpo_stats.read_text()).get("dpo", {})
-        if "skipped" in dpo:
-            report["dpo"]["note"] = f"DPO skipped ({dpo['skipped']}): the dpo adapter is the sft adapter"
+    dpo = read_json(ctx.out / "train" / "stats.json").get("dpo", {})
+    if "skipped" in dpo:
+        report["dpo"]["note"] = f"DPO skipped ({dpo['skipped']}): the dpo adapter is the sft adapter"
+    report["teacher"]["note"] = "the teacher answers greedily with the few-shot prompt it generated with"
     report["heldout_ids"] = [s.id for s in held]
     report["student"] = ctx.cfg.train.student
     report["teacher_model"] = ctx.cfg.teacher.model
