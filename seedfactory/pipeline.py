@@ -16,12 +16,14 @@ from pathlib import Path
 
 import yaml
 
+from seedfactory import __version__
 from seedfactory.context import RunContext
 from seedfactory.rundir import atomic_write_text, read_json, read_jsonl_dicts, write_json, write_jsonl
 from seedfactory.schemas import RunConfig, stable_hash
 from seedfactory.steps import STAGES, load_split
 
-VERSION = "seedfactory-run-1"
+# A new release may generate or filter differently, so it starts stages afresh.
+VERSION = f"seedfactory-run-1/{__version__}"  # what the stage fingerprints start from
 
 
 def _log(msg: str) -> None:
