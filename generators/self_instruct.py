@@ -31,11 +31,11 @@ STRATEGY = "self_instruct"
 
 
 class NewTask(BaseModel):
-    # Lengths are capped (and task requests get at least 320 tokens) so a whole task fits: structured
+    # Lengths are capped (and task requests get at least 512 tokens) so a whole task fits: structured
     # output cannot close a JSON object that max_tokens has already cut off.
     model_config = ConfigDict(extra="forbid")
-    instruction: str = Field(min_length=3, max_length=200)
-    input: str = Field("", max_length=400)
+    instruction: str = Field(min_length=3, max_length=160)
+    input: str = Field("", max_length=360)
 
 
 class TaskDraft(BaseModel):
@@ -98,7 +98,7 @@ def task_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateC
             model=teacher.model, purpose="task", response_schema=schema,
             messages=[Message(role="system", content=TASK_SYSTEM), Message(role="user", content=user)],
             sampling=Sampling(temperature=max(teacher.temperature, 0.7), top_p=teacher.top_p,
-                              max_tokens=max(teacher.max_tokens, 320), seed=seed * 100_003 + i))
+                              max_tokens=max(teacher.max_tokens, 512), seed=seed * 100_003 + i))
         out.append((req, [s.id for s in shots]))
     return out
 

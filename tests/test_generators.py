@@ -153,4 +153,4 @@ def test_task_schema_requires_an_input_only_when_every_seed_has_one():
     assert schema["properties"]["input"]["minLength"] == 9 and "input" in schema["required"]  # "Invoice 0" is 9 long
     assert si.task_requests(SEEDS, ModelConfig(), GenerateConfig(num_tasks=1), 0)[0][0].response_schema == schema
     # the cap keeps a whole task inside the request's token budget
-    assert si.TASK_SCHEMA["properties"]["input"]["maxLength"] <= 400
+    assert si.TASK_SCHEMA["properties"]["input"]["maxLength"] <= 360
