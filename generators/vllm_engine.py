@@ -37,9 +37,10 @@ class VLLMBackend:
         self.llm = LLM(model=str(self.model_dir), dtype="auto" if cuda else "bfloat16",
                        max_model_len=cfg.max_model_len, enforce_eager=not cuda, seed=0,
                        # JSON allows any whitespace between tokens and small models fill it until
-                       # max_tokens runs out; compact JSON leaves no room for that. (An engine-level
-                       # setting: the xgrammar backend ignores the per-request flag.)
-                       structured_outputs_config={"disable_any_whitespace": True})
+                       # max_tokens runs out; compact JSON leaves no room for that. It is an engine
+                       # setting, honoured by the guidance backend (llguidance), which also covers
+                       # more of JSON Schema than xgrammar.
+                       structured_outputs_config={"backend": "guidance", "disable_any_whitespace": True})
         self.tokenizer = self.llm.get_tokenizer()
 
     def _params(self, req: GenerationRequest):
