@@ -64,9 +64,12 @@ class CachedBackend:
             results = [r if r is not None else fresh[req.key] for r, req in zip(results, requests)]
         return results  # type: ignore[return-value]
 
-    def stats(self) -> dict:
-        return {"cache_hits": self.hits, "requests_sent": self.misses, "quarantined": self.errors,
-                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
+    def stats(self, since: dict | None = None) -> dict:
+        """Counters so far; with `since` (an earlier stats()), only what happened after it. The
+        teacher and judge share one engine and so one cache object: each stage reports its own."""
+        now = {"cache_hits": self.hits, "requests_sent": self.misses, "quarantined": self.errors,
+               "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
+        return {k: v - (since or {}).get(k, 0) for k, v in now.items()}
 
     def close(self) -> None:
         self.inner.close()

@@ -54,6 +54,7 @@ def generate(ctx: RunContext) -> dict:
 
     cfg, teacher = ctx.cfg.generate, ctx.cfg.teacher
     backend = ctx.backend(teacher)
+    before = backend.stats()
 
     def reject(row_id, reason, detail):
         ctx.reject(row_id, reason, detail=detail)
@@ -78,7 +79,7 @@ def generate(ctx: RunContext) -> dict:
     write_jsonl(ctx.stage_dir / "heldout_teacher.jsonl",
                 [{"id": s.id, "answer": r.text, "error": r.error} for s, r in zip(ctx.heldout, hres)])
     return {"in": len(ctx.train_seeds), "tasks_requested": len(task_pairs), "tasks": len(drafts),
-            "out": len(rows), **backend.stats()}
+            "out": len(rows), **backend.stats(since=before)}
 
 
 def validate(ctx: RunContext) -> dict:
@@ -100,6 +101,7 @@ def judge(ctx: RunContext) -> dict:
 
     rows = list(read_jsonl(ctx.out / "validate" / "kept.jsonl", Example))
     backend = ctx.backend(ctx.cfg.judge.model)
+    before = backend.stats()
     note = ("\nThe response must be a JSON object following the task's schema." if ctx.output_schema else "")
     verdicts = judge_rows(rows, backend, ctx.cfg.judge.model, schema_note=note, progress=ctx.progress)
     write_jsonl(ctx.stage_dir / "verdicts.jsonl", verdicts)
@@ -128,7 +130,7 @@ def judge(ctx: RunContext) -> dict:
     errors = sum(v.error is not None for v in verdicts)
     return {"in": len(rows), "out": len(sft), "judge_errors": errors, "pairs": len(pairs), "cutoff": cutoff,
             "mean_score": round(sum(r.scores["judge"] for r in scored) / len(scored), 3) if scored else None,
-            **backend.stats()}
+            **backend.stats(since=before)}
 
 
 def score_cutoff(scores: list[float], min_score: float, drop_fraction: float) -> float:

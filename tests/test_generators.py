@@ -154,3 +154,13 @@ def test_task_schema_requires_an_input_only_when_every_seed_has_one():
     assert si.task_requests(SEEDS, ModelConfig(), GenerateConfig(num_tasks=1), 0)[0][0].response_schema == schema
     # the cap keeps a whole task inside the request's token budget
     assert si.TASK_SCHEMA["properties"]["input"]["maxLength"] <= 360
+
+
+def test_cache_stats_since_a_point(tmp_path):
+    cached = CachedBackend(FakeBackend(), tmp_path / "c.sqlite")
+    cached.generate([req("a"), req("b")])
+    mark = cached.stats()
+    cached.generate([req("a"), req("c")])
+    assert cached.stats(since=mark) | {"prompt_tokens": 0, "completion_tokens": 0} == {
+        "cache_hits": 1, "requests_sent": 1, "quarantined": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    assert cached.stats()["requests_sent"] == 3

@@ -109,7 +109,8 @@ def test_review_verdicts_flow_into_the_dataset(out):
     cfg = load_config(None, FAST)
     run(cfg, out, progress=False, until="publish")
     with ReviewStore(out / "review" / "queue.sqlite") as store:
-        items = store.pending()
+        in_sft = {r["id"] for r in read_jsonl_dicts(out / "judge" / "sft.jsonl")}
+        items = [item for item in store.pending() if item.id in in_sft]  # the queue also samples low scores
         rejected, edited = items[0].id, items[1].id
         store.decide(rejected, "rejected", reviewer="ann", note="wrong total")
         new = {"vendor": "Edited GmbH", "invoice_number": None, "date": None, "currency": "EUR", "total": 1.0,
@@ -146,3 +147,10 @@ def test_text_domain_yaml_seeds_run_through(out):
     assert stats["stages"]["split"]["in"] >= 10
     kept = read_jsonl_dicts(out / "validate" / "kept.jsonl")
     assert kept and all(isinstance(r["output"], str) for r in kept)
+
+
+def test_teacher_and_judge_sharing_an_engine_report_their_own_requests(out):
+    stats = run(load_config(None, FAST), out, progress=False, until="judge")
+    st = stats["stages"]
+    assert st["judge"]["requests_sent"] == st["judge"]["in"]  # one rubric request per row, nothing more
+    assert stats["tokens"]["requests_sent"] == st["generate"]["requests_sent"] + st["judge"]["requests_sent"]
