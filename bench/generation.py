@@ -69,10 +69,12 @@ def main() -> None:
     p.add_argument("--max-tokens", type=int, default=96)
     args = p.parse_args()
     from seedfactory.generators.vllm_engine import VLLMBackend
+    from seedfactory.util.models import resolve_model
 
     reqs = requests(args.n, args.max_tokens)
     log("loading the vLLM engine ...")
-    engine = VLLMBackend(ModelConfig(max_model_len=1024), progress=False)
+    cfg = ModelConfig(max_model_len=1024)
+    engine = VLLMBackend(cfg, resolve_model(cfg.model))
     try:
         engine.generate(reqs[:2])  # warm-up
         with tempfile.TemporaryDirectory() as tmp:

@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from seedfactory.judges.pairwise import combine, pairwise_request, parse_pairwise
+from seedfactory.judges.pairwise import judge_both_orders
 from seedfactory.judges.rubric import judge_rows
 from seedfactory.schemas import Example, Lineage, Sampling
 from seedfactory.schemas.config import ModelConfig
@@ -48,12 +48,9 @@ def as_row(i: int, side: str, instruction: str, output: str) -> Example:
 
 def measure(records: list[dict], backend, judge: ModelConfig) -> dict:
     gold = ["a" if r["label"] == 1 else "b" for r in records]
-    fwd = [pairwise_request(r["input"], r["output_1"], r["output_2"], judge) for r in records]
-    bwd = [pairwise_request(r["input"], r["output_2"], r["output_1"], judge) for r in records]
-    res = backend.generate(fwd + bwd)
-    forward = [parse_pairwise(x) for x in res[: len(records)]]
-    backward = [parse_pairwise(x) for x in res[len(records):]]
-    both = [combine(f, b) for f, b in zip(forward, backward)]
+    verdicts2 = judge_both_orders([(r["input"], r["output_1"], r["output_2"]) for r in records], backend, judge)
+    forward = [v.forward for v in verdicts2]
+    both = [v.winner for v in verdicts2]
     rows = [as_row(i, s, r["input"], r[f"output_{k}"]) for i, r in enumerate(records) for s, k in (("a", 1), ("b", 2))]
     verdicts = judge_rows(rows, backend, judge)
     rubric = []
@@ -71,10 +68,11 @@ def main() -> None:
     p.add_argument("--model", default="smollm2-135m")
     args = p.parse_args()
     from seedfactory.generators.vllm_engine import VLLMBackend
+    from seedfactory.util.models import resolve_model
 
-    judge = ModelConfig(model=args.model, temperature=0.0, max_tokens=160)
+    judge = ModelConfig(model=args.model, temperature=0.0, max_tokens=160, max_model_len=2048)
     log(f"loading the vLLM engine for {args.model} ...")
-    backend = VLLMBackend(judge.model_copy(update={"max_model_len": 2048}), progress=False)
+    backend = VLLMBackend(judge, resolve_model(args.model))
     out = {"model": args.model}
     try:
         for name, path in SUBSETS.items():

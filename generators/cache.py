@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from seedfactory.schemas import GenerationRequest, GenerationResult
-from seedfactory.sqlite import migrate
+from seedfactory.util.sqlite import migrate
 
 MIGRATIONS = [
     """CREATE TABLE responses (
@@ -46,9 +46,12 @@ class CachedBackend:
             if hit is not None:
                 self.hits += 1
                 results.append(hit.model_copy(update={"cached": True}))
+            elif req.key in misses:  # the same request twice in a batch is sent once
+                self.hits += 1
+                results.append(None)
             else:
                 results.append(None)
-                misses.setdefault(req.key, req)  # the same request twice in a batch is sent once
+                misses[req.key] = req
         if misses:
             fresh = dict(zip(misses, self.inner.generate(list(misses.values()))))
             with self.db:

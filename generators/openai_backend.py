@@ -38,7 +38,7 @@ def _is_loopback(url: str) -> bool:
 
 
 class OpenAIBackend:
-    def __init__(self, cfg: ModelConfig, progress: bool = True, sleep=time.sleep):
+    def __init__(self, cfg: ModelConfig, sleep=time.sleep):
         from openai import OpenAI
 
         base_url = cfg.base_url or "https://api.openai.com/v1"

@@ -20,6 +20,7 @@ from seedfactory.schemas import (
     GenerationResult,
     Lineage,
     Message,
+    RejectLog,
     Sampling,
     SeedExample,
     output_text,
@@ -104,21 +105,21 @@ def task_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateC
 
 
 def parse_tasks(pairs: list[tuple[GenerationRequest, list[str]]], results: list[GenerationResult],
-                reject) -> list[TaskDraft]:
-    """Parse replies into tasks; unparseable or repeated ones go to `reject(id, reason, detail)`."""
+                reject: RejectLog) -> list[TaskDraft]:
+    """Parse replies into tasks; unparseable or repeated ones go to `reject(id, reason, detail=...)`."""
     drafts, seen = [], {}
     for (req, seed_ids), res in zip(pairs, results):
         if res.error is not None:
-            reject(req.key, "teacher_error", f"{res.error} | raw: {res.text[:500]}")
+            reject(req.key, "teacher_error", detail=f"{res.error} | raw: {res.text[:500]}")
             continue
         try:
             task = NewTask.model_validate_json(res.text)
         except ValidationError as e:
-            reject(req.key, "unparseable_task", f"{e.errors()[0]['msg']} | raw: {res.text[:500]}")
+            reject(req.key, "unparseable_task", detail=f"{e.errors()[0]['msg']} | raw: {res.text[:500]}")
             continue
         pid = stable_hash([task.instruction.strip(), task.input.strip()])
         if pid in seen:
-            reject(req.key, "duplicate_task", f"same task as request {seen[pid]}")
+            reject(req.key, "duplicate_task", detail=f"same task as request {seen[pid]}")
             continue
         seen[pid] = req.key
         drafts.append(TaskDraft(prompt_id=pid, instruction=task.instruction.strip(), input=task.input.strip(),
@@ -162,11 +163,11 @@ def reference_requests(targets: list[SeedExample], shots: list[SeedExample], tea
 
 
 def parse_responses(pairs: list[tuple[GenerationRequest, TaskDraft]], results: list[GenerationResult],
-                    teacher_name: str, output_schema: dict | None, reject) -> Iterator[Example]:
+                    teacher_name: str, output_schema: dict | None, reject: RejectLog) -> Iterator[Example]:
     for (req, d), res in zip(pairs, results):
         row_id = stable_hash([d.prompt_id, req.key])
         if res.error is not None:
-            reject(row_id, "teacher_error", f"{res.error} | raw: {res.text[:500]}")
+            reject(row_id, "teacher_error", detail=f"{res.error} | raw: {res.text[:500]}")
             continue
         text = res.text.strip()
         output: str | dict = text
@@ -174,10 +175,10 @@ def parse_responses(pairs: list[tuple[GenerationRequest, TaskDraft]], results: l
             try:
                 output = json.loads(text)
             except json.JSONDecodeError as e:
-                reject(row_id, "unparseable_output", f"{e.msg} | raw: {text[:500]}")
+                reject(row_id, "unparseable_output", detail=f"{e.msg} | raw: {text[:500]}")
                 continue
             if not isinstance(output, dict):
-                reject(row_id, "unparseable_output", f"expected a JSON object | raw: {text[:500]}")
+                reject(row_id, "unparseable_output", detail=f"expected a JSON object | raw: {text[:500]}")
                 continue
         yield Example(
             id=row_id, prompt_id=d.prompt_id, instruction=d.instruction, input=d.input, output=output,

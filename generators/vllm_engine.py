@@ -10,15 +10,19 @@ from __future__ import annotations
 import gc
 import os
 import time
+from pathlib import Path
 
-from seedfactory.models import resolve_model
 from seedfactory.schemas import GenerationRequest, GenerationResult
 from seedfactory.schemas.config import ModelConfig
 from seedfactory.schemas.records import TokenLogprobs
+from seedfactory.util.progress import NO_PROGRESS, Progress
 
 
 class VLLMBackend:
-    def __init__(self, cfg: ModelConfig, progress: bool = True):
+    """`VLLMBackend(cfg, model_dir)`: `model_dir` is a resolved model folder (see
+    `seedfactory.util.models.resolve_model`); `cfg.model` is the name results are reported under."""
+
+    def __init__(self, cfg: ModelConfig, model_dir: Path, progress: Progress = NO_PROGRESS):
         try:
             import vllm  # noqa: F401
         except ImportError as e:
@@ -29,7 +33,7 @@ class VLLMBackend:
         from vllm import LLM
 
         self.cfg, self.progress, self.name = cfg, progress, cfg.model
-        self.model_dir = resolve_model(cfg.model)
+        self.model_dir = Path(model_dir)
         cuda = torch.cuda.is_available()
         # The CPU engine sizes its KV cache from this (GiB); 2 GiB holds ~90k tokens of a 135M model.
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
@@ -75,7 +79,7 @@ class VLLMBackend:
         if todo:
             t0 = time.monotonic()
             outs = self.llm.chat([[m.model_dump() for m in requests[i].messages] for i in todo],
-                                 [self._params(requests[i]) for i in todo], use_tqdm=self.progress)
+                                 [self._params(requests[i]) for i in todo], use_tqdm=self.progress.enabled)
             per = (time.monotonic() - t0) / len(todo)
             for i, out in zip(todo, outs):
                 req, comp = requests[i], out.outputs[0]

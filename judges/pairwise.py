@@ -6,6 +6,7 @@ turns a position flip into a tie instead of a coin toss. Failures are errors, no
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -54,10 +55,42 @@ def combine(forward: Winner | None, backward: Winner | None) -> Winner | None:
     return forward if forward == unswapped else "tie"
 
 
-def compare_many(items: list[tuple[str, str, str]], backend, judge: ModelConfig) -> list[Winner | None]:
-    """Judge (prompt, a, b) triples in both orders, in one batch. None marks a judge error."""
+@dataclass(frozen=True)
+class BothOrders:
+    """One comparison of a against b, asked as (a, b) and as (b, a).
+
+    `forward` is the verdict with a shown first, `backward` the verdict with b shown first (in that
+    request's own terms: "a" there means b won). `winner` is the consistent verdict in (a, b) terms:
+    a flip is a tie, a failed reply in either order is None (an error, not a vote).
+    """
+
+    forward: Winner | None
+    backward: Winner | None
+
+    @property
+    def winner(self) -> Winner | None:
+        return combine(self.forward, self.backward)
+
+
+def judge_both_orders(items: list[tuple[str, str, str]], backend, judge: ModelConfig) -> list[BothOrders]:
+    """Judge (prompt, a, b) triples in both orders, in one batch (the one helper for this: pair
+    building, evaluation and the benchmark all read both orders through it)."""
     reqs = []
     for prompt, a, b in items:
         reqs += [pairwise_request(prompt, a, b, judge), pairwise_request(prompt, b, a, judge)]
     res = backend.generate(reqs) if reqs else []
-    return [combine(parse_pairwise(res[2 * i]), parse_pairwise(res[2 * i + 1])) for i in range(len(items))]
+    return [BothOrders(parse_pairwise(res[2 * i]), parse_pairwise(res[2 * i + 1])) for i in range(len(items))]
+
+
+def win_rate(verdicts: list[BothOrders]) -> dict:
+    """How often the `a` side wins, reading both orders: 1 for a consistent win, 0 for a consistent
+    loss, 0.5 for a flip, a tie or a judge error (`errors` counts failed replies, two per item at most).
+    """
+    per_example = []
+    for v in verdicts:
+        score = {"a": 1.0, "b": 0.0}.get(v.winner or "tie", 0.5)
+        per_example.append({"forward": v.forward, "backward": v.backward, "score": score})
+    n = len(per_example)
+    return {"metric": "judge_win_rate_vs_reference", "value": sum(p["score"] for p in per_example) / n if n else 0.0,
+            "n": n, "errors": sum((v.forward is None) + (v.backward is None) for v in verdicts),
+            "per_example": per_example}

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from seedfactory.schemas import Example, GenerationRequest, GenerationResult, JudgeVerdict, Message, Sampling
 from seedfactory.schemas.config import ModelConfig
+from seedfactory.util.progress import NO_PROGRESS, Progress
 
 RUBRIC = """Score the response to the task from 1 to 5:
 5 = fully correct, follows the instruction and the expected format exactly;
@@ -36,8 +37,13 @@ class RubricReply(BaseModel):
 RUBRIC_SCHEMA = RubricReply.model_json_schema()
 
 
-def rubric_request(row: Example, judge: ModelConfig, schema_note: str = "") -> GenerationRequest:
-    user = (f"{RUBRIC}{schema_note}\n\n### Task\n{row.prompt}\n\n### Response\n{row.output_text}\n\n"
+def schema_note(output_schema: dict | None) -> str:
+    """What the rubric adds when answers must follow the seed set's JSON schema."""
+    return "\nThe response must be a JSON object following the task's schema." if output_schema else ""
+
+
+def rubric_request(row: Example, judge: ModelConfig, output_schema: dict | None = None) -> GenerationRequest:
+    user = (f"{RUBRIC}{schema_note(output_schema)}\n\n### Task\n{row.prompt}\n\n### Response\n{row.output_text}\n\n"
             "Reply as JSON with the score (1-5) and a one-sentence rationale.")
     return GenerationRequest(
         model=judge.model, purpose="judge_rubric", response_schema=RUBRIC_SCHEMA,
@@ -81,12 +87,19 @@ def parse_rubric(row: Example, req: GenerationRequest, res: GenerationResult) ->
 
 
 def judge_rows(rows: list[Example], backend, judge: ModelConfig, batch_size: int = 64,
-               schema_note: str = "", progress=lambda it, **_: it) -> list[JudgeVerdict]:
+               output_schema: dict | None = None, progress: Progress = NO_PROGRESS) -> list[JudgeVerdict]:
     """One rubric verdict per row, in order."""
     verdicts = []
     batches = range(0, len(rows), batch_size)
     for start in progress(batches, desc="judge: rubric"):
         chunk = rows[start:start + batch_size]
-        reqs = [rubric_request(r, judge, schema_note) for r in chunk]
+        reqs = [rubric_request(r, judge, output_schema) for r in chunk]
         verdicts += [parse_rubric(r, q, s) for r, q, s in zip(chunk, reqs, backend.generate(reqs))]
     return verdicts
+
+
+def score_cutoff(scores: list[float], min_score: float, drop_fraction: float) -> float:
+    """The lowest score kept: `min_score`, raised to the `drop_fraction` quantile of the scores."""
+    ordered = sorted(scores)
+    k = int(len(ordered) * drop_fraction)
+    return max(min_score, ordered[k]) if ordered and k else min_score

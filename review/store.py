@@ -24,9 +24,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from seedfactory import sqlite
 from seedfactory.schemas import Example, Output
-from seedfactory.sqlite import schema_version as schema_version  # re-exported
+from seedfactory.util import sqlite
+from seedfactory.util.sqlite import schema_version as schema_version  # re-exported
 
 Status = Literal["pending", "accepted", "rejected", "edited"]
 STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected", "edited")

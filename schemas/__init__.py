@@ -11,6 +11,7 @@ from seedfactory.schemas.records import (
     Output,
     PreferencePair,
     Reject,
+    RejectLog,
     Sampling,
     SeedExample,
     output_text,
@@ -20,7 +21,7 @@ from seedfactory.schemas.records import (
 from seedfactory.schemas.seedfile import SeedFileError, load_schema, load_seeds, schema_next_to
 
 __all__ = [
-    "ConfigError", "Example", "GenerationRequest", "GenerationResult", "JudgeVerdict", "Lineage",
+    "ConfigError", "Example", "GenerationRequest", "GenerationResult", "JudgeVerdict", "Lineage", "RejectLog",
     "Message", "Output", "PreferencePair", "Reject", "RunConfig", "Sampling", "SeedExample",
     "SeedFileError", "load_config", "load_schema", "load_seeds", "output_text", "render_prompt",
     "schema_next_to", "stable_hash",

@@ -1,7 +1,7 @@
 """The run configuration: one pydantic model, loaded from YAML plus dotted `key=value` overrides.
 
 Unknown keys are errors that name the key; each field's description is its help text
-(`seedfactory run --help-config`). The resolved config is written into the run directory.
+(`seedfactory keys`). The resolved config is written into the run directory.
 """
 
 from __future__ import annotations

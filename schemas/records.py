@@ -202,3 +202,33 @@ class Reject(Strict):
     similarity: float | None = None
     detail: str | None = None
     row: dict[str, Any] | None = None
+
+
+class RejectLog:
+    """The one way to record a dropped row: `rejects(row, reason, detail=..., ...)`.
+
+    `row` is the Example (kept whole in the record) or, where no row was made (a task that did
+    not parse), the id of what was dropped. Every stage gets one; the runner writes `records`
+    to the stage's rejects.jsonl and `counts` to its stats.
+    """
+
+    def __init__(self, stage: str = ""):
+        self.stage = stage
+        self.records: list[Reject] = []
+
+    def __call__(self, row: "Example | str", reason: str, *, score: float | None = None,
+                 dup_of: str | None = None, similarity: float | None = None,
+                 detail: str | None = None) -> None:
+        is_row = isinstance(row, Example)
+        self.records.append(Reject(
+            row_id=row.id if is_row else row, stage=self.stage, reason=reason, score=score, dup_of=dup_of,
+            similarity=similarity, detail=detail, row=row.model_dump(mode="json") if is_row else None))
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.records:
+            out[r.reason] = out.get(r.reason, 0) + 1
+        return out
+
+    def ids(self) -> set[str]:
+        return {r.row_id for r in self.records}

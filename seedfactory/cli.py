@@ -15,10 +15,10 @@ import os
 import sys
 from pathlib import Path
 
-from seedfactory.models import ModelNotFound
 from seedfactory.schemas import ConfigError, SeedFileError, load_config
 from seedfactory.schemas.config import config_help
 from seedfactory.steps import STAGES
+from seedfactory.util.models import ModelNotFound
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,30 +1,29 @@
-"""What a stage gets: the config, its folder, a reject sink, counters, progress bars, and the
-shared heavy objects (model backends, embedder), built on first use and reused across stages.
+"""What a stage gets: the config, its folder, a reject log, counters, progress bars, the split seeds,
+and the shared heavy objects (model backends, embedder), built on first use and reused across
+stages. The runner owns their lifetimes (`close_backends`).
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from seedfactory.schemas import Example, Reject, RunConfig, SeedExample
+from seedfactory.schemas import RejectLog, RunConfig, SeedExample, load_schema
 from seedfactory.schemas.config import ModelConfig
+from seedfactory.util.files import read_jsonl
+from seedfactory.util.progress import Progress
 
 
 class RunContext:
     def __init__(self, cfg: RunConfig, out: Path, *, progress: bool = True):
         self.cfg = cfg
         self.out = Path(out)
-        self.show_progress = progress
+        self.progress = Progress(progress)
         self.stage = ""
         self.counters: Counter[str] = Counter()
-        self.rejects: list[Reject] = []
-        self.output_schema: dict | None = None  # the seed set's JSON schema for outputs, if any
-        self.heldout: list[SeedExample] = []
-        self.train_seeds: list[SeedExample] = []
+        self.rejects = RejectLog()
         self._backends: dict[str, Any] = {}
         self._embedder = None
         self._started = time.monotonic()
@@ -37,31 +36,28 @@ class RunContext:
         return d
 
     def begin(self, stage: str) -> None:
-        self.stage, self.counters, self.rejects = stage, Counter(), []
+        self.stage, self.counters, self.rejects = stage, Counter(), RejectLog(stage)
         self._started = time.monotonic()
 
     def elapsed(self) -> float:
         return time.monotonic() - self._started
 
-    def reject(self, row: Example | str, reason: str, *, score: float | None = None,
-               dup_of: str | None = None, similarity: float | None = None,
-               detail: str | None = None, stage: str | None = None) -> None:
-        """Record a dropped row. `row` is the Example (kept whole in the reject) or an id."""
-        is_row = isinstance(row, Example)
-        self.rejects.append(Reject(
-            row_id=row.id if is_row else row, stage=stage or self.stage, reason=reason,
-            score=score, dup_of=dup_of, similarity=similarity, detail=detail,
-            row=row.model_dump(mode="json") if is_row else None))
-        self.counters[f"rejected.{reason}"] += 1
-
     def count(self, key: str, n: int = 1) -> None:
         self.counters[key] += n
 
-    def progress(self, iterable=None, *, total: int | None = None, desc: str = ""):
-        from tqdm.auto import tqdm
+    # ---- the split, read from the split stage's files ---------------------------------------
+    @property
+    def train_seeds(self) -> list[SeedExample]:
+        return list(read_jsonl(self.out / "split" / "train.jsonl", SeedExample))
 
-        return tqdm(iterable, total=total, desc=desc or self.stage, disable=not self.show_progress,
-                    file=sys.stderr, dynamic_ncols=True, leave=False)
+    @property
+    def heldout(self) -> list[SeedExample]:
+        return list(read_jsonl(self.out / "split" / "heldout.jsonl", SeedExample))
+
+    @property
+    def output_schema(self) -> dict | None:
+        path = self.out / "split" / "schema.json"
+        return load_schema(path) if path.is_file() else None
 
     # ---- shared heavy objects --------------------------------------------------------------
     def backend(self, model: ModelConfig):
@@ -71,12 +67,12 @@ class RunContext:
 
         key = model.model_dump_json(exclude={"temperature", "top_p", "max_tokens"})
         if key not in self._backends:
-            inner = build_backend(model, progress=self.show_progress)
+            inner = build_backend(model, progress=self.progress)
             self._backends[key] = CachedBackend(inner, self.out / "cache.sqlite")
         return self._backends[key]
 
     def close_backends(self) -> None:
-        """Free engines (vLLM holds GBs and CPU threads) before training."""
+        """Free engines (vLLM holds GBs and CPU threads)."""
         for b in self._backends.values():
             b.close()
         self._backends.clear()

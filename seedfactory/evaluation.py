@@ -8,28 +8,29 @@ the held-out reference in both orders (win rate, a flip counts half).
 from __future__ import annotations
 
 from seedfactory.context import RunContext
-from seedfactory.rundir import read_json, read_jsonl_dicts, write_json, write_jsonl
+from seedfactory.util.files import read_json, read_jsonl_dicts, write_json, write_jsonl
 
 
-def _judge_scorer(ctx: RunContext, prompts: list[str], refs: list[str], systems: dict[str, list[str]]):
-    """Score every system with one batch of single-order pairwise requests."""
-    from seedfactory.judges.pairwise import pairwise_request, parse_pairwise
-    from seedfactory.train.evaluate import score_with_judge
+def _judge_scorer(ctx: RunContext, prompts: list[str], refs: list[str],
+                  systems: dict[str, list[str]]) -> tuple[dict, dict]:
+    """Every system's answers against the references, both orders, in one batch (the cache sends
+    a request shared by two systems once). Returns the scores and the judge's request counts."""
+    from seedfactory.judges import judge_both_orders, win_rate
 
     judge = ctx.cfg.judge.model
-    triples = sorted({(p, a, r) for ans in systems.values() for p, a, r in zip(prompts, ans, refs)}
-                     | {(p, r, a) for ans in systems.values() for p, a, r in zip(prompts, ans, refs)})
     backend = ctx.backend(judge)
-    results = backend.generate([pairwise_request(p, a, b, judge) for p, a, b in triples])
-    verdict = {t: parse_pairwise(res) for t, res in zip(triples, results)}
-    return {name: score_with_judge(ans, refs, prompts, lambda p, a, b: verdict[(p, a, b)])
-            for name, ans in systems.items()}
+    before = backend.stats()
+    names = list(systems)
+    items = [(p, a, r) for n in names for p, a, r in zip(prompts, systems[n], refs)]
+    verdicts = judge_both_orders(items, backend, judge)
+    k = len(prompts)
+    return {n: win_rate(verdicts[i * k:(i + 1) * k]) for i, n in enumerate(names)}, backend.stats(since=before)
 
 
 def evaluate_run(ctx: RunContext) -> dict:
-    from seedfactory.models import resolve_model
     from seedfactory.schemas import output_text
     from seedfactory.train.evaluate import generate_answers, score_json
+    from seedfactory.util.models import resolve_model
 
     held = ctx.heldout
     prompts = [s.prompt for s in held]
@@ -38,15 +39,15 @@ def evaluate_run(ctx: RunContext) -> dict:
     systems: dict[str, list[str]] = {}
     for name, adapter in [("base", None), ("sft", ctx.out / "adapter_sft"), ("dpo", ctx.out / "adapter")]:
         systems[name] = generate_answers(model_dir, adapter, prompts, e.max_new_tokens, e.batch_size,
-                                         progress=ctx.show_progress)
-    teacher = {r["id"]: r["answer"] for r in read_jsonl_dicts(ctx.out / "generate" / "heldout_teacher.jsonl")}
+                                         progress=ctx.progress)
+    teacher = {r["id"]: r["answer"] for r in read_jsonl_dicts(ctx.out / "baseline" / "answers.jsonl")}
     systems["teacher"] = [teacher.get(s.id, "") for s in held]
 
+    requests: dict = {}
     if ctx.output_schema is not None:
         scores = {n: score_json(a, [s.output for s in held], ctx.output_schema) for n, a in systems.items()}
     else:
-        scores = _judge_scorer(ctx, prompts, [output_text(s.output) for s in held], systems)
-        ctx.close_backends()
+        scores, requests = _judge_scorer(ctx, prompts, [output_text(s.output) for s in held], systems)
     report = {name: {k: v for k, v in sc.items() if k != "per_example"} for name, sc in scores.items()}
     dpo = read_json(ctx.out / "train" / "stats.json").get("dpo", {})
     if "skipped" in dpo:
@@ -61,5 +62,5 @@ def evaluate_run(ctx: RunContext) -> dict:
                   **{n: systems[n][i] for n in systems},
                   **{f"{n}_score": scores[n]["per_example"][i] for n in systems}}
                  for i, (s, p) in enumerate(zip(held, prompts))])
-    return {"in": len(held), "out": len(held),
+    return {"in": len(held), "out": len(held), **requests,
             **{n: report[n]["value"] for n in ("base", "sft", "dpo", "teacher")}, "metric": report["base"]["metric"]}

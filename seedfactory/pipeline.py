@@ -1,8 +1,9 @@
 """The runner: a short loop over the stages, with resume.
 
-Each stage's fingerprint hashes the previous stage's fingerprint and the config sections the
-stage reads, so changing `judge.min_score` reruns judge and everything after it, and nothing
-before. A stage's `.done` marker holds its fingerprint and is written after all its files: a run
+Each stage's fingerprint hashes the config sections the stage reads and the fingerprints of the
+stages whose files it reads (`Stage.after`), so changing `judge.min_score` reruns judge and what
+depends on it, and nothing before; changing `eval.max_new_tokens` reruns the teacher baseline and
+evaluate, not training. A stage's `.done` marker holds its fingerprint and is written after all its files: a run
 killed mid-stage redoes that stage on the next call, and the request cache means no request that
 was already answered is paid for again.
 """
@@ -18,9 +19,9 @@ import yaml
 
 from seedfactory import __version__
 from seedfactory.context import RunContext
-from seedfactory.rundir import atomic_write_text, read_json, read_jsonl_dicts, write_json, write_jsonl
 from seedfactory.schemas import RunConfig, stable_hash
-from seedfactory.steps import STAGES, load_split
+from seedfactory.steps import STAGES
+from seedfactory.util.files import atomic_write_text, read_json, read_jsonl_dicts, write_json, write_jsonl
 
 # A new release may generate or filter differently, so it starts stages afresh.
 VERSION = f"seedfactory-run-1/{__version__}"  # what the stage fingerprints start from
@@ -31,10 +32,10 @@ def _log(msg: str) -> None:
 
 
 def fingerprints(cfg: RunConfig) -> dict[str, str]:
-    tree, fp, out = cfg.dump(), VERSION, {}
-    for name, (_, keys) in STAGES.items():
-        fp = stable_hash([fp, name, {k: tree[k] for k in keys}])
-        out[name] = fp
+    tree, out = cfg.dump(), {}
+    for name, stage in STAGES.items():  # in order, so every upstream stage is already done
+        out[name] = stable_hash([VERSION, name, {k: tree[k] for k in stage.sections},
+                                 [out[dep] for dep in stage.after]])
     return out
 
 
@@ -65,27 +66,27 @@ def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None =
     fps = fingerprints(cfg)
     names = list(STAGES)
     for i, name in enumerate(names, start=1):
-        fn, _ = STAGES[name]
+        stage = STAGES[name]
         marker = out / name / ".done"
         if marker.is_file() and marker.read_text().strip() == fps[name]:
             log(f"[{i}/{len(names)}] {name}: done before, skipped")
         else:
             marker.unlink(missing_ok=True)
+            if stage.alone:
+                ctx.close_backends()  # engines hold GBs and CPU threads the stage wants
             ctx.begin(name)
             log(f"[{i}/{len(names)}] {name} ...")
-            result = fn(ctx)
-            reasons = Counter(r.reason for r in ctx.rejects)
+            result = stage.fn(ctx)
+            reasons = Counter(ctx.rejects.counts())
             stats = {**result, "rejected": dict(reasons), "counters": dict(ctx.counters),
                      "seconds": round(ctx.elapsed(), 1), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-            write_jsonl(ctx.stage_dir / "rejects.jsonl", ctx.rejects)
+            write_jsonl(ctx.stage_dir / "rejects.jsonl", ctx.rejects.records)
             write_json(ctx.stage_dir / "stats.json", stats)
             atomic_write_text(marker, fps[name] + "\n")  # last: the stage is finished
             gather(out)
             drop = ", ".join(f"{k} {v}" for k, v in reasons.most_common()) or "none dropped"
             log(f"[{i}/{len(names)}] {name}: {result.get('in', '?')} in -> {result.get('out', '?')} out "
                 f"({drop}) in {stats['seconds']} s")
-        if name == "split":
-            load_split(ctx)
         if name == until:
             break
     ctx.close_backends()

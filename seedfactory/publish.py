@@ -10,12 +10,11 @@ the teacher's. The folder is written beside the target and renamed into place.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from seedfactory.context import RunContext
-from seedfactory.rundir import read_json
 from seedfactory.schemas import Example, JudgeVerdict, PreferencePair
+from seedfactory.util.files import atomic_dir, read_json
 
 
 def _apply_review(ctx: RunContext, rows: list[Example]) -> list[Example]:
@@ -30,7 +29,7 @@ def _apply_review(ctx: RunContext, rows: list[Example]) -> list[Example]:
     for r in rows:
         v = verdicts.get(r.id)
         if v and v["status"] == "rejected":
-            ctx.reject(r, "review_rejected", detail=v.get("note"))
+            ctx.rejects(r, "review_rejected", detail=v.get("note"))
             continue
         if v and v["status"] == "edited":
             r = r.model_copy(update={"output": v["edited_output"]})
@@ -61,7 +60,7 @@ def build_dataset(ctx: RunContext, sft: list[Example], pairs: list[PreferencePai
     from datasets import Dataset, DatasetDict, Features, Sequence, Value
 
     sft = _apply_review(ctx, sft)
-    dropped = {rj.row_id for rj in ctx.rejects}
+    dropped = ctx.rejects.ids()
     pairs = [p for p in pairs if p.chosen_id not in dropped and p.rejected_id not in dropped]
     sft_features = Features({
         "id": Value("string"), "prompt_id": Value("string"), "instruction": Value("string"),
@@ -77,12 +76,9 @@ def build_dataset(ctx: RunContext, sft: list[Example], pairs: list[PreferencePai
         "sft": Dataset.from_list([sft_row(r, verdicts.get(r.id)) for r in sft], features=sft_features),
         "preference": Dataset.from_list([pair_row(p) for p in pairs], features=pair_features),
     })
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    dd.save_to_disk(str(tmp))
-    (tmp / "README.md").write_text(dataset_card(ctx, len(sft), len(pairs)), encoding="utf-8")
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
+    with atomic_dir(target) as tmp:
+        dd.save_to_disk(str(tmp))
+        (tmp / "README.md").write_text(dataset_card(ctx, len(sft), len(pairs)), encoding="utf-8")
     return {"sft": len(sft), "preference": len(pairs)}
 
 

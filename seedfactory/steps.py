@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from seedfactory.context import RunContext
-from seedfactory.rundir import read_jsonl, write_json, write_jsonl
-from seedfactory.schemas import Example, JudgeVerdict, PreferencePair, SeedExample, load_schema, load_seeds
+from seedfactory.schemas import Example, JudgeVerdict, PreferencePair, load_schema, load_seeds
 from seedfactory.schemas.seedfile import SeedFileError, schema_next_to
+from seedfactory.util.files import atomic_dir, read_jsonl, write_json, write_jsonl
 
 
 def split(ctx: RunContext) -> dict:
@@ -41,13 +43,6 @@ def split(ctx: RunContext) -> dict:
     return {"in": len(seeds), "out": len(train), "heldout": len(heldout)}
 
 
-def load_split(ctx: RunContext) -> None:
-    d = ctx.out / "split"
-    ctx.train_seeds = list(read_jsonl(d / "train.jsonl", SeedExample))
-    ctx.heldout = list(read_jsonl(d / "heldout.jsonl", SeedExample))
-    ctx.output_schema = load_schema(d / "schema.json") if (d / "schema.json").is_file() else None
-
-
 def generate(ctx: RunContext) -> dict:
     """Self-Instruct: new tasks from few-shot seed prompts, then several answers per task."""
     from seedfactory.generators import self_instruct as si
@@ -56,40 +51,49 @@ def generate(ctx: RunContext) -> dict:
     backend = ctx.backend(teacher)
     before = backend.stats()
 
-    def reject(row_id, reason, detail):
-        ctx.reject(row_id, reason, detail=detail)
-
     def batched(reqs):
         results = []
         for start in ctx.progress(range(0, len(reqs), cfg.batch_size), desc="generate: batches"):
             results += backend.generate(reqs[start:start + cfg.batch_size])
         return results
 
-    task_pairs = si.task_requests(ctx.train_seeds, teacher, cfg, ctx.cfg.seed)
-    drafts = si.parse_tasks(task_pairs, batched([r for r, _ in task_pairs]), reject)
+    seeds, schema = ctx.train_seeds, ctx.output_schema
+    task_pairs = si.task_requests(seeds, teacher, cfg, ctx.cfg.seed)
+    drafts = si.parse_tasks(task_pairs, batched([r for r, _ in task_pairs]), ctx.rejects)
     write_jsonl(ctx.stage_dir / "tasks.jsonl", drafts)
-    resp_pairs = si.response_requests(drafts, ctx.train_seeds, teacher, cfg, ctx.output_schema, ctx.cfg.seed)
+    resp_pairs = si.response_requests(drafts, seeds, teacher, cfg, schema, ctx.cfg.seed)
     rows = list(si.parse_responses(resp_pairs, batched([r for r, _ in resp_pairs]), backend.name,
-                                   ctx.output_schema, reject))
+                                   schema, ctx.rejects))
     write_jsonl(ctx.stage_dir / "candidates.jsonl", rows)
-
-    # The teacher answers the held-out prompts too (its engine is warm now): the eval baseline.
-    hreqs = si.reference_requests(ctx.heldout, ctx.train_seeds[: cfg.shots], teacher, ctx.output_schema)
-    hres = backend.generate(hreqs)
-    write_jsonl(ctx.stage_dir / "heldout_teacher.jsonl",
-                [{"id": s.id, "answer": r.text, "error": r.error} for s, r in zip(ctx.heldout, hres)])
-    return {"in": len(ctx.train_seeds), "tasks_requested": len(task_pairs), "tasks": len(drafts),
+    return {"in": len(seeds), "tasks_requested": len(task_pairs), "tasks": len(drafts),
             "out": len(rows), **backend.stats(since=before)}
+
+
+def baseline(ctx: RunContext) -> dict:
+    """The teacher answers the evaluation prompts greedily, in its few-shot generation format: the
+    score the student is measured against. Runs while the teacher's engine is warm."""
+    from seedfactory.generators.self_instruct import reference_requests
+
+    teacher, held = ctx.cfg.teacher, ctx.heldout
+    backend = ctx.backend(teacher)
+    before = backend.stats()
+    reqs = reference_requests(held, ctx.train_seeds[: ctx.cfg.generate.shots], teacher, ctx.output_schema)
+    results = backend.generate(reqs)
+    write_jsonl(ctx.stage_dir / "answers.jsonl",
+                [{"id": s.id, "answer": r.text, "error": r.error} for s, r in zip(held, results)])
+    return {"in": len(held), "out": sum(r.error is None for r in results), **backend.stats(since=before)}
 
 
 def validate(ctx: RunContext) -> dict:
     """Schema and heuristic filters, exact dedup, decontamination, near-dup, embedding diversity."""
-    from seedfactory.validators import VALIDATORS
+    from seedfactory.validators import VALIDATORS, ValidationEnv
 
     rows = list(read_jsonl(ctx.out / "generate" / "candidates.jsonl", Example))
+    env = ValidationEnv(cfg=ctx.cfg.validate_, reject=ctx.rejects, train_seeds=ctx.train_seeds,
+                        heldout=ctx.heldout, output_schema=ctx.output_schema, embedder=ctx.embedder)
     stream = iter(rows)
     for step in VALIDATORS:
-        stream = step(stream, ctx)
+        stream = step(stream, env)
     kept = list(ctx.progress(stream, total=len(rows), desc="validate"))
     write_jsonl(ctx.stage_dir / "kept.jsonl", kept)
     return {"in": len(rows), "out": len(kept), "prompts": len({r.prompt_id for r in kept})}
@@ -97,47 +101,40 @@ def validate(ctx: RunContext) -> dict:
 
 def judge(ctx: RunContext) -> dict:
     """Rubric score per row; rows below `judge.min_score` or unjudgeable leave; best/worst pairs."""
-    from seedfactory.judges import best_worst_pairs, judge_rows
+    from seedfactory.judges import best_worst_pairs, judge_rows, score_cutoff
 
     rows = list(read_jsonl(ctx.out / "validate" / "kept.jsonl", Example))
     backend = ctx.backend(ctx.cfg.judge.model)
     before = backend.stats()
-    note = ("\nThe response must be a JSON object following the task's schema." if ctx.output_schema else "")
-    verdicts = judge_rows(rows, backend, ctx.cfg.judge.model, schema_note=note, progress=ctx.progress)
+    verdicts = judge_rows(rows, backend, ctx.cfg.judge.model, output_schema=ctx.output_schema,
+                          progress=ctx.progress)
     write_jsonl(ctx.stage_dir / "verdicts.jsonl", verdicts)
     by_id = {v.example_id: v for v in verdicts}
     scored = []
     for r in rows:
         v = by_id[r.id]
         if v.error is not None:
-            ctx.reject(r, "judge_error", detail=f"{v.error} | raw: {v.raw[:300]}")
+            ctx.rejects(r, "judge_error", detail=f"{v.error} | raw: {v.raw[:300]}")
         else:
             scored.append(r.model_copy(update={"scores": {**r.scores, "judge": v.score}}))
     cutoff = score_cutoff([r.scores["judge"] for r in scored], ctx.cfg.judge.min_score, ctx.cfg.judge.drop_fraction)
     sft = []
     for r in scored:
         if r.scores["judge"] < cutoff:
-            ctx.reject(r, "low_judge_score", score=r.scores["judge"],
+            ctx.rejects(r, "low_judge_score", score=r.scores["judge"],
                        detail=f"below {cutoff:.3f} | {by_id[r.id].rationale}")
         else:
             sft.append(r)
-    pairs = best_worst_pairs(scored, by_id, ctx.cfg.judge.min_margin,
-                             reject_group=lambda pid, reason, detail: ctx.count(f"no_pair.{reason}"))
+    pairs, no_pair = best_worst_pairs(scored, by_id, ctx.cfg.judge.min_margin)
+    for reason, n in no_pair.items():
+        ctx.count(f"no_pair.{reason}", n)
     write_jsonl(ctx.stage_dir / "scored.jsonl", scored)
     write_jsonl(ctx.stage_dir / "sft.jsonl", sft)
     write_jsonl(ctx.stage_dir / "pairs.jsonl", pairs)
-    ctx.close_backends()  # free the engine's memory and threads before training
     errors = sum(v.error is not None for v in verdicts)
     return {"in": len(rows), "out": len(sft), "judge_errors": errors, "pairs": len(pairs), "cutoff": cutoff,
             "mean_score": round(sum(r.scores["judge"] for r in scored) / len(scored), 3) if scored else None,
             **backend.stats(since=before)}
-
-
-def score_cutoff(scores: list[float], min_score: float, drop_fraction: float) -> float:
-    """The lowest score kept: `min_score`, raised to the `drop_fraction` quantile of the scores."""
-    ordered = sorted(scores)
-    k = int(len(ordered) * drop_fraction)
-    return max(min_score, ordered[k]) if ordered and k else min_score
 
 
 def review(ctx: RunContext) -> dict:
@@ -169,10 +166,10 @@ def train(ctx: RunContext) -> dict:
     """LoRA SFT of the student on the sft split, then DPO on the preference split."""
     from datasets import load_from_disk
 
-    from seedfactory.models import resolve_model
     from seedfactory.train.data import dpo_records, sft_records
     from seedfactory.train.dpo import train_dpo
     from seedfactory.train.sft import train_sft
+    from seedfactory.util.models import resolve_model
 
     ds = load_from_disk(str(ctx.out / "dataset"))
     sft_rows = [Example.model_validate_json(j) for j in ds["sft"]["record"]]
@@ -182,19 +179,16 @@ def train(ctx: RunContext) -> dict:
     model_dir = resolve_model(ctx.cfg.train.student)
     stats = {"in": len(sft_rows), "out": len(sft_rows), "student": ctx.cfg.train.student}
     stats["sft"] = train_sft(model_dir, sft_records(sft_rows), ctx.out / "adapter_sft", ctx.cfg.train,
-                             ctx.cfg.seed, progress=ctx.show_progress)
+                             ctx.cfg.seed, progress=ctx.progress)
     final = ctx.out / "adapter"
     if pairs and ctx.cfg.train.dpo_steps > 0:
         stats["dpo"] = train_dpo(model_dir, ctx.out / "adapter_sft", dpo_records(pairs), final, ctx.cfg.train,
-                                 ctx.cfg.seed, progress=ctx.show_progress)
+                                 ctx.cfg.seed, progress=ctx.progress)
     else:
         why = "no preference pairs" if not pairs else "train.dpo_steps=0"
         stats["dpo"] = {"skipped": why}
-        tmp = final.with_name("adapter.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(ctx.out / "adapter_sft", tmp)
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.rename(final)
+        with atomic_dir(final) as tmp:
+            shutil.copytree(ctx.out / "adapter_sft", tmp, dirs_exist_ok=True)
     return stats
 
 
@@ -204,14 +198,22 @@ def evaluate(ctx: RunContext) -> dict:
     return evaluate_run(ctx)
 
 
-# name -> (function, config sections whose change makes the stage run again)
+@dataclass(frozen=True)
+class Stage:
+    fn: Callable[[RunContext], dict]
+    sections: list[str]  # config sections whose change makes the stage run again
+    after: list[str] = field(default_factory=list)  # stages whose files it reads
+    alone: bool = False  # wants the machine to itself: the runner frees model engines first
+
+
 STAGES = {
-    "split": (split, ["seed", "seeds"]),
-    "generate": (generate, ["teacher", "generate"]),
-    "validate": (validate, ["validate"]),
-    "judge": (judge, ["judge"]),
-    "review": (review, ["review"]),
-    "publish": (publish, []),
-    "train": (train, ["train"]),
-    "evaluate": (evaluate, ["eval"]),
+    "split": Stage(split, ["seed", "seeds"]),
+    "generate": Stage(generate, ["teacher", "generate"], after=["split"]),
+    "baseline": Stage(baseline, ["teacher", "eval"], after=["split"]),
+    "validate": Stage(validate, ["validate"], after=["split", "generate"]),
+    "judge": Stage(judge, ["judge"], after=["split", "validate"]),
+    "review": Stage(review, ["review"], after=["judge"]),
+    "publish": Stage(publish, [], after=["split", "judge", "review"]),
+    "train": Stage(train, ["train"], after=["publish"], alone=True),
+    "evaluate": Stage(evaluate, ["eval", "judge"], after=["split", "train", "baseline"]),
 }

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def student_dir():
     """SmolLM2-135M-Instruct as a safetensors folder (converted once from the packaged GGUF)."""
-    from seedfactory.models import resolve_model
+    from seedfactory.util.models import resolve_model
 
     return resolve_model("smollm2-135m")
 

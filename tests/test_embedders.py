@@ -9,9 +9,9 @@ from typing import get_args
 
 import numpy as np
 import pytest
+from factories import make_env, make_example
 
-from seedfactory.context import RunContext
-from seedfactory.schemas import Example, Lineage, Sampling, SeedExample, load_config
+from seedfactory.schemas import SeedExample
 from seedfactory.schemas.config import EmbedderName
 from seedfactory.validators import EMBEDDERS, Embedder, HashEmbedder, build_embedder, diversity_filter
 from seedfactory.validators import embedders as embedders_mod
@@ -73,9 +73,7 @@ def test_minilm_model_dir_is_the_packaged_folder():
 @pytest.mark.slow
 def test_minilm_paraphrase_beats_unrelated_and_drives_diversity(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    ctx = RunContext(load_config(None, ["validate.embedder=minilm"]), tmp_path, progress=False)
-    ctx.begin("validate")
-    emb = ctx.embedder()  # built once here, reused by diversity_filter below
+    emb = build_embedder("minilm")  # built once here, reused by diversity_filter below
     assert emb.name == "minilm:all-MiniLM-L6-v2"
     texts = [
         "How do I reset my email password?",
@@ -89,15 +87,11 @@ def test_minilm_paraphrase_beats_unrelated_and_drives_diversity(tmp_path, monkey
     assert para > unrelated + 0.3
 
     # A threshold between the two scores drops the paraphrase and keeps the unrelated prompt.
-    ctx.cfg.validate_.diversity_threshold = round((para + unrelated) / 2, 3)
-    lineage = Lineage(seed_ids=["s1"], strategy="self_instruct", teacher="fake", prompt_hash="h",
-                      request_key="k", raw="", sampling=Sampling())
-    ctx.train_seeds = [SeedExample(id="seed-0", instruction="Write a haiku about autumn leaves.",
-                                   output="Red leaves drift and fall.")]
-    rows = [Example(id=f"r{i}", prompt_id=f"p{i}", instruction=t, output="An answer.", lineage=lineage)
-            for i, t in enumerate(texts)]
-    kept = list(diversity_filter(rows, ctx))
+    seed = SeedExample(id="seed-0", instruction="Write a haiku about autumn leaves.", output="Red leaves drift.")
+    env = make_env(embedder=emb, train_seeds=[seed], diversity_threshold=round((para + unrelated) / 2, 3))
+    rows = [make_example(f"r{i}", t, prompt_id=f"p{i}", output="An answer.") for i, t in enumerate(texts)]
+    kept = list(diversity_filter(rows, env))
     assert [r.id for r in kept] == ["r0", "r2"]
-    [rej] = ctx.rejects
+    [rej] = env.reject.records
     assert (rej.row_id, rej.reason, rej.dup_of) == ("r1", "too_similar", "r0")
     assert rej.similarity == pytest.approx(para, abs=1e-5) and rej.score == rej.similarity

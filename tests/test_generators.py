@@ -10,7 +10,7 @@ from seedfactory.generators.cache import CachedBackend
 from seedfactory.generators.fake import FakeBackend, synth_instance
 from seedfactory.generators.fake_server import FakeOpenAIServer
 from seedfactory.generators.openai_backend import OpenAIBackend, RemoteModelBlocked
-from seedfactory.schemas import GenerationRequest, Message, Sampling, SeedExample
+from seedfactory.schemas import GenerationRequest, Message, RejectLog, Sampling, SeedExample
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
 
 SCHEMA = {"type": "object", "additionalProperties": False, "required": ["vendor", "total", "currency", "date"],
@@ -114,11 +114,12 @@ def test_self_instruct_prompts_parse_and_reject_with_reasons():
                '{"instruction": "Extract the total", "input": "ACME 12 EUR"}',
                '{"instruction": "Read it", "input": "Z"}']
     results = FakeBackend(script=replies).generate([r for r, _ in pairs])
-    rejects = []
-    drafts = si.parse_tasks(pairs, results, lambda *a: rejects.append(a))
+    rejects = RejectLog("generate")
+    drafts = si.parse_tasks(pairs, results, rejects)
     assert [d.instruction for d in drafts] == ["Extract the total", "Read it"]
-    assert [r[1] for r in rejects] == ["unparseable_task", "duplicate_task"]
-    assert "raw: oops" in rejects[0][2]
+    assert [(r.row_id, r.reason) for r in rejects.records] == [(pairs[1][0].key, "unparseable_task"),
+                                                               (pairs[2][0].key, "duplicate_task")]
+    assert "raw: oops" in rejects.records[0].detail
 
     rpairs = si.response_requests(drafts, SEEDS, teacher, cfg, SCHEMA, seed=0)
     assert len(rpairs) == 4
@@ -127,14 +128,16 @@ def test_self_instruct_prompts_parse_and_reject_with_reasons():
     assert [m.role for m in first.messages] == ["system", "user", "assistant", "user", "assistant", "user"]
     assert rpairs[0][0].sampling.seed != rpairs[1][0].sampling.seed
     out = ['{"vendor": "ACME", "total": 12, "currency": "EUR", "date": null}', "[1, 2]", "{bad", '{"vendor": "Z"}']
-    rejects.clear()
+    rejects = RejectLog("generate")
     rows = list(si.parse_responses(rpairs, FakeBackend(script=out).generate([r for r, _ in rpairs]),
-                                   "teacher-x", SCHEMA, lambda *a: rejects.append(a)))
+                                   "teacher-x", SCHEMA, rejects))
     assert [r.output for r in rows] == [{"vendor": "ACME", "total": 12, "currency": "EUR", "date": None},
                                         {"vendor": "Z"}]
-    assert [r[1] for r in rejects] == ["unparseable_output", "unparseable_output"]
+    assert [r.reason for r in rejects.records] == ["unparseable_output", "unparseable_output"]
     assert rows[0].lineage.raw == out[0] and rows[0].lineage.teacher == "teacher-x"
-    assert rows[0].prompt_id == rows[0].prompt_id and rows[0].lineage.seed_ids == drafts[0].seed_ids
+    # rows answer their own task: the first two replies belong to task 0, the last to task 1
+    assert [r.prompt_id for r in rows] == [drafts[0].prompt_id, drafts[1].prompt_id]
+    assert rows[0].lineage.seed_ids == drafts[0].seed_ids and rows[1].lineage.seed_ids == drafts[1].seed_ids
 
 
 def test_topics_take_turns_leading_the_few_shot_prompts():

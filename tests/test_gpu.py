@@ -9,8 +9,9 @@ def test_vllm_cuda_engine_honours_per_request_seeds():
     from seedfactory.generators.vllm_engine import VLLMBackend
     from seedfactory.schemas import GenerationRequest, Message, Sampling
     from seedfactory.schemas.config import ModelConfig
+    from seedfactory.util.models import resolve_model
 
-    backend = VLLMBackend(ModelConfig(max_model_len=1024), progress=False)
+    backend = VLLMBackend(ModelConfig(max_model_len=1024), resolve_model("smollm2-135m"))
     try:
         def req(seed):
             return GenerationRequest(model="smollm2-135m", messages=[Message(role="user", content="Name a colour.")],
@@ -34,5 +35,5 @@ def test_qlora_sft_on_cuda(tmp_path, student_dir):
     assert getattr(model, "is_loaded_in_4bit", False)
     rows = [{"prompt": [{"role": "user", "content": f"Say {i}."}],
              "completion": [{"role": "assistant", "content": f"{i}"}]} for i in range(4)]
-    stats = train_sft(student_dir, rows, tmp_path / "adapter", cfg, seed=0, progress=False)
+    stats = train_sft(student_dir, rows, tmp_path / "adapter", cfg, seed=0)
     assert stats["steps"] == 2 and (tmp_path / "adapter" / "adapter_model.safetensors").is_file()

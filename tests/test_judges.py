@@ -3,18 +3,17 @@
 import json
 
 import pytest
+from factories import make_example
 from pydantic import ValidationError
 
 from seedfactory.generators.fake import FakeBackend
-from seedfactory.judges import best_worst_pairs, combine, compare_many, judge_rows
-from seedfactory.schemas import Example, JudgeVerdict, Lineage, Sampling
+from seedfactory.judges import BothOrders, best_worst_pairs, combine, judge_both_orders, judge_rows, win_rate
+from seedfactory.schemas import JudgeVerdict
 from seedfactory.schemas.config import ModelConfig
 
 
 def ex(i, pid="p", out="answer"):
-    return Example(id=f"r{i}", prompt_id=pid, instruction="Say hi", output=f"{out} {i}",
-                   lineage=Lineage(seed_ids=["s"], strategy="t", teacher="t", prompt_hash="h",
-                                   request_key=f"k{i}", raw="", sampling=Sampling()))
+    return make_example(f"r{i}", "Say hi", output=f"{out} {i}", prompt_id=pid)
 
 
 def test_rubric_scores_and_errors():
@@ -43,9 +42,26 @@ def test_pairwise_both_orders():
     assert combine("tie", "tie") == "tie"
     assert combine("b", None) is None    # an error is not a vote
     answers = [json.dumps({"rationale": "r", "winner": w}) for w in ["A", "B", "A", "A", "B", "oops"]]
-    got = compare_many([("p", "x", "y"), ("p", "x", "z"), ("p", "y", "z")], FakeBackend(script=answers),
-                       ModelConfig())
-    assert got == ["a", "tie", None]
+    fake = FakeBackend(script=answers)
+    got = judge_both_orders([("p", "x", "y"), ("p", "x", "z"), ("p", "y", "z")], fake, ModelConfig())
+    assert [v.winner for v in got] == ["a", "tie", None]
+    assert (got[1].forward, got[1].backward) == ("a", "a")  # the flip is kept, in each request's own terms
+    # each item is asked as (a, b), then as (b, a): Response A is a, then b
+    shown = [c.messages[-1].content.split("### Response A\n")[1].split("\n")[0] for c in fake.calls]
+    assert shown == ["x", "y", "x", "z", "y", "z"]
+
+
+def test_win_rate_reads_both_orders():
+    verdicts = [BothOrders("a", "b"),    # the answer (a) wins in both orders -> 1
+                BothOrders("a", "a"),    # the judge always picks the first position -> 0.5
+                BothOrders("b", "a"),    # loses in both -> 0
+                BothOrders("tie", "b"),  # a tie in one order -> 0.5
+                BothOrders(None, "b")]   # a judge error -> 0.5, counted
+    report = win_rate(verdicts)
+    assert report["metric"] == "judge_win_rate_vs_reference"
+    assert [p["score"] for p in report["per_example"]] == [1.0, 0.5, 0.0, 0.5, 0.5]
+    assert report["value"] == pytest.approx(2.5 / 5)
+    assert report["n"] == 5 and report["errors"] == 1
 
 
 def test_best_worst_pairs_margin_and_errors():
@@ -55,13 +71,12 @@ def test_best_worst_pairs_margin_and_errors():
         return JudgeVerdict(kind="rubric", example_id=f"r{i}", judge_model="j", score=s, error=err)
 
     verdicts = {x.example_id: x for x in [v(0, 3), v(1, 5), v(2, 1), v(3, 4), v(4, 4), v(5, 5), v(6, err="bad")]}
-    why = []
-    pairs = best_worst_pairs(rows, verdicts, 1.0, reject_group=lambda *a: why.append(a[:2]))
+    pairs, why = best_worst_pairs(rows, verdicts, 1.0)
     assert len(pairs) == 1
     p = pairs[0]
     assert (p.chosen_id, p.rejected_id, p.margin, p.source) == ("r1", "r2", 4.0, "judge_rubric")
     assert p.chosen == "answer 1" and p.prompt == "Say hi"
-    assert why == [("p2", "pair_margin_too_small"), ("p3", "pair_too_few_scored")]
+    assert why == {"margin_too_small": 1, "too_few_scored": 1}  # p2 ties at 4, p3 has one scored row
 
 
 def test_expected_score_weights_digits_at_the_score_token():
@@ -88,7 +103,7 @@ def test_expected_score_weights_digits_at_the_score_token():
 
 
 def test_score_cutoff_absolute_and_quantile():
-    from seedfactory.steps import score_cutoff
+    from seedfactory.judges import score_cutoff
 
     scores = [1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0]
     assert score_cutoff(scores, 1.0, 0.2) == 1.3      # the lowest 20% leave

@@ -56,3 +56,47 @@ def test_lint_including_the_banned_bare_stage_imports():
     assert ruff, "ruff is a dev dependency (make test installs it)"
     out = subprocess.run([ruff, "check", "--output-format", "concise", str(ROOT)], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Which part of seedfactory imports which, read from the code (imports inside functions too).
+
+    Parts: the stage packages by name, `util` (the leaf utilities) and `spine` (every other module
+    of seedfactory/: cli, pipeline, steps, context, publish, evaluation)."""
+    import ast
+
+    def part(module: str) -> str | None:
+        bits = module.split(".")
+        if bits[0] != "seedfactory":
+            return None
+        if len(bits) == 1:
+            return "spine"
+        return bits[1] if bits[1] in STAGES or bits[1] == "util" else "spine"
+
+    graph: dict[str, set[str]] = {}
+    for folder in [*STAGES, "seedfactory"]:
+        for path in (ROOT / folder).rglob("*.py"):
+            here = folder if folder != "seedfactory" else ("util" if path.parent.name == "util" else "spine")
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                for name in names:
+                    target = part(name)
+                    # `from seedfactory import util` names a part by its attribute
+                    if name.startswith("seedfactory.") and name.count(".") == 1 and name.split(".")[1] in STAGES:
+                        target = name.split(".")[1]
+                    if target and target != here:
+                        graph.setdefault(here, set()).add(target)
+    return graph
+
+
+def test_stage_packages_never_import_the_spine_and_leaves_stay_leaves():
+    graph = import_graph()
+    leaning = {p: sorted(t) for p, t in graph.items() if p in STAGES and "spine" in t}
+    assert leaning == {}
+    assert graph.get("util", set()) <= {"schemas"}  # the leaf utilities need only the records
+    assert graph.get("schemas", set()) == set()
+    assert "spine" in graph and {"generators", "validators", "judges", "train"} <= graph["spine"]

@@ -9,8 +9,8 @@ from seedfactory import generators
 from seedfactory.cli import main
 from seedfactory.generators.fake import FakeBackend, default_responder
 from seedfactory.pipeline import run
-from seedfactory.rundir import read_json, read_jsonl_dicts
 from seedfactory.schemas import load_config
+from seedfactory.util.files import read_json, read_jsonl_dicts
 
 FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=12", "generate.responses_per_prompt=3",
         "review.sample_size=5"]
@@ -30,7 +30,8 @@ def test_run_until_publish_writes_everything_and_a_consistent_funnel(out):
               "review/queue.sqlite", "dataset/README.md"]:
         assert (out / f).is_file(), f
     st = stats["stages"]
-    assert list(st) == ["split", "generate", "validate", "judge", "review", "publish"]
+    assert list(st) == ["split", "generate", "baseline", "validate", "judge", "review", "publish"]
+    assert st["baseline"]["in"] == st["split"]["heldout"]  # the teacher answered every evaluation prompt
     assert st["split"]["in"] == 22 and st["split"]["out"] + st["split"]["heldout"] == 22
     assert st["generate"]["tasks_requested"] == 12 and st["generate"]["out"] == 3 * st["generate"]["tasks"]
     assert st["validate"]["in"] == st["generate"]["out"]
@@ -95,9 +96,8 @@ def test_killed_run_resumes_without_paying_for_a_request_twice(out, monkeypatch)
     sent.clear()
     stats = run(cfg, out, progress=False, until="generate")
     g = stats["stages"]["generate"]
-    heldout = stats["stages"]["split"]["heldout"]
     assert g["cache_hits"] == 20
-    assert g["requests_sent"] == 12 + 3 * g["tasks"] + heldout - 20
+    assert g["requests_sent"] == 12 + 3 * g["tasks"] - 20
     assert not answered & set(sent)  # nothing that was answered before is asked again
 
 
@@ -153,4 +153,6 @@ def test_teacher_and_judge_sharing_an_engine_report_their_own_requests(out):
     stats = run(load_config(None, FAST), out, progress=False, until="judge")
     st = stats["stages"]
     assert st["judge"]["requests_sent"] == st["judge"]["in"]  # one rubric request per row, nothing more
-    assert stats["tokens"]["requests_sent"] == st["generate"]["requests_sent"] + st["judge"]["requests_sent"]
+    per_stage = [st[name]["requests_sent"] for name in ("generate", "baseline", "judge")]
+    assert st["baseline"]["requests_sent"] == st["split"]["heldout"]
+    assert stats["tokens"]["requests_sent"] == sum(per_stage)

@@ -4,6 +4,7 @@ import sqlite3
 from collections import Counter
 
 import pytest
+from factories import make_example
 
 from seedfactory.review import (
     MIGRATIONS,
@@ -15,14 +16,12 @@ from seedfactory.review import (
     schema_version,
     score_band,
 )
-from seedfactory.schemas import Example, Lineage, Sampling
+from seedfactory.schemas import Example
 
 
 def ex(i: int, prompt: int = 0, output=None) -> Example:
-    lineage = Lineage(seed_ids=["s1"], strategy="self_instruct", teacher="fake", prompt_hash="p",
-                      request_key=f"r{i}", raw="raw", sampling=Sampling())
-    return Example(id=f"row-{i:03d}", prompt_id=f"prompt-{prompt}", instruction=f"Task {prompt}",
-                   output=output if output is not None else f"answer {i}", lineage=lineage)
+    return make_example(f"row-{i:03d}", f"Task {prompt}", prompt_id=f"prompt-{prompt}",
+                        output=output if output is not None else f"answer {i}")
 
 
 # -- migrations -----------------------------------------------------------------------------

@@ -18,15 +18,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from factories import make_example
 from safetensors.torch import load_file
 
-from seedfactory.models import ModelNotFound, resolve_model
-from seedfactory.schemas import Example, Lineage, PreferencePair, Sampling
+from seedfactory.schemas import Example, PreferencePair
 from seedfactory.schemas.config import TrainConfig
 from seedfactory.train.data import dpo_records, sft_records
 from seedfactory.train.dpo import train_dpo
 from seedfactory.train.evaluate import generate_answers, score_json
 from seedfactory.train.sft import train_sft
+from seedfactory.util.models import ModelNotFound, resolve_model
 
 pytestmark = pytest.mark.slow
 torch.set_num_threads(1)
@@ -42,10 +43,8 @@ def _rows() -> list[dict]:
 
 
 def _example(row: dict) -> Example:
-    lineage = Lineage(seed_ids=[row["id"]], strategy="fixture", teacher="fixture", prompt_hash="-",
-                      request_key="-", raw=json.dumps(row["output"]), sampling=Sampling())
-    return Example(id=row["id"], prompt_id=row["id"], instruction=row["instruction"], input=row["input"],
-                   output=row["output"], lineage=lineage)
+    return make_example(row["id"], row["instruction"], input=row["input"], output=row["output"],
+                        prompt_id=row["id"], seed_ids=(row["id"],), strategy="fixture", teacher="fixture")
 
 
 def _pair(row: dict) -> PreferencePair:
@@ -72,15 +71,14 @@ def runs(tmp_path_factory) -> Path:
 def sft(model_dir, runs):
     out = runs / "sft_adapter"
     rows = sft_records([_example(r) for r in _rows()])
-    stats = train_sft(model_dir, rows, out, CFG, seed=0, progress=False)
+    stats = train_sft(model_dir, rows, out, CFG, seed=0)
     return out, stats
 
 
 @pytest.fixture(scope="module")
 def dpo(model_dir, runs, sft):
     out = runs / "dpo_adapter"
-    stats = train_dpo(model_dir, sft[0], dpo_records([_pair(r) for r in _rows()]), out, CFG, seed=0,
-                      progress=False)
+    stats = train_dpo(model_dir, sft[0], dpo_records([_pair(r) for r in _rows()]), out, CFG, seed=0)
     return out, stats
 
 
@@ -130,13 +128,13 @@ def test_dpo_starts_at_ln2_against_the_sft_adapter_and_moves_it(sft, dpo):
 def test_generate_answers_with_and_without_adapter(model_dir, sft):
     rows = _rows()[:4]
     prompts = [_example(r).prompt for r in rows]
-    base = generate_answers(model_dir, None, prompts, max_new_tokens=24, batch_size=4, progress=False)
-    tuned = generate_answers(model_dir, sft[0], prompts, max_new_tokens=24, batch_size=4, progress=False)
+    base = generate_answers(model_dir, None, prompts, max_new_tokens=24, batch_size=4)
+    tuned = generate_answers(model_dir, sft[0], prompts, max_new_tokens=24, batch_size=4)
     assert len(base) == len(tuned) == 4 and all(isinstance(a, str) for a in base + tuned)
     print("base", base, "\ntuned", tuned)
     assert base != tuned  # three steps on a JSON target change greedy output
     # Batching with left padding must not change an answer: prompt 0 alone gives the same text.
-    alone = generate_answers(model_dir, sft[0], prompts[:1], max_new_tokens=24, batch_size=1, progress=False)
+    alone = generate_answers(model_dir, sft[0], prompts[:1], max_new_tokens=24, batch_size=1)
     assert alone == tuned[:1]
     report = score_json(tuned, [r["output"] for r in rows], {"type": "object"})
     assert report["n"] == 4 and 0.0 <= report["value"] <= 1.0

@@ -11,13 +11,14 @@ import math
 from pathlib import Path
 
 import pytest
+from factories import make_example
 
-from seedfactory.schemas import Example, Lineage, PreferencePair, Sampling
+from seedfactory.schemas import Example, PreferencePair
 from seedfactory.schemas.config import TrainConfig
 from seedfactory.train.common import loss_stats, staged_adapter
 from seedfactory.train.data import dpo_records, sft_records
 from seedfactory.train.dpo import train_dpo
-from seedfactory.train.evaluate import first_json_object, score_json, score_with_judge
+from seedfactory.train.evaluate import first_json_object, score_json
 from seedfactory.train.sft import train_sft
 
 SCHEMA = {
@@ -30,10 +31,7 @@ REF = {"vendor": "Acme Corp", "total": 12.5, "currency": "EUR"}
 
 
 def example(output, input="") -> Example:
-    lineage = Lineage(seed_ids=["s1"], strategy="fewshot", teacher="fake", prompt_hash="p", request_key="k",
-                      raw=json.dumps(output), sampling=Sampling())
-    return Example(id="e1", prompt_id="p1", instruction="Extract the fields.", input=input, output=output,
-                   lineage=lineage)
+    return make_example("e1", "Extract the fields.", input=input, output=output, prompt_id="p1")
 
 
 # ---- data -------------------------------------------------------------------------------------
@@ -100,47 +98,6 @@ def test_score_json_rejects_mismatched_lengths_and_non_object_references():
         score_json(["{}"], ["text"], SCHEMA)
 
 
-# ---- score_with_judge -------------------------------------------------------------------------
-
-def judge_from(table: dict[tuple[str, str], str | None]):
-    """A scripted pairwise judge: (a, b) -> verdict."""
-    calls = []
-
-    def compare(prompt: str, a: str, b: str):
-        calls.append((prompt, a, b))
-        return table[(a, b)]
-
-    compare.calls = calls
-    return compare
-
-
-def test_score_with_judge_reads_both_orders():
-    compare = judge_from({
-        ("win", "ref"): "a", ("ref", "win"): "b",  # answer wins in both orders -> 1
-        ("flip", "ref"): "a", ("ref", "flip"): "a",  # the judge always picks position a -> 0.5
-        ("lose", "ref"): "b", ("ref", "lose"): "a",  # answer loses in both -> 0
-        ("tie", "ref"): "tie", ("ref", "tie"): "b",  # a tie in one order -> 0.5
-        ("err", "ref"): None, ("ref", "err"): "b",  # a judge error -> 0.5, counted
-    })
-    answers = ["win", "flip", "lose", "tie", "err"]
-    report = score_with_judge(answers, ["ref"] * 5, ["q"] * 5, compare)
-    assert report["metric"] == "judge_win_rate_vs_reference"
-    assert [p["score"] for p in report["per_example"]] == [1.0, 0.5, 0.0, 0.5, 0.5]
-    assert report["value"] == pytest.approx(2.5 / 5)
-    assert report["n"] == 5 and report["errors"] == 1
-    assert compare.calls[:2] == [("q", "win", "ref"), ("q", "ref", "win")]
-
-
-def test_score_with_judge_shows_json_references_as_text():
-    compare = judge_from({("mine", '{"a": 1}'): "a", ('{"a": 1}', "mine"): "b"})
-    assert score_with_judge(["mine"], [{"a": 1}], ["q"], compare)["value"] == 1.0
-
-
-def test_score_with_judge_rejects_unknown_verdicts():
-    with pytest.raises(ValueError, match="compare returned 'A'"):
-        score_with_judge(["x"], ["y"], ["q"], lambda p, a, b: "A")
-
-
 # ---- trainer argument checks (raised before any model is loaded) -------------------------------
 
 def test_train_dpo_refuses_nothing_to_do(tmp_path: Path):
@@ -161,7 +118,7 @@ def test_train_sft_refuses_no_rows(tmp_path: Path):
 # ---- publishing ----------------------------------------------------------------------------------
 
 def _fake_adapter(folder: Path, text: str) -> None:
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "adapter_model.safetensors").write_text(text)
     (folder / "adapter_config.json").write_text("{}")
 
@@ -169,9 +126,9 @@ def _fake_adapter(folder: Path, text: str) -> None:
 def test_staged_adapter_replaces_out_dir_and_leaves_no_scratch(tmp_path: Path):
     out = tmp_path / "adapter"
     _fake_adapter(out, "old")
-    with staged_adapter(out) as scratch:
-        (scratch / "trainer").mkdir()  # trainer output_dir: must not survive
-        _fake_adapter(scratch / "adapter", "new")
+    with staged_adapter(out) as (work, adapter):
+        (work / "trainer").mkdir()  # trainer output_dir: must not survive
+        _fake_adapter(adapter, "new")
     assert (out / "adapter_model.safetensors").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter"]
 
@@ -180,12 +137,12 @@ def test_staged_adapter_keeps_old_result_when_training_fails(tmp_path: Path):
     out = tmp_path / "adapter"
     _fake_adapter(out, "old")
     with pytest.raises(RuntimeError, match="boom"):
-        with staged_adapter(out) as scratch:
-            (scratch / "adapter").mkdir()
+        with staged_adapter(out) as (work, adapter):
+            _fake_adapter(adapter, "new")
             raise RuntimeError("boom")
     with pytest.raises(RuntimeError, match="missing adapter_model.safetensors"):
-        with staged_adapter(out) as scratch:
-            (scratch / "adapter").mkdir()  # a save that wrote nothing
+        with staged_adapter(out) as (work, adapter):
+            pass  # a save that wrote nothing
     assert (out / "adapter_model.safetensors").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter"]
 

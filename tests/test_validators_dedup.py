@@ -2,9 +2,9 @@
 diversity filter on the hashing embedder: exact reasons, dup_of and similarity values."""
 
 import pytest
+from factories import make_env, make_example
 
-from seedfactory.context import RunContext
-from seedfactory.schemas import Example, Lineage, Sampling, SeedExample, load_config
+from seedfactory.schemas import SeedExample
 from seedfactory.validators import (
     HashEmbedder,
     decontaminate,
@@ -24,20 +24,16 @@ DISTINCT = "List three rivers in Germany and the cities they pass through."
 
 
 def example(id, instruction, prompt_id=None, output=None, input=""):
-    lineage = Lineage(seed_ids=["s1"], strategy="self_instruct", teacher="fake", prompt_hash="h",
-                      request_key=f"k-{id}", raw="", sampling=Sampling())
-    return Example(id=id, prompt_id=prompt_id or f"p-{id}", instruction=instruction, input=input,
-                   output=output or f"Answer {id}.", lineage=lineage)
+    return make_example(id, instruction, input=input, output=output, prompt_id=prompt_id)
 
 
 def make_ctx(tmp_path, *overrides):
-    ctx = RunContext(load_config(None, ["validate.embedder=hash", *overrides]), tmp_path, progress=False)
-    ctx.begin("validate")
-    return ctx
+    """A validator env; overrides are `key=value` strings of the validate section."""
+    return make_env(**{k: float(v) for k, v in (o.removeprefix("validate.").split("=") for o in overrides)})
 
 
 def rejects(ctx):
-    return {r.row_id: (r.reason, r.dup_of, r.similarity) for r in ctx.rejects}
+    return {r.row_id: (r.reason, r.dup_of, r.similarity) for r in ctx.reject.records}
 
 
 def test_exact_dedup_ignores_case_and_spacing_keeps_first(tmp_path):
@@ -76,7 +72,7 @@ def test_responses_to_one_prompt_are_not_near_duplicates_of_each_other(tmp_path)
     ctx = make_ctx(tmp_path)
     rows = [example(f"r{i}", BASE, prompt_id="P", output="Dear customer, sorry.") for i in range(3)]
     assert [r.id for r in near_dedup(rows, ctx)] == ["r0", "r1", "r2"]
-    assert ctx.rejects == []
+    assert ctx.reject.records == []
 
 
 def test_lsh_false_positive_is_verified_and_kept(tmp_path):
@@ -116,7 +112,7 @@ def test_decontaminate_drops_prompts_close_to_a_heldout_seed(tmp_path):
     kept = [r.id for r in decontaminate(rows, ctx)]
     # Two words changed of 19: "customer" (3 shingles) and the last word (1): 13 shared of 21.
     sim = jaccard(shingles(rows[0].prompt), shingles(ctx.heldout[0].prompt))
-    assert sim == 13 / 21 and sim >= ctx.cfg.validate_.decontam_threshold
+    assert sim == 13 / 21 and sim >= ctx.cfg.decontam_threshold
     assert kept == ["clean"]
     assert rejects(ctx) == {"leak": ("contaminated", "held-9", 13 / 21),
                             "leak-2": ("contaminated", "held-9", 13 / 21)}
@@ -125,7 +121,7 @@ def test_decontaminate_drops_prompts_close_to_a_heldout_seed(tmp_path):
 def test_decontaminate_without_heldout_passes_everything(tmp_path):
     ctx = make_ctx(tmp_path)
     rows = [example("a", BASE)]
-    assert list(decontaminate(rows, ctx)) == rows and ctx.rejects == []
+    assert list(decontaminate(rows, ctx)) == rows and ctx.reject.records == []
 
 
 def test_diversity_filter_greedy_against_seeds_and_kept_prompts(tmp_path):
@@ -145,9 +141,9 @@ def test_diversity_filter_greedy_against_seeds_and_kept_prompts(tmp_path):
     assert to_seed >= 0.8 and to_g2 >= 0.8  # the hashing embedder's exact decision values
 
     assert [r.id for r in diversity_filter(rows, ctx)] == ["g2", "g4"]
-    assert {r.row_id: (r.reason, r.dup_of) for r in ctx.rejects} == {
+    assert {r.row_id: (r.reason, r.dup_of) for r in ctx.reject.records} == {
         "g1": ("too_similar", "seed-1"), "g3": ("too_similar", "g2"), "g3b": ("too_similar", "g2")}
-    got = {r.row_id: (r.score, r.similarity) for r in ctx.rejects}
+    got = {r.row_id: (r.score, r.similarity) for r in ctx.reject.records}
     assert got["g1"] == (pytest.approx(to_seed, abs=1e-6),) * 2
     assert got["g3"] == got["g3b"] == (pytest.approx(to_g2, abs=1e-6),) * 2
 

@@ -2,9 +2,9 @@
 heuristic drop carries its reason string; the stage order is the one the runner relies on."""
 
 import pytest
+from factories import make_env, make_example
 
-from seedfactory.context import RunContext
-from seedfactory.schemas import Example, Lineage, Sampling, SeedExample, load_config
+from seedfactory.schemas import SeedExample
 from seedfactory.validators import (
     VALIDATORS,
     decontaminate,
@@ -23,31 +23,25 @@ SCHEMA = {
 
 
 def example(id, instruction="Extract the invoice fields.", input="", output="A fine answer.", prompt_id=None):
-    lineage = Lineage(seed_ids=["s1"], strategy="self_instruct", teacher="fake", prompt_hash="h",
-                      request_key=f"k-{id}", raw=str(output), sampling=Sampling())
-    return Example(id=id, prompt_id=prompt_id or f"p-{id}", instruction=instruction, input=input,
-                   output=output, lineage=lineage)
+    return make_example(id, instruction, input=input, output=output, prompt_id=prompt_id)
 
 
 @pytest.fixture
-def ctx(tmp_path):
-    c = RunContext(load_config(None, ["validate.embedder=hash", "validate.min_chars=5",
-                                      "validate.max_chars=40"]), tmp_path, progress=False)
-    c.begin("validate")
-    return c
+def env():
+    return make_env(min_chars=5, max_chars=40)
 
 
-def run(ctx, rows):
-    kept = list(parse_and_filter(rows, ctx))
-    return kept, {r.row_id: (r.reason, r.detail) for r in ctx.rejects}
+def run(env, rows):
+    kept = list(parse_and_filter(rows, env))
+    return kept, {r.row_id: (r.reason, r.detail) for r in env.reject.records}
 
 
 def test_pipeline_order():
     assert VALIDATORS == [parse_and_filter, exact_dedup, decontaminate, near_dedup, diversity_filter]
 
 
-def test_schema_parses_json_text_and_names_the_bad_field(ctx):
-    ctx.output_schema = SCHEMA
+def test_schema_parses_json_text_and_names_the_bad_field(env):
+    env.output_schema = SCHEMA
     rows = [
         example("ok-dict", output={"vendor": "ACME", "total": 12.5}),
         example("ok-text", output=' {"vendor": "ACME", "total": 3} '),
@@ -57,7 +51,7 @@ def test_schema_parses_json_text_and_names_the_bad_field(ctx):
         example("prose", output="The vendor is ACME."),
         example("broken", output='{"vendor": "ACME", "total": '),
     ]
-    kept, rejects = run(ctx, rows)
+    kept, rejects = run(env, rows)
     assert [r.id for r in kept] == ["ok-dict", "ok-text"]
     assert kept[1].output == {"vendor": "ACME", "total": 3}  # the JSON text became the object
     assert {k: v[0] for k, v in rejects.items()} == dict.fromkeys(
@@ -67,15 +61,15 @@ def test_schema_parses_json_text_and_names_the_bad_field(ctx):
     assert "'tax' was unexpected" in rejects["extra"][1]
     assert rejects["prose"][1] == rejects["broken"][1] == "output is not a JSON object"
     # The reject keeps the raw text the row was made from.
-    assert [r.row["output"] for r in ctx.rejects if r.row_id == "broken"] == ['{"vendor": "ACME", "total": ']
+    assert [r.row["output"] for r in env.reject.records if r.row_id == "broken"] == ['{"vendor": "ACME", "total": ']
 
 
-def test_without_schema_text_outputs_stay_text(ctx):
-    kept, rejects = run(ctx, [example("a", output='{"vendor": "ACME"}')])
+def test_without_schema_text_outputs_stay_text(env):
+    kept, rejects = run(env, [example("a", output='{"vendor": "ACME"}')])
     assert kept[0].output == '{"vendor": "ACME"}' and rejects == {}
 
 
-def test_heuristic_filters_name_their_reason(ctx):
+def test_heuristic_filters_name_their_reason(env):
     rows = [
         example("empty", output="   "),
         example("empty-obj", output={}),
@@ -88,25 +82,25 @@ def test_heuristic_filters_name_their_reason(ctx):
                 output="translate. bonjour tout le monde"),
         example("good", instruction="Name a colour.", output="Teal green."),
     ]
-    kept, rejects = run(ctx, rows)
+    kept, rejects = run(env, rows)
     assert [r.id for r in kept] == ["edge-short", "edge-long", "good"]
     assert {k: v[0] for k, v in rejects.items()} == {
         "empty": "empty_output", "empty-obj": "empty_output", "short": "too_short", "long": "too_long",
         "echo": "echoes_instruction", "echo-prompt": "echoes_instruction"}
     assert rejects["short"][1] == "2 chars < validate.min_chars=5"
     assert rejects["long"][1] == "41 chars > validate.max_chars=40"
-    assert all(r.stage == "validate" for r in ctx.rejects)
+    assert all(r.stage == "validate" for r in env.reject.records)
 
 
-def test_copies_of_train_and_heldout_seeds_are_dropped(ctx):
-    ctx.train_seeds = [SeedExample(id="train-1", instruction="Sum the numbers.", input="1 2 3", output="6")]
-    ctx.heldout = [SeedExample(id="held-1", instruction="Reverse the word.", output="olleh")]
+def test_copies_of_train_and_heldout_seeds_are_dropped(env):
+    env.train_seeds = [SeedExample(id="train-1", instruction="Sum the numbers.", input="1 2 3", output="6")]
+    env.heldout = [SeedExample(id="held-1", instruction="Reverse the word.", output="olleh")]
     rows = [
         example("copy-train", instruction="sum the   NUMBERS.", input=" 1 2 3", output="Six total."),
         example("copy-held", instruction="Reverse the word.", output="Done it."),
         example("other-input", instruction="Sum the numbers.", input="4 5 6", output="Fifteen."),
     ]
-    kept, rejects = run(ctx, rows)
+    kept, rejects = run(env, rows)
     assert [r.id for r in kept] == ["other-input"]
     assert rejects == {
         "copy-train": ("copies_seed", "same instruction and input as seed train-1"),
@@ -114,22 +108,22 @@ def test_copies_of_train_and_heldout_seeds_are_dropped(ctx):
     }
 
 
-def test_an_invalid_schema_raises_instead_of_rejecting_every_row(ctx):
+def test_an_invalid_schema_raises_instead_of_rejecting_every_row(env):
     from jsonschema.exceptions import SchemaError
 
-    ctx.output_schema = {"type": "no-such-type"}
+    env.output_schema = {"type": "no-such-type"}
     with pytest.raises(SchemaError):
-        run(ctx, [example("a")])
+        run(env, [example("a")])
 
 
-def test_missing_input_is_dropped_only_when_every_seed_has_one(ctx):
-    ctx.train_seeds = [SeedExample(id="s1", instruction="Sum the numbers.", input="1 2 3", output="6"),
+def test_missing_input_is_dropped_only_when_every_seed_has_one(env):
+    env.train_seeds = [SeedExample(id="s1", instruction="Sum the numbers.", input="1 2 3", output="6"),
                        SeedExample(id="s2", instruction="Sum these.", input="4 5", output="9")]
     rows = [example("bare", instruction="Sum 1 and 2."), example("ok", input="7 8")]
-    kept, rejects = run(ctx, rows)
+    kept, rejects = run(env, rows)
     assert [r.id for r in kept] == ["ok"]
     assert rejects["bare"][0] == "missing_input"
-    ctx.rejects.clear()
-    ctx.train_seeds.append(SeedExample(id="s3", instruction="Say hi.", output="hi"))  # one seed has no input
-    kept, rejects = run(ctx, rows)
+    env.reject.records.clear()
+    env.train_seeds.append(SeedExample(id="s3", instruction="Say hi.", output="hi"))  # one seed has no input
+    kept, rejects = run(env, rows)
     assert [r.id for r in kept] == ["bare", "ok"]

@@ -3,7 +3,7 @@
 - `data`: pipeline records -> trl conversational rows (`sft_records`, `dpo_records`)
 - `sft`: `train_sft` (SFTTrainer + LoRA, adapter saved by write-then-rename)
 - `dpo`: `train_dpo` (DPOTrainer continuing the SFT adapter; reference = the SFT adapter)
-- `evaluate`: `generate_answers`, `score_json`, `score_with_judge`
+- `evaluate`: `generate_answers`, `score_json` (free text is judged by `seedfactory.judges.win_rate`)
 
 Heavy libraries (torch, transformers, trl, peft) are imported inside the functions that use them.
 """

@@ -1,23 +1,22 @@
 """What the SFT and DPO steps share: loading the student, trainer settings, publishing an adapter.
 
-Both steps load the base folder from `seedfactory.models.resolve_model`, train a LoRA adapter with
-trl, and publish it by write-then-rename: the adapter is saved into a scratch folder next to
-`out_dir` and renamed into place only once it is complete, so a crash never leaves a folder that
-looks like a finished adapter. torch, transformers and trl are imported inside the functions so
+Both steps load the base folder from `seedfactory.util.models.resolve_model`, train a LoRA adapter with
+trl, and publish it by write-then-rename (`atomic_dir`): a crash never leaves a folder that looks like a
+finished adapter. torch, transformers and trl are imported inside the functions so
 that importing `seedfactory.train` stays cheap.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from seedfactory.schemas.config import TrainConfig
+from seedfactory.util.files import atomic_dir
+from seedfactory.util.progress import Progress
 
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
 
@@ -60,7 +59,7 @@ def load_student(model_dir: Path, threads: int = 0, qlora: bool = False):
 
 
 def trainer_args(cfg: TrainConfig, *, seed: int, steps: int, output_dir: Path,
-                 progress: bool) -> dict[str, Any]:
+                 progress: Progress) -> dict[str, Any]:
     """Keyword arguments common to SFTConfig and DPOConfig."""
     return dict(
         output_dir=str(output_dir),
@@ -72,7 +71,7 @@ def trainer_args(cfg: TrainConfig, *, seed: int, steps: int, output_dir: Path,
         report_to=[],
         logging_steps=1,
         save_strategy="no",
-        disable_tqdm=not progress,
+        disable_tqdm=not progress.enabled,
         # trl turns bf16 on by default, even on CPU; float32 keeps the CPU path exact and the first DPO
         # loss at ln 2. Checkpointing trades ~20% time for memory a 135M model does not need.
         bf16=use_qlora(cfg),
@@ -99,23 +98,15 @@ def trainable_params(model) -> int:
 
 
 @contextmanager
-def staged_adapter(out_dir: Path) -> Iterator[Path]:
-    """Yield a scratch folder next to `out_dir`; on success its `adapter/` replaces `out_dir`.
-
-    The trainer's own output_dir also lives in the scratch folder, which is removed either way,
-    so nothing but the finished adapter is left behind.
-    """
+def staged_adapter(out_dir: Path) -> Iterator[tuple[Path, Path]]:
+    """Yield (work, adapter): a scratch folder for the trainer's own files, and the folder to save
+    the adapter into. On success the adapter folder replaces `out_dir` whole (`atomic_dir`); the
+    work folder is removed either way, so nothing but the finished adapter is left behind."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        yield scratch
-        staged = scratch / "adapter"
-        missing = [f for f in ADAPTER_FILES if not (staged / f).is_file()]
-        if missing:
-            raise RuntimeError(f"adapter save into {staged} is missing {', '.join(missing)}")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staged, out_dir)  # same filesystem: the folder appears whole or not at all
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.work-", dir=out_dir.parent) as work:
+        with atomic_dir(out_dir) as adapter:
+            yield Path(work), adapter
+            missing = [f for f in ADAPTER_FILES if not (adapter / f).is_file()]
+            if missing:
+                raise RuntimeError(f"adapter save into {adapter} is missing {', '.join(missing)}")

@@ -26,10 +26,11 @@ from seedfactory.train.common import (
     trainer_args,
     use_qlora,
 )
+from seedfactory.util.progress import NO_PROGRESS, Progress
 
 
 def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: Path, cfg: TrainConfig,
-              seed: int, progress: bool = True) -> dict:
+              seed: int, progress: Progress = NO_PROGRESS) -> dict:
     """Continue the SFT adapter with DPO on prompt/chosen/rejected rows; save it; return step stats.
 
     Raises ValueError when there is nothing to do (no rows, or `train.dpo_steps` is 0), so the
@@ -51,9 +52,9 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
 
     base, tokenizer = load_student(Path(model_dir), cfg.threads, qlora=use_qlora(cfg))
     model = PeftModel.from_pretrained(base, sft_adapter, is_trainable=True)
-    with staged_adapter(out_dir) as scratch:
+    with staged_adapter(out_dir) as (work, adapter_dir):
         args = DPOConfig(
-            **trainer_args(cfg, seed=seed, steps=cfg.dpo_steps, output_dir=scratch / "trainer",
+            **trainer_args(cfg, seed=seed, steps=cfg.dpo_steps, output_dir=work / "trainer",
                            progress=progress),
             learning_rate=cfg.dpo_learning_rate,
             beta=cfg.dpo_beta,
@@ -72,7 +73,7 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
         trainer.train()
         seconds = time.monotonic() - started
         # The frozen "ref" copy is trl's bookkeeping, not part of the result.
-        trainer.model.save_pretrained(scratch / "adapter", safe_serialization=True,
+        trainer.model.save_pretrained(adapter_dir, safe_serialization=True,
                                       selected_adapters=["default"])
     stats = {
         "steps": trainer.state.global_step,

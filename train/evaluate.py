@@ -1,13 +1,11 @@
 """Evaluate the student on held-out prompts: generate answers, then score them.
 
 `generate_answers` runs greedy transformers generation with the chat template (the same user turn
-the student was trained on), optionally with a LoRA adapter merged in. Two scorers:
-
-- `score_json`: for JSON tasks with reference objects. Parses the first JSON object in each answer
-  (surrounding text and code fences are tolerated), checks it against the schema, and counts the
-  reference's top-level fields the answer reproduces exactly.
-- `score_with_judge`: for free-text tasks. A caller-supplied pairwise `compare` reads each answer
-  against its reference in both orders, so a judge that always prefers one position scores 0.5.
+the student was trained on), optionally with a LoRA adapter merged in. `score_json` scores JSON
+tasks with reference objects: it parses the first JSON object in each answer (surrounding text and
+code fences are tolerated), checks it against the schema, and counts the reference's top-level
+fields the answer reproduces exactly. Free-text tasks are scored by a pairwise judge in both
+orders (`seedfactory.judges.win_rate`).
 
     answers = generate_answers(model_dir, adapter_dir, prompts, max_new_tokens=192, batch_size=8)
     report = score_json(answers, [seed.output for seed in heldout], schema)
@@ -17,20 +15,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any
 
-from seedfactory.schemas import output_text
-
-Verdict = Literal["a", "b", "tie"] | None
+from seedfactory.util.progress import NO_PROGRESS, Progress
 
 
 def generate_answers(model_dir: Path, adapter_dir: Path | None, prompts: list[str], max_new_tokens: int,
-                     batch_size: int, progress: bool = True) -> list[str]:
+                     batch_size: int, progress: Progress = NO_PROGRESS) -> list[str]:
     """One greedy answer per prompt, in order; only the new tokens are decoded."""
     if not prompts:
         return []
     import torch
-    from tqdm.auto import tqdm
 
     from seedfactory.train.common import load_student
 
@@ -49,7 +44,7 @@ def generate_answers(model_dir: Path, adapter_dir: Path | None, prompts: list[st
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     answers: dict[int, str] = {}
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    for batch in tqdm(batches, desc="generate", unit="batch", disable=not progress):
+    for batch in progress(batches, desc="evaluate: generate"):
         # The chat template already starts with <|im_start|>; no extra special tokens.
         enc = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
                         add_special_tokens=False)
@@ -126,36 +121,3 @@ def score_json(answers: list[str], references: list[dict], schema: dict) -> dict
 
     return {"metric": "field_exact_match", "value": mean("field_match"), "n": n,
             "schema_valid": mean("schema_valid"), "parsed": mean("parsed"), "per_example": per_example}
-
-
-# ---- pairwise judge against the reference -----------------------------------------------------
-
-def score_with_judge(answers: list[str], references: list, prompts: list[str],
-                     compare: Callable[[str, str, str], Verdict]) -> dict:
-    """Win rate of answers against references under a pairwise judge, read in both orders.
-
-    `compare(prompt, a, b)` returns "a", "b", "tie", or None when the judge failed. Per example:
-    1 when the answer wins in both orders, 0 when it loses in both, 0.5 otherwise (a position flip,
-    a tie or a judge error). `errors` counts failed judge calls (two per example at most).
-    """
-    if not (len(answers) == len(references) == len(prompts)):
-        raise ValueError(f"score_with_judge: {len(answers)} answers, {len(references)} references, "
-                         f"{len(prompts)} prompts")
-    per_example, errors = [], 0
-    for prompt, answer, ref in zip(prompts, answers, references):
-        ref = output_text(ref)  # JSON references are judged as the text a student would write
-        first = compare(prompt, answer, ref)  # answer is "a"
-        second = compare(prompt, ref, answer)  # answer is "b"
-        for verdict in (first, second):
-            if verdict not in ("a", "b", "tie", None):
-                raise ValueError(f"score_with_judge: compare returned {verdict!r}, "
-                                 "expected 'a', 'b', 'tie' or None")
-        errors += (first is None) + (second is None)
-        won = (first == "a", second == "b")
-        lost = (first == "b", second == "a")
-        score = 1.0 if all(won) else 0.0 if all(lost) else 0.5
-        per_example.append({"answer_as_a": first, "answer_as_b": second, "score": score})
-    n = len(per_example)
-    value = sum(p["score"] for p in per_example) / n if n else 0.0
-    return {"metric": "judge_win_rate_vs_reference", "value": value, "n": n, "errors": errors,
-            "per_example": per_example}

@@ -4,7 +4,7 @@ Rows are conversational prompt-completion pairs (`seedfactory.train.data.sft_rec
 loss covers the assistant's answer only. LoRA goes on every linear layer; only the adapter is
 saved (safetensors), by write-then-rename into `out_dir`.
 
-    from seedfactory.models import resolve_model
+    from seedfactory.util.models import resolve_model
     from seedfactory.train.sft import train_sft
     stats = train_sft(resolve_model("smollm2-135m"), rows, Path("runs/x/sft_adapter"), cfg.train, seed=0)
 """
@@ -23,6 +23,7 @@ from seedfactory.train.common import (
     trainer_args,
     use_qlora,
 )
+from seedfactory.util.progress import NO_PROGRESS, Progress
 
 
 def lora_config(cfg: TrainConfig):
@@ -38,7 +39,7 @@ def lora_config(cfg: TrainConfig):
 
 
 def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainConfig, seed: int,
-              progress: bool = True) -> dict:
+              progress: Progress = NO_PROGRESS) -> dict:
     """Train a LoRA adapter on prompt-completion rows; save it to `out_dir`; return step stats.
 
     Stats: steps, train_loss (trl's mean over steps), first_loss, last_loss, seconds (training
@@ -50,9 +51,9 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
     from trl import SFTConfig, SFTTrainer
 
     model, tokenizer = load_student(Path(model_dir), cfg.threads, qlora=use_qlora(cfg))
-    with staged_adapter(out_dir) as scratch:
+    with staged_adapter(out_dir) as (work, adapter_dir):
         args = SFTConfig(
-            **trainer_args(cfg, seed=seed, steps=cfg.sft_steps, output_dir=scratch / "trainer",
+            **trainer_args(cfg, seed=seed, steps=cfg.sft_steps, output_dir=work / "trainer",
                            progress=progress),
             learning_rate=cfg.learning_rate,
             completion_only_loss=True,  # the default for prompt-completion rows; stated so it cannot drift
@@ -67,7 +68,7 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
         started = time.monotonic()
         result = trainer.train()
         seconds = time.monotonic() - started
-        trainer.model.save_pretrained(scratch / "adapter", safe_serialization=True)
+        trainer.model.save_pretrained(adapter_dir, safe_serialization=True)
     return {
         "steps": trainer.state.global_step,
         "train_loss": float(result.training_loss),

@@ -1,5 +1,6 @@
-"""Validation stages, in pipeline order: each is `stage(rows, ctx) -> Iterator[Example]` and sends
-every dropped row to ctx.reject with a reason (and, for duplicates, the kept id and similarity).
+"""Validation stages, in pipeline order: each is `stage(rows, env) -> Iterator[Example]`, where `env`
+is a `ValidationEnv` (config section, seeds, schema, embedder, reject sink), and sends every dropped
+row to env.reject with a reason (and, for duplicates, the kept id and similarity).
 
     parse_and_filter  schema_invalid, empty_output, too_short, too_long, echoes_instruction, missing_input,
                       copies_seed
@@ -12,6 +13,7 @@ Cheap, exact checks run first so the costlier ones see fewer rows; decontaminati
 near-dedup so a contaminated prompt cannot win a cluster and knock out a clean one.
 """
 
+from seedfactory.validators.base import RejectSink, ValidationEnv
 from seedfactory.validators.dedup import decontaminate, exact_dedup, near_dedup
 from seedfactory.validators.diversity import diversity_filter
 from seedfactory.validators.embedders import (
@@ -27,5 +29,5 @@ VALIDATORS = [parse_and_filter, exact_dedup, decontaminate, near_dedup, diversit
 
 __all__ = [
     "EMBEDDERS", "Embedder", "HashEmbedder", "MiniLMEmbedder", "VALIDATORS", "build_embedder",
-    "decontaminate", "diversity_filter", "exact_dedup", "near_dedup", "parse_and_filter",
+    "RejectSink", "ValidationEnv", "decontaminate", "diversity_filter", "exact_dedup", "near_dedup", "parse_and_filter",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from seedfactory.schemas import Example
+from seedfactory.validators.base import ValidationEnv
 from seedfactory.validators.similarity import (
     ShingleIndex,
     jaccard,
@@ -25,14 +26,14 @@ def exact_key(row: Example) -> tuple[str, str, str]:
     return normalise(row.instruction), normalise(row.input), normalise(row.output_text)
 
 
-def exact_dedup(rows: Iterable[Example], ctx) -> Iterator[Example]:
+def exact_dedup(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Example]:
     """Keep the first row of each (instruction, input, output) after lowercasing and collapsing
     whitespace; later copies are rejected as "exact_duplicate" naming the first."""
     first: dict[tuple[str, str, str], str] = {}
     for row in rows:
         key = exact_key(row)
         if key in first:
-            ctx.reject(row, "exact_duplicate", dup_of=first[key], similarity=1.0)
+            env.reject(row, "exact_duplicate", dup_of=first[key], similarity=1.0)
             continue
         first[key] = row.id
         yield row
@@ -70,14 +71,14 @@ def near_duplicate_clusters(sets: list[frozenset[str]], *, threshold: float,
     return [members for members in clusters.values() if len(members) > 1]
 
 
-def near_dedup(rows: Iterable[Example], ctx) -> Iterator[Example]:
+def near_dedup(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Example]:
     """Drop prompt groups whose prompt is a near-duplicate of a better group's prompt.
 
     In each cluster the group with the most rows is kept (ties: the one seen first); every row
     of the other groups is rejected as "near_duplicate", dup_of the kept group's first row,
     similarity the true Jaccard to the kept prompt. Holds all rows in memory.
     """
-    cfg = ctx.cfg.validate_
+    cfg = env.cfg
     rows = list(rows)
     groups = list(prompt_groups(rows).values())  # in order of first appearance
     sets = [shingles(g[0].prompt) for g in groups]
@@ -90,19 +91,19 @@ def near_dedup(rows: Iterable[Example], ctx) -> Iterator[Example]:
     for row in rows:
         if row.prompt_id in dropped:
             kept_id, sim = dropped[row.prompt_id]
-            ctx.reject(row, "near_duplicate", dup_of=kept_id, similarity=sim)
+            env.reject(row, "near_duplicate", dup_of=kept_id, similarity=sim)
         else:
             yield row
 
 
-def decontaminate(rows: Iterable[Example], ctx) -> Iterator[Example]:
+def decontaminate(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Example]:
     """Drop rows whose prompt is too close to a held-out seed's prompt (the evaluation set).
 
     A MinHash-LSH over the held-out prompts proposes seeds; true Jaccard on the same shingles
     decides. Rejected as "contaminated", dup_of the most similar held-out seed. Streams.
     """
-    cfg = ctx.cfg.validate_
-    heldout = ctx.heldout
+    cfg = env.cfg
+    heldout = env.heldout
     if not heldout:
         yield from rows
         return
@@ -117,4 +118,4 @@ def decontaminate(rows: Iterable[Example], ctx) -> Iterator[Example]:
         if hit is None:
             yield row
         else:
-            ctx.reject(row, "contaminated", dup_of=hit[0], similarity=hit[1])
+            env.reject(row, "contaminated", dup_of=hit[0], similarity=hit[1])

@@ -1,7 +1,7 @@
 """Semantic diversity: drop prompts that mean nearly the same as one already kept.
 
 Near-dedup catches reworded copies that share words; this catches paraphrases that do not.
-Each prompt group's prompt is embedded (one batch, ctx.embedder()) and kept greedily in input
+Each prompt group's prompt is embedded (one batch, env.get_embedder()) and kept greedily in input
 order if its cosine to everything kept so far, starting from the train seeds' prompts, stays
 under validate.diversity_threshold. Seeds start the kept set because a generated prompt that
 restates a few-shot example adds nothing the seeds do not already teach.
@@ -14,23 +14,24 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from seedfactory.schemas import Example
+from seedfactory.validators.base import ValidationEnv
 from seedfactory.validators.similarity import prompt_groups
 
 
-def diversity_filter(rows: Iterable[Example], ctx) -> Iterator[Example]:
+def diversity_filter(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Example]:
     """Keep groups whose max cosine to the kept prompts is < the threshold, in input order.
 
     A dropped group's rows are rejected as "too_similar" with score and similarity the max
     cosine and dup_of the nearest kept prompt: a kept group's first row id, or a seed id.
     Holds all rows in memory.
     """
-    threshold = ctx.cfg.validate_.diversity_threshold
+    threshold = env.cfg.diversity_threshold
     rows = list(rows)
     groups = list(prompt_groups(rows).values())
     if not groups:
         return
-    seeds = ctx.train_seeds
-    vecs = ctx.embedder().embed([s.prompt for s in seeds] + [g[0].prompt for g in groups])
+    seeds = env.train_seeds
+    vecs = env.get_embedder().embed([s.prompt for s in seeds] + [g[0].prompt for g in groups])
 
     # The kept set grows as groups pass; rows of `kept` are vectors, `kept_ids` their names.
     kept = np.empty((len(seeds) + len(groups), vecs.shape[1]), dtype=np.float32)
@@ -51,6 +52,6 @@ def diversity_filter(rows: Iterable[Example], ctx) -> Iterator[Example]:
     for row in rows:
         if row.prompt_id in dropped:
             near_id, sim = dropped[row.prompt_id]
-            ctx.reject(row, "too_similar", score=sim, dup_of=near_id, similarity=sim)
+            env.reject(row, "too_similar", score=sim, dup_of=near_id, similarity=sim)
         else:
             yield row

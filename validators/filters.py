@@ -4,9 +4,9 @@ copying a seed, lacking an input where every seed has one).
 
 Each check is a small function of one row returning True (keep) or (False, reason, detail),
 as datatrove's filters do; `parse_and_filter` builds the list once per run, applies it in
-order and sends the first failure to ctx.reject. Run it through the runner, or directly:
+order and sends the first failure to env.reject. Run it through the runner, or directly:
 
-    rows = list(parse_and_filter(rows, ctx))
+    rows = list(parse_and_filter(rows, env))
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Literal
 from jsonschema import Draft202012Validator
 
 from seedfactory.schemas import Example, SeedExample
+from seedfactory.validators.base import ValidationEnv
 from seedfactory.validators.similarity import normalise
 
 Verdict = Literal[True] | tuple[Literal[False], str, str | None]
@@ -91,16 +92,16 @@ def not_seed_copy(row: Example, *, seeds: dict[tuple[str, str], str]) -> Verdict
     return (False, "copies_seed", f"same instruction and input as seed {seed_id}") if seed_id else True
 
 
-def build_filters(ctx) -> list[Filter]:
+def build_filters(env: ValidationEnv) -> list[Filter]:
     """The checks for this run, in the order they are applied (the first failure is the reason)."""
-    cfg = ctx.cfg.validate_
+    cfg = env.cfg
     filters: list[Filter] = [not_empty]
-    if ctx.output_schema is not None:
+    if env.output_schema is not None:
         # A broken schema is the seed set's fault, not the row's: raise, do not reject every row.
-        Draft202012Validator.check_schema(ctx.output_schema)
-        filters.append(partial(matches_schema, validator=Draft202012Validator(ctx.output_schema)))
+        Draft202012Validator.check_schema(env.output_schema)
+        filters.append(partial(matches_schema, validator=Draft202012Validator(env.output_schema)))
     filters += [partial(length_ok, min_chars=cfg.min_chars, max_chars=cfg.max_chars), not_echo]
-    seeds: list[SeedExample] = [*ctx.train_seeds, *ctx.heldout]
+    seeds: list[SeedExample] = [*env.train_seeds, *env.heldout]
     if seeds and all(s.input.strip() for s in seeds):
         filters.append(has_input)
     if seeds:
@@ -111,17 +112,17 @@ def build_filters(ctx) -> list[Filter]:
     return filters
 
 
-def parse_and_filter(rows: Iterable[Example], ctx) -> Iterator[Example]:
-    """Rows that parse and pass every filter, in input order; the rest go to ctx.reject."""
-    filters = build_filters(ctx)
+def parse_and_filter(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Example]:
+    """Rows that parse and pass every filter, in input order; the rest go to env.reject."""
+    filters = build_filters(env)
     for row in rows:
-        if ctx.output_schema is not None:
+        if env.output_schema is not None:
             row = parse_output(row)
         for check in filters:
             verdict = check(row)
             if verdict is not True:
                 _, reason, detail = verdict
-                ctx.reject(row, reason, detail=detail)
+                env.reject(row, reason, detail=detail)
                 break
         else:
             yield row

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from importlib import metadata
 from pathlib import Path
+
+from seedfactory.util.files import atomic_dir
 
 # alias -> (distribution, file inside it)
 PACKAGED = {
@@ -60,9 +60,7 @@ def convert_gguf(gguf: Path) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
-    try:
+    with atomic_dir(target) as tmp:
         tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
         # A model read from GGUF refuses save_pretrained until the quantiser is detached.
@@ -72,13 +70,7 @@ def convert_gguf(gguf: Path) -> Path:
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
         (tmp / "SOURCE").write_text(f"{gguf}\nsha256 {digest}\n")
-        (tmp / ".complete").write_text("ok\n")  # written last: a crash never leaves a folder that looks finished
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / ".complete").write_text("ok\n")
     return target
 
 
