@@ -31,12 +31,14 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def fingerprints(cfg: RunConfig) -> dict[str, str]:
-    tree, out = cfg.dump(), {}
-    for name, stage in STAGES.items():  # in order, so every upstream stage is already done
-        out[name] = stable_hash([VERSION, name, {k: tree[k] for k in stage.sections},
-                                 [out[dep] for dep in stage.after]])
-    return out
+def fingerprint(ctx: RunContext, name: str, upstream: dict[str, str]) -> str:
+    """A stage's fingerprint: its config sections, its upstream stages' fingerprints and what else
+    it reads (`Stage.inputs`: seed file contents, review verdicts). Computed when the stage is
+    reached, so inputs written by earlier stages of this run are seen."""
+    stage, tree = STAGES[name], ctx.cfg.dump()
+    extra = stage.inputs(ctx) if stage.inputs else None
+    return stable_hash([VERSION, name, {k: tree[k] for k in stage.sections},
+                        [upstream[dep] for dep in stage.after], extra])
 
 
 def gather(out: Path, started: dict | None = None) -> dict:
@@ -63,10 +65,11 @@ def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None =
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.dump(), sort_keys=False))
     ctx = RunContext(cfg, out, progress=progress)
-    fps = fingerprints(cfg)
+    fps: dict[str, str] = {}
     names = list(STAGES)
     for i, name in enumerate(names, start=1):
         stage = STAGES[name]
+        fps[name] = fingerprint(ctx, name, fps)
         marker = out / name / ".done"
         if marker.is_file() and marker.read_text().strip() == fps[name]:
             log(f"[{i}/{len(names)}] {name}: done before, skipped")

@@ -204,16 +204,42 @@ class Stage:
     sections: list[str]  # config sections whose change makes the stage run again
     after: list[str] = field(default_factory=list)  # stages whose files it reads
     alone: bool = False  # wants the machine to itself: the runner frees model engines first
+    inputs: Callable[[RunContext], object] | None = None  # what else it reads, hashed into its fingerprint
+
+
+def seed_inputs(ctx: RunContext) -> dict:
+    """The seed file's and schema's contents: editing a seed reruns the split and what follows."""
+    from seedfactory.seeds import resolve_seed_path
+    from seedfactory.util.files import file_digest
+
+    try:
+        path = resolve_seed_path(ctx.cfg.seeds.path)
+    except SeedFileError:
+        return {"seeds": None}  # the split stage reports it
+    schema = Path(ctx.cfg.seeds.schema_path) if ctx.cfg.seeds.schema_path else schema_next_to(path)
+    return {"seeds": file_digest(path), "schema": file_digest(schema) if schema and schema.is_file() else None}
+
+
+def review_inputs(ctx: RunContext) -> dict:
+    """The reviewers' verdicts so far: a new verdict reruns publish, train and evaluate."""
+    from seedfactory.review import ReviewStore
+    from seedfactory.schemas import stable_hash
+
+    queue = ctx.out / "review" / "queue.sqlite"
+    if not queue.is_file():
+        return {"verdicts": None}
+    with ReviewStore(queue) as store:
+        return {"verdicts": stable_hash(store.verdicts(), n=32)}
 
 
 STAGES = {
-    "split": Stage(split, ["seed", "seeds"]),
+    "split": Stage(split, ["seed", "seeds"], inputs=seed_inputs),
     "generate": Stage(generate, ["teacher", "generate"], after=["split"]),
     "baseline": Stage(baseline, ["teacher", "eval"], after=["split"]),
     "validate": Stage(validate, ["validate"], after=["split", "generate"]),
     "judge": Stage(judge, ["judge"], after=["split", "validate"]),
     "review": Stage(review, ["review"], after=["judge"]),
-    "publish": Stage(publish, [], after=["split", "judge", "review"]),
+    "publish": Stage(publish, [], after=["split", "judge", "review"], inputs=review_inputs),
     "train": Stage(train, ["train"], after=["publish"], alone=True),
     "evaluate": Stage(evaluate, ["eval", "judge"], after=["split", "train", "baseline"]),
 }

@@ -116,14 +116,36 @@ def test_review_verdicts_flow_into_the_dataset(out):
         new = {"vendor": "Edited GmbH", "invoice_number": None, "date": None, "currency": "EUR", "total": 1.0,
                "tax": None}
         store.decide(edited, "edited", edited_output=new, reviewer="ann")
-    (out / "publish" / ".done").unlink()
-    run(cfg, out, progress=False, until="publish")
+    logs = []
+    run(cfg, out, progress=False, until="publish", log=logs.append)  # the verdicts are an input of publish
+    assert [line.split()[1].rstrip(":") for line in logs if line.endswith("...")] == ["publish"]
     sft = load_from_disk(str(out / "dataset"))["sft"]
     assert rejected not in sft["id"]
     assert json.loads(sft[sft["id"].index(edited)]["output"]) == new
     reasons = [(r["stage"], r["reason"], r["detail"]) for r in read_jsonl_dicts(out / "rejects.jsonl")
                if r["row_id"] == rejected]
     assert ("publish", "review_rejected", "wrong total") in reasons
+
+
+def test_an_edited_seed_file_reruns_the_split_and_what_follows(out, tmp_path):
+    from seedfactory.seeds import resolve_seed_path
+
+    seeds = tmp_path / "mine.jsonl"
+    seeds.write_text(resolve_seed_path("invoice-fields").read_text())
+    schema = tmp_path / "mine.schema.json"
+    schema.write_text(resolve_seed_path("invoice-fields").with_name("invoice-fields.schema.json").read_text())
+    cfg = load_config(None, FAST + [f"seeds.path={seeds}"])
+    run(cfg, out, progress=False, until="validate")
+    logs = []
+    run(cfg, out, progress=False, until="validate", log=logs.append)
+    assert all(line.endswith("skipped") for line in logs)
+    first = seeds.read_text().splitlines()
+    seeds.write_text("\n".join(first[:-1]) + "\n")  # one seed fewer, same config
+    logs.clear()
+    stats = run(cfg, out, progress=False, until="validate", log=logs.append)
+    assert [line.split()[1].rstrip(":") for line in logs if line.endswith("...")] == [
+        "split", "generate", "baseline", "validate"]
+    assert stats["stages"]["split"]["in"] == len(first) - 1
 
 
 def test_cli_bad_seed_file_names_file_line_and_field(tmp_path, capsys):

@@ -9,12 +9,11 @@ Nothing here touches the network.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from importlib import metadata
 from pathlib import Path
 
-from seedfactory.util.files import atomic_dir
+from seedfactory.util.files import atomic_dir, file_digest
 
 # alias -> (distribution, file inside it)
 PACKAGED = {
@@ -43,17 +42,9 @@ def packaged_gguf(alias: str) -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def convert_gguf(gguf: Path) -> Path:
     """Dequantise a GGUF into a cached safetensors folder; reuse it when already there."""
-    digest = _sha256(gguf)
+    digest = file_digest(gguf)
     target = cache_dir() / "models" / f"{gguf.stem}-{digest[:16]}"
     if (target / ".complete").is_file():
         return target
