@@ -48,15 +48,53 @@ def synth_instance(schema: dict, rng: random.Random) -> object:
             if re.search(schema["pattern"], candidate):
                 return candidate
     n = max(schema.get("minLength", 1), 1)
-    text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 8)))
+    words = [rng.choice(WORDS) for _ in range(rng.randint(6, 16))]
+    # A number and a date among the words, so a fake extractor has values to find in a fake input.
+    words.insert(rng.randrange(len(words)), f"{rng.randint(1, 999)}.{rng.randint(0, 99):02d}")
+    words.insert(rng.randrange(len(words)), f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}")
+    text = " ".join(words)
     text = (text * (n // len(text) + 1)) if len(text) < n else text
     return text[: schema.get("maxLength", len(text))]
+
+
+def extract_instance(schema: dict, text: str, rng: random.Random) -> dict:
+    """A fake extractor: each field of an object schema filled from what the text states (a number,
+    a date, a few words of it) where it can, else synthesised. Its answers pass grounding checks."""
+    from seedfactory.validators.values import dates_in, numbers_in
+
+    found = dates_in(text)
+    dates = [m.value.isoformat() for m in found]
+    numbers = [m.value for m in numbers_in(text) if not any(d.start <= m.start < d.end for d in found)]
+    words = text.split()
+    out = {}
+    for key, prop in schema.get("properties", {}).items():
+        kinds = prop.get("type") if isinstance(prop.get("type"), list) else [prop.get("type", "string")]
+        if "enum" in prop:
+            out[key] = rng.choice(prop["enum"])
+        elif ("number" in kinds or "integer" in kinds) and numbers:
+            out[key] = rng.choice(numbers)
+        elif "string" in kinds and "pattern" in prop and dates:
+            out[key] = rng.choice(dates)
+        elif "string" in kinds and "pattern" not in prop and words:
+            start = rng.randrange(len(words))
+            out[key] = " ".join(words[start:start + rng.randint(1, 3)]).strip(".,;:") or words[0]
+        else:
+            out[key] = synth_instance(prop, rng)
+    return out
 
 
 def default_responder(req: GenerationRequest) -> str:
     import json
 
     rng = random.Random(req.key)
+    last = req.messages[-1].content if req.messages else ""
+    if req.purpose == "text" and "{" in last:  # output-first: state every field of the target
+        fields = json.loads(last[last.index("{"):])
+        return "\n".join(f"{k}: {v}" for k, v in fields.items() if v is not None)
+    if req.response_schema is not None and req.purpose in ("response", "reference") \
+            and req.response_schema.get("type") == "object":
+        # the user turn is the instruction, a blank line, then the input: extract from the input
+        return json.dumps(extract_instance(req.response_schema, last.split("\n\n", 1)[-1], rng))
     if req.response_schema is not None:
         return json.dumps(synth_instance(req.response_schema, rng))
     return "Fake answer: " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 12))) + "."

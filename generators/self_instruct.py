@@ -40,7 +40,8 @@ class NewTask(BaseModel):
 
 
 class TaskDraft(BaseModel):
-    """A parsed new task, with where it came from."""
+    """A task to answer (an instruction and an input), with where it came from. Output-first tasks
+    carry the `target` their input was written for: their label, right by construction."""
 
     prompt_id: str
     instruction: str
@@ -48,6 +49,8 @@ class TaskDraft(BaseModel):
     seed_ids: list[str]
     request_key: str
     raw: str
+    strategy: str = STRATEGY
+    target: dict | None = None
 
 
 TASK_SCHEMA = NewTask.model_json_schema()
@@ -98,8 +101,8 @@ def task_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateC
         req = GenerationRequest(
             model=teacher.model, purpose="task", response_schema=schema,
             messages=[Message(role="system", content=TASK_SYSTEM), Message(role="user", content=user)],
-            sampling=Sampling(temperature=max(teacher.temperature, 0.7), top_p=teacher.top_p,
-                              max_tokens=max(teacher.max_tokens, 512), seed=seed * 100_003 + i))
+            sampling=Sampling(temperature=cfg.task_temperature, top_p=teacher.top_p,
+                              max_tokens=cfg.task_max_tokens, seed=seed * 100_003 + i))
         out.append((req, [s.id for s in shots]))
     return out
 
@@ -182,6 +185,21 @@ def parse_responses(pairs: list[tuple[GenerationRequest, TaskDraft]], results: l
                 continue
         yield Example(
             id=row_id, prompt_id=d.prompt_id, instruction=d.instruction, input=d.input, output=output,
-            lineage=Lineage(seed_ids=d.seed_ids, strategy=STRATEGY, teacher=teacher_name,
+            lineage=Lineage(seed_ids=d.seed_ids, strategy=d.strategy, teacher=teacher_name,
                             prompt_hash=req.prompt_hash, request_key=req.key, raw=res.text,
                             sampling=req.sampling, task_request_key=d.request_key))
+
+
+def target_rows(drafts: list[TaskDraft], teacher_name: str) -> list[Example]:
+    """One row per output-first task whose output is the target its input was written for."""
+    rows = []
+    for d in drafts:
+        if d.target is None:
+            continue
+        rows.append(Example(
+            id=stable_hash([d.prompt_id, "target"]), prompt_id=d.prompt_id, instruction=d.instruction, input=d.input,
+            output=d.target, lineage=Lineage(
+                seed_ids=d.seed_ids, strategy=d.strategy, teacher=teacher_name, prompt_hash="",
+                request_key=d.request_key, raw=json.dumps(d.target, ensure_ascii=False), sampling=Sampling(),
+                task_request_key=d.request_key, label="target")))
+    return rows

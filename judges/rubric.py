@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from seedfactory.judges.fence import NOTE, fence
 from seedfactory.schemas import Example, GenerationRequest, GenerationResult, JudgeVerdict, Message, Sampling
 from seedfactory.schemas.config import ModelConfig
 from seedfactory.util.progress import NO_PROGRESS, Progress
@@ -42,12 +44,19 @@ def schema_note(output_schema: dict | None) -> str:
     return "\nThe response must be a JSON object following the task's schema." if output_schema else ""
 
 
-def rubric_request(row: Example, judge: ModelConfig, output_schema: dict | None = None) -> GenerationRequest:
-    user = (f"{RUBRIC}{schema_note(output_schema)}\n\n### Task\n{row.prompt}\n\n### Response\n{row.output_text}\n\n"
+def rubric_text(criteria: str | None) -> str:
+    """The default rubric, or the user's criteria (`judge.criteria`) in its place or after it."""
+    return criteria if criteria is not None else RUBRIC
+
+
+def rubric_request(row: Example, judge: ModelConfig, output_schema: dict | None = None,
+                   criteria: str | None = None) -> GenerationRequest:
+    user = (f"{rubric_text(criteria)}{schema_note(output_schema)}\n\n{fence('Task', row.prompt)}\n\n"
+            f"{fence('Response', row.output_text)}\n\n"
             "Reply as JSON with the score (1-5) and a one-sentence rationale.")
     return GenerationRequest(
         model=judge.model, purpose="judge_rubric", response_schema=RUBRIC_SCHEMA,
-        messages=[Message(role="system", content="You are a strict, fair grader of task responses."),
+        messages=[Message(role="system", content=f"You are a strict, fair grader of task responses. {NOTE}"),
                   Message(role="user", content=user)],
         sampling=Sampling(temperature=judge.temperature, top_p=judge.top_p, max_tokens=judge.max_tokens, seed=0),
         top_logprobs=10)
@@ -87,13 +96,14 @@ def parse_rubric(row: Example, req: GenerationRequest, res: GenerationResult) ->
 
 
 def judge_rows(rows: list[Example], backend, judge: ModelConfig, batch_size: int = 64,
-               output_schema: dict | None = None, progress: Progress = NO_PROGRESS) -> list[JudgeVerdict]:
+               output_schema: dict | None = None, progress: Progress = NO_PROGRESS,
+               criteria: str | None = None) -> list[JudgeVerdict]:
     """One rubric verdict per row, in order."""
     verdicts = []
     batches = range(0, len(rows), batch_size)
     for start in progress(batches, desc="judge: rubric"):
         chunk = rows[start:start + batch_size]
-        reqs = [rubric_request(r, judge, output_schema) for r in chunk]
+        reqs = [rubric_request(r, judge, output_schema, criteria) for r in chunk]
         verdicts += [parse_rubric(r, q, s) for r, q, s in zip(chunk, reqs, backend.generate(reqs))]
     return verdicts
 
@@ -103,3 +113,22 @@ def score_cutoff(scores: list[float], min_score: float, drop_fraction: float) ->
     ordered = sorted(scores)
     k = int(len(ordered) * drop_fraction)
     return max(min_score, ordered[k]) if ordered and k else min_score
+
+
+def load_criteria(setting: list[str] | str | None, seeds_path: Path | None = None) -> str | None:
+    """The rubric text from `judge.criteria` (a list of lines, or a file), else the seed set's own
+    `<name>.criteria.txt` beside its seeds, else None (the default rubric)."""
+    lines: list[str] | None = None
+    if isinstance(setting, list):
+        lines = setting
+    elif isinstance(setting, str):
+        path = Path(setting).expanduser()
+        if not path.is_file():
+            raise ValueError(f"judge.criteria={setting!r}: no such file (give a file or a list of criteria)")
+        lines = path.read_text(encoding="utf-8").splitlines()
+    elif seeds_path is not None and (own := seeds_path.with_name(f"{seeds_path.stem}.criteria.txt")).is_file():
+        lines = own.read_text(encoding="utf-8").splitlines()
+    if lines is None:
+        return None
+    body = "\n".join(f"- {ln.strip().lstrip('- ')}" for ln in lines if ln.strip())
+    return f"Score the response to the task from 1 to 5 (5 = meets every criterion, 1 = meets none):\n{body}"

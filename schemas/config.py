@@ -45,10 +45,19 @@ class SeedsConfig(Section):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
 
+StrategyName = Literal["output_first", "input_variation", "self_instruct"]
+
+
 class GenerateConfig(Section):
-    num_tasks: int = Field(64, gt=0, description="new tasks (prompts) the teacher is asked to write")
+    strategy: Literal["auto"] | StrategyName | dict[StrategyName, float] = Field(
+        "auto", description="auto (output_first for a schema, input_variation when every seed has an input, else self_instruct), one of those names, or a mix {name: share}")
+    num_tasks: int = Field(64, gt=0, description="new tasks (prompts) the teacher is asked to write; output_first: target objects drawn")
     shots: int = Field(3, gt=0, description="seed examples shown in each few-shot prompt")
-    responses_per_prompt: int = Field(3, gt=0, description="responses sampled per task; 2 or more make preference pairs")
+    responses_per_prompt: int = Field(3, gt=0, description="responses sampled per task; 2 or more make consensus and preference pairs")
+    texts_per_target: int = Field(4, ge=0, description="output_first: teacher-written texts per target (the grounding check keeps those that state every value)")
+    templates: bool = Field(True, description="output_first: also write each target into its base seed's own text (grounded by construction)")
+    task_temperature: float = Field(0.9, ge=0, description="sampling temperature for writing new tasks, inputs, texts and names")
+    task_max_tokens: int = Field(512, gt=0, description="longest new task (self_instruct), in tokens")
     batch_size: int = Field(32, gt=0, description="requests sent together; the cache is written after each batch")
 
 
@@ -60,14 +69,20 @@ class ValidateConfig(Section):
     embedder: EmbedderName = Field("minilm", description="minilm (sentence-transformers all-MiniLM-L6-v2) or hash (deterministic, tests)")
     diversity_threshold: float = Field(0.92, gt=0, le=1, description="cosine similarity to an already kept prompt at which a prompt is dropped")
     decontam_threshold: float = Field(0.5, gt=0, le=1, description="Jaccard similarity to a held-out seed at which a row is dropped")
+    min_seed_pass: float = Field(0.9, ge=0, le=1, description="a calibrated check (grounding per field, debris, language, ...) applies only when at least this share of the train seeds pass it")
+    band_margin: float = Field(0.05, ge=0, le=1, description="off_domain: an input whose cosine to its nearest seed is this far below the seeds' own lowest nearest-seed cosine leaves")
 
 
 class JudgeConfig(Section):
     model: ModelConfig = Field(default_factory=ModelConfig,
                                description="the judge model; unset keys follow the teacher, read greedily (temperature 0, 160 tokens)")
-    min_score: float = Field(1.0, ge=1, le=5, description="rows scored below this (1-5 rubric, probability-weighted) leave the SFT set")
-    drop_fraction: float = Field(0.2, ge=0, lt=1, description="the lowest-scored share of rows also leaves the SFT set (robust to a judge's calibration)")
-    min_margin: float = Field(0.1, ge=0, description="smallest score gap between chosen and rejected for a preference pair")
+    min_score: float = Field(1.0, ge=1, le=5, description="rows scored below this (1-5 rubric, probability-weighted) leave the SFT set (only when the judge passed its self-test)")
+    drop_fraction: float = Field(0.2, ge=0, lt=1, description="the lowest-scored share of rows also leaves the SFT set (only when the judge passed its self-test)")
+    min_margin: float = Field(0.2, ge=0, le=1, description="smallest panel-score gap (0-1) between chosen and rejected for a preference pair")
+    min_auc: float = Field(0.65, ge=0, le=1, description="the judge filters rows and ranks pairs only when its AUC on the seed check set (good vs corrupted answers) reaches this")
+    self_test_size: int = Field(12, ge=0, description="train seeds the judge's self-test corrupts (each gives 3-4 known-bad answers); 0 skips the test and the judge is not trusted")
+    min_consensus: float = Field(0.5, ge=0, le=1, description="a teacher-labelled task whose answers agree less than this (field share, or mean cosine for text) leaves (no_consensus)")
+    criteria: list[str] | str | None = Field(None, description="rubric criteria: a list of lines or a text file; replaces the default rubric (seed sets may ship <name>.criteria.txt)")
 
 
 class ReviewConfig(Section):
@@ -78,6 +93,8 @@ class TrainConfig(Section):
     student: str = Field("smollm2-135m", description="packaged model alias, Hugging Face model folder or .gguf file")
     sft_steps: int = Field(32, gt=0, description="SFT optimiser steps")
     dpo_steps: int = Field(8, ge=0, description="DPO optimiser steps (0 skips DPO)")
+    min_pairs: int = Field(8, ge=0, description="fewest preference pairs DPO trains on; fewer skips DPO with the reason")
+    max_length_bias: float = Field(0.9, gt=0.5, le=1, description="DPO is skipped when chosen is longer (or shorter) than rejected in more than this share of pairs")
     batch_size: int = Field(4, gt=0, description="examples per step")
     learning_rate: float = Field(1e-3, gt=0, description="SFT learning rate")
     dpo_learning_rate: float = Field(5e-5, gt=0, description="DPO learning rate")
@@ -90,8 +107,10 @@ class TrainConfig(Section):
 
 
 class EvalConfig(Section):
-    max_new_tokens: int = Field(192, gt=0, description="longest student answer, in tokens")
-    batch_size: int = Field(8, gt=0, description="held-out prompts generated together")
+    path: str | None = Field(None, description="evaluation cases (a seed-format .jsonl/.yaml file, never shown to the teacher); default: <seeds>.eval.jsonl or .eval.yaml next to the seeds, else the held-out seeds")
+    max_new_tokens: int = Field(160, gt=0, description="longest student answer, in tokens")
+    batch_size: int = Field(16, gt=0, description="evaluation prompts generated together")
+    bootstrap: int = Field(2000, ge=100, description="bootstrap resamples for the 95% intervals in eval.json")
 
 
 class RunConfig(Section):

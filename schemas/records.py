@@ -132,6 +132,8 @@ class Lineage(Strict):
     raw: str = Field(description="the raw completion the row was parsed from")
     sampling: Sampling
     task_request_key: str | None = Field(default=None, description="request that wrote the task")
+    label: Literal["teacher", "target"] = Field(
+        "teacher", description="who wrote the output: the teacher answering, or the target the input was written for")
 
 
 class Example(Strict):
@@ -188,7 +190,7 @@ class PreferencePair(Strict):
     chosen_id: str
     rejected_id: str
     margin: float
-    source: Literal["judge_rubric", "judge_pairwise", "review"]
+    source: Literal["target", "panel", "judge_pairwise", "review"]
 
 
 class Reject(Strict):

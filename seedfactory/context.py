@@ -5,6 +5,7 @@ stages. The runner owns their lifetimes (`close_backends`).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from seedfactory.schemas import RejectLog, RunConfig, SeedExample, load_schema
 from seedfactory.schemas.config import ModelConfig
-from seedfactory.util.files import read_jsonl
+from seedfactory.util.files import read_json, read_jsonl
 from seedfactory.util.progress import Progress
 
 
@@ -45,6 +46,11 @@ class RunContext:
     def count(self, key: str, n: int = 1) -> None:
         self.counters[key] += n
 
+    def log(self, msg: str) -> None:
+        """One plain line for the user, on stderr (the runner's log)."""
+        print(msg, file=sys.stderr, flush=True)
+        self.counters["log_lines"] += 1
+
     # ---- the split, read from the split stage's files ---------------------------------------
     @property
     def train_seeds(self) -> list[SeedExample]:
@@ -53,6 +59,17 @@ class RunContext:
     @property
     def heldout(self) -> list[SeedExample]:
         return list(read_jsonl(self.out / "split" / "heldout.jsonl", SeedExample))
+
+    @property
+    def eval_cases(self) -> list[SeedExample]:
+        """What the student is measured on: the eval file's cases, or the held-out seeds."""
+        path = self.out / "split" / "eval.jsonl"
+        return list(read_jsonl(path, SeedExample)) if path.is_file() else self.heldout
+
+    @property
+    def seeds_path(self) -> Path | None:
+        source = self.out / "split" / "source.json"
+        return Path(read_json(source)["seeds"]) if source.is_file() else None
 
     @property
     def output_schema(self) -> dict | None:

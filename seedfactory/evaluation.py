@@ -29,10 +29,10 @@ def _judge_scorer(ctx: RunContext, prompts: list[str], refs: list[str],
 
 def evaluate_run(ctx: RunContext) -> dict:
     from seedfactory.schemas import output_text
-    from seedfactory.train.evaluate import generate_answers, score_json
+    from seedfactory.train.evaluate import bootstrap_ci, generate_answers, paired_difference, score_json
     from seedfactory.util.models import resolve_model
 
-    held = ctx.heldout
+    held = ctx.eval_cases
     prompts = [s.prompt for s in held]
     model_dir = resolve_model(ctx.cfg.train.student)
     e = ctx.cfg.eval
@@ -49,11 +49,21 @@ def evaluate_run(ctx: RunContext) -> dict:
     else:
         scores, requests = _judge_scorer(ctx, prompts, [output_text(s.output) for s in held], systems)
     report = {name: {k: v for k, v in sc.items() if k != "per_example"} for name, sc in scores.items()}
-    dpo = read_json(ctx.out / "train" / "stats.json").get("dpo", {})
+    per_case = {name: [p.get("field_match", p.get("score")) for p in sc["per_example"]] for name, sc in scores.items()}
+    for name in report:
+        report[name]["ci95"] = bootstrap_ci(per_case[name], e.bootstrap, ctx.cfg.seed)
+    report["differences"] = {
+        "sft_minus_base": paired_difference(per_case["sft"], per_case["base"], e.bootstrap, ctx.cfg.seed),
+        "dpo_minus_sft": paired_difference(per_case["dpo"], per_case["sft"], e.bootstrap, ctx.cfg.seed),
+        "sft_minus_teacher": paired_difference(per_case["sft"], per_case["teacher"], e.bootstrap, ctx.cfg.seed)}
+    train_stats = read_json(ctx.out / "train" / "stats.json")
+    dpo = train_stats.get("dpo", {})
+    report["dpo_readiness"] = train_stats.get("dpo_readiness")
     if "skipped" in dpo:
         report["dpo"]["note"] = f"DPO skipped ({dpo['skipped']}): the dpo adapter is the sft adapter"
     report["teacher"]["note"] = "the teacher answers greedily with the few-shot prompt it generated with"
-    report["heldout_ids"] = [s.id for s in held]
+    report["eval_ids"] = [s.id for s in held]
+    report["eval_source"] = read_json(ctx.out / "split" / "source.json").get("eval", "held-out seeds")
     report["student"] = ctx.cfg.train.student
     report["teacher_model"] = ctx.cfg.teacher.model
     write_json(ctx.out / "eval.json", report)

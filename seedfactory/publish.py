@@ -72,9 +72,13 @@ def build_dataset(ctx: RunContext, sft: list[Example], pairs: list[PreferencePai
     pair_features = Features({k: Value("float64" if k == "margin" else "string") for k in
                               ["id", "prompt_id", "prompt", "chosen", "rejected", "chosen_id", "rejected_id",
                                "margin", "source", "record"]})
+    def table(rows: list[dict], features) -> Dataset:
+        # from_list([]) cannot see the columns; an empty split still has them
+        return Dataset.from_dict({k: [r[k] for r in rows] for k in features}, features=features)
+
     dd = DatasetDict({
-        "sft": Dataset.from_list([sft_row(r, verdicts.get(r.id)) for r in sft], features=sft_features),
-        "preference": Dataset.from_list([pair_row(p) for p in pairs], features=pair_features),
+        "sft": table([sft_row(r, verdicts.get(r.id)) for r in sft], sft_features),
+        "preference": table([pair_row(p) for p in pairs], pair_features),
     })
     with atomic_dir(target) as tmp:
         dd.save_to_disk(str(tmp))

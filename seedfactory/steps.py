@@ -14,13 +14,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seedfactory.context import RunContext
-from seedfactory.schemas import Example, JudgeVerdict, PreferencePair, load_schema, load_seeds
+from seedfactory.schemas import Example, JudgeVerdict, PreferencePair, Reject, load_schema, load_seeds
 from seedfactory.schemas.seedfile import SeedFileError, schema_next_to
 from seedfactory.util.files import atomic_dir, read_jsonl, write_json, write_jsonl
 
 
+def eval_source(ctx: RunContext, seeds_path: Path) -> Path | None:
+    from seedfactory.seeds import eval_file_next_to
+
+    if ctx.cfg.eval.path:
+        path = Path(ctx.cfg.eval.path).expanduser()
+        if not path.is_file():
+            raise SeedFileError(f"eval.path={ctx.cfg.eval.path!r}: no such file")
+        return path
+    return eval_file_next_to(seeds_path)
+
+
 def split(ctx: RunContext) -> dict:
-    """Hold out part of the seeds for evaluation and decontamination."""
+    """Hold out part of the seeds; read the evaluation cases (the eval file, else the held-out seeds).
+    Both are kept from the teacher, and generated rows too close to them leave (decontamination)."""
     from seedfactory.seeds import resolve_seed_path
 
     cfg = ctx.cfg.seeds
@@ -35,17 +47,23 @@ def split(ctx: RunContext) -> dict:
     if len(train) < cfg.min_train:
         raise SeedFileError(f"{path}: {len(seeds)} seeds leave {len(train)} for prompts after holding out "
                             f"{n_hold}; need seeds.min_train={cfg.min_train} (add seeds or lower seeds.holdout)")
+    eval_path = eval_source(ctx, path)
+    cases = load_seeds(eval_path, schema) if eval_path else heldout
     write_jsonl(ctx.stage_dir / "train.jsonl", train)
     write_jsonl(ctx.stage_dir / "heldout.jsonl", heldout)
-    write_json(ctx.stage_dir / "source.json", {"seeds": str(path), "schema": str(schema_file) if schema_file else None})
+    write_jsonl(ctx.stage_dir / "eval.jsonl", cases)
+    write_json(ctx.stage_dir / "source.json", {"seeds": str(path), "schema": str(schema_file) if schema_file else None,
+                                               "eval": str(eval_path) if eval_path else "held-out seeds"})
     if schema is not None:
         write_json(ctx.stage_dir / "schema.json", schema)
-    return {"in": len(seeds), "out": len(train), "heldout": len(heldout)}
+    return {"in": len(seeds), "out": len(train), "heldout": len(heldout), "eval_cases": len(cases)}
 
 
 def generate(ctx: RunContext) -> dict:
-    """Self-Instruct: new tasks from few-shot seed prompts, then several answers per task."""
+    """New tasks by the strategy that fits the seeds (or `generate.strategy`), then several sampled
+    answers per task; output-first tasks also carry their target as a row."""
     from seedfactory.generators import self_instruct as si
+    from seedfactory.generators.strategies import choose, write_tasks
 
     cfg, teacher = ctx.cfg.generate, ctx.cfg.teacher
     backend = ctx.backend(teacher)
@@ -58,14 +76,17 @@ def generate(ctx: RunContext) -> dict:
         return results
 
     seeds, schema = ctx.train_seeds, ctx.output_schema
-    task_pairs = si.task_requests(seeds, teacher, cfg, ctx.cfg.seed)
-    drafts = si.parse_tasks(task_pairs, batched([r for r, _ in task_pairs]), ctx.rejects)
+    plan = choose(seeds, schema, cfg.strategy)
+    drafts = write_tasks(plan, seeds, schema, batched, teacher, cfg, ctx.cfg.seed, ctx.rejects)
     write_jsonl(ctx.stage_dir / "tasks.jsonl", drafts)
     resp_pairs = si.response_requests(drafts, seeds, teacher, cfg, schema, ctx.cfg.seed)
-    rows = list(si.parse_responses(resp_pairs, batched([r for r, _ in resp_pairs]), backend.name,
-                                   schema, ctx.rejects))
+    rows = si.target_rows(drafts, backend.name)
+    rows += si.parse_responses(resp_pairs, batched([r for r, _ in resp_pairs]), backend.name, schema, ctx.rejects)
     write_jsonl(ctx.stage_dir / "candidates.jsonl", rows)
-    return {"in": len(seeds), "tasks_requested": len(task_pairs), "tasks": len(drafts),
+    by_strategy: dict[str, int] = {}
+    for d in drafts:
+        by_strategy[d.strategy] = by_strategy.get(d.strategy, 0) + 1
+    return {"in": len(seeds), "strategy": plan, "tasks": len(drafts), "tasks_by_strategy": by_strategy,
             "out": len(rows), **backend.stats(since=before)}
 
 
@@ -74,7 +95,7 @@ def baseline(ctx: RunContext) -> dict:
     score the student is measured against. Runs while the teacher's engine is warm."""
     from seedfactory.generators.self_instruct import reference_requests
 
-    teacher, held = ctx.cfg.teacher, ctx.heldout
+    teacher, held = ctx.cfg.teacher, ctx.eval_cases
     backend = ctx.backend(teacher)
     before = backend.stats()
     reqs = reference_requests(held, ctx.train_seeds[: ctx.cfg.generate.shots], teacher, ctx.output_schema)
@@ -89,51 +110,98 @@ def validate(ctx: RunContext) -> dict:
     from seedfactory.validators import VALIDATORS, ValidationEnv
 
     rows = list(read_jsonl(ctx.out / "generate" / "candidates.jsonl", Example))
+    from seedfactory.validators.quality import data_quality
+
     env = ValidationEnv(cfg=ctx.cfg.validate_, reject=ctx.rejects, train_seeds=ctx.train_seeds,
-                        heldout=ctx.heldout, output_schema=ctx.output_schema, embedder=ctx.embedder)
+                        heldout=ctx.heldout + ctx.eval_cases, output_schema=ctx.output_schema, embedder=ctx.embedder)
     stream = iter(rows)
     for step in VALIDATORS:
         stream = step(stream, env)
     kept = list(ctx.progress(stream, total=len(rows), desc="validate"))
     write_jsonl(ctx.stage_dir / "kept.jsonl", kept)
-    return {"in": len(rows), "out": len(kept), "prompts": len({r.prompt_id for r in kept})}
+    calibration = env.get_calibration()
+    write_json(ctx.stage_dir / "calibration.json", calibration)
+    quality = data_quality(kept, ctx.rejects.counts(), calibration, ctx.output_schema)
+    return {"in": len(rows), "out": len(kept), "prompts": len({r.prompt_id for r in kept}), "quality": quality}
 
 
 def judge(ctx: RunContext) -> dict:
-    """Rubric score per row; rows below `judge.min_score` or unjudgeable leave; best/worst pairs."""
-    from seedfactory.judges import best_worst_pairs, judge_rows, score_cutoff
+    """Self-test the judge on the seeds; consensus per task picks its SFT row (the target for
+    output-first tasks); the judge filters and ranks only if it passed; pairs from the signals that
+    passed their checks, confirmed by the pairwise judge in both orders when it is trusted."""
+    from seedfactory import judges as J
+    from seedfactory.validators.similarity import prompt_groups
 
+    jc, schema = ctx.cfg.judge, ctx.output_schema
     rows = list(read_jsonl(ctx.out / "validate" / "kept.jsonl", Example))
-    backend = ctx.backend(ctx.cfg.judge.model)
+    groups = prompt_groups(rows)
+    failed: dict[str, list[Example]] = {}  # answers that failed schema or grounding: pair material
+    for rj in read_jsonl(ctx.out / "validate" / "rejects.jsonl", Reject):
+        if rj.reason in ("schema_invalid", "ungrounded") and rj.row and rj.row["prompt_id"] in groups:
+            failed.setdefault(rj.row["prompt_id"], []).append(Example.model_validate(rj.row))
+    backend = ctx.backend(jc.model)
     before = backend.stats()
-    verdicts = judge_rows(rows, backend, ctx.cfg.judge.model, output_schema=ctx.output_schema,
-                          progress=ctx.progress)
+    criteria = J.load_criteria(jc.criteria, ctx.seeds_path)
+
+    checks = J.check_set(ctx.train_seeds, random.Random(ctx.cfg.seed), jc.self_test_size)
+    cal = J.self_test(checks, backend, jc.model, schema, criteria) if checks else {"auc": None}
+    trusted = cal["auc"] is not None and cal["auc"] >= jc.min_auc
+    cal.update(min_auc=jc.min_auc, passed=trusted, judge=jc.model.model)
+    write_json(ctx.stage_dir / "calibration.json", cal)
+    if not trusted:
+        ctx.log(f"judge: {jc.model.model} failed its self-test on the seeds (AUC {cal['auc']} < judge.min_auc="
+                f"{jc.min_auc}); it does not filter rows or rank pairs: consensus, schema and grounding decide")
+
+    verdicts = J.judge_rows(rows, backend, jc.model, output_schema=schema, progress=ctx.progress, criteria=criteria)
     write_jsonl(ctx.stage_dir / "verdicts.jsonl", verdicts)
-    by_id = {v.example_id: v for v in verdicts}
-    scored = []
-    for r in rows:
-        v = by_id[r.id]
-        if v.error is not None:
-            ctx.rejects(r, "judge_error", detail=f"{v.error} | raw: {v.raw[:300]}")
-        else:
-            scored.append(r.model_copy(update={"scores": {**r.scores, "judge": v.score}}))
-    cutoff = score_cutoff([r.scores["judge"] for r in scored], ctx.cfg.judge.min_score, ctx.cfg.judge.drop_fraction)
-    sft = []
-    for r in scored:
-        if r.scores["judge"] < cutoff:
-            ctx.rejects(r, "low_judge_score", score=r.scores["judge"],
-                       detail=f"below {cutoff:.3f} | {by_id[r.id].rationale}")
-        else:
-            sft.append(r)
-    pairs, no_pair = best_worst_pairs(scored, by_id, ctx.cfg.judge.min_margin)
+    scores = {v.example_id: v.score for v in verdicts if v.score is not None}
+    embed = None if schema else ctx.embedder().embed
+    cons = {pid: J.consensus(g, embed) for pid, g in groups.items()}
+    scored, sft = [], []
+    for pid, group in groups.items():
+        c = cons[pid]
+        for r in group:
+            extra = {"consensus": c.per_row.get(r.id, 0.0)} | ({"judge": scores[r.id]} if r.id in scores else {})
+            scored.append(r.model_copy(update={"scores": {**r.scores, **extra}}))
+        if not c.against_target and c.agreement < jc.min_consensus:
+            for r in group:
+                ctx.rejects(r, "no_consensus", score=c.agreement,
+                            detail=f"answers agree {c.agreement:.2f} < judge.min_consensus={jc.min_consensus}")
+            continue
+        chosen = next(r for r in scored[-len(group):] if r.id == c.best.id)
+        for r in group:
+            if r.id != chosen.id:
+                ctx.rejects(r, "not_selected", dup_of=chosen.id, detail="another answer of this task was chosen")
+        sft.append(chosen)
+    cutoff = None
+    if trusted:
+        cutoff = J.score_cutoff([r.scores["judge"] for r in sft if "judge" in r.scores], jc.min_score,
+                                jc.drop_fraction)
+        keep = []
+        for r in sft:
+            if "judge" not in r.scores or r.scores["judge"] < cutoff:
+                why = "judge_error" if "judge" not in r.scores else "low_judge_score"
+                ctx.rejects(r, why, score=r.scores.get("judge"), detail=f"below {cutoff:.3f}")
+            else:
+                keep.append(r)
+        sft = keep
+    pairs, no_pair = J.panel_pairs(groups, failed, cons, scores if trusted else None, jc.min_margin)
+    if trusted and pairs:
+        both = J.judge_both_orders([(p.prompt, p.chosen, p.rejected) for p in pairs], backend, jc.model)
+        no_pair["judge_disagreed"] += sum(v.winner != "a" for v in both)
+        pairs = [p for p, v in zip(pairs, both) if v.winner == "a"]
     for reason, n in no_pair.items():
         ctx.count(f"no_pair.{reason}", n)
     write_jsonl(ctx.stage_dir / "scored.jsonl", scored)
     write_jsonl(ctx.stage_dir / "sft.jsonl", sft)
     write_jsonl(ctx.stage_dir / "pairs.jsonl", pairs)
-    errors = sum(v.error is not None for v in verdicts)
-    return {"in": len(rows), "out": len(sft), "judge_errors": errors, "pairs": len(pairs), "cutoff": cutoff,
-            "mean_score": round(sum(r.scores["judge"] for r in scored) / len(scored), 3) if scored else None,
+    agreements = [c.agreement for c in cons.values() if not c.against_target]
+    teacher_vs_target = [c.agreement for c in cons.values() if c.against_target]
+    return {"in": len(rows), "out": len(sft), "pairs": len(pairs), "cutoff": cutoff, "judge_trusted": trusted,
+            "judge_auc": cal["auc"], "judge_errors": sum(v.error is not None for v in verdicts),
+            "consensus_mean": round(sum(agreements) / len(agreements), 3) if agreements else None,
+            "teacher_field_accuracy_on_targets":
+                round(sum(teacher_vs_target) / len(teacher_vs_target), 3) if teacher_vs_target else None,
             **backend.stats(since=before)}
 
 
@@ -142,7 +210,7 @@ def review(ctx: RunContext) -> dict:
     from seedfactory.review import ReviewStore, sample_for_review
 
     rows = list(read_jsonl(ctx.out / "judge" / "scored.jsonl", Example))
-    scores = {r.id: r.scores["judge"] for r in rows}
+    scores = {r.id: r.scores["judge"] for r in rows if "judge" in r.scores}
     sample = sample_for_review(rows, scores, ctx.cfg.review.sample_size, ctx.cfg.seed)
     with ReviewStore(ctx.stage_dir / "queue.sqlite") as store:
         store.add(sample, scores)
@@ -166,6 +234,7 @@ def train(ctx: RunContext) -> dict:
     """LoRA SFT of the student on the sft split, then DPO on the preference split."""
     from datasets import load_from_disk
 
+    from seedfactory.judges import dpo_readiness
     from seedfactory.train.data import dpo_records, sft_records
     from seedfactory.train.dpo import train_dpo
     from seedfactory.train.sft import train_sft
@@ -181,11 +250,15 @@ def train(ctx: RunContext) -> dict:
     stats["sft"] = train_sft(model_dir, sft_records(sft_rows), ctx.out / "adapter_sft", ctx.cfg.train,
                              ctx.cfg.seed, progress=ctx.progress)
     final = ctx.out / "adapter"
-    if pairs and ctx.cfg.train.dpo_steps > 0:
-        stats["dpo"] = train_dpo(model_dir, ctx.out / "adapter_sft", dpo_records(pairs), final, ctx.cfg.train,
+    tc = ctx.cfg.train
+    below = {r.row_id for r in read_jsonl(ctx.out / "judge" / "rejects.jsonl", Reject) if r.reason == "low_judge_score"}
+    stats["dpo_readiness"] = ready = dpo_readiness(pairs, below, tc.min_pairs, tc.max_length_bias)
+    if ready["skip"] is None and tc.dpo_steps > 0:
+        stats["dpo"] = train_dpo(model_dir, ctx.out / "adapter_sft", dpo_records(pairs), final, tc,
                                  ctx.cfg.seed, progress=ctx.progress)
     else:
-        why = "no preference pairs" if not pairs else "train.dpo_steps=0"
+        why = ready["skip"] or "train.dpo_steps=0"
+        ctx.log(f"train: DPO skipped: {why}; the final adapter is the SFT adapter")
         stats["dpo"] = {"skipped": why}
         with atomic_dir(final) as tmp:
             shutil.copytree(ctx.out / "adapter_sft", tmp, dirs_exist_ok=True)
@@ -217,7 +290,12 @@ def seed_inputs(ctx: RunContext) -> dict:
     except SeedFileError:
         return {"seeds": None}  # the split stage reports it
     schema = Path(ctx.cfg.seeds.schema_path) if ctx.cfg.seeds.schema_path else schema_next_to(path)
-    return {"seeds": file_digest(path), "schema": file_digest(schema) if schema and schema.is_file() else None}
+    try:
+        cases = eval_source(ctx, path)
+    except SeedFileError:
+        cases = None
+    return {"seeds": file_digest(path), "schema": file_digest(schema) if schema and schema.is_file() else None,
+            "eval": [str(cases), file_digest(cases)] if cases else None}
 
 
 def review_inputs(ctx: RunContext) -> dict:

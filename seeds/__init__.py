@@ -21,9 +21,19 @@ SEED_SUFFIXES = (".jsonl", ".yaml", ".yml")
 
 
 def bundled_sets() -> dict[str, Path]:
-    """Bundled seed set name (file stem) -> seed file, sorted by name."""
-    found = [p for p in SEEDS_DIR.iterdir() if p.is_file() and p.suffix in SEED_SUFFIXES]
+    """Bundled seed set name (file stem) -> seed file, sorted by name (evaluation files excluded)."""
+    found = [p for p in SEEDS_DIR.iterdir() if p.is_file() and p.suffix in SEED_SUFFIXES
+             and not p.stem.endswith(".eval")]
     return {p.stem: p for p in sorted(found)}
+
+
+def eval_file_next_to(seed_path: Path) -> Path | None:
+    """`foo.eval.jsonl` (or .eval.yaml/.yml) beside `foo.jsonl`: the set's evaluation cases, if any."""
+    for suffix in SEED_SUFFIXES:
+        candidate = seed_path.with_name(f"{seed_path.stem}.eval{suffix}")
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def resolve_seed_path(spec: str | Path) -> Path:

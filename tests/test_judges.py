@@ -7,7 +7,7 @@ from factories import make_example
 from pydantic import ValidationError
 
 from seedfactory.generators.fake import FakeBackend
-from seedfactory.judges import BothOrders, best_worst_pairs, combine, judge_both_orders, judge_rows, win_rate
+from seedfactory.judges import BothOrders, combine, judge_both_orders, judge_rows, win_rate
 from seedfactory.schemas import JudgeVerdict
 from seedfactory.schemas.config import ModelConfig
 
@@ -47,7 +47,7 @@ def test_pairwise_both_orders():
     assert [v.winner for v in got] == ["a", "tie", None]
     assert (got[1].forward, got[1].backward) == ("a", "a")  # the flip is kept, in each request's own terms
     # each item is asked as (a, b), then as (b, a): Response A is a, then b
-    shown = [c.messages[-1].content.split("### Response A\n")[1].split("\n")[0] for c in fake.calls]
+    shown = [c.messages[-1].content.split("Response A:\n<<A ")[1].split("\n")[1] for c in fake.calls]
     assert shown == ["x", "y", "x", "z", "y", "z"]
 
 
@@ -64,19 +64,39 @@ def test_win_rate_reads_both_orders():
     assert report["n"] == 5 and report["errors"] == 1
 
 
-def test_best_worst_pairs_margin_and_errors():
-    rows = [ex(0, "p1"), ex(1, "p1"), ex(2, "p1"), ex(3, "p2"), ex(4, "p2"), ex(5, "p3"), ex(6, "p3")]
+def test_panel_pairs_rank_by_the_signals_that_passed():
+    from seedfactory.judges import Consensus, panel_pairs
 
-    def v(i, s=None, err=None):
-        return JudgeVerdict(kind="rubric", example_id=f"r{i}", judge_model="j", score=s, error=err)
+    a, b, c = ex(0, "p1"), ex(1, "p1"), ex(2, "p1")
+    lone = ex(3, "p2")
+    failed = ex(4, "p2")  # failed validation: the worst answer of p2 whatever else it has
+    cons = {"p1": Consensus(0.6, {"r0": 1.0, "r1": 0.5, "r2": 0.3}, a), "p2": Consensus(1.0, {"r3": 1.0}, lone)}
+    pairs, why = panel_pairs({"p1": [a, b, c], "p2": [lone]}, {"p2": [failed]}, cons, None, min_margin=0.2)
+    got = {p.prompt_id: (p.chosen_id, p.rejected_id, p.margin) for p in pairs}
+    # p1: panels (1+1)/2=1.0, (1+.5)/2=.75, (1+.3)/2=.65 -> r0 over r2, margin .35; p2: 1.0 vs 0.0
+    assert got == {"p1": ("r0", "r2", 0.35), "p2": ("r3", "r4", 1.0)}
+    assert all(p.source == "panel" for p in pairs)
+    # an untrusted judge is not passed in; a trusted one moves the ranking: r1 scored 5, r0 scored 1
+    pairs, _ = panel_pairs({"p1": [a, b, c]}, {}, cons, {"r0": 1.0, "r1": 5.0, "r2": 3.0}, min_margin=0.2)
+    assert [(p.chosen_id, p.rejected_id) for p in pairs] == [("r1", "r2")]  # .83 over .67 and .60
+    pairs, why = panel_pairs({"p1": [a, b]}, {}, {"p1": Consensus(0.9, {"r0": 1.0, "r1": 0.9}, a)}, None, 0.2)
+    assert pairs == [] and why == {"margin_too_small": 1}
 
-    verdicts = {x.example_id: x for x in [v(0, 3), v(1, 5), v(2, 1), v(3, 4), v(4, 4), v(5, 5), v(6, err="bad")]}
-    pairs, why = best_worst_pairs(rows, verdicts, 1.0)
-    assert len(pairs) == 1
-    p = pairs[0]
-    assert (p.chosen_id, p.rejected_id, p.margin, p.source) == ("r1", "r2", 4.0, "judge_rubric")
-    assert p.chosen == "answer 1" and p.prompt == "Say hi"
-    assert why == {"margin_too_small": 1, "too_few_scored": 1}  # p2 ties at 4, p3 has one scored row
+
+def test_dpo_readiness_says_why_it_skips():
+    from seedfactory.judges import dpo_readiness
+    from seedfactory.schemas import PreferencePair
+
+    def pair(i, chosen, rejected):
+        return PreferencePair(id=f"x{i}", prompt_id=f"p{i}", prompt="q", chosen=chosen, rejected=rejected,
+                              chosen_id=f"c{i}", rejected_id=f"r{i}", margin=0.5, source="panel")
+
+    balanced = [pair(i, "a" * (5 + i % 2 * 10), "b" * 10) for i in range(10)]
+    ready = dpo_readiness(balanced, {"c1"}, min_pairs=8, max_length_bias=0.9)
+    assert ready["skip"] is None and ready["chosen_longer_share"] == 0.5 and ready["chosen_below_cutoff"] == 1
+    assert "< train.min_pairs=8" in dpo_readiness(balanced[:7], set(), 8, 0.9)["skip"]
+    longer = [pair(i, "a" * 20, "b" * 10) for i in range(10)]
+    assert "length bias" in dpo_readiness(longer, set(), 8, 0.9)["skip"]
 
 
 def test_expected_score_weights_digits_at_the_score_token():

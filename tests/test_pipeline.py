@@ -12,7 +12,8 @@ from seedfactory.pipeline import run
 from seedfactory.schemas import load_config
 from seedfactory.util.files import read_json, read_jsonl_dicts
 
-FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=12", "generate.responses_per_prompt=3",
+FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.strategy=self_instruct", "generate.num_tasks=12",
+        "generate.responses_per_prompt=3",
         "review.sample_size=5"]
 
 
@@ -33,7 +34,8 @@ def test_run_until_publish_writes_everything_and_a_consistent_funnel(out):
     assert list(st) == ["split", "generate", "baseline", "validate", "judge", "review", "publish"]
     assert st["baseline"]["in"] == st["split"]["heldout"]  # the teacher answered every evaluation prompt
     assert st["split"]["in"] == 22 and st["split"]["out"] + st["split"]["heldout"] == 22
-    assert st["generate"]["tasks_requested"] == 12 and st["generate"]["out"] == 3 * st["generate"]["tasks"]
+    assert 0 < st["generate"]["tasks"] <= 12 and st["generate"]["out"] == 3 * st["generate"]["tasks"]
+    assert st["generate"]["tasks_by_strategy"] == {"self_instruct": st["generate"]["tasks"]}
     assert st["validate"]["in"] == st["generate"]["out"]
     # every row that went into a stage came out or was rejected with a reason
     for name in ["validate", "judge"]:
@@ -67,7 +69,7 @@ def test_rerun_skips_finished_stages_and_config_change_reruns_from_there(out, ca
     assert all("skipped" in line for line in logs)
     assert read_json(out / "stats.json")["stages"] == first["stages"]
     logs.clear()
-    run(load_config(None, FAST + ["judge.min_score=4.5"]), out, progress=False, until="publish", log=logs.append)
+    run(load_config(None, FAST + ["judge.min_consensus=0.99"]), out, progress=False, until="publish", log=logs.append)
     ran = [line.split()[1].rstrip(":") for line in logs if line.endswith("...")]
     assert ran == ["judge", "review", "publish"]
     assert read_json(out / "stats.json")["stages"]["judge"]["out"] < first["stages"]["judge"]["out"]
@@ -174,7 +176,8 @@ def test_text_domain_yaml_seeds_run_through(out):
 def test_teacher_and_judge_sharing_an_engine_report_their_own_requests(out):
     stats = run(load_config(None, FAST), out, progress=False, until="judge")
     st = stats["stages"]
-    assert st["judge"]["requests_sent"] == st["judge"]["in"]  # one rubric request per row, nothing more
+    cal = read_json(out / "judge" / "calibration.json")  # the self-test: a rubric score per check, pairs both ways
+    assert st["judge"]["requests_sent"] == st["judge"]["in"] + cal["n_good"] + cal["n_bad"] + 2 * cal["pairwise"]["n"]
     per_stage = [st[name]["requests_sent"] for name in ("generate", "baseline", "judge")]
     assert st["baseline"]["requests_sent"] == st["split"]["heldout"]
     assert stats["tokens"]["requests_sent"] == sum(per_stage)

@@ -51,7 +51,7 @@ def _pair(row: dict) -> PreferencePair:
     ex = _example(row)
     return PreferencePair(id=row["id"], prompt_id=row["id"], prompt=ex.prompt, chosen=ex.output_text,
                           rejected=row["rejected"], chosen_id=row["id"], rejected_id=row["id"] + "-r",
-                          margin=3.0, source="judge_rubric")
+                          margin=3.0, source="panel")
 
 
 @pytest.fixture(scope="module")

@@ -48,7 +48,7 @@ def test_sft_records_are_conversational_prompt_completion():
 
 def test_dpo_records_are_conversational_preferences():
     pair = PreferencePair(id="x", prompt_id="p1", prompt="Q?", chosen="good", rejected="bad", chosen_id="a",
-                          rejected_id="b", margin=2.0, source="judge_rubric")
+                          rejected_id="b", margin=2.0, source="panel")
     assert dpo_records([pair]) == [{
         "prompt": [{"role": "user", "content": "Q?"}],
         "chosen": [{"role": "assistant", "content": "good"}],

@@ -12,6 +12,7 @@ from seedfactory.validators import (
     exact_dedup,
     near_dedup,
     parse_and_filter,
+    seed_band,
 )
 
 SCHEMA = {
@@ -37,7 +38,7 @@ def run(env, rows):
 
 
 def test_pipeline_order():
-    assert VALIDATORS == [parse_and_filter, exact_dedup, decontaminate, near_dedup, diversity_filter]
+    assert VALIDATORS == [parse_and_filter, exact_dedup, decontaminate, near_dedup, seed_band, diversity_filter]
 
 
 def test_schema_parses_json_text_and_names_the_bad_field(env):

@@ -33,6 +33,16 @@ class ValidationEnv:
     # An Embedder, or a function that builds one: MiniLM takes seconds to load, and a run whose
     # rows all fail earlier checks never needs it.
     embedder: Embedder | Callable[[], Embedder] | None = None
+    # What the seeds show (validators.quality.calibrate), measured on first use; the seed-band
+    # stage adds its figures. The validate stage writes it to validate/calibration.json.
+    calibration: dict | None = None
+
+    def get_calibration(self) -> dict:
+        if self.calibration is None:
+            from seedfactory.validators.quality import calibrate
+
+            self.calibration = calibrate(self.train_seeds, self.output_schema, self.cfg.min_seed_pass)
+        return self.calibration
 
     def get_embedder(self) -> Embedder:
         if self.embedder is None:

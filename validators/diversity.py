@@ -55,3 +55,41 @@ def diversity_filter(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Ex
             env.reject(row, "too_similar", score=sim, dup_of=near_id, similarity=sim)
         else:
             yield row
+
+
+def seed_band(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Example]:
+    """Drop prompt groups whose input is further from every seed input than the seeds are from each
+    other ("off_domain"): the band is measured on the train seeds (validators.quality.calibrate_band)
+    and recorded in the calibration. Inputs when every seed has one, else whole prompts."""
+    from seedfactory.validators.quality import calibrate_band
+
+    rows = list(rows)
+    seeds = env.train_seeds
+    use_input = bool(seeds) and all(s.input.strip() for s in seeds)
+
+    def text(x) -> str:
+        return x.input if use_input else x.prompt
+
+    groups = list(prompt_groups(rows).values())
+    emb = env.get_embedder()
+    seed_vecs = emb.embed([text(s) for s in seeds]) if seeds else np.zeros((0, 1), dtype=np.float32)
+    band = calibrate_band(seed_vecs, env.cfg.band_margin)
+    band["embedder"] = getattr(emb, "name", "")
+    env.get_calibration()["checks"]["off_domain"] = band
+    if not band["applied"] or not groups:
+        yield from rows
+        return
+    vecs = emb.embed([text(g[0]) for g in groups])
+    sims = vecs @ seed_vecs.T
+    far = {}
+    for g, row_sims in zip(groups, sims):
+        j = int(np.argmax(row_sims))
+        if row_sims[j] < band["threshold"]:
+            far[g[0].prompt_id] = (seeds[j].id, float(row_sims[j]))
+    for row in rows:
+        if row.prompt_id in far:
+            near_id, sim = far[row.prompt_id]
+            env.reject(row, "off_domain", score=sim, dup_of=near_id, similarity=sim,
+                       detail=f"nearest seed {near_id} at cosine {sim:.3f} < {band['threshold']} (the seeds' band)")
+        else:
+            yield row

@@ -1,6 +1,7 @@
 """The first validation stage: parse structured outputs, check them against the seed set's JSON
 schema, and drop rows no one should train on (empty, too short or long, echoing the prompt,
-copying a seed, lacking an input where every seed has one).
+copying a seed, lacking an input where every seed has one), then the calibrated input-quality and
+grounding checks of validators/quality.py.
 
 Each check is a small function of one row returning True (keep) or (False, reason, detail),
 as datatrove's filters do; `parse_and_filter` builds the list once per run, applies it in
@@ -20,6 +21,7 @@ from jsonschema import Draft202012Validator
 
 from seedfactory.schemas import Example, SeedExample
 from seedfactory.validators.base import ValidationEnv
+from seedfactory.validators.quality import quality_filters
 from seedfactory.validators.similarity import normalise
 
 Verdict = Literal[True] | tuple[Literal[False], str, str | None]
@@ -104,6 +106,8 @@ def build_filters(env: ValidationEnv) -> list[Filter]:
     seeds: list[SeedExample] = [*env.train_seeds, *env.heldout]
     if seeds and all(s.input.strip() for s in seeds):
         filters.append(has_input)
+    if env.train_seeds:
+        filters += quality_filters(env.get_calibration())
     if seeds:
         keys = {}
         for s in seeds:

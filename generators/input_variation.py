@@ -1,0 +1,102 @@
+"""Input variation: for seed sets whose examples share one task (an instruction, or a few wordings of
+it, applied to many inputs). The user's instruction is kept; the teacher writes new inputs in the
+image of the seed inputs, one stratum at a time (each seed topic in turn, with a variation such as
+"a short one" or "an unusual case"), and later answers them like any task.
+
+    pairs = input_requests(seeds, teacher, cfg, seed=0)       # (request, TaskSpec)
+    drafts = parse_inputs(pairs, backend.generate([r for r, _ in pairs]), rejects)
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from seedfactory.generators.self_instruct import TaskDraft
+from seedfactory.schemas import (
+    GenerationRequest,
+    GenerationResult,
+    Message,
+    RejectLog,
+    Sampling,
+    SeedExample,
+    stable_hash,
+)
+from seedfactory.schemas.config import GenerateConfig, ModelConfig
+
+STRATEGY = "input_variation"
+
+VARIATIONS = ["a typical one", "a short one", "a longer one with more detail", "an informal one",
+              "one with an unusual or tricky case", "one from a different kind of person"]
+
+
+@dataclass
+class TaskSpec:
+    instruction: str
+    seed_ids: list[str]
+    topic: str | None
+    variation: str
+
+
+def input_schema(seeds: list[SeedExample]) -> dict:
+    lengths = [len(s.input.strip()) for s in seeds if s.input.strip()]
+    return {"type": "object", "properties": {"input": {
+        "type": "string", "minLength": max(1, min(lengths) // 2), "maxLength": 2 * max(lengths)}},
+        "required": ["input"], "additionalProperties": False}
+
+
+def input_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateConfig,
+                   seed: int) -> list[tuple[GenerationRequest, TaskSpec]]:
+    """`num_tasks` requests for new inputs; topics take turns leading, variations cycle."""
+    by_topic: dict[str, list[SeedExample]] = {}
+    for s in seeds:
+        by_topic.setdefault(s.topic or "", []).append(s)
+    topics = sorted(by_topic)
+    schema = input_schema(seeds)
+    out = []
+    for i in range(cfg.num_tasks):
+        rng = random.Random(f"{seed}:input:{i}")
+        topic = topics[i % len(topics)]
+        lead = rng.choice(by_topic[topic])
+        others = [s for s in seeds if s is not lead]
+        shots = [lead] + rng.sample(others, min(cfg.shots - 1, len(others)))
+        variation = VARIATIONS[(i // len(topics)) % len(VARIATIONS)]
+        shown = "\n\n".join(f"Input {n}:\n{s.input}" for n, s in enumerate(shots, start=1))
+        about = f" about {topic}" if topic else ""
+        user = (f"Task: {lead.instruction}\n\nInputs for this task:\n\n{shown}\n\nWrite one new input for the "
+                f"same task{about}: {variation}, with new details, different from the inputs above. "
+                "Reply as JSON: {\"input\": \"...\"}.")
+        req = GenerationRequest(
+            model=teacher.model, purpose="input", response_schema=schema,
+            messages=[Message(role="system", content="You write realistic new inputs for a dataset."),
+                      Message(role="user", content=user)],
+            sampling=Sampling(temperature=cfg.task_temperature, top_p=teacher.top_p,
+                              max_tokens=teacher.max_tokens, seed=seed * 100_003 + i))
+        out.append((req, TaskSpec(lead.instruction, [s.id for s in shots], topic or None, variation)))
+    return out
+
+
+def parse_inputs(pairs: list[tuple[GenerationRequest, TaskSpec]], results: list[GenerationResult],
+                 reject: RejectLog) -> list[TaskDraft]:
+    drafts, seen = [], {}
+    for (req, spec), res in zip(pairs, results):
+        if res.error is not None:
+            reject(req.key, "teacher_error", detail=f"{res.error} | raw: {res.text[:500]}")
+            continue
+        try:
+            text = str(json.loads(res.text)["input"]).strip()
+        except (json.JSONDecodeError, KeyError, TypeError, ValidationError) as e:
+            reject(req.key, "unparseable_task", detail=f"{type(e).__name__}: {e} | raw: {res.text[:500]}")
+            continue
+        pid = stable_hash([spec.instruction.strip(), text])
+        if not text or pid in seen:
+            reject(req.key, "duplicate_task" if text else "unparseable_task",
+                   detail=f"same task as request {seen[pid]}" if text else "empty input")
+            continue
+        seen[pid] = req.key
+        drafts.append(TaskDraft(prompt_id=pid, instruction=spec.instruction, input=text, seed_ids=spec.seed_ids,
+                                request_key=req.key, raw=res.text, strategy=STRATEGY))
+    return drafts

@@ -1,0 +1,217 @@
+"""Checks that catch junk, calibrated on the seeds.
+
+Every threshold is measured on the train seeds first (what the seeds themselves show), and a check
+is applied to generated rows only where at least `validate.min_seed_pass` of the seeds pass it: a
+seed set of multilingual invoices turns the language check off by itself, a set whose inputs
+hold `{placeholders}` turns the debris check off. `calibrate()` returns the figures as a JSON-able
+dict (the validate stage writes it to validate/calibration.json); `quality_filters()` turns it into
+row filters.
+
+Input checks (reasons): symbol_run, symbol_share, repeated_ngrams, template_debris,
+input_echoes_instruction, input_too_short, input_too_long, wrong_language.
+Output check: ungrounded (a structured output's value that its input does not state; per field).
+The embedding band (off_domain) is `seed_band` in diversity.py; it uses `calibrate_band` here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+
+from seedfactory.schemas import Example, SeedExample
+from seedfactory.validators.values import is_stated, value_kind
+
+Verdict = bool | tuple[bool, str, str | None]
+
+# Template or markup debris: {{x}}, {% x %}, {1}, ${x}, <tag>, [NAME], function-call fragments.
+DEBRIS = re.compile(r"\{\{|\}\}|\{%|%\}|\{\d+\}|\$\{|\{#|</?[a-zA-Z][\w-]*(?:\s[^<>]{0,60})?/?>|\[[A-Z][A-Z_]{2,}\]"
+                    r"|\b[a-z]+_[a-z_]+\(")
+_WORD = re.compile(r"\w+")
+
+
+def longest_symbol_run(text: str) -> int:
+    """Longest run of one repeated character that is neither a letter, a digit nor a space."""
+    best = run = 0
+    prev = ""
+    for ch in text:
+        run = run + 1 if ch == prev and not ch.isalnum() and not ch.isspace() else 1
+        prev = ch
+        if not ch.isalnum() and not ch.isspace():
+            best = max(best, run)
+    return best
+
+
+def symbol_share(text: str) -> float:
+    chars = [c for c in text if not c.isspace()]
+    return sum(not c.isalnum() for c in chars) / len(chars) if chars else 0.0
+
+
+def repeated_ngram_share(text: str, n: int = 3) -> float:
+    """Share of word n-grams that repeat an earlier one: a loop reads near 1, prose near 0."""
+    words = _WORD.findall(text.lower())
+    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+    return 1 - len(set(grams)) / len(grams) if grams else 0.0
+
+
+def echo_score(text: str, instruction: str) -> float:
+    """Jaccard of the word sets: how much an input is the instruction said again."""
+    a, b = set(_WORD.findall(text.lower())), set(_WORD.findall(instruction.lower()))
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def language(text: str) -> str:
+    import py3langid
+
+    return py3langid.classify(text)[0]
+
+
+# ---- calibration ---------------------------------------------------------------------------------
+
+def span_fields(schema: dict | None, outputs: list[dict]) -> list[str]:
+    """Top-level fields whose values can be spans of the input: strings, numbers and dates that are
+    not enums or booleans in the schema."""
+    if not schema:
+        return []
+    fields = []
+    for name, prop in schema.get("properties", {}).items():
+        if "enum" in prop or "const" in prop:
+            continue
+        kinds = {value_kind(o.get(name)) for o in outputs if o.get(name) is not None}
+        if kinds and None not in kinds:
+            fields.append(name)
+    return fields
+
+
+def _rate(flags: list[bool]) -> float:
+    return round(sum(flags) / len(flags), 3) if flags else 1.0
+
+
+def calibrate(seeds: list[SeedExample], schema: dict | None, min_seed_pass: float) -> dict:
+    """What the seeds themselves show, and which checks apply to generated rows."""
+    inputs = [s.input for s in seeds if s.input.strip()]
+    checks: dict[str, dict] = {}
+
+    def add(name: str, passed: list[bool], **figures) -> None:
+        rate = _rate(passed)
+        checks[name] = {**figures, "seed_pass_rate": rate, "applied": bool(passed) and rate >= min_seed_pass}
+
+    if inputs and len(inputs) == len(seeds):
+        run = max(longest_symbol_run(t) for t in inputs)
+        add("symbol_run", [True] * len(inputs), threshold=2 * run + 2, seeds_max=run)
+        share = max(symbol_share(t) for t in inputs)
+        add("symbol_share", [True] * len(inputs), threshold=round(min(0.9, 1.5 * share + 0.05), 3),
+            seeds_max=round(share, 3))
+        rep = max(repeated_ngram_share(t) for t in inputs)
+        add("repeated_ngrams", [True] * len(inputs), threshold=round(min(0.9, rep + 0.15), 3), seeds_max=round(rep, 3))
+        add("template_debris", [not DEBRIS.search(t) for t in inputs])
+        echo = [echo_score(s.input, s.instruction) for s in seeds]
+        add("input_echoes_instruction", [e < 0.5 for e in echo], threshold=0.5, seeds_max=round(max(echo), 3))
+        lengths = [len(t.strip()) for t in inputs]
+        add("input_length", [True] * len(inputs), min=max(1, min(lengths) // 2), max=2 * max(lengths))
+        langs = [language(t) for t in inputs]
+        # leave one out: a seed passes when another seed shares its language
+        add("wrong_language", [langs.count(lang) > 1 for lang in langs], languages=sorted(set(langs)))
+    if schema:
+        outputs = [s.output for s in seeds if isinstance(s.output, dict)]
+        fields = {}
+        for name in span_fields(schema, outputs):
+            flags = [is_stated(s.output[name], s.input or s.prompt) for s in seeds
+                     if isinstance(s.output, dict) and s.output.get(name) is not None]
+            rate = _rate(flags)
+            fields[name] = {"seed_pass_rate": rate, "applied": rate >= min_seed_pass}
+        checks["ungrounded"] = {"fields": fields, "applied": any(f["applied"] for f in fields.values())}
+    return {"seeds": len(seeds), "min_seed_pass": min_seed_pass, "checks": checks}
+
+
+def calibrate_band(seed_vectors: np.ndarray, margin: float) -> dict:
+    """The seeds' own similarity band: each seed's cosine to its nearest other seed. A generated
+    input whose nearest seed is further than the furthest of these (less a margin) is off-domain."""
+    if len(seed_vectors) < 3:
+        return {"applied": False, "why": "fewer than 3 seeds"}
+    sims = seed_vectors @ seed_vectors.T
+    np.fill_diagonal(sims, -1.0)
+    nearest = sims.max(axis=1)
+    return {"applied": True, "threshold": round(float(nearest.min()) - margin, 4),
+            "seeds_nearest_min": round(float(nearest.min()), 4),
+            "seeds_nearest_median": round(float(np.median(nearest)), 4), "seed_pass_rate": 1.0}
+
+
+# ---- filters -------------------------------------------------------------------------------------
+
+def grounding_failures(row: Example, fields: list[str]) -> list[str]:
+    """The fields among `fields` whose non-null value the row's input does not state."""
+    if not isinstance(row.output, dict):
+        return []
+    text = row.input or row.prompt
+    return [f for f in fields if row.output.get(f) is not None and not is_stated(row.output[f], text)]
+
+
+def quality_filters(cal: dict) -> list[Callable[[Example], Verdict]]:
+    """Row filters for the checks the calibration applies, cheapest first."""
+    c = cal["checks"]
+    on = {name for name, figures in c.items() if figures.get("applied")}
+    out: list[Callable[[Example], Verdict]] = []
+
+    def check_input(row: Example) -> Verdict:
+        text = row.input
+        if not text.strip():
+            return True
+        if "input_length" in on:
+            n = len(text.strip())
+            if n < c["input_length"]["min"]:
+                return False, "input_too_short", f"{n} chars < {c['input_length']['min']} (half the shortest seed)"
+            if n > c["input_length"]["max"]:
+                return False, "input_too_long", f"{n} chars > {c['input_length']['max']} (twice the longest seed)"
+        if "symbol_run" in on and (run := longest_symbol_run(text)) > c["symbol_run"]["threshold"]:
+            return False, "symbol_run", f"a run of {run} symbols > {c['symbol_run']['threshold']}"
+        if "symbol_share" in on and (share := symbol_share(text)) > c["symbol_share"]["threshold"]:
+            return False, "symbol_share", f"{share:.2f} of characters are symbols > {c['symbol_share']['threshold']}"
+        if "repeated_ngrams" in on and (rep := repeated_ngram_share(text)) > c["repeated_ngrams"]["threshold"]:
+            return False, "repeated_ngrams", f"{rep:.2f} of word 3-grams repeat > {c['repeated_ngrams']['threshold']}"
+        if "template_debris" in on and (m := DEBRIS.search(text)):
+            return False, "template_debris", f"{m.group(0)!r} at {m.start()}"
+        if "input_echoes_instruction" in on and (e := echo_score(text, row.instruction)) >= 0.5:
+            return False, "input_echoes_instruction", f"word overlap {e:.2f} with the instruction"
+        if "wrong_language" in on and (lang := language(text)) not in c["wrong_language"]["languages"]:
+            return False, "wrong_language", f"{lang}, seeds are {', '.join(c['wrong_language']['languages'])}"
+        return True
+
+    out.append(check_input)
+    if "ungrounded" in on:
+        fields = [f for f, figures in c["ungrounded"]["fields"].items() if figures["applied"]]
+
+        def grounded(row: Example) -> Verdict:
+            missing = grounding_failures(row, fields)
+            if not missing:
+                return True
+            return False, "ungrounded", "; ".join(f"{f}={row.output[f]!r} not in the input" for f in missing)
+
+        out.append(grounded)
+    return out
+
+
+QUALITY_REASONS = ("symbol_run", "symbol_share", "repeated_ngrams", "template_debris", "input_echoes_instruction",
+                   "input_too_short", "input_too_long", "wrong_language", "ungrounded", "off_domain")
+
+
+def data_quality(kept: list[Example], reject_counts: dict[str, int], cal: dict, schema: dict | None) -> dict:
+    """The data-quality block of stats.json: grounded share of kept rows, drops per check, the
+    seeds' own pass rates (and whether each check was applied)."""
+    checks = cal["checks"]
+    block: dict = {"drops_per_check": {r: reject_counts.get(r, 0) for r in QUALITY_REASONS},
+                   "seed_pass_rates": {}}
+    for name, figures in checks.items():
+        if name == "ungrounded":
+            for field, f in figures["fields"].items():
+                block["seed_pass_rates"][f"ungrounded.{field}"] = {"rate": f["seed_pass_rate"], "applied": f["applied"]}
+        elif "seed_pass_rate" in figures:
+            block["seed_pass_rates"][name] = {"rate": figures["seed_pass_rate"], "applied": figures["applied"]}
+    if schema and "ungrounded" in checks:
+        fields = list(checks["ungrounded"]["fields"])
+        structured = [r for r in kept if isinstance(r.output, dict)]
+        grounded = sum(not grounding_failures(r, fields) for r in structured)
+        block.update(grounded_rows=grounded, structured_rows=len(structured),
+                     grounded_share=round(grounded / len(structured), 4) if structured else None)
+    return block
