@@ -76,8 +76,13 @@ def name_request(field_name: str, examples: list[str], teacher: ModelConfig, cfg
                                                max_tokens=384, seed=i))
 
 
-def parse_names(texts: list[str], seeds_values: set[str]) -> list[str]:
-    """Usable proposed names: parsed, stripped, not a seed's value, with letters, no debris."""
+def parse_names(texts: list[str], examples: list[str]) -> list[str]:
+    """Usable proposed names: shaped like the seeds' values (length, word count, digits only if the
+    seeds have some), not a seed's value, no debris or field labels."""
+    seen = {e.casefold() for e in examples}
+    lo, hi = min(len(e) for e in examples) // 2, max(len(e) for e in examples) * 3 // 2
+    max_words = max(len(e.split()) for e in examples) + 1
+    digits = any(c.isdigit() for e in examples for c in e)
     out: list[str] = []
     for text in texts:
         try:
@@ -86,11 +91,27 @@ def parse_names(texts: list[str], seeds_values: set[str]) -> list[str]:
             continue
         for v in values:
             v = " ".join(str(v).split())
-            ok = (any(c.isalpha() for c in v) and v.casefold() not in seeds_values and not any(c in v for c in "{}<>[]")
-                  and v not in out)
+            ok = (lo <= len(v) <= hi and len(v.split()) <= max_words and any(c.isalpha() for c in v)
+                  and (digits or not any(c.isdigit() for c in v)) and not any(c in v for c in "{}<>[]:|=_")
+                  and v.casefold() not in seen and v[0].isupper())
             if ok:
+                seen.add(v.casefold())
                 out.append(v)
     return out
+
+
+def recombine_names(examples: list[str], rng: random.Random, n: int) -> list[str]:
+    """New names from the seeds' own parts: the first word of one value with the rest of another
+    ("Krämer" + "Office Supply"), never a seed's value. Plausible in shape, and varied."""
+    parts = [e.split() for e in examples if len(e.split()) >= 2]
+    heads = sorted({p[0] for p in parts})
+    tails = sorted({" ".join(p[1:]) for p in parts})
+    seen = {e.casefold() for e in examples}
+    # an all-caps head goes with an all-caps tail, so a name reads as one style
+    combos = [f"{h} {t}" for h in heads for t in tails
+              if f"{h} {t}".casefold() not in seen and (h.isupper() == t.replace("&", "").isupper())]
+    rng.shuffle(combos)
+    return combos[:n]
 
 
 def draw_targets(seeds: list[SeedExample], schema: dict, n: int, rng: random.Random,
@@ -194,28 +215,40 @@ def template_text(base: SeedExample, target: Target) -> str | None:
 TEXT_SYSTEM = ("You write realistic documents for a dataset. Given the field values, write the document "
                "text in the style of the earlier ones. State every value exactly as given; add nothing "
                "that contradicts them.")
+RESTYLE_SYSTEM = ("You rewrite documents. Keep every name, number, amount and date exactly as written; change the "
+                  "layout, the wording and the other details.")
+STYLES = ["a short email", "a plain till receipt", "a formal invoice", "a two-line text message", "a utility bill",
+          "a note from a freelancer"]
 
 
 def _fields_prompt(obj: dict) -> str:
     return "Write the document for these fields:\n" + json.dumps(obj, ensure_ascii=False)
 
 
-def text_requests(targets: list[Target], seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateConfig,
-                  seed: int) -> list[tuple[GenerationRequest, int]]:
-    """`texts_per_target` teacher texts per target; the few-shot turns are seed objects and their
-    texts (the base seed first). Returns (request, target index)."""
+def text_requests(targets: list[Target], drafts: list[str | None], seeds: list[SeedExample], teacher: ModelConfig,
+                  cfg: GenerateConfig, seed: int) -> list[tuple[GenerationRequest, int]]:
+    """`texts_per_target` teacher texts per target. A target with a template draft asks the teacher
+    to rewrite the draft in another style (copying values it can see is what a small model does
+    well); one without asks for a text from the fields, few-shot with seed objects and their texts.
+    Returns (request, target index)."""
     by_id = {s.id: s for s in seeds}
     pool = [s for s in seeds if isinstance(s.output, dict) and s.input.strip()]
     longest = max(len(s.input) for s in pool)
     out = []
-    for i, t in enumerate(targets):
+    for i, (t, draft) in enumerate(zip(targets, drafts)):
         rng = random.Random(f"{seed}:text:{i}")
-        others = [s for s in pool if s.id != t.base_id]
-        shots = [by_id[t.base_id]] + rng.sample(others, min(cfg.shots - 1, len(others)))
-        msgs = [Message(role="system", content=TEXT_SYSTEM)]
-        for s in shots:
-            msgs += [Message(role="user", content=_fields_prompt(s.output)), Message(role="assistant", content=s.input)]
-        msgs.append(Message(role="user", content=_fields_prompt(t.object)))
+        if draft is not None:
+            msgs = [Message(role="system", content=RESTYLE_SYSTEM), Message(role="user", content=(
+                f"Rewrite this document as {STYLES[i % len(STYLES)]}. Keep every name, number and date exactly as "
+                f"written.\n\n{draft}"))]
+        else:
+            others = [s for s in pool if s.id != t.base_id]
+            shots = [by_id[t.base_id]] + rng.sample(others, min(cfg.shots - 1, len(others)))
+            msgs = [Message(role="system", content=TEXT_SYSTEM)]
+            for s in shots:
+                msgs += [Message(role="user", content=_fields_prompt(s.output)),
+                         Message(role="assistant", content=s.input)]
+            msgs.append(Message(role="user", content=_fields_prompt(t.object)))
         for j in range(cfg.texts_per_target):
             out.append((GenerationRequest(
                 model=teacher.model, purpose="text", messages=msgs,

@@ -83,8 +83,9 @@ def output_first_tasks(seeds: list[SeedExample], schema: dict, ask: Ask, teacher
     for f in name_fields:
         examples = sorted({o[f] for o in outputs if o.get(f)})
         reqs = [of.name_request(f, random.Random(f"{seed}:{f}:{i}").sample(examples, min(5, len(examples))),
-                                teacher, cfg, seed * 1000 + i) for i in range(max(2, cfg.num_tasks // 8))]
-        names[f] = of.parse_names([r.text for r in ask(reqs) if r.error is None], {e.casefold() for e in examples})
+                                teacher, cfg, seed * 1000 + i) for i in range(max(2, cfg.num_tasks // 16))]
+        proposed = of.parse_names([r.text for r in ask(reqs) if r.error is None], examples)
+        names[f] = proposed + of.recombine_names(examples, random.Random(f"{seed}:names:{f}"), cfg.num_tasks)
     targets = of.draw_targets(seeds, schema, cfg.num_tasks, random.Random(f"{seed}:targets"), names)
     by_id = {s.id: s for s in seeds}
     instructions = sorted({s.instruction for s in seeds})
@@ -102,12 +103,12 @@ def output_first_tasks(seeds: list[SeedExample], schema: dict, ask: Ask, teacher
         tasks.append(TaskDraft(prompt_id=pid, instruction=instruction, input=text.strip(), seed_ids=[t.base_id],
                                request_key=request_key, raw=raw, strategy=f"{of.STRATEGY}:{kind}", target=t.object))
 
+    drafts = [of.template_text(by_id[t.base_id], t) for t in targets]
     if cfg.templates:
-        for i, t in enumerate(targets):
-            text = of.template_text(by_id[t.base_id], t)
+        for i, (t, text) in enumerate(zip(targets, drafts)):
             if text is not None:
                 add(text, t, "template", f"template:{t.base_id}:{i}", text)
-    pairs = of.text_requests(targets, seeds, teacher, cfg, seed) if cfg.texts_per_target else []
+    pairs = of.text_requests(targets, drafts, seeds, teacher, cfg, seed) if cfg.texts_per_target else []
     for (req, i), res in zip(pairs, ask([r for r, _ in pairs])):
         t = targets[i]
         if res.error is not None:

@@ -54,7 +54,7 @@ class GenerateConfig(Section):
     num_tasks: int = Field(64, gt=0, description="new tasks (prompts) the teacher is asked to write; output_first: target objects drawn")
     shots: int = Field(3, gt=0, description="seed examples shown in each few-shot prompt")
     responses_per_prompt: int = Field(3, gt=0, description="responses sampled per task; 2 or more make consensus and preference pairs")
-    texts_per_target: int = Field(4, ge=0, description="output_first: teacher-written texts per target (the grounding check keeps those that state every value)")
+    texts_per_target: int = Field(2, ge=0, description="output_first: teacher-written texts per target (the grounding check keeps those that state every value)")
     templates: bool = Field(True, description="output_first: also write each target into its base seed's own text (grounded by construction)")
     task_temperature: float = Field(0.9, ge=0, description="sampling temperature for writing new tasks, inputs, texts and names")
     task_max_tokens: int = Field(512, gt=0, description="longest new task (self_instruct), in tokens")

@@ -20,6 +20,8 @@ from seedfactory.validators.similarity import prompt_groups
 
 def diversity_filter(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Example]:
     """Keep groups whose max cosine to the kept prompts is < the threshold, in input order.
+    Output-first template groups (a seed's layout with new values) pass: their variety is in the
+    values, and generation already takes each seed's layout only in turn.
 
     A dropped group's rows are rejected as "too_similar" with score and similarity the max
     cosine and dup_of the nearest kept prompt: a kept group's first row id, or a seed id.
@@ -39,6 +41,8 @@ def diversity_filter(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Ex
     kept_ids = [s.id for s in seeds]
     dropped: dict[str, tuple[str, float]] = {}  # prompt_id -> (nearest kept id, cosine)
     for g, vec in zip(groups, vecs[len(seeds):]):
+        if g[0].lineage.strategy.endswith(":template"):
+            continue  # a seed's own layout with new values: its variety is in the values, by design
         n = len(kept_ids)
         if n:
             sims = kept[:n] @ vec

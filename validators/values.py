@@ -53,7 +53,7 @@ def numbers_in(text: str) -> list[Mention]:
             whole = token[: m.start("d") - m.start()] if d else token
             digits = whole.replace(t, "")
             out.append(Mention(m.start(), m.end(), token, float(f"{digits}.{f or 0}"), NumberFormat(t, d, len(f))))
-            if d is None and t in ".,":  # "1.250" may also be 1.25 with a decimal point
+            if d is None and t in ".," and token.count(t) == 1:  # "1.250" may also be 1.25
                 out.append(Mention(m.start(), m.end(), token, float(token.replace(t, ".")),
                                    NumberFormat(None, t, 3)))
         else:
