@@ -20,17 +20,27 @@ SEEDS_DIR = Path(str(files(__name__)))
 SEED_SUFFIXES = (".jsonl", ".yaml", ".yml")
 
 
+EVAL_SUFFIX = ".eval"  # `<name>.eval.jsonl|yaml`: a set's evaluation cases, never a seed set of its own
+
+
 def bundled_sets() -> dict[str, Path]:
-    """Bundled seed set name (file stem) -> seed file, sorted by name (evaluation files excluded)."""
-    found = [p for p in SEEDS_DIR.iterdir() if p.is_file() and p.suffix in SEED_SUFFIXES
-             and not p.stem.endswith(".eval")]
+    """Bundled seed set name (file stem) -> seed file, sorted by name; evaluation files are not sets."""
+    found = [p for p in SEEDS_DIR.iterdir()
+             if p.is_file() and p.suffix in SEED_SUFFIXES and not p.stem.endswith(EVAL_SUFFIX)]
     return {p.stem: p for p in sorted(found)}
+
+
+def bundled_eval_sets() -> dict[str, Path]:
+    """Bundled seed set name -> its evaluation file (`<name>.eval.jsonl|yaml`), for the sets that have one."""
+    found = [p for p in SEEDS_DIR.iterdir()
+             if p.is_file() and p.suffix in SEED_SUFFIXES and p.stem.endswith(EVAL_SUFFIX)]
+    return {p.stem.removesuffix(EVAL_SUFFIX): p for p in sorted(found)}
 
 
 def eval_file_next_to(seed_path: Path) -> Path | None:
     """`foo.eval.jsonl` (or .eval.yaml/.yml) beside `foo.jsonl`: the set's evaluation cases, if any."""
     for suffix in SEED_SUFFIXES:
-        candidate = seed_path.with_name(f"{seed_path.stem}.eval{suffix}")
+        candidate = seed_path.with_name(f"{seed_path.stem}{EVAL_SUFFIX}{suffix}")
         if candidate.is_file():
             return candidate
     return None

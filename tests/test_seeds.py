@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from seedfactory.schemas import SeedFileError, load_schema, load_seeds, schema_next_to
-from seedfactory.seeds import SEEDS_DIR, bundled_sets, resolve_seed_path
+from seedfactory.seeds import SEEDS_DIR, bundled_eval_sets, bundled_sets, resolve_seed_path
 
 EXPECTED_SETS = {"invoice-fields", "support-bikeshop", "clause-classify"}
 CLAUSE_LABELS = {"rent", "deposit", "term", "termination", "repairs", "assignment", "insurance", "use",
@@ -80,6 +80,33 @@ def test_readme_table_lists_every_bundled_set():
     readme = (SEEDS_DIR / "README.md").read_text()
     for name in bundled_sets():
         assert f"`{name}`" in readme
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_SETS))
+def test_bundled_eval_set_is_separate_from_its_seeds(name):
+    """`<name>.eval.*` holds cases written only to measure the student: never a seed set, no seed copied."""
+    evals = bundled_eval_sets()
+    assert name in evals and f"{name}.eval" not in bundled_sets()
+    schema_file = SEEDS_DIR / f"{name}.schema.json"
+    schema = load_schema(schema_file) if schema_file.is_file() else None
+    seeds, cases = load_seeds(bundled_sets()[name], schema), load_seeds(evals[name], schema)
+    assert len(cases) >= 40
+    assert not {c.id for c in cases} & {s.id for s in seeds}
+    assert not {c.input.strip() for c in cases} & {s.input.strip() for s in seeds}
+    assert {c.topic for c in cases} >= {s.topic for s in seeds}, "every seed topic is evaluated"
+    assert all(len(c.input) < 400 for c in cases)
+    if name == "invoice-fields":
+        seed_vendors = {s.output["vendor"] for s in seeds}
+        assert not {c.output["vendor"] for c in cases} & seed_vendors
+        for c in cases:
+            assert list(c.output) == list(schema["properties"]), c.id
+            if c.output["date"] is not None:
+                datetime.date.fromisoformat(c.output["date"])
+        assert {c.output["currency"] for c in cases} == set(schema["properties"]["currency"]["enum"])
+    if name == "clause-classify":
+        for c in cases:
+            m = re.fullmatch(r"Label: (\S+)\nReason: .+\.", c.output)
+            assert m and m.group(1) == c.topic and m.group(1) in CLAUSE_LABELS, c.id
 
 
 def test_resolve_seed_path(tmp_path):
