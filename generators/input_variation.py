@@ -92,11 +92,12 @@ def parse_inputs(pairs: list[tuple[GenerationRequest, TaskSpec]], results: list[
             reject(req.key, "unparseable_task", detail=f"{type(e).__name__}: {e} | raw: {res.text[:500]}")
             continue
         pid = stable_hash([spec.instruction.strip(), text])
-        if not text or pid in seen:
+        key = " ".join(text.casefold().split())  # one input under two wordings of the instruction is one task
+        if not text or key in seen:
             reject(req.key, "duplicate_task" if text else "unparseable_task",
-                   detail=f"same task as request {seen[pid]}" if text else "empty input")
+                   detail=f"same input as request {seen[key]}" if text else "empty input")
             continue
-        seen[pid] = req.key
+        seen[key] = req.key
         drafts.append(TaskDraft(prompt_id=pid, instruction=spec.instruction, input=text, seed_ids=spec.seed_ids,
                                 request_key=req.key, raw=res.text, strategy=STRATEGY))
     return drafts

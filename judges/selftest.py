@@ -122,7 +122,9 @@ def self_test(checks: list[tuple[Example, Example, str]], backend, judge: ModelC
             if right else None,
             "accuracy_hard_votes": round(sum({"a": 1.0, "tie": 0.5}.get(v.winner or "tie", 0.0) for v in both)
                                          / len(both), 4) if both else None,
-            "picks_first_position": round(sum(v.forward == "a" for v in both) / len(both), 4) if both else None}
+            # position bias: the share of replies, over both orders, that pick the response shown first
+            "picks_first_position": round(sum((v.forward == "a") + (v.backward == "a") for v in both)
+                                          / (2 * len(both)), 4) if both else None}
     report["examples"] = [{"kind": k, "good": g.output_text[:200], "bad": b.output_text[:200],
                            "good_score": score.get(g.id), "bad_score": score.get(b.id)} for g, b, k in checks[:6]]
     return json.loads(json.dumps(report))

@@ -181,3 +181,27 @@ def test_teacher_and_judge_sharing_an_engine_report_their_own_requests(out):
     per_stage = [st[name]["requests_sent"] for name in ("generate", "baseline", "judge")]
     assert st["baseline"]["requests_sent"] == st["split"]["heldout"]
     assert stats["tokens"]["requests_sent"] == sum(per_stage)
+
+
+def test_output_first_run_keeps_one_grounded_target_per_task(out):
+    """The default strategy for a schema seed set, with the packaged fakes: the fake teacher writes
+    texts that state their target's values, and extracts answers from what a text says."""
+    from datasets import load_from_disk
+
+    cfg = load_config(None, ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=16",
+                             "generate.responses_per_prompt=2", "review.sample_size=4"])
+    stats = run(cfg, out, progress=False, until="publish")
+    st = stats["stages"]
+    by = st["generate"]["tasks_by_strategy"]
+    assert set(by) == {"output_first:template", "output_first:teacher"} and by["output_first:teacher"] > 0
+    assert st["generate"]["strategy"] == {"output_first": 1.0}
+    sft = read_jsonl_dicts(out / "judge" / "sft.jsonl")
+    assert sft and all(r["lineage"]["label"] == "target" for r in sft)
+    assert len({r["prompt_id"] for r in sft}) == len(sft)  # one row per task
+    assert st["validate"]["quality"]["grounded_share"] == 1.0
+    assert (out / "validate" / "calibration.json").is_file() and (out / "judge" / "calibration.json").is_file()
+    ds = load_from_disk(str(out / "dataset"))
+    assert set(ds["sft"]["strategy"]) <= {"output_first:template", "output_first:teacher"}
+    pairs = read_jsonl_dicts(out / "judge" / "pairs.jsonl")
+    assert all(p["source"] == "target" for p in pairs)
+    assert all(p["chosen_id"] in {r["id"] for r in sft} for p in pairs)

@@ -1,0 +1,119 @@
+"""The calibrated checks: thresholds come from the seeds, a check the seeds fail is not applied,
+and each junk kind the skeleton published is caught with its reason."""
+
+import pytest
+from factories import make_env, make_example
+
+from seedfactory.schemas import SeedExample
+from seedfactory.validators import parse_and_filter, seed_band
+from seedfactory.validators.quality import calibrate, data_quality, span_fields
+
+SCHEMA = {"type": "object", "properties": {
+    "vendor": {"type": "string"}, "number": {"type": ["string", "null"]}, "total": {"type": "number"},
+    "currency": {"type": "string", "enum": ["EUR", "USD"]}}, "required": ["vendor", "total"]}
+INSTR = "Extract the invoice fields as JSON."
+
+
+def seed(i, text, out, instruction=INSTR):
+    return SeedExample(id=f"s{i}", instruction=instruction, input=text, output=out)
+
+
+SEEDS = [
+    seed(0, "Rechnung RE-11 vom Krämer Druck GmbH. Gesamtbetrag: 1.487,50 EUR",
+         {"vendor": "Krämer Druck GmbH", "number": "RE-11", "total": 1487.5, "currency": "EUR"}),
+    seed(1, "PINECREST HARDWARE receipt 8812, TOTAL USD 14.48, thank you",
+         {"vendor": "PINECREST HARDWARE", "number": "8812", "total": 14.48, "currency": "USD"}),
+    seed(2, "Invoice 20931 from Maple Ridge Office Supply. TOTAL DUE 301.71 USD",
+         {"vendor": "Maple Ridge Office Supply", "number": "20931", "total": 301.71, "currency": "USD"}),
+    seed(3, "Hi Dana, the invoice INV-882 is attached, amount due $4,500.00. Brightline Studio",
+         {"vendor": "Brightline Studio", "number": "INV-882", "total": 4500, "currency": "USD"}),
+]
+
+
+def run(rows, **env):
+    e = make_env(train_seeds=SEEDS, output_schema=SCHEMA, **env)
+    kept = list(parse_and_filter(rows, e))
+    return kept, {r.row_id: (r.reason, r.detail) for r in e.reject.records}, e
+
+
+def row(id, text, out, instruction=INSTR):
+    return make_example(id, instruction, input=text, output=out)
+
+
+GOOD = {"vendor": "Oakfield Bakery", "number": "77", "total": 12.5, "currency": "EUR"}
+
+
+def test_calibration_measures_the_seeds_and_turns_off_what_they_fail():
+    cal = calibrate(SEEDS, SCHEMA, min_seed_pass=0.9)
+    checks = cal["checks"]
+    assert span_fields(SCHEMA, [s.output for s in SEEDS]) == ["vendor", "number", "total"]  # not the enum
+    assert {f: v["applied"] for f, v in checks["ungrounded"]["fields"].items()} == dict.fromkeys(
+        ["vendor", "number", "total"], True)
+    assert checks["wrong_language"]["applied"] is False  # de/en mix: a language that occurs once fails LOO
+    assert checks["input_length"]["min"] == min(len(s.input) for s in SEEDS) // 2
+    # a seed whose own value is not in its text lowers that field's pass rate below 0.9: not applied
+    odd = SEEDS + [seed(9, "a receipt from somewhere, total 3.00", {"vendor": "Nowhere Ltd", "number": None,
+                                                                   "total": 3.0, "currency": "EUR"})]
+    fields = calibrate(odd, SCHEMA, 0.9)["checks"]["ungrounded"]["fields"]
+    assert fields["vendor"] == {"seed_pass_rate": 0.8, "applied": False} and fields["total"]["applied"]
+
+
+def test_each_junk_kind_is_caught_with_its_reason():
+    rows = [
+        row("ok", "Oakfield Bakery bill 77, total 12,50 EUR, thanks", GOOD),
+        row("colons", ":" * 60 + " Oakfield Bakery 77 12.50", GOOD),
+        row("debris", "{% create_json( Oakfield Bakery 77 12.50 total here %}", GOOD),
+        row("echo", "Extract the invoice fields as JSON please", GOOD),
+        row("short", "hi", GOOD),
+        row("loop", " ".join(["Oakfield Bakery 77 12.50 paid"] * 5), GOOD),
+        row("copied", "Oakfield Bakery bill 77, total 12,50 EUR, thanks",
+            {**GOOD, "vendor": "Krämer Druck GmbH"}),  # a seed's vendor, not in this text
+    ]
+    kept, rejects, _ = run(rows)
+    assert [r.id for r in kept] == ["ok"]
+    assert {k: v[0] for k, v in rejects.items()} == {
+        "colons": "symbol_run", "debris": "template_debris", "echo": "input_echoes_instruction",
+        "short": "input_too_short", "loop": "repeated_ngrams", "copied": "ungrounded"}
+    assert rejects["copied"][1] == "vendor='Krämer Druck GmbH' not in the input"
+
+
+def test_language_check_applies_when_the_seeds_share_one():
+    english = [seed(i, f"My order number {i}00 has not arrived after {i + 2} weeks, what can I do?", "We will check.",
+                    "Reply to the customer.") for i in range(4)]
+    env = make_env(train_seeds=english)
+    rows = [make_example("en", "Reply to the customer.", input="My parcel with the blue mugs never came, please help.",
+                         output="Sorry."),
+            make_example("de", "Reply to the customer.",
+                         input="Meine Bestellung ist nach drei Wochen immer noch nicht angekommen, bitte helfen Sie.",
+                         output="Sorry.")]
+    kept = list(parse_and_filter(rows, env))
+    assert [r.id for r in kept] == ["en"]
+    assert env.reject.records[0].reason == "wrong_language" and "seeds are en" in env.reject.records[0].detail
+
+
+def test_seed_band_drops_inputs_further_from_every_seed_than_the_seeds_are_from_each_other():
+    texts = ["invoice total paid amount vendor receipt number", "receipt total amount paid vendor invoice date",
+             "vendor invoice number total amount tax receipt", "invoice vendor tax total amount receipt paid"]
+    seeds = [seed(i, t, {"vendor": "x"}) for i, t in enumerate(texts)]
+    env = make_env(train_seeds=seeds)
+    near = make_example("near", INSTR, input="invoice total amount vendor receipt tax paid", output="x")
+    far = make_example("far", INSTR, input="the migration of arctic terns over the southern ocean", output="x")
+    kept = list(seed_band([near, far], env))
+    assert [r.id for r in kept] == ["near"]
+    [rej] = env.reject.records
+    band = env.calibration["checks"]["off_domain"]
+    assert rej.reason == "off_domain" and rej.similarity < band["threshold"] <= band["seeds_nearest_min"]
+
+
+def test_data_quality_block_counts_grounded_rows_and_drops():
+    cal = calibrate(SEEDS, SCHEMA, 0.9)
+    kept = [row("a", "Oakfield Bakery 77 total 12.50", GOOD), row("b", "Oakfield Bakery total 12.50", GOOD)]
+    block = data_quality(kept, {"ungrounded": 3, "symbol_run": 1}, cal, SCHEMA)
+    assert block["grounded_rows"] == 1 and block["grounded_share"] == 0.5  # b does not state its number
+    assert block["drops_per_check"]["ungrounded"] == 3 and block["drops_per_check"]["off_domain"] == 0
+    assert block["seed_pass_rates"]["ungrounded.vendor"] == {"rate": 1.0, "applied": True}
+
+
+@pytest.mark.parametrize("min_pass, applied", [(0.9, True), (1.0, True)])
+def test_min_seed_pass_is_read(min_pass, applied):
+    assert calibrate(SEEDS, SCHEMA, min_pass)["checks"]["ungrounded"]["applied"] is applied

@@ -1,0 +1,79 @@
+"""Values in text: numbers and dates in their written forms are found, and written back alike."""
+
+from datetime import date
+
+import pytest
+
+from seedfactory.validators.values import (
+    DateFormat,
+    NumberFormat,
+    dates_in,
+    is_stated,
+    numbers_in,
+    render,
+)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("Gesamtbetrag: 1.487,50 EUR", 1487.5),
+    ("Total CHF 1'037.76", 1037.76),
+    ("Att betala 1 550,00 SEK", 1550.0),
+    ("Amount due: $4,500.00 (USD)", 4500.0),
+    ("Total ¥2,200", 2200.0),
+    ("2 kaffe + kanelbulle, 98 kr", 98.0),
+    ("TOTAL USD 14.48", 14.48),
+])
+def test_numbers_in_their_written_forms(text, value):
+    assert any(m.value == pytest.approx(value) for m in numbers_in(text))
+    assert is_stated(value, text)
+
+
+def test_number_readings_and_what_is_not_a_number_of_the_text():
+    readings = {m.value for m in numbers_in("a 1.250 b")}
+    assert readings == {1250.0, 1.25}  # German thousands or a decimal point: both
+    assert {m.value for m in numbers_in("x 127.701.222")} == {127701222.0}
+    assert not is_stated(30, "Date: 30/08/2024 total 12.00")  # the 30 of a date is not the number 30
+    assert is_stated(30, "Date: 30/08/2024 GST $30.00")
+    assert not is_stated(14.49, "TOTAL 14.48")
+
+
+@pytest.mark.parametrize("text, day", [
+    ("anbei unsere Rechnung vom 14.03.2024.", date(2024, 3, 14)),
+    ("RCPT 004471   07-NOV-2023 14:22", date(2023, 11, 7)),
+    ("Datum: 2. Februar 2024", date(2024, 2, 2)),
+    ("Date: January 8th, 2024", date(2024, 1, 8)),
+    ("Sent 19 Feb 2024", date(2024, 2, 19)),
+    ("2024/04/18 16:05", date(2024, 4, 18)),
+    ("Issued: 2024-02-29", date(2024, 2, 29)),
+    ("12/10/23 18:47", date(2023, 10, 12)),
+])
+def test_dates_in_their_written_forms(text, day):
+    assert day in {m.value for m in dates_in(text)}
+    assert is_stated(day.isoformat(), text)
+
+
+def test_ambiguous_dates_give_both_readings_and_wrong_days_are_not_stated():
+    assert {m.value for m in dates_in("le 09/05/2024")} == {date(2024, 5, 9), date(2024, 9, 5)}
+    assert not is_stated("2024-05-10", "le 09/05/2024")
+    assert not is_stated("2024-12-01", "time 12:00 on 1 March 2024")  # a month number in a time is no date
+
+
+def test_render_writes_a_value_the_way_the_text_wrote_one():
+    assert render(12345.5, NumberFormat("'", ".", 2)) == "12'345.50"
+    assert render(1550, NumberFormat(" ", ",", 2)) == "1 550,00"
+    assert render(98, NumberFormat(None, None, 0)) == "98"
+    [german] = dates_in("Datum: 2. Februar 2024")
+    assert render(date(2025, 1, 9), german.fmt) == "9. Januar 2025"
+    [upper] = dates_in("07-NOV-2023")
+    assert render(date(2025, 1, 9), upper.fmt) == "09-JAN-2025"
+    assert render(date(2025, 3, 4), DateFormat("{mon} {d}{sfx}, {y}", False, suffix=True)) == "March 4th, 2025"
+    for text in ["Rechnung vom 14.03.2024", "Date: May 2, 2024", "RCPT 07-NOV-2023", "Sent 19 Feb 2024"]:
+        m = dates_in(text)[0]
+        assert render(m.value, m.fmt) == m.text  # a date written back in its own format is itself
+
+
+def test_strings_are_stated_as_whole_words_ignoring_case_and_spacing():
+    assert is_stated("Krämer Druck GmbH", "Mit freundlichen Grüßen\nKrämer   Druck GmbH")
+    assert is_stated("THE COPPER KETTLE CAFE", "the copper kettle cafe\n12 High St")
+    assert not is_stated("Druck", "Drucker GmbH")
+    assert not is_stated("Acme", "nothing here")
