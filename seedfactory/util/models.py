@@ -21,8 +21,25 @@ PACKAGED = {
 }
 
 
+# Opt-in models assembled from parts by `make models` (scripts/models.sh) into the cache:
+# alias -> (file name in cache_dir()/gguf, sha256 of the assembled file)
+ASSEMBLED = {
+    "qwen2.5-coder-1.5b": ("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+                           "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
+}
+
+
 class ModelNotFound(ValueError):
     pass
+
+
+def assembled_gguf(alias: str) -> Path:
+    name, _ = ASSEMBLED[alias]
+    path = cache_dir() / "gguf" / name
+    if not path.is_file():
+        raise ModelNotFound(f"model {alias!r} is opt-in and not installed: run `make models` (downloads its "
+                            f"22 PyPI parts, ~1.1 GB, checks the sha256) to put it at {path}")
+    return path
 
 
 def cache_dir() -> Path:
@@ -69,11 +86,13 @@ def resolve_model(spec: str) -> Path:
     """A folder that `from_pretrained` (and vLLM) can load, for an alias, a folder or a GGUF file."""
     if spec in PACKAGED:
         return convert_gguf(packaged_gguf(spec))
+    if spec in ASSEMBLED:
+        return convert_gguf(assembled_gguf(spec))
     path = Path(spec).expanduser()
     if path.suffix == ".gguf" and path.is_file():
         return convert_gguf(path)
     if path.is_dir() and (path / "config.json").is_file():
         return path
     raise ModelNotFound(
-        f"model {spec!r}: not a packaged alias ({', '.join(PACKAGED)}), a .gguf file or a model folder "
+        f"model {spec!r}: not a packaged alias ({', '.join([*PACKAGED, *ASSEMBLED])}), a .gguf file or a model folder "
         "with config.json (nothing is downloaded from a hub)")
