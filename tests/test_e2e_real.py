@@ -10,14 +10,21 @@ from seedfactory.util.files import read_json
 
 pytestmark = pytest.mark.slow
 
-TINY = ["generate.num_tasks=6", "generate.responses_per_prompt=2", "teacher.max_tokens=96", "judge.min_score=1",
-        "judge.min_margin=0.01", "review.sample_size=4", "train.sft_steps=2", "train.dpo_steps=1",
-        "train.batch_size=2", "train.max_length=256", "eval.max_new_tokens=48", "--no-progress"]
+TINY = ["generate.num_tasks=6", "generate.responses_per_prompt=2", "generate.texts_per_target=1",
+        "teacher.max_tokens=96", "judge.self_test_size=2", "review.sample_size=4", "train.sft_steps=2",
+        "train.dpo_steps=1", "train.min_pairs=1", "train.max_length_bias=1", "train.batch_size=2",
+        "train.max_length=256", "eval.max_new_tokens=48", "eval.path=EVAL", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
 def json_run(tmp_path_factory):
+    """The default strategy (output-first) on the real teacher; 6 evaluation cases keep it short."""
+    from seedfactory.seeds import bundled_eval_sets
+
     out = tmp_path_factory.mktemp("e2e") / "run"
+    cases = bundled_eval_sets()["invoice-fields"].read_text().splitlines()[:6]
+    (out.parent / "eval.jsonl").write_text("\n".join(cases) + "\n")
+    TINY[TINY.index("eval.path=EVAL")] = f"eval.path={out.parent / 'eval.jsonl'}"
     assert main(["run", "--out", str(out), *TINY]) == 0
     return out
 
@@ -30,12 +37,18 @@ def test_run_writes_every_artifact(json_run, capsys):
               "adapter_sft/adapter_model.safetensors", "review/queue.sqlite", "cache.sqlite"]:
         assert (out / f).is_file(), f
     stats = read_json(out / "stats.json")
-    assert list(stats["stages"]) == ["split", "generate", "validate", "judge", "review", "publish", "train", "evaluate"]
+    assert list(stats["stages"]) == ["split", "generate", "baseline", "validate", "judge", "review", "publish", "train",
+                                     "evaluate"]
     g = stats["stages"]["generate"]
     assert g["requests_sent"] > 0 and g["completion_tokens"] > 0
     candidates = [json.loads(line) for line in (out / "generate" / "candidates.jsonl").read_text().splitlines()]
     assert candidates, "the real teacher produced no parseable rows"
     assert all(c["lineage"]["teacher"] == "smollm2-135m" and c["lineage"]["raw"] for c in candidates)
+    assert {c["lineage"]["strategy"] for c in candidates} <= {"output_first:template", "output_first:teacher"}
+    cal = read_json(out / "judge" / "calibration.json")
+    assert 0 <= cal["auc"] <= 1 and cal["n_bad"] > cal["n_good"] > 0 and cal["passed"] == (cal["auc"] >= 0.65)
+    quality = stats["stages"]["validate"]["quality"]
+    assert quality["grounded_share"] == 1.0 or quality["structured_rows"] == 0
     verdicts = [json.loads(line) for line in (out / "judge" / "verdicts.jsonl").read_text().splitlines()]
     assert all((v["score"] is None) != (v["error"] is None) for v in verdicts)
     assert all(1 <= v["score"] <= 5 for v in verdicts if v["score"] is not None)
@@ -48,7 +61,9 @@ def test_eval_reports_base_sft_dpo_and_teacher(json_run):
     for key in ["base", "sft", "dpo", "teacher"]:
         assert ev[key]["metric"] == "field_exact_match"
         assert 0.0 <= ev[key]["value"] <= 1.0
-        assert ev[key]["n"] == len(ev["heldout_ids"]) > 0
+        assert ev[key]["n"] == len(ev["eval_ids"]) == 6
+        lo, hi = ev[key]["ci95"]
+        assert lo <= ev[key]["value"] <= hi
         assert 0.0 <= ev[key]["schema_valid"] <= 1.0
     train = read_json(json_run / "train" / "stats.json")
     assert train["sft"]["steps"] == 2 and train["sft"]["last_loss"] > 0

@@ -32,7 +32,7 @@ def test_run_until_publish_writes_everything_and_a_consistent_funnel(out):
         assert (out / f).is_file(), f
     st = stats["stages"]
     assert list(st) == ["split", "generate", "baseline", "validate", "judge", "review", "publish"]
-    assert st["baseline"]["in"] == st["split"]["heldout"]  # the teacher answered every evaluation prompt
+    assert st["baseline"]["in"] == st["split"]["eval_cases"] == 50  # the teacher answered every evaluation case
     assert st["split"]["in"] == 22 and st["split"]["out"] + st["split"]["heldout"] == 22
     assert 0 < st["generate"]["tasks"] <= 12 and st["generate"]["out"] == 3 * st["generate"]["tasks"]
     assert st["generate"]["tasks_by_strategy"] == {"self_instruct": st["generate"]["tasks"]}
@@ -179,7 +179,7 @@ def test_teacher_and_judge_sharing_an_engine_report_their_own_requests(out):
     cal = read_json(out / "judge" / "calibration.json")  # the self-test: a rubric score per check, pairs both ways
     assert st["judge"]["requests_sent"] == st["judge"]["in"] + cal["n_good"] + cal["n_bad"] + 2 * cal["pairwise"]["n"]
     per_stage = [st[name]["requests_sent"] for name in ("generate", "baseline", "judge")]
-    assert st["baseline"]["requests_sent"] == st["split"]["heldout"]
+    assert st["baseline"]["requests_sent"] == st["split"]["eval_cases"]
     assert stats["tokens"]["requests_sent"] == sum(per_stage)
 
 
