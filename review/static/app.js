@@ -1,4 +1,4 @@
-// The review page. Every value from the server is written with textContent, never innerHTML:
+// The review page. Every value from the server is written with textContent, never parsed as HTML:
 // model output shows as text, whatever markup it holds.
 "use strict";
 const $ = (id) => document.getElementById(id);
