@@ -148,7 +148,8 @@ def test_export_then_import_round_trips_and_a_bad_line_writes_nothing(store, tmp
         import_jsonl(store, verdicts)
     assert store.get("row-001").status == "pending"  # checked first, nothing written
     verdicts.write_text(json.dumps({"id": "row-001", "status": "approve", "reviewer": "ls"}) + "\n"
-                        + json.dumps({"id": "row-002", "status": "edit", "edited_output": '{"vendor": "W", "total": 3}'})
+                        + json.dumps({"id": "row-002", "status": "edit",
+                                      "edited_output": '{"vendor": "W", "total": 3}'})
                         + "\n")
     assert import_jsonl(store, verdicts) == {"accepted": 1, "edited": 1}
     assert store.get("row-002").edited_output == {"vendor": "W", "total": 3}
