@@ -385,8 +385,9 @@ class ReviewStore:
                          " SET status = excluded.status, edited_output = excluded.edited_output,"
                          " reason = excluded.reason, note = excluded.note, decided_at = excluded.decided_at",
                          (item_id, who, status, edited, reason, note, now))
+        # Only a live lease ends here; one that ran out stays on record as lapsed (outcome NULL).
         conn.execute("UPDATE leases SET released_at = ?, outcome = 'decided' WHERE item_id = ? AND reviewer = ?"
-                     " AND released_at IS NULL", (now, item_id, who))
+                     " AND released_at IS NULL AND expires_at > ?", (now, item_id, who, now))
         reviews = [dict(r) for r in conn.execute("SELECT * FROM reviews WHERE item_id = ?", (item_id,))]
         final = final_status(reviews) or {"status": "pending", "edited_output": None, "reviewer": None,
                                           "note": None, "reason": None, "decided_at": None}

@@ -7,6 +7,7 @@ A screenshot of the page is saved under the run directory."""
 import json
 from datetime import UTC, datetime
 
+import pytest
 from factories import make_example
 
 from seedfactory.pipeline import run
@@ -20,6 +21,7 @@ FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=12
 XSS = "<script>window.__xss = 1</script><img src=x onerror='window.__xss = 2'>"
 
 
+@pytest.mark.slow  # a real browser: ~10 s of CPU
 def test_review_in_a_browser_changes_the_dataset(tmp_path, browser):
     from datasets import load_from_disk
 

@@ -43,6 +43,8 @@ function showCounts(c) {
 
 function show(item) {
   row = item;
+  // A form about to be hidden may hold the focus, which would swallow the next shortcut.
+  if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
   $("reject-form").hidden = true;
   $("edit-form").hidden = true;
   if (!item) {
