@@ -305,6 +305,10 @@ class ReviewStore:
             "SELECT 1 FROM leases WHERE item_id = ? AND reviewer = ? AND released_at IS NULL AND expires_at > ?",
             (item_id, reviewer, self._now())))
 
+    def had_lease(self, item_id: str, reviewer: str) -> bool:
+        """Whether the row was ever leased to this reviewer (they may see its newer verdict)."""
+        return bool(self._query("SELECT 1 FROM leases WHERE item_id = ? AND reviewer = ?", (item_id, reviewer)))
+
     def release(self, item_id: str, reviewer: str, outcome: str = "skipped") -> bool:
         """End a reviewer's lease on a row (skip); returns whether they held one."""
         with self._tx() as conn:

@@ -112,12 +112,14 @@ def create_app(store: ReviewStore, shown: RowContext) -> Starlette:
         item = store.lease_next(reviewer_of(request))
         return _json({"item": shown.view(item) if item else None, "counts": counts()})
 
-    def leased_item(name: str, item_id: str):
+    def leased_item(name: str, item_id: str, *, held_before: bool = False):
+        """The row, if leased to this reviewer (or, with held_before, ever leased to them: a stale
+        save then learns the newer verdict through a 409)."""
         try:
             item = store.get(item_id)
         except ReviewError:
             raise HTTPError(404, f"no review item {item_id!r}") from None
-        if not store.holds_lease(item_id, name):
+        if not (store.had_lease if held_before else store.holds_lease)(item_id, name):
             raise HTTPError(403, f"review item {item_id!r} is not leased to {name}")
         return item
 
@@ -126,7 +128,7 @@ def create_app(store: ReviewStore, shown: RowContext) -> Starlette:
 
     async def verdict(request: Request) -> Response:
         name, body = await writer_of(request)
-        item = leased_item(name, request.path_params["item_id"])
+        item = leased_item(name, request.path_params["item_id"], held_before=True)
         action = body.get("action")
         if action not in ACTIONS:
             raise HTTPError(422, f"action must be one of {', '.join(ACTIONS)}, not {action!r}")

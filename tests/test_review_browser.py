@@ -1,8 +1,8 @@
 """The review page in a real headless Chromium: a reviewer logs in with a token, sees model output
 as text (not markup), skips, approves, rejects and edits (a bad edit refused first) with keyboard
-shortcuts; the verdicts land in SQLite, and rerunning the run directory (fake teacher and judge,
-hash embedder) redoes only publish, with the dataset and the preference split changed to match.
-A screenshot of the page is saved under the run directory."""
+shortcuts, and a save that lost the race sees the newer verdict; the verdicts land in SQLite, and
+rerunning the run directory (fake teacher and judge, hash embedder) redoes only publish, with the
+dataset and the preference split changed to match. Screenshots of the page go under the run directory."""
 
 import json
 from datetime import UTC, datetime
@@ -77,6 +77,13 @@ def test_review_in_a_browser_changes_the_dataset(tmp_path, browser):
             wait_for_row(page, order[4])
             assert page.text_content("#counter") == "reviewed 3 / queued 7"
             page.screenshot(path=str(out / "review" / "page.png"), full_page=True)
+            # The same row saved from another tab first: this save gets the conflict and the newer verdict.
+            store.decide(order[4], "accepted", reviewer="ana", version=0)
+            page.keyboard.press("r")
+            page.press("#note", "Enter")
+            page.wait_for_selector("#message.error")
+            assert "changed since version 0" in page.text_content("#message")
+            assert "Newer verdict: accepted by ana" in page.text_content("#message")
             page.close()
     finally:
         store.close()
@@ -84,7 +91,7 @@ def test_review_in_a_browser_changes_the_dataset(tmp_path, browser):
     with ReviewStore(queue) as store:  # what the page wrote
         v = store.verdicts()
         assert {k: x["status"] for k, x in v.items()} == {order[1]: "accepted", order[2]: "rejected",
-                                                           order[3]: "edited"}
+                                                           order[3]: "edited", order[4]: "accepted"}
         assert (v[order[2]]["reason"], v[order[2]]["note"]) == ("wrong", "total does not match the input")
         assert v[order[3]]["edited_output"] == edited and v[order[1]]["reviewer"] == "ana"
         assert store.get("evil-row").status == "pending"

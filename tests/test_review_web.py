@@ -105,24 +105,23 @@ def test_invalid_edit_is_refused_with_the_error_then_a_good_one_saved(app_store)
     assert store.get(row["id"]).edited_output == {"vendor": "X", "total": 9}
 
 
-def test_conflicting_save_gets_409_and_the_newer_verdict(app_store):
+def test_the_later_of_two_saves_gets_409_and_the_newer_verdict(app_store):
     app, store, tokens, _ = app_store
     client = TestClient(app)
     ana = session(client, tokens["ana"])
-    row = client.get("/api/next", headers=ana).json()["item"]
-    store.decide(row["id"], "rejected", reviewer="ana", reason="wrong", version=row["version"])  # another tab
-    clash = client.post(f"/api/items/{row['id']}/verdict", json={"action": "approve", "version": row["version"]},
+    row = client.get("/api/next", headers=ana).json()["item"]  # the same row open in two tabs
+    url = f"/api/items/{row['id']}/verdict"
+    first = client.post(url, json={"action": "reject", "reason": "wrong", "note": "tab 1", "version": row["version"]},
                         headers=ana)
-    assert clash.status_code in (403, 409)  # the other tab's save ended the lease...
-    store.overlap = 1.0  # ...so hold a fresh lease (second review) and clash on the version
-    again = client.get("/api/next", headers=ana).json()["item"]
-    assert again["id"] != row["id"]
-    store.decide(again["id"], "accepted", reviewer="ben")
-    clash = client.post(f"/api/items/{again['id']}/verdict", json={"action": "reject", "reason": "wrong",
-                                                                   "version": again["version"]}, headers=ana)
-    assert clash.status_code == 409
-    assert clash.json()["current"]["verdict"] | {"status": "accepted", "reviewer": "ben"} == \
+    assert first.status_code == 200
+    clash = client.post(url, json={"action": "approve", "version": row["version"]}, headers=ana)
+    assert clash.status_code == 409 and "changed since version 0" in clash.json()["error"]
+    assert clash.json()["current"]["verdict"] | {"status": "rejected", "reviewer": "ana", "note": "tab 1"} == \
         clash.json()["current"]["verdict"]
+    assert store.get(row["id"]).status == "rejected"
+    # A reviewer who never held the row learns nothing about it.
+    ben = session(client, tokens["ben"])
+    assert client.post(url, json={"action": "approve", "version": 0}, headers=ben).status_code == 403
 
 
 def _reviewer(base, token, log, abandon_after=None):

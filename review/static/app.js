@@ -110,11 +110,10 @@ async function decide(body) {
     say("saved: " + data.item.id + " " + data.item.status);
     return next();
   }
-  if (status === 409) {
+  if (status === 409) {  // saved elsewhere first: say what stands, keep it on screen, move on
     const v = data.current.verdict;
     say(data.error + ". Newer verdict: " + v.status + (v.reviewer ? " by " + v.reviewer : ""), true);
-    show(data.current);
-    return;
+    return next();
   }
   say(data.error, true);
 }
