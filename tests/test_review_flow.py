@@ -111,6 +111,9 @@ def test_cli_serves_the_page_and_ctrl_c_stops_it(reviewed):
     out, _, _ = reviewed
     import socket
 
+    with ReviewStore(out / "review" / "queue.sqlite") as store:
+        store.add_reviewer("dora")  # the page refuses to start with nobody to review
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
