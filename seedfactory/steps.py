@@ -252,7 +252,7 @@ def train(ctx: RunContext) -> dict:
     from datasets import load_from_disk
 
     from seedfactory.judges import dpo_readiness
-    from seedfactory.train.data import dpo_records, sft_records
+    from seedfactory.train.data import dpo_order, dpo_records, sft_records
     from seedfactory.train.dpo import train_dpo
     from seedfactory.train.sft import train_sft
     from seedfactory.util.models import resolve_model
@@ -261,10 +261,7 @@ def train(ctx: RunContext) -> dict:
     ds = load_from_disk(str(ctx.out / "dataset"))
     sft_rows = [Example.model_validate_json(j) for j in ds["sft"]["record"]]
     pairs = [PreferencePair.model_validate_json(j) for j in ds["preference"]["record"]]
-    # Reviewers' edits first (DPO reads its rows in order), then the judge's pairs in a seeded shuffle.
-    judged = [p for p in pairs if p.source != "review"]
-    random.Random(ctx.cfg.seed).shuffle(judged)
-    pairs = [p for p in pairs if p.source == "review"] + judged
+    pairs = dpo_order(pairs, ctx.cfg.seed)
     if not sft_rows:
         raise RuntimeError("no rows survived to the sft split; see rejects.jsonl for why")
     model_dir = resolve_model(ctx.cfg.train.student)
