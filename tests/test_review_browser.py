@@ -107,7 +107,8 @@ def test_review_in_a_browser_changes_the_dataset(tmp_path, browser):
     assert json.loads(row["record"])["lineage"]["original_output"] == originals[order[3]]
     assert sft[sft["id"].index(order[1])]["review"] == "accepted" and row["review"] == "edited"
     pref = after["preference"]
-    assert len(pref) >= len(before["preference"]) and pref[0]["source"] == "review"
+    gone = sum(c in (order[2], order[3]) for c in before["preference"]["chosen_id"])  # rejected or rewritten chosen
+    assert len(pref) == len(before["preference"]) + 1 - gone and pref[0]["source"] == "review"
     assert (json.loads(pref[0]["chosen"]), json.loads(pref[0]["rejected"])) == (edited, originals[order[3]])
     assert (out / "review" / "page.png").stat().st_size > 10_000
 

@@ -60,7 +60,7 @@ def test_dpo_records_are_conversational_preferences():
 
 def test_dpo_order_puts_review_pairs_first_then_a_seeded_shuffle():
     pairs = [PreferencePair(id=f"p{i}", prompt_id="x", prompt="q", chosen="a", rejected="b", chosen_id=f"c{i}",
-                            rejected_id=f"r{i}", margin=1.0, source="review" if i in (3, 7) else "judge_rubric")
+                            rejected_id=f"r{i}", margin=1.0, source="review" if i in (3, 7) else "panel")
              for i in range(10)]
     ordered = dpo_order(pairs, seed=0)
     assert [p.id for p in ordered[:2]] == ["p3", "p7"]

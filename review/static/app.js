@@ -67,7 +67,7 @@ function show(item) {
   $("judge-score").textContent = item.judge.score === null ? "none" : Number(item.judge.score).toFixed(2);
   $("judge-model").textContent = item.judge.model ? "(" + item.judge.model + ")" : "";
   $("judge-rationale").textContent = item.judge.rationale || "(no rationale)";
-  list("consensus", Object.entries(item.consensus).map(([k, v]) => k + ": " + v));
+  list("consensus", Object.entries(item.consensus).map(([k, v]) => k + ": " + Number(v).toFixed(3)));
   list("seeds", item.seeds.map((s) => s.id + ": " + s.instruction + (s.input ? " | " + s.input : "") + " -> " + s.output));
   list("dups", item.near_duplicates.map((d) => d.id + " (" + d.reason + (d.similarity === null ? "" : ", similarity " + d.similarity) + "): " + d.output));
 }
