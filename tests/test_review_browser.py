@@ -14,10 +14,11 @@ from seedfactory.pipeline import run
 from seedfactory.review import ReviewStore
 from seedfactory.review.rows import RowContext
 from seedfactory.review.web import serve_in_thread
-from seedfactory.schemas import load_config, load_schema
+from seedfactory.schemas import Example, load_config, load_schema
+from seedfactory.util.files import read_jsonl
 
 FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=12", "generate.responses_per_prompt=3",
-        "review.sample_size=6", "judge.drop_fraction=0"]
+        "review.sample_size=6"]
 XSS = "<script>window.__xss = 1</script><img src=x onerror='window.__xss = 2'>"
 
 
@@ -30,9 +31,15 @@ def test_review_in_a_browser_changes_the_dataset(tmp_path, browser):
     run(cfg, out, progress=False, until="publish", log=lambda m: None)
     schema = load_schema(out / "split" / "schema.json")
     queue = out / "review" / "queue.sqlite"
-    with ReviewStore(queue, clock=lambda: datetime(2000, 1, 1, tzinfo=UTC)) as store:  # sorts first
+    # The test's own queue, so the page shows rows of the SFT split in a known order: an odd row first.
+    for f in queue.parent.glob("queue.sqlite*"):
+        f.unlink()
+    with ReviewStore(queue, clock=lambda: datetime(2000, 1, 1, tzinfo=UTC)) as store:
         evil = make_example("evil-row", f"Extract {XSS}", output={"vendor": XSS, "total": 1.0, "currency": "EUR"})
         store.add([evil], {})
+    sft_rows = list(read_jsonl(out / "judge" / "sft.jsonl", Example))[:6]
+    with ReviewStore(queue, clock=lambda: datetime(2001, 1, 1, tzinfo=UTC)) as store:
+        store.add(sft_rows, {r.id: r.scores.get("judge") for r in sft_rows if "judge" in r.scores})
         token = store.add_reviewer("ana")
     store = ReviewStore(queue, schema=schema)
     order = [i.id for i in store.items()]
