@@ -1,10 +1,15 @@
-"""Human review: a stratified sample of judged rows goes into a SQLite queue; verdicts come back
-to publish (rejected rows leave, edited outputs replace the teacher's)."""
+"""Human review: a stratified sample of judged rows goes into a SQLite queue that reviewers work
+through in a browser (`seedfactory review RUN_DIR`); verdicts come back to publish (rejected rows
+leave, edited outputs replace the teacher's and become preference pairs) and gate training."""
 
+from seedfactory.review.agreement import ReviewGateError, agreement, cohen_kappa, gate_message, wilson_upper
 from seedfactory.review.sample import BANDS, DEFAULT_EDGES, sample_for_review, score_band
 from seedfactory.review.store import (
     MIGRATIONS,
+    REJECT_REASONS,
     STATUSES,
+    Conflict,
+    NotLeased,
     ReviewError,
     ReviewItem,
     ReviewStore,
@@ -13,6 +18,7 @@ from seedfactory.review.store import (
 )
 
 __all__ = [
-    "BANDS", "DEFAULT_EDGES", "MIGRATIONS", "STATUSES", "ReviewError", "ReviewItem", "ReviewStore",
-    "migrate", "sample_for_review", "schema_version", "score_band",
+    "BANDS", "DEFAULT_EDGES", "MIGRATIONS", "REJECT_REASONS", "STATUSES", "Conflict", "NotLeased", "ReviewError",
+    "ReviewGateError", "ReviewItem", "ReviewStore", "agreement", "cohen_kappa", "gate_message", "migrate",
+    "sample_for_review", "schema_version", "score_band", "wilson_upper",
 ]

@@ -87,6 +87,10 @@ class JudgeConfig(Section):
 
 class ReviewConfig(Section):
     sample_size: int = Field(12, ge=0, description="rows sampled into the human review queue")
+    lease_minutes: float = Field(30.0, gt=0, description="minutes a row stays with the reviewer it was handed to; an expired lease returns it to the queue")
+    overlap: float = Field(0.0, ge=0, le=1, description="share of queued rows reviewed by two reviewers, for agreement (kappa)")
+    max_defect_rate: float | None = Field(None, gt=0, le=1, description="training refuses when the 95% Wilson upper bound of the rejected share among reviewed rows is above this (default off)")
+    min_reviewed: int = Field(0, ge=0, description="training waits until this many queued rows have a verdict")
 
 
 class TrainConfig(Section):

@@ -134,6 +134,7 @@ class Lineage(Strict):
     task_request_key: str | None = Field(default=None, description="request that wrote the task")
     label: Literal["teacher", "target"] = Field(
         "teacher", description="who wrote the output: the teacher answering, or the target the input was written for")
+    original_output: Output | None = Field(default=None, description="the output before a reviewer edited it")
 
 
 class Example(Strict):

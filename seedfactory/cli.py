@@ -4,6 +4,8 @@
     seedfactory run seeds.path=my_seeds.jsonl generate.num_tasks=100
     seedfactory run my.yaml --out runs/mine teacher.backend=openai teacher.base_url=http://127.0.0.1:8000/v1
     seedfactory keys                                 # every config key, its default and its help
+    seedfactory review runs/invoice-fields --add-reviewer ana   # prints ana's token once
+    seedfactory review runs/invoice-fields           # the review page on http://127.0.0.1:8765/
 
 Running the same command on the same --out resumes: finished stages are skipped.
 """
@@ -15,7 +17,8 @@ import os
 import sys
 from pathlib import Path
 
-from seedfactory.schemas import ConfigError, SeedFileError, load_config
+from seedfactory.review.agreement import ReviewGateError
+from seedfactory.schemas import ConfigError, RunConfig, SeedFileError, load_config, load_schema
 from seedfactory.schemas.config import config_help
 from seedfactory.steps import STAGES
 from seedfactory.util.models import ModelNotFound
@@ -32,7 +35,56 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--until", choices=list(STAGES), help="stop after this stage")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     sub.add_parser("keys", help="list every config key with its default and help")
+    v = sub.add_parser("review", help="serve a run's review queue as a web page, add reviewers, export/import verdicts")
+    v.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory with review/queue.sqlite")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    v.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    v.add_argument("--add-reviewer", metavar="NAME", help="register a reviewer and print their token (shown once)")
+    v.add_argument("--export", type=Path, metavar="FILE.jsonl", help="write every queued row and its verdict")
+    v.add_argument("--import", dest="import_", type=Path, metavar="FILE.jsonl", help="record verdicts from a file")
     return p
+
+
+def open_store(queue: Path, schema: dict | None, cfg: RunConfig):
+    """The review queue with the run's lease length and overlap share."""
+    from seedfactory.review import ReviewStore
+
+    return ReviewStore(queue, schema=schema, overlap=cfg.review.overlap, lease_minutes=cfg.review.lease_minutes)
+
+
+def review_command(args) -> int:
+    """`seedfactory review RUN_DIR ...`: the run's own config sets leases and overlap."""
+    from seedfactory.review import ReviewError
+    from seedfactory.review.exchange import export_jsonl, import_jsonl
+
+    queue = args.run_dir / "review" / "queue.sqlite"
+    if not queue.is_file():
+        raise ReviewError(f"{queue}: no review queue; run `seedfactory run --out {args.run_dir}` first")
+    schema_file = args.run_dir / "split" / "schema.json"
+    schema = load_schema(schema_file) if schema_file.is_file() else None
+    config = args.run_dir / "config.yaml"
+    with open_store(queue, schema, load_config(config if config.is_file() else None)) as store:
+        if args.add_reviewer:
+            token = store.add_reviewer(args.add_reviewer)
+            print(f"reviewer {args.add_reviewer}: token {token}\n(shown once; only its hash is kept)")
+            return 0
+        if args.export:
+            print(f"exported {export_jsonl(store, args.export)} rows to {args.export}")
+            return 0
+        if args.import_:
+            counts = import_jsonl(store, args.import_)
+            print(f"imported {sum(counts.values())} verdicts from {args.import_}: {counts}")
+            return 0
+        if not store.reviewers():
+            raise ReviewError(f"no reviewers yet: add one with `seedfactory review {args.run_dir} --add-reviewer NAME`")
+        from seedfactory.review.rows import RowContext
+        from seedfactory.review.web import create_app, serve
+
+        app = create_app(store, RowContext.load(args.run_dir, schema))
+        print(f"review page: http://{args.host}:{args.port}/  ({store.counts()['pending']} rows pending; "
+              "Ctrl-C stops)", flush=True)
+        serve(app, args.host, args.port)
+    return 0
 
 
 def summary(stats: dict, out: Path) -> str:
@@ -63,6 +115,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "keys":
         print("\n".join(config_help()))
         return 0
+    if args.command == "review":
+        from seedfactory.review import ReviewError
+
+        try:
+            return review_command(args)
+        except (ReviewError, ConfigError, OSError) as e:
+            print(f"seedfactory: {e}", file=sys.stderr)
+            return 2
     config_path = None
     overrides = list(args.args)
     if overrides and "=" not in overrides[0]:
@@ -74,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         from seedfactory.pipeline import run
 
         stats = run(cfg, out, progress=not args.no_progress, until=args.until)
-    except (ConfigError, SeedFileError, ModelNotFound) as e:
+    except (ConfigError, SeedFileError, ModelNotFound, ReviewGateError) as e:
         print(f"seedfactory: {e}", file=sys.stderr)
         return 2
     print(summary(stats, out))

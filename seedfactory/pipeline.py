@@ -31,13 +31,19 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _lookup(tree: dict, dotted: str):
+    for key in dotted.split("."):
+        tree = tree[key]
+    return tree
+
+
 def fingerprint(ctx: RunContext, name: str, upstream: dict[str, str]) -> str:
     """A stage's fingerprint: its config sections, its upstream stages' fingerprints and what else
     it reads (`Stage.inputs`: seed file contents, review verdicts). Computed when the stage is
     reached, so inputs written by earlier stages of this run are seen."""
     stage, tree = STAGES[name], ctx.cfg.dump()
     extra = stage.inputs(ctx) if stage.inputs else None
-    return stable_hash([VERSION, name, {k: tree[k] for k in stage.sections},
+    return stable_hash([VERSION, name, {k: _lookup(tree, k) for k in stage.sections},
                         [upstream[dep] for dep in stage.after], extra])
 
 

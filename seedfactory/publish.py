@@ -3,8 +3,11 @@
 Splits: `sft` (rows that passed every filter and the judge), `preference` (prompt, chosen,
 rejected). Each row carries its lineage (seeds, teacher, request, judge score and rationale) and
 the whole record as JSON in `record`, so nothing is lost on the way to and from Arrow. Human
-review verdicts already in the queue are applied: rejected rows leave, edited outputs replace
-the teacher's. The folder is written beside the target and renamed into place.
+review verdicts already in the queue are applied: rejected rows leave (reject reason `review`),
+edited outputs replace the teacher's (lineage keeps the original) and each edit becomes a `review`
+preference pair placed first; reviewed rows are marked in a `review` column. Review counts and
+Cohen's kappa (judge vs reviewers, reviewer vs reviewer) go to the stage stats and the dataset
+card. The folder is written beside the target and renamed into place.
 """
 
 from __future__ import annotations
@@ -13,39 +16,70 @@ import json
 from pathlib import Path
 
 from seedfactory.context import RunContext
-from seedfactory.schemas import Example, JudgeVerdict, PreferencePair
+from seedfactory.schemas import Example, JudgeVerdict, Output, PreferencePair, output_text, stable_hash
 from seedfactory.util.files import atomic_dir, read_json
 
 
-def _apply_review(ctx: RunContext, rows: list[Example]) -> list[Example]:
-    queue = ctx.out / "review" / "queue.sqlite"
-    if not queue.is_file():
-        return rows
-    from seedfactory.review import ReviewStore
+class Reviewed:
+    """The queue's verdicts as publish applies them: rows kept, review pairs, counts, agreement."""
 
-    with ReviewStore(queue) as store:
-        verdicts = store.verdicts()
-    out = []
-    for r in rows:
-        v = verdicts.get(r.id)
-        if v and v["status"] == "rejected":
-            ctx.rejects(r, "review_rejected", detail=v.get("note"))
-            continue
-        if v and v["status"] == "edited":
-            r = r.model_copy(update={"output": v["edited_output"]})
-            ctx.count("review_edited")
-        out.append(r)
-    return out
+    def __init__(self, ctx: RunContext, rows: list[Example]):
+        self.status: dict[str, str] = {}
+        self.reviewer: dict[str, str] = {}
+        self.pairs: list[PreferencePair] = []
+        self.rejected: set[str] = set()
+        self.summary: dict = {}
+        self.rows = self._apply(ctx, rows)
+
+    def _apply(self, ctx: RunContext, rows: list[Example]) -> list[Example]:
+        queue = ctx.out / "review" / "queue.sqlite"
+        if not queue.is_file():
+            return rows
+        from seedfactory.review import ReviewStore, agreement
+
+        with ReviewStore(queue) as store:
+            verdicts, reviews, counts = store.verdicts(), store.reviews(), store.counts()
+            queued = {item.id: item.example for item in store.items()}
+        judge_kept = {r.id for r in rows}
+        self.summary = {"counts": counts, "agreement": agreement(reviews, verdicts, judge_kept)}
+        for item_id, v in verdicts.items():
+            self.status[item_id], self.reviewer[item_id] = v["status"], v["reviewer"] or ""
+            if v["status"] == "edited":  # an edit is a preference, whether or not the judge kept the row
+                self.pairs.append(review_pair(queued[item_id], v["edited_output"]))
+        out = []
+        for r in rows:
+            v = verdicts.get(r.id)
+            if v and v["status"] == "rejected":
+                self.rejected.add(r.id)
+                detail = ": ".join(x for x in (v.get("reason"), v.get("note")) if x) or None
+                ctx.rejects(r, "review", detail=f"{detail} (reviewer {v['reviewer']})" if v["reviewer"] else detail)
+                continue
+            if v and v["status"] == "edited":
+                lineage = r.lineage.model_copy(update={"original_output": r.output})
+                r = r.model_copy(update={"output": v["edited_output"], "lineage": lineage})
+                ctx.count("review_edited")
+            out.append(r)
+        return out
 
 
-def sft_row(r: Example, v: JudgeVerdict | None) -> dict:
+def review_pair(original: Example, edited: Output) -> PreferencePair:
+    """A reviewer's edit as a preference: the edited output chosen over the original."""
+    return PreferencePair(
+        id=stable_hash(["review", original.id]), prompt_id=original.prompt_id, prompt=original.prompt,
+        chosen=output_text(edited), rejected=original.output_text, chosen_id=f"{original.id}#edited",
+        rejected_id=original.id, margin=0.0, source="review")
+
+
+def sft_row(r: Example, v: JudgeVerdict | None, review: str = "", reviewer: str = "") -> dict:
+    original = r.lineage.original_output
     return {
         "id": r.id, "prompt_id": r.prompt_id, "instruction": r.instruction, "input": r.input,
         "output": r.output_text, "prompt": r.prompt,
         "messages": [{"role": "user", "content": r.prompt}, {"role": "assistant", "content": r.output_text}],
         "seed_ids": r.lineage.seed_ids, "strategy": r.lineage.strategy, "teacher": r.lineage.teacher,
         "request_key": r.lineage.request_key, "judge_score": r.scores.get("judge"),
-        "judge_rationale": v.rationale if v else "", "record": r.model_dump_json(),
+        "judge_rationale": v.rationale if v else "", "review": review, "reviewer": reviewer,
+        "original_output": "" if original is None else output_text(original), "record": r.model_dump_json(),
     }
 
 
@@ -59,15 +93,19 @@ def build_dataset(ctx: RunContext, sft: list[Example], pairs: list[PreferencePai
                   verdicts: dict[str, JudgeVerdict], target: Path) -> dict:
     from datasets import Dataset, DatasetDict, Features, Sequence, Value
 
-    sft = _apply_review(ctx, sft)
-    dropped = ctx.rejects.ids()
-    pairs = [p for p in pairs if p.chosen_id not in dropped and p.rejected_id not in dropped]
+    reviewed = Reviewed(ctx, sft)
+    sft = reviewed.rows
+    edited = {i for i, st in reviewed.status.items() if st == "edited"}
+    # A judge pair stays unless a reviewer turned down or rewrote its chosen side; review pairs go
+    # first, and DPO reads the split in order.
+    pairs = reviewed.pairs + [p for p in pairs if p.chosen_id not in reviewed.rejected | edited]
     sft_features = Features({
         "id": Value("string"), "prompt_id": Value("string"), "instruction": Value("string"),
         "input": Value("string"), "output": Value("string"), "prompt": Value("string"),
         "messages": [{"role": Value("string"), "content": Value("string")}],
         "seed_ids": Sequence(Value("string")), "strategy": Value("string"), "teacher": Value("string"),
         "request_key": Value("string"), "judge_score": Value("float64"), "judge_rationale": Value("string"),
+        "review": Value("string"), "reviewer": Value("string"), "original_output": Value("string"),
         "record": Value("string")})
     pair_features = Features({k: Value("float64" if k == "margin" else "string") for k in
                               ["id", "prompt_id", "prompt", "chosen", "rejected", "chosen_id", "rejected_id",
@@ -77,16 +115,37 @@ def build_dataset(ctx: RunContext, sft: list[Example], pairs: list[PreferencePai
         return Dataset.from_dict({k: [r[k] for r in rows] for k in features}, features=features)
 
     dd = DatasetDict({
-        "sft": table([sft_row(r, verdicts.get(r.id)) for r in sft], sft_features),
+        "sft": table([sft_row(r, verdicts.get(r.id), reviewed.status.get(r.id, ""), reviewed.reviewer.get(r.id, ""))
+                      for r in sft], sft_features),
         "preference": table([pair_row(p) for p in pairs], pair_features),
     })
     with atomic_dir(target) as tmp:
         dd.save_to_disk(str(tmp))
-        (tmp / "README.md").write_text(dataset_card(ctx, len(sft), len(pairs)), encoding="utf-8")
-    return {"sft": len(sft), "preference": len(pairs)}
+        (tmp / "README.md").write_text(dataset_card(ctx, len(sft), len(pairs), reviewed.summary), encoding="utf-8")
+    return {"sft": len(sft), "preference": len(pairs), "review_pairs": len(reviewed.pairs),
+            "review_approved_in_sft": sum(reviewed.status.get(r.id) == "accepted" for r in sft),
+            "review": reviewed.summary}
 
 
-def dataset_card(ctx: RunContext, n_sft: int, n_pairs: int) -> str:
+def review_card(summary: dict) -> list[str]:
+    if not summary:
+        return ["## Human review", "", "No review queue in this run.", ""]
+    c, ag = summary["counts"], summary["agreement"]
+
+    def kappa(k: dict) -> str:
+        return f"{k['kappa']} (n={k['n']})" if k["kappa"] is not None else f"undefined (n={k['n']})"
+
+    return ["## Human review", "",
+            f"Queued rows: {sum(c.values())}; approved {c['accepted']}, rejected {c['rejected']}, "
+            f"edited {c['edited']}, pending {c['pending']}. Rejected rows left the `sft` split (reject reason "
+            "`review`); edited rows replace their original (the `original_output` column keeps it) and each edit "
+            "is a `review` preference pair (edited chosen, original rejected). The `review` column marks reviewed "
+            "rows.",
+            "", f"- Cohen's kappa, judge keep/drop vs reviewers approve/reject: {kappa(ag['judge_vs_reviewers'])}",
+            f"- Cohen's kappa between two reviewers of one row: {kappa(ag['between_reviewers'])}", ""]
+
+
+def dataset_card(ctx: RunContext, n_sft: int, n_pairs: int, review: dict | None = None) -> str:
     funnel = []
     stats_path = ctx.out / "stats.json"
     if stats_path.is_file():
@@ -106,4 +165,5 @@ def dataset_card(ctx: RunContext, n_sft: int, n_pairs: int) -> str:
         "## Funnel (rows in and out of each stage before this one)", "",
         "| stage | in | out | rejected by reason |", "|---|---|---|---|", *funnel, "",
         "Every dropped row is in the run's `rejects.jsonl` with its stage and reason.", "",
+        *review_card(review or {}),
     ])

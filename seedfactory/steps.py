@@ -227,7 +227,24 @@ def publish(ctx: RunContext) -> dict:
     pairs = list(read_jsonl(ctx.out / "judge" / "pairs.jsonl", PreferencePair))
     verdicts = {v.example_id: v for v in read_jsonl(ctx.out / "judge" / "verdicts.jsonl", JudgeVerdict)}
     counts = build_dataset(ctx, sft, pairs, verdicts, ctx.out / "dataset")
-    return {"in": len(sft), "out": counts["sft"], "preference": counts["preference"], **counts}
+    return {"in": len(sft), "out": counts["sft"], **counts}
+
+
+def review_gate(ctx: RunContext) -> None:
+    """Refuse to train on data the reviewers found too defective, or before enough verdicts."""
+    from seedfactory.review import ReviewGateError, ReviewStore, gate_message
+
+    cfg = ctx.cfg.review
+    if cfg.max_defect_rate is None and cfg.min_reviewed == 0:
+        return
+    queue = ctx.out / "review" / "queue.sqlite"
+    counts = {}
+    if queue.is_file():
+        with ReviewStore(queue) as store:
+            counts = store.counts()
+    message = gate_message(counts, cfg.max_defect_rate, cfg.min_reviewed)
+    if message:
+        raise ReviewGateError(message)
 
 
 def train(ctx: RunContext) -> dict:
@@ -235,14 +252,16 @@ def train(ctx: RunContext) -> dict:
     from datasets import load_from_disk
 
     from seedfactory.judges import dpo_readiness
-    from seedfactory.train.data import dpo_records, sft_records
+    from seedfactory.train.data import dpo_order, dpo_records, sft_records
     from seedfactory.train.dpo import train_dpo
     from seedfactory.train.sft import train_sft
     from seedfactory.util.models import resolve_model
 
+    review_gate(ctx)
     ds = load_from_disk(str(ctx.out / "dataset"))
     sft_rows = [Example.model_validate_json(j) for j in ds["sft"]["record"]]
     pairs = [PreferencePair.model_validate_json(j) for j in ds["preference"]["record"]]
+    pairs = dpo_order(pairs, ctx.cfg.seed)
     if not sft_rows:
         raise RuntimeError("no rows survived to the sft split; see rejects.jsonl for why")
     model_dir = resolve_model(ctx.cfg.train.student)
@@ -274,7 +293,7 @@ def evaluate(ctx: RunContext) -> dict:
 @dataclass(frozen=True)
 class Stage:
     fn: Callable[[RunContext], dict]
-    sections: list[str]  # config sections whose change makes the stage run again
+    sections: list[str]  # config sections (or dotted keys) whose change makes the stage run again
     after: list[str] = field(default_factory=list)  # stages whose files it reads
     alone: bool = False  # wants the machine to itself: the runner frees model engines first
     inputs: Callable[[RunContext], object] | None = None  # what else it reads, hashed into its fingerprint
@@ -316,8 +335,8 @@ STAGES = {
     "baseline": Stage(baseline, ["teacher", "eval"], after=["split"]),
     "validate": Stage(validate, ["validate"], after=["split", "generate"]),
     "judge": Stage(judge, ["judge"], after=["split", "validate"]),
-    "review": Stage(review, ["review"], after=["judge"]),
+    "review": Stage(review, ["review.sample_size"], after=["judge"]),
     "publish": Stage(publish, [], after=["split", "judge", "review"], inputs=review_inputs),
-    "train": Stage(train, ["train"], after=["publish"], alone=True),
+    "train": Stage(train, ["train", "review.max_defect_rate", "review.min_reviewed"], after=["publish"], alone=True),
     "evaluate": Stage(evaluate, ["eval", "judge"], after=["split", "train", "baseline"]),
 }

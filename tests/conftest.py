@@ -18,6 +18,18 @@ def student_dir():
     return resolve_model("smollm2-135m")
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Headless system Chromium through Playwright (tests/browser.py); skips when it is missing."""
+    import browser as b
+
+    why = b.missing()
+    if why:
+        pytest.skip(why)
+    with b.chromium() as br:
+        yield br
+
+
 def pytest_collection_modifyitems(config, items):
     import torch
 

@@ -126,7 +126,7 @@ def test_review_verdicts_flow_into_the_dataset(out):
     assert json.loads(sft[sft["id"].index(edited)]["output"]) == new
     reasons = [(r["stage"], r["reason"], r["detail"]) for r in read_jsonl_dicts(out / "rejects.jsonl")
                if r["row_id"] == rejected]
-    assert ("publish", "review_rejected", "wrong total") in reasons
+    assert ("publish", "review", "wrong total (reviewer ann)") in reasons
 
 
 def test_an_edited_seed_file_reruns_the_split_and_what_follows(out, tmp_path):

@@ -34,7 +34,9 @@ def test_migrations_create_the_schema(tmp_path):
     assert schema_version(conn) == len(MIGRATIONS)
     cols = [r[1] for r in conn.execute("PRAGMA table_info(items)")]
     assert cols == ["id", "prompt_id", "payload", "judge_score", "sampled_at", "status", "edited_output",
-                    "reviewer", "note", "decided_at"]
+                    "reviewer", "note", "decided_at", "version", "reason"]
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"items", "reviewers", "leases", "reviews"} <= tables
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     indexes = {r[1] for r in conn.execute("PRAGMA index_list(items)")}
     assert "items_status" in indexes
@@ -68,7 +70,7 @@ def test_newer_queue_is_refused(tmp_path):
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     conn.close()
-    with pytest.raises(ReviewError, match=r"schema version 3, newer than this seedfactory knows \(2\)"):
+    with pytest.raises(ReviewError, match=r"schema version 4, newer than this seedfactory knows \(3\)"):
         ReviewStore(path)
 
 

@@ -16,7 +16,7 @@ from factories import make_example
 from seedfactory.schemas import Example, PreferencePair
 from seedfactory.schemas.config import TrainConfig
 from seedfactory.train.common import loss_stats, staged_adapter
-from seedfactory.train.data import dpo_records, sft_records
+from seedfactory.train.data import dpo_order, dpo_records, sft_records
 from seedfactory.train.dpo import train_dpo
 from seedfactory.train.evaluate import first_json_object, score_json
 from seedfactory.train.sft import train_sft
@@ -57,6 +57,17 @@ def test_dpo_records_are_conversational_preferences():
 
 
 # ---- score_json -------------------------------------------------------------------------------
+
+def test_dpo_order_puts_review_pairs_first_then_a_seeded_shuffle():
+    pairs = [PreferencePair(id=f"p{i}", prompt_id="x", prompt="q", chosen="a", rejected="b", chosen_id=f"c{i}",
+                            rejected_id=f"r{i}", margin=1.0, source="review" if i in (3, 7) else "panel")
+             for i in range(10)]
+    ordered = dpo_order(pairs, seed=0)
+    assert [p.id for p in ordered[:2]] == ["p3", "p7"]
+    assert sorted(p.id for p in ordered) == sorted(p.id for p in pairs)
+    assert [p.id for p in ordered] == [p.id for p in dpo_order(pairs, seed=0)]
+    assert [p.id for p in dpo_order(pairs, seed=1)[2:]] != [p.id for p in ordered[2:]]  # the seed shuffles
+
 
 def test_first_json_object_skips_text_fences_and_broken_braces():
     assert first_json_object('Sure! ```json\n{"a": 1}\n``` done') == {"a": 1}

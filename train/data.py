@@ -12,6 +12,8 @@ user turn here as at evaluation time (`Example.prompt` / `render_prompt`).
 
 from __future__ import annotations
 
+import random
+
 from seedfactory.schemas import Example, PreferencePair
 
 
@@ -34,3 +36,11 @@ def dpo_records(pairs: list[PreferencePair]) -> list[dict]:
         {"prompt": _user(p.prompt), "chosen": _assistant(p.chosen), "rejected": _assistant(p.rejected)}
         for p in pairs
     ]
+
+
+def dpo_order(pairs: list[PreferencePair], seed: int) -> list[PreferencePair]:
+    """Reviewers' edits first (DPO reads its rows in order, so a short run trains on them), then the
+    judge's pairs in a seeded shuffle."""
+    judged = [p for p in pairs if p.source != "review"]
+    random.Random(seed).shuffle(judged)
+    return [p for p in pairs if p.source == "review"] + judged

@@ -31,7 +31,8 @@ from seedfactory.util.progress import NO_PROGRESS, Progress
 
 def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: Path, cfg: TrainConfig,
               seed: int, progress: Progress = NO_PROGRESS) -> dict:
-    """Continue the SFT adapter with DPO on prompt/chosen/rejected rows; save it; return step stats.
+    """Continue the SFT adapter with DPO on prompt/chosen/rejected rows, read in the order given;
+    save it; return step stats.
 
     Raises ValueError when there is nothing to do (no rows, or `train.dpo_steps` is 0), so the
     caller can skip DPO and say why.
@@ -58,6 +59,8 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
                            progress=progress),
             learning_rate=cfg.dpo_learning_rate,
             beta=cfg.dpo_beta,
+            # The caller orders the rows (reviewers' edits first); the trainer must not reshuffle them.
+            train_sampling_strategy="sequential",
         )
         trainer = DPOTrainer(
             model=model,

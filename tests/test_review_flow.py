@@ -1,0 +1,137 @@
+"""Verdicts flowing back through the pipeline (fake teacher and judge, hash embedder): the training
+gate, agreement in stats.json and the dataset card, review pairs, and the `seedfactory review` CLI."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from seedfactory.cli import main
+from seedfactory.pipeline import run
+from seedfactory.review import ReviewGateError, ReviewStore
+from seedfactory.schemas import load_config
+from seedfactory.util.files import read_json, read_jsonl_dicts
+
+FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=12", "generate.responses_per_prompt=3",
+        "review.sample_size=8"]
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory):
+    """A run to publish with 8 queued rows: 5 rejected, 2 approved, 1 edited; two reviewers on 2 rows."""
+    out = tmp_path_factory.mktemp("flow") / "run"
+    run(load_config(None, FAST), out, progress=False, until="publish", log=lambda m: None)
+    with ReviewStore(out / "review" / "queue.sqlite", overlap=1.0) as store:
+        items = store.items()
+        for item in items[:5]:
+            store.decide(item.id, "rejected", reviewer="ana", reason="wrong")
+        for item in items[5:7]:
+            store.decide(item.id, "accepted", reviewer="ana")
+        store.decide(items[5].id, "accepted", reviewer="ben")
+        store.decide(items[0].id, "accepted", reviewer="ben")  # disagrees; the rejection stands
+        edited = dict(items[7].example.output, vendor="Edited GmbH")
+        store.decide(items[7].id, "edited", edited, reviewer="ana")
+    run(load_config(None, FAST), out, progress=False, until="publish", log=lambda m: None)  # publish again
+    return out, [i.id for i in items], edited
+
+
+def test_publish_reports_counts_and_kappa_in_stats_and_card(reviewed):
+    out, ids, _ = reviewed
+    review = read_json(out / "stats.json")["stages"]["publish"]["review"]
+    assert review["counts"] == {"pending": 0, "accepted": 2, "rejected": 5, "edited": 1}
+    judge_kept = {r["id"] for r in read_jsonl_dicts(out / "judge" / "sft.jsonl")}
+    assert review["agreement"]["judge_vs_reviewers"]["n"] == 8
+    assert review["agreement"]["between_reviewers"] == {"kappa": 0.0, "n": 2, "agree": 0.5}
+    # by hand: judge keep/drop against reviewers keep (2 accepted) / drop (5 rejected, 1 edited)
+    judge = ["keep" if i in judge_kept else "drop" for i in ids]
+    human = ["drop"] * 5 + ["keep"] * 2 + ["drop"]
+    po = sum(a == b for a, b in zip(judge, human)) / 8
+    pe = (judge.count("keep") * 2 + judge.count("drop") * 6) / 64
+    want = None if pe == 1 else round((po - pe) / (1 - pe), 4)
+    assert review["agreement"]["judge_vs_reviewers"]["kappa"] == want
+    card = (out / "dataset" / "README.md").read_text()
+    assert "approved 2, rejected 5, edited 1, pending 0" in card
+    assert "Cohen's kappa between two reviewers of one row: 0.0 (n=2)" in card
+    assert f"judge keep/drop vs reviewers approve/reject: {want if want is not None else 'undefined'} (n=8)" in card
+
+
+def test_gate_refuses_training_with_counts_and_bound(reviewed, capsys):
+    out, _, _ = reviewed
+    cfg = load_config(None, FAST + ["review.max_defect_rate=0.2"])  # by hand: 1.27765 / 1.4802 = 0.863
+    with pytest.raises(ReviewGateError, match=r"reviewers rejected 5 of 8 reviewed rows \(2 approved, 1 edited\); "
+                                              r"the 95% Wilson upper bound of the defect rate is 0\.863, above "
+                                              r"review.max_defect_rate=0.2"):
+        run(cfg, out, progress=False, until="train", log=lambda m: None)
+    assert not (out / "train" / ".done").exists() and not (out / "adapter").exists()
+    code = main(["run", "--out", str(out), "--no-progress", "--until", "train", *FAST, "review.max_defect_rate=0.2"])
+    assert code == 2 and "seedfactory: training refused: reviewers rejected 5 of 8" in capsys.readouterr().err
+    with pytest.raises(ReviewGateError, match=r"training waits for review: 8 of review.min_reviewed=20 rows"):
+        run(load_config(None, FAST + ["review.min_reviewed=20"]), out, progress=False, until="train",
+            log=lambda m: None)
+
+
+def test_review_pairs_come_first_and_judge_pairs_lose_rewritten_or_rejected_chosen(reviewed):
+    from datasets import load_from_disk
+
+    out, ids, edited = reviewed
+    pref = load_from_disk(str(out / "dataset"))["preference"]
+    assert pref[0]["source"] == "review" and pref[0]["rejected_id"] == ids[7]
+    assert json.loads(pref[0]["chosen"]) == edited
+    judge_pairs = [p for p in pref if p["source"] != "review"]
+    gone = set(ids[:5]) | {ids[7]}
+    assert judge_pairs and not any(p["chosen_id"] in gone for p in judge_pairs)
+    all_pairs = read_jsonl_dicts(out / "judge" / "pairs.jsonl")
+    assert len(judge_pairs) == sum(p["chosen_id"] not in gone for p in all_pairs)
+
+
+def test_cli_add_reviewer_export_import_and_errors(reviewed, tmp_path, capsys):
+    out, ids, _ = reviewed
+    assert main(["review", str(out), "--add-reviewer", "cleo"]) == 0
+    token = capsys.readouterr().out.split("token ")[1].split()[0]
+    with ReviewStore(out / "review" / "queue.sqlite") as store:
+        assert store.reviewer_for(token) == "cleo"
+    assert main(["review", str(out), "--add-reviewer", "cleo"]) == 2
+    assert "reviewer 'cleo' already exists" in capsys.readouterr().err
+    dump = tmp_path / "q.jsonl"
+    assert main(["review", str(out), "--export", str(dump)]) == 0
+    assert [json.loads(x)["status"] for x in dump.read_text().splitlines()].count("rejected") == 5
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": ids[6], "status": "maybe"}) + "\n")
+    assert main(["review", str(out), "--import", str(bad)]) == 2
+    assert "bad.jsonl:1: field 'status' is 'maybe'" in capsys.readouterr().err
+    assert main(["review", str(tmp_path / "nowhere")]) == 2
+    assert "no review queue" in capsys.readouterr().err
+
+
+def test_cli_serves_the_page_and_ctrl_c_stops_it(reviewed):
+    out, _, _ = reviewed
+    import socket
+
+    with ReviewStore(out / "review" / "queue.sqlite") as store:
+        store.add_reviewer("dora")  # the page refuses to start with nobody to review
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "seedfactory", "review", str(out), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=os.environ | {"PYTHONUNBUFFERED": "1"})
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith(f"review page: http://127.0.0.1:{port}/")
+        for _ in range(100):
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.ConnectError:
+                subprocess.run(["sleep", "0.1"])
+        assert page.status_code == 200 and "seedfactory review" in page.text
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
