@@ -80,7 +80,8 @@ def estimate_tokens(req: GenerationRequest) -> int:
 
 
 class OpenAIBackend:
-    def __init__(self, cfg: ModelConfig, sleep=None, seed: int = 0):
+    def __init__(self, cfg: ModelConfig, sleep=None, clock=time.monotonic, seed: int = 0):
+        """`sleep` (async) and `clock` drive the waits; tests pass a fake pair."""
         import openai  # noqa: F401  (a core dependency; imported here to fail early if missing)
 
         self.urls = base_urls(cfg)
@@ -91,8 +92,8 @@ class OpenAIBackend:
         self.cfg, self.name = cfg, cfg.model
         self.sleep = sleep or asyncio.sleep
         self.rng = random.Random(seed)
-        self.limiter = RateLimiter(cfg.requests_per_minute, cfg.tokens_per_minute)
-        self.pool = ServerPool(self.urls, cfg.backoff, self.rng)
+        self.limiter = RateLimiter(cfg.requests_per_minute, cfg.tokens_per_minute, clock)
+        self.pool = ServerPool(self.urls, cfg.backoff, self.rng, clock)
         self.api_key = os.environ.get(cfg.api_key_env) or "not-needed"
 
     # ---- one attempt --------------------------------------------------------------------------

@@ -205,3 +205,21 @@ def test_output_first_run_keeps_one_grounded_target_per_task(out):
     pairs = read_jsonl_dicts(out / "judge" / "pairs.jsonl")
     assert all(p["source"] == "target" for p in pairs)
     assert all(p["chosen_id"] in {r["id"] for r in sft} for p in pairs)
+
+
+def test_budget_cap_stops_the_stage_cleanly_and_a_raised_cap_resumes(tmp_path, capsys):
+    full = tmp_path / "full"
+    assert main(["run", "--out", str(full), "--until", "generate", "--no-progress", *FAST]) == 0
+    want = read_jsonl_dicts(full / "generate" / "candidates.jsonl")
+    capped = tmp_path / "capped"
+    args = ["run", "--out", str(capped), "--until", "generate", "--no-progress", *FAST]
+    assert main([*args, "teacher.max_tokens_total=3000"]) == 3
+    err = capsys.readouterr().err
+    assert "stopped cleanly at the budget cap" in err and "raise teacher.max_tokens_total" in err
+    assert not (capped / "generate" / ".done").exists()
+    assert main([*args, "teacher.max_tokens_total=1000000"]) == 0
+    stats = read_json(capped / "stats.json")
+    g = stats["stages"]["generate"]
+    assert g["cache_hits"] > 0  # what was paid for under the first cap was not asked again
+    assert read_jsonl_dicts(capped / "generate" / "candidates.jsonl") == want  # no row lost or doubled
+    assert stats["tokens_by_model"]["fake:smollm2-135m"]["requests_sent"] == g["requests_sent"]
