@@ -11,7 +11,7 @@ from seedfactory.generators.cache import BudgetExceeded, CachedBackend
 from seedfactory.generators.fake import FakeBackend
 from seedfactory.generators.fake_server import FakeOpenAIServer
 from seedfactory.generators.openai_backend import KEY_HEADER, OpenAIBackend
-from seedfactory.generators.ratelimit import RateLimiter, ServerPool, backoff_delay, retry_after
+from seedfactory.generators.ratelimit import RateLimiter, backoff_delay, retry_after
 from seedfactory.schemas import GenerationRequest, Message, Sampling
 from seedfactory.schemas.config import ModelConfig
 
