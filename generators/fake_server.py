@@ -29,6 +29,12 @@ class FakeOpenAIServer:
             def log_message(self, *args):  # keep test output clean
                 pass
 
+            def handle(self):
+                try:
+                    super().handle()
+                except (ConnectionResetError, BrokenPipeError):
+                    pass  # the client reset or dropped a kept-alive connection: nothing to answer
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 body["_key"] = self.headers.get("X-Seedfactory-Request")
@@ -88,3 +94,21 @@ def _completion(body: dict, text: str) -> dict:
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 7, "completion_tokens": len(text.split()), "total_tokens": 7 + len(text.split())},
     }
+
+
+def schema_reply(body: dict) -> str:
+    """A reply like the packaged FakeBackend's, for any request: a valid instance of the request's
+    JSON schema, else a short text. Seeded by the request key, so a retried request gets the same
+    reply and a rerun makes the same rows. Use as `FakeOpenAIServer([], default=schema_reply)`."""
+    import hashlib
+    import random
+
+    from seedfactory.generators.fake import WORDS, synth_instance
+
+    key = body.get("_key") or hashlib.sha256(json.dumps(body["messages"], sort_keys=True).encode()).hexdigest()
+    rng = random.Random(key)
+    fmt = body.get("response_format") or {}
+    schema = (fmt.get("json_schema") or {}).get("schema") or fmt.get("schema")
+    if schema is not None:
+        return json.dumps(synth_instance(schema, rng))
+    return "Fake answer: " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 12))) + "."
