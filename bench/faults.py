@@ -66,7 +66,7 @@ def main() -> None:
     matrix = {}
     for fault in FAULTS:
         keys = {e["key"] for e in log if e["fault"] == fault}
-        fate = Counter("answered on retry -> " + done.get(k, "?") if k in saved else "quarantined -> " + done.get(k, "?")
+        fate = Counter(("answered on retry -> " if k in saved else "quarantined -> ") + done.get(k, "?")
                        for k in keys)
         matrix[fault] = {"rate": RATES[fault], "injected": sum(e["fault"] == fault for e in log),
                          "requests_hit": len(keys), "fate": dict(fate)}

@@ -38,7 +38,8 @@ def test_run_generates_and_judges_against_a_real_vllm_server(vllm_server, tmp_pa
     assert scored, f"no verdict scored: {verdicts}"
     # the score is the probability-weighted one, computed from logprobs the server sent back
     with sqlite3.connect(out / "cache.sqlite") as db:
-        cached = {k: GenerationResult.model_validate_json(r) for k, r in db.execute("SELECT key, result FROM responses")}
+        rows = db.execute("SELECT key, result FROM responses").fetchall()
+    cached = {k: GenerationResult.model_validate_json(r) for k, r in rows}
     weighted = 0
     for v in scored:
         res = cached[v["request_keys"][0]]
