@@ -26,13 +26,14 @@ def vllm_server(student_dir):
 def test_run_generates_and_judges_against_a_real_vllm_server(vllm_server, tmp_path):
     out = tmp_path / "run"
     args = ["run", "--out", str(out), "--until", "judge", "--no-progress", "teacher.backend=openai",
-            f"teacher.base_url={vllm_server.url}", "teacher.max_tokens=96", "generate.num_tasks=3",
+            f"teacher.base_url={vllm_server.url}", "teacher.max_tokens=64", "seeds.holdout=0.1", "generate.num_tasks=3",
             "generate.responses_per_prompt=2", "validate.embedder=hash", "judge.min_score=1", "judge.drop_fraction=0"]
     assert main(args) == 0, vllm_server.tail()
     stats = read_json(out / "stats.json")
     g, j = stats["stages"]["generate"], stats["stages"]["judge"]
     assert g["requests_sent"] > 0 and g["completion_tokens"] > 0 and g["quarantined"] == 0
-    assert stats["tokens_by_model"]["smollm2-135m"]["requests_sent"] == g["requests_sent"] + j["requests_sent"]
+    sent = g["requests_sent"] + stats["stages"]["baseline"]["requests_sent"] + j["requests_sent"]
+    assert stats["tokens_by_model"]["smollm2-135m"]["requests_sent"] == sent
     verdicts = read_jsonl_dicts(out / "judge" / "verdicts.jsonl")
     scored = [v for v in verdicts if v["score"] is not None]
     assert scored, f"no verdict scored: {verdicts}"
@@ -50,3 +51,21 @@ def test_run_generates_and_judges_against_a_real_vllm_server(vllm_server, tmp_pa
     assert weighted > 0
     assert vllm_server.proc.poll() is None  # the engine is still alive (no seeded request killed it)
     json.loads(next(iter(cached.values())).text or "{}")  # structured replies parse
+
+
+def test_faults_in_front_of_the_real_server_are_retried_or_quarantined(vllm_server):
+    from seedfactory.generators.fault_proxy import FaultProxy
+    from seedfactory.generators.openai_backend import OpenAIBackend
+    from seedfactory.schemas import GenerationRequest, Message, Sampling
+    from seedfactory.schemas.config import ModelConfig
+
+    rates = {"429": 0.1, "503": 0.1, "reset": 0.1, "garbage": 0.1, "truncated": 0.1}
+    reqs = [GenerationRequest(model="smollm2-135m", sampling=Sampling(temperature=0.0, max_tokens=8),
+                              messages=[Message(role="user", content=f"Say a word about {w}.")])
+            for w in ("tea", "rain", "bikes", "maps")]
+    with FaultProxy(vllm_server.url.rsplit("/v1", 1)[0], rates, seed=3) as proxy:
+        cfg = ModelConfig(backend="openai", model="smollm2-135m", base_url=proxy.url, backoff=0.05, max_retries=6)
+        out = OpenAIBackend(cfg).generate(reqs)
+    assert {e["fault"] for e in proxy.log} - {None}, "no fault was injected"
+    assert all(r.error is None and r.text.strip() for r in out)  # every fault was retried through
+    assert [r.attempts for r in out] == [sum(e["key"] == q.key for e in proxy.log) for q in reqs]
