@@ -186,3 +186,17 @@ def test_budget_cap_stops_cleanly_keeps_answers_and_resumes_when_raised(tmp_path
     capped_cost = CachedBackend(fake, path, ModelConfig(max_cost=1.0, price_prompt=1e6))
     with pytest.raises(BudgetExceeded, match="max_cost"):
         capped_cost.generate([req("a new one")])
+
+
+def test_run_with_a_list_of_base_urls_finishes_when_one_server_is_down(tmp_path):
+    from seedfactory.cli import main
+    from seedfactory.generators.fake_server import schema_reply
+    from seedfactory.util.files import read_json
+
+    with FakeOpenAIServer([], default=("status", 503)) as down, FakeOpenAIServer([], default=schema_reply) as up:
+        code = main(["run", "--out", str(tmp_path / "run"), "--until", "generate", "--no-progress",
+                     "teacher.backend=openai", f"teacher.base_url=[{down.url}, {up.url}]", "teacher.backoff=0.01",
+                     "validate.embedder=hash", "generate.num_tasks=6", "generate.responses_per_prompt=2"])
+    g = read_json(tmp_path / "run" / "stats.json")["stages"]["generate"]
+    assert code == 0 and g["quarantined"] == 0 and g["out"] == 2 * g["tasks"] > 0
+    assert len(up.requests) == g["requests_sent"] and len(down.requests) < g["requests_sent"] / 2
