@@ -43,6 +43,13 @@ class ModelConfig(Section):
     tensor_parallel_size: int = Field(1, gt=0, description="GPUs one in-process vLLM engine is split over (CUDA only)")
     data_parallel_size: int = Field(1, gt=0, description="replicas of the in-process vLLM engine (CUDA only)")
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="share of GPU memory the in-process vLLM engine may take (CUDA only)")
+
+    @model_validator(mode="after")
+    def _cost_cap_needs_prices(self) -> "ModelConfig":
+        if self.max_cost is not None and not (self.price_prompt or self.price_completion):
+            raise ValueError("max_cost needs price_prompt and/or price_completion (per million tokens); "
+                             "with no prices nothing ever costs anything (max_tokens_total caps tokens)")
+        return self
     structured: Literal["json_schema", "json_object", "none"] = Field(
         "json_schema", description="how structured output is asked for: json_schema (vLLM, OpenAI), json_object (llama.cpp) or none (prompt only)")
 

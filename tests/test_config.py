@@ -42,6 +42,7 @@ def test_judge_follows_teacher_unless_set():
     (["teacher.backend=gpu"], "teacher.backend: Input should be 'vllm', 'openai' or 'fake'"),
     (["seeds.holdout=1.5"], "seeds.holdout: Input should be less than 1"),
     (["justakey"], "expected key=value"),
+    (["teacher.max_cost=5"], "teacher: Value error, max_cost needs price_prompt"),
 ])
 def test_bad_overrides_name_the_key(override, needle):
     with pytest.raises(ConfigError) as e:
