@@ -13,6 +13,7 @@ Faults and what happens:
   structured requests) replies that are not JSON: retried with exponential backoff and full jitter;
   a server failing twice in a row is backed off and its requests go to the other servers.
 - 400 and other 4xx (context too long, bad schema): not retried; quarantined with the server's message.
+  An unusable reply to a greedy request (temperature 0) is not retried either: it would come back the same.
 After `max_retries` retries a request is quarantined: returned with `error` set and the last raw
 text kept. Tokens of every attempt that came back are counted (they are paid for).
 
@@ -195,6 +196,8 @@ class OpenAIBackend:
                         server.errors["http_429"] = server.errors.get("http_429", 0) + 1
                     elif e.kind == "unusable":
                         self.pool.answered(server)  # the server is fine; the sample was bad
+                        if req.sampling.temperature == 0:  # greedy: asking again gets the same reply
+                            return self._quarantine(req, attempts, spent, f"not retried (greedy): {e}", e.text)
                     else:
                         self.pool.failed(server, e.kind, e.wait)
                     delay = 0.0 if e.kind == "http_429" else backoff_delay(attempts, self.cfg.backoff, self.rng)

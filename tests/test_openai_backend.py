@@ -200,3 +200,12 @@ def test_run_with_a_list_of_base_urls_finishes_when_one_server_is_down(tmp_path)
     g = read_json(tmp_path / "run" / "stats.json")["stages"]["generate"]
     assert code == 0 and g["quarantined"] == 0 and g["out"] == 2 * g["tasks"] > 0
     assert len(up.requests) == g["requests_sent"] and len(down.requests) < g["requests_sent"] / 2
+
+
+def test_an_unusable_greedy_reply_is_not_asked_again():
+    with FakeOpenAIServer(["not json", '{"a": 1}']) as srv:
+        r = req().model_copy(update={"response_schema": {"type": "object"},
+                                     "sampling": Sampling(temperature=0.0, max_tokens=16)})
+        [res] = OpenAIBackend(cfg(srv.url)).generate([r])
+    assert len(srv.requests) == 1 and res.attempts == 1
+    assert res.error.startswith("not retried (greedy): reply is not JSON") and res.text == "not json"
