@@ -55,6 +55,7 @@ class FaultProxy:
         self.log: list[dict] = []
         self.log_path = Path(log_path) if log_path else None
         self._seen: dict[str, int] = {}
+        self._active = 0  # requests being handled (a slow one sleeps): waited for on exit, so the log is whole
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.httpd.daemon_threads = True
@@ -112,10 +113,14 @@ class FaultProxy:
                 key = self.headers.get("X-Seedfactory-Request") or hashlib.sha256(body).hexdigest()[:32]
                 n, fault = proxy.draw(key)
                 entry = {"key": key, "n": n, "fault": fault, "forwarded": False, "delivered": False, "t": time.time()}
+                with proxy._lock:
+                    proxy._active += 1
                 try:
                     self._serve(body, fault, entry)
                 finally:
                     proxy._record(entry)
+                    with proxy._lock:
+                        proxy._active -= 1
 
             def _serve(self, body: bytes, fault: str | None, entry: dict) -> None:
                 if fault == "reset":
@@ -170,6 +175,9 @@ class FaultProxy:
         return self
 
     def __exit__(self, *exc) -> None:
+        deadline = time.monotonic() + self.slow_seconds + 5
+        while self._active and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.httpd.shutdown()
         self.httpd.server_close()
 
