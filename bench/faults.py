@@ -51,7 +51,7 @@ def main() -> None:
     p.add_argument("--responses", type=int, default=3)
     p.add_argument("--retries", type=int, default=3)
     args = p.parse_args()
-    overrides = ["validate.embedder=hash", f"generate.num_tasks={args.tasks}",
+    overrides = ["validate.embedder=hash", "generate.strategy=self_instruct", f"generate.num_tasks={args.tasks}",
                  f"generate.responses_per_prompt={args.responses}", "teacher.backoff=0.05",
                  f"teacher.max_retries={args.retries}", "teacher.timeout=1", "teacher.backend=openai"]
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer([], default=schema_reply) as srv, \

@@ -75,11 +75,14 @@ def gather(out: Path, started: dict | None = None) -> dict:
     return stats
 
 
-def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None = None, log=_log) -> dict:
+def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None = None, log=_log,
+        cache_path: Path | None = None) -> dict:
+    """Every stage up to `until`, skipping finished ones. `cache_path`: a request cache other than
+    `<out>/cache.sqlite` (the dry run samples into a scratch folder with the run's own cache)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.dump(), sort_keys=False))
-    ctx = RunContext(cfg, out, progress=progress)
+    ctx = RunContext(cfg, out, progress=progress, cache_path=cache_path)
     fps: dict[str, str] = {}
     names = list(STAGES)
     for i, name in enumerate(names, start=1):

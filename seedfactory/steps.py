@@ -145,6 +145,7 @@ def judge(ctx: RunContext) -> dict:
 
     checks = J.check_set(ctx.train_seeds, random.Random(ctx.cfg.seed), jc.self_test_size)
     cal = J.self_test(checks, backend, jc.model, schema, criteria) if checks else {"auc": None}
+    self_test_requests = backend.stats(since=before)  # a fixed cost, whatever the number of rows (--dry-run)
     trusted = cal["auc"] is not None and cal["auc"] >= jc.min_auc
     cal.update(min_auc=jc.min_auc, passed=trusted, judge=jc.model.model)
     write_json(ctx.stage_dir / "calibration.json", cal)
@@ -202,7 +203,7 @@ def judge(ctx: RunContext) -> dict:
             "consensus_mean": round(sum(agreements) / len(agreements), 3) if agreements else None,
             "teacher_field_accuracy_on_targets":
                 round(sum(teacher_vs_target) / len(teacher_vs_target), 3) if teacher_vs_target else None,
-            **backend.stats(since=before)}
+            "self_test_requests": self_test_requests, **backend.stats(since=before)}
 
 
 def review(ctx: RunContext) -> dict:

@@ -18,9 +18,9 @@ from seedfactory.generators.fault_proxy import FAULTS, FaultProxy
 from seedfactory.schemas import SeedExample, load_config, stable_hash
 from seedfactory.util.files import read_jsonl, read_jsonl_dicts
 
-RATES = {"429": 0.08, "500": 0.05, "503": 0.05, "reset": 0.05, "slow": 0.04, "garbage": 0.06, "truncated": 0.06}
-SMALL = ["validate.embedder=hash", "generate.num_tasks=10", "generate.responses_per_prompt=2", "--no-progress",
-         "teacher.backoff=0.05"]
+RATES = {"429": 0.08, "500": 0.05, "503": 0.07, "reset": 0.05, "slow": 0.04, "garbage": 0.06, "truncated": 0.06}
+SMALL = ["validate.embedder=hash", "generate.strategy=self_instruct", "generate.num_tasks=10",
+         "generate.responses_per_prompt=2", "--no-progress", "teacher.backoff=0.05"]
 
 
 def openai_args(url: str, timeout: float = 1.0) -> list[str]:
