@@ -63,7 +63,7 @@ class SeedsConfig(Section):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
 
-StrategyName = Literal["output_first", "input_variation", "self_instruct"]
+StrategyName = Literal["output_first", "input_variation", "self_instruct", "evol_instruct"]
 
 
 class GenerateConfig(Section):
@@ -76,7 +76,9 @@ class GenerateConfig(Section):
     templates: bool = Field(True, description="output_first: also write each target into its base seed's own text (grounded by construction)")
     task_temperature: float = Field(0.9, ge=0, description="sampling temperature for writing new tasks, inputs, texts and names")
     task_max_tokens: int = Field(512, gt=0, description="longest new task (self_instruct), in tokens")
-    batch_size: int = Field(32, gt=0, description="requests sent together; the cache is written after each batch")
+    batch_size: int = Field(32, gt=0, description="requests sent together (each reply is cached as it arrives)")
+    pool_round: int = Field(16, gt=0, description="self_instruct / evol_instruct: tasks asked for per round; a round's accepted tasks join the pool the next round draws from")
+    novelty_threshold: float = Field(0.7, gt=0, le=1, description="self_instruct / evol_instruct: a new task whose ROUGE-L to a task in the pool (or, evolved, to its base) reaches this is rejected (not_novel / evol_no_gain)")
 
 
 class ValidateConfig(Section):
