@@ -26,8 +26,9 @@ def vllm_server(student_dir):
 def test_run_generates_and_judges_against_a_real_vllm_server(vllm_server, tmp_path):
     out = tmp_path / "run"
     args = ["run", "--out", str(out), "--until", "judge", "--no-progress", "teacher.backend=openai",
-            f"teacher.base_url={vllm_server.url}", "teacher.max_tokens=96", "seeds.holdout=0.1", "generate.num_tasks=2",
-            "generate.responses_per_prompt=2", "validate.embedder=hash", "judge.min_score=1", "judge.drop_fraction=0"]
+            f"teacher.base_url={vllm_server.url}", "teacher.max_tokens=96", "seeds.holdout=0.1",
+            "generate.strategy=self_instruct", "generate.num_tasks=2", "generate.responses_per_prompt=2",
+            "validate.embedder=hash", "judge.self_test_size=0", "judge.min_score=1", "judge.drop_fraction=0"]
     assert main(args) == 0, vllm_server.tail()
     stats = read_json(out / "stats.json")
     g, j = stats["stages"]["generate"], stats["stages"]["judge"]
