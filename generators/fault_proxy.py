@@ -139,7 +139,13 @@ class FaultProxy:
                     self._send(200, b"<html><body>502 Bad Gateway (not JSON)</body></html>", "application/json")
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-                status, data, ctype = proxy.forward("POST", self.path, body, headers)
+                try:
+                    status, data, ctype = proxy.forward("POST", self.path, body, headers)
+                except OSError as e:  # the server is down: say so, as a real gateway would
+                    entry["upstream_error"] = str(e)
+                    err = {"error": {"message": f"upstream unreachable: {e}", "type": "bad_gateway"}}
+                    self._send(502, json.dumps(err).encode(), "application/json")
+                    return
                 entry["forwarded"], entry["status"] = True, status
                 if fault == "truncated":
                     data = data[: len(data) // 2]

@@ -30,6 +30,7 @@ def test_run_generates_and_judges_against_a_real_vllm_server(vllm_server, tmp_pa
             "generate.strategy=self_instruct", "generate.num_tasks=2", "generate.responses_per_prompt=2",
             "validate.embedder=hash", "judge.self_test_size=0", "judge.min_score=1", "judge.drop_fraction=0"]
     assert main(args) == 0, vllm_server.tail()
+    assert vllm_server.proc.poll() is None, f"the vLLM server died during the run:\n{vllm_server.tail()}"
     stats = read_json(out / "stats.json")
     g, j = stats["stages"]["generate"], stats["stages"]["judge"]
     assert g["requests_sent"] > 0 and g["completion_tokens"] > 0 and g["out"] > 0
