@@ -24,8 +24,13 @@ def vllm_server(student_dir):
 
 
 def test_run_generates_and_judges_against_a_real_vllm_server(vllm_server, tmp_path):
+    from seedfactory.seeds import resolve_seed_path
+
     out = tmp_path / "run"
+    cases = resolve_seed_path("invoice-fields").with_name("invoice-fields.eval.jsonl").read_text().splitlines()
+    (tmp_path / "eval.jsonl").write_text("\n".join(cases[:2]) + "\n")  # two evaluation cases keep it short
     args = ["run", "--out", str(out), "--until", "judge", "--no-progress", "teacher.backend=openai",
+            f"eval.path={tmp_path / 'eval.jsonl'}",
             f"teacher.base_url={vllm_server.url}", "teacher.max_tokens=96", "seeds.holdout=0.1",
             "generate.strategy=self_instruct", "generate.num_tasks=2", "generate.responses_per_prompt=2",
             "validate.embedder=hash", "judge.self_test_size=0", "judge.min_score=1", "judge.drop_fraction=0"]
