@@ -52,6 +52,7 @@ def main() -> None:
     p.add_argument("--retries", type=int, default=3)
     args = p.parse_args()
     overrides = ["validate.embedder=hash", "generate.strategy=self_instruct", f"generate.num_tasks={args.tasks}",
+                 f"generate.pool_round={args.tasks}",  # one round: the accounting rebuilds its requests
                  f"generate.responses_per_prompt={args.responses}", "teacher.backoff=0.05",
                  f"teacher.max_retries={args.retries}", "teacher.timeout=1", "teacher.backend=openai"]
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer([], default=schema_reply) as srv, \
