@@ -108,9 +108,13 @@ class FakeBackend:
         self.script = list(script) if script is not None else None
         self.calls: list[GenerationRequest] = []
 
-    def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
-        out = []
+    def generate(self, requests: list[GenerationRequest], on_result=None) -> list[GenerationResult]:
+        out, stop = [], False
         for req in requests:
+            if stop:  # the caller's budget ran out: like the openai backend, send nothing more
+                out.append(GenerationResult(request_key=req.key, model=self.name, prompt_hash=req.prompt_hash,
+                                            sampling=req.sampling, error="not sent: the run was stopped (budget cap)"))
+                continue
             self.calls.append(req)
             reply = self.script.pop(0) if self.script is not None else self.responder(req)
             error = None
@@ -120,6 +124,7 @@ class FakeBackend:
                 request_key=req.key, model=self.name, text=reply, prompt_hash=req.prompt_hash,
                 sampling=req.sampling, prompt_tokens=sum(len(m.content.split()) for m in req.messages),
                 completion_tokens=len(reply.split()), finish_reason="stop", error=error))
+            stop = bool(on_result and on_result(len(out) - 1, out[-1]))
         return out
 
     def close(self) -> None:

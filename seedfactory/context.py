@@ -18,9 +18,10 @@ from seedfactory.util.progress import Progress
 
 
 class RunContext:
-    def __init__(self, cfg: RunConfig, out: Path, *, progress: bool = True):
+    def __init__(self, cfg: RunConfig, out: Path, *, progress: bool = True, cache_path: Path | None = None):
         self.cfg = cfg
         self.out = Path(out)
+        self.cache_path = Path(cache_path) if cache_path else self.out / "cache.sqlite"
         self.progress = Progress(progress)
         self.stage = ""
         self.counters: Counter[str] = Counter()
@@ -85,7 +86,7 @@ class RunContext:
         key = model.model_dump_json(exclude={"temperature", "top_p", "max_tokens"})
         if key not in self._backends:
             inner = build_backend(model, progress=self.progress)
-            self._backends[key] = CachedBackend(inner, self.out / "cache.sqlite")
+            self._backends[key] = CachedBackend(inner, self.cache_path, model)
         return self._backends[key]
 
     def close_backends(self) -> None:

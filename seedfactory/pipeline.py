@@ -19,6 +19,7 @@ import yaml
 
 from seedfactory import __version__
 from seedfactory.context import RunContext
+from seedfactory.generators.cache import BudgetExceeded
 from seedfactory.schemas import RunConfig, stable_hash
 from seedfactory.steps import STAGES
 from seedfactory.util.files import atomic_write_text, read_json, read_jsonl_dicts, write_json, write_jsonl
@@ -47,6 +48,9 @@ def fingerprint(ctx: RunContext, name: str, upstream: dict[str, str]) -> str:
                         [upstream[dep] for dep in stage.after], extra])
 
 
+TOKEN_KEYS = ("prompt_tokens", "completion_tokens", "requests_sent", "attempts", "cache_hits", "cost")
+
+
 def gather(out: Path, started: dict | None = None) -> dict:
     """Rebuild rejects.jsonl and stats.json (the funnel) from the per-stage files."""
     rejects, stages = [], {}
@@ -55,22 +59,30 @@ def gather(out: Path, started: dict | None = None) -> dict:
         if (out / name / "stats.json").is_file() and (out / name / ".done").is_file():
             stages[name] = read_json(out / name / "stats.json")
     write_jsonl(out / "rejects.jsonl", rejects)
-    totals = Counter()
+    totals, by_model = Counter(), {}
     for st in stages.values():
-        for k in ("prompt_tokens", "completion_tokens", "requests_sent", "cache_hits"):
+        for k in TOKEN_KEYS:
             totals[k] += st.get(k, 0) or 0
+        if st.get("model"):  # a stage that sent model requests: account them to that model
+            m = by_model.setdefault(st["model"], Counter())
+            for k in TOKEN_KEYS:
+                m[k] += st.get(k, 0) or 0
     stats = {"stages": stages, "rejects": len(rejects),
              "rejects_by_reason": dict(Counter(f"{r['stage']}:{r['reason']}" for r in rejects)),
-             "seconds": round(sum(st.get("seconds", 0) for st in stages.values()), 1), "tokens": dict(totals)}
+             "seconds": round(sum(st.get("seconds", 0) for st in stages.values()), 1), "tokens": dict(totals),
+             "tokens_by_model": {m: {k: round(v, 6) for k, v in c.items()} for m, c in by_model.items()}}
     write_json(out / "stats.json", stats)
     return stats
 
 
-def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None = None, log=_log) -> dict:
+def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None = None, log=_log,
+        cache_path: Path | None = None) -> dict:
+    """Every stage up to `until`, skipping finished ones. `cache_path`: a request cache other than
+    `<out>/cache.sqlite` (the dry run samples into a scratch folder with the run's own cache)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.dump(), sort_keys=False))
-    ctx = RunContext(cfg, out, progress=progress)
+    ctx = RunContext(cfg, out, progress=progress, cache_path=cache_path)
     fps: dict[str, str] = {}
     names = list(STAGES)
     for i, name in enumerate(names, start=1):
@@ -85,7 +97,12 @@ def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None =
                 ctx.close_backends()  # engines hold GBs and CPU threads the stage wants
             ctx.begin(name)
             log(f"[{i}/{len(names)}] {name} ...")
-            result = stage.fn(ctx)
+            try:
+                result = stage.fn(ctx)
+            except BudgetExceeded as e:  # a clean stop: answers so far are in the cache, no .done
+                log(f"[{i}/{len(names)}] {name}: stopped at the budget cap: {e}")
+                ctx.close_backends()
+                return gather(out) | {"stopped": f"{name}: {e}"}
             reasons = Counter(ctx.rejects.counts())
             stats = {**result, "rejected": dict(reasons), "counters": dict(ctx.counters),
                      "seconds": round(ctx.elapsed(), 1), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}

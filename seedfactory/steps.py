@@ -63,6 +63,7 @@ def generate(ctx: RunContext) -> dict:
     """New tasks by the strategy that fits the seeds (or `generate.strategy`), then several sampled
     answers per task; output-first tasks also carry their target as a row."""
     from seedfactory.generators import self_instruct as si
+    from seedfactory.generators.evol_instruct import eliminate_responses
     from seedfactory.generators.strategies import choose, write_tasks
 
     cfg, teacher = ctx.cfg.generate, ctx.cfg.teacher
@@ -82,11 +83,16 @@ def generate(ctx: RunContext) -> dict:
     resp_pairs = si.response_requests(drafts, seeds, teacher, cfg, schema, ctx.cfg.seed)
     rows = si.target_rows(drafts, backend.name)
     rows += si.parse_responses(resp_pairs, batched([r for r, _ in resp_pairs]), backend.name, schema, ctx.rejects)
+    rows = eliminate_responses(rows, ctx.rejects)  # Evol-Instruct's answer-side checks
     write_jsonl(ctx.stage_dir / "candidates.jsonl", rows)
     by_strategy: dict[str, int] = {}
     for d in drafts:
         by_strategy[d.strategy] = by_strategy.get(d.strategy, 0) + 1
+    rows_by_strategy: dict[str, int] = {}
+    for r in rows:
+        rows_by_strategy[r.lineage.strategy] = rows_by_strategy.get(r.lineage.strategy, 0) + 1
     return {"in": len(seeds), "strategy": plan, "tasks": len(drafts), "tasks_by_strategy": by_strategy,
+            "rows_by_strategy": rows_by_strategy,
             "out": len(rows), **backend.stats(since=before)}
 
 
@@ -145,6 +151,7 @@ def judge(ctx: RunContext) -> dict:
 
     checks = J.check_set(ctx.train_seeds, random.Random(ctx.cfg.seed), jc.self_test_size)
     cal = J.self_test(checks, backend, jc.model, schema, criteria) if checks else {"auc": None}
+    self_test_requests = backend.stats(since=before)  # a fixed cost, whatever the number of rows (--dry-run)
     trusted = cal["auc"] is not None and cal["auc"] >= jc.min_auc
     cal.update(min_auc=jc.min_auc, passed=trusted, judge=jc.model.model)
     write_json(ctx.stage_dir / "calibration.json", cal)
@@ -205,7 +212,7 @@ def judge(ctx: RunContext) -> dict:
             "consensus_mean": round(sum(agreements) / len(agreements), 3) if agreements else None,
             "teacher_field_accuracy_on_targets":
                 round(sum(teacher_vs_target) / len(teacher_vs_target), 3) if teacher_vs_target else None,
-            **backend.stats(since=before)}
+            "self_test_requests": self_test_requests, **backend.stats(since=before)}
 
 
 def review(ctx: RunContext) -> dict:

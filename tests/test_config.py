@@ -42,6 +42,7 @@ def test_judge_follows_teacher_unless_set():
     (["teacher.backend=gpu"], "teacher.backend: Input should be 'vllm', 'openai' or 'fake'"),
     (["seeds.holdout=1.5"], "seeds.holdout: Input should be less than 1"),
     (["justakey"], "expected key=value"),
+    (["teacher.max_cost=5"], "teacher: Value error, max_cost needs price_prompt"),
 ])
 def test_bad_overrides_name_the_key(override, needle):
     with pytest.raises(ConfigError) as e:
@@ -103,7 +104,7 @@ def config_reads(sources: list[str]) -> set[tuple[str, str]]:
         for node in cls.body:
             if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and named(node.annotation):
                 own[node.target.id] = named(node.annotation)
-        for fn in [n for n in cls.body if isinstance(n, ast.FunctionDef)]:
+        for fn in [n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]:
             typed = params(fn)
             for node in ast.walk(fn):
                 if isinstance(node, ast.Assign):
@@ -127,7 +128,7 @@ def config_reads(sources: list[str]) -> set[tuple[str, str]]:
     reads = set()
     for tree in trees:
         scopes = [(fn, cls) for cls in [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
-                  for fn in cls.body if isinstance(fn, ast.FunctionDef)]
+                  for fn in cls.body if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))]
         in_class = {id(fn) for fn, _ in scopes}
         scopes += [(fn, None) for fn in ast.walk(tree)
                    if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(fn) not in in_class]

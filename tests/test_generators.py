@@ -59,13 +59,13 @@ def test_cache_serves_repeats_and_does_not_store_errors(tmp_path):
 
 def openai_cfg(url, **kw):
     return ModelConfig(backend="openai", model="served", base_url=url, max_retries=kw.pop("max_retries", 3),
-                       timeout=kw.pop("timeout", 5.0), **kw)
+                       timeout=kw.pop("timeout", 5.0), backoff=kw.pop("backoff", 0.01), **kw)
 
 
 def test_openai_backend_retries_429_500_garbage_and_empty_then_succeeds():
     script = [("status", 429), ("status", 500), ("garbage", None), "", '{"vendor": "Acme"}']
     with FakeOpenAIServer(script) as srv:
-        backend = OpenAIBackend(openai_cfg(srv.url, max_retries=4), sleep=lambda s: None)
+        backend = OpenAIBackend(openai_cfg(srv.url, max_retries=4))
         [res] = backend.generate([req("x", schema={"type": "object"})])
     assert res.error is None and json.loads(res.text) == {"vendor": "Acme"}
     assert len(srv.requests) == 5
@@ -74,15 +74,15 @@ def test_openai_backend_retries_429_500_garbage_and_empty_then_succeeds():
 
 def test_openai_backend_quarantines_after_retries_and_keeps_raw_text():
     with FakeOpenAIServer(["not json"] * 3) as srv:
-        backend = OpenAIBackend(openai_cfg(srv.url, max_retries=2), sleep=lambda s: None)
+        backend = OpenAIBackend(openai_cfg(srv.url, max_retries=2))
         [res] = backend.generate([req("x", schema={"type": "object"})])
-    assert res.error.startswith("quarantined after 3 attempts: reply is not JSON")
+    assert res.error.startswith("quarantined after 3 attempts: unusable: reply is not JSON")
     assert res.text == "not json"
 
 
 def test_openai_backend_does_not_retry_a_400_and_times_out_a_hang():
     with FakeOpenAIServer([("status", 400), ("sleep", 3), "fine"]) as srv:
-        backend = OpenAIBackend(openai_cfg(srv.url, max_retries=1, timeout=1.0), sleep=lambda s: None)
+        backend = OpenAIBackend(openai_cfg(srv.url, max_retries=1, timeout=1.0))
         [bad] = backend.generate([req("x")])
         assert "HTTP 400" in bad.error and len(srv.requests) == 1
         [slow] = backend.generate([req("y")])
@@ -164,6 +164,9 @@ def test_cache_stats_since_a_point(tmp_path):
     cached.generate([req("a"), req("b")])
     mark = cached.stats()
     cached.generate([req("a"), req("c")])
-    assert cached.stats(since=mark) | {"prompt_tokens": 0, "completion_tokens": 0} == {
-        "cache_hits": 1, "requests_sent": 1, "quarantined": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    got = cached.stats(since=mark)
+    assert {k: got[k] for k in ("cache_hits", "requests_sent", "attempts", "quarantined", "model")} == {
+        "cache_hits": 1, "requests_sent": 1, "attempts": 1, "quarantined": 0, "model": "fake"}
+    # tokens paid count only the new request; all_* include the cached reply too
+    assert got["all_prompt_tokens"] == 2 * got["prompt_tokens"] > 0
     assert cached.stats()["requests_sent"] == 3

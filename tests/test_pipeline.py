@@ -205,3 +205,41 @@ def test_output_first_run_keeps_one_grounded_target_per_task(out):
     pairs = read_jsonl_dicts(out / "judge" / "pairs.jsonl")
     assert all(p["source"] == "target" for p in pairs)
     assert all(p["chosen_id"] in {r["id"] for r in sft} for p in pairs)
+
+
+def test_budget_cap_stops_the_stage_cleanly_and_a_raised_cap_resumes(tmp_path, capsys):
+    full = tmp_path / "full"
+    assert main(["run", "--out", str(full), "--until", "generate", "--no-progress", *FAST]) == 0
+    want = read_jsonl_dicts(full / "generate" / "candidates.jsonl")
+    capped = tmp_path / "capped"
+    args = ["run", "--out", str(capped), "--until", "generate", "--no-progress", *FAST]
+    assert main([*args, "teacher.max_tokens_total=3000"]) == 3
+    err = capsys.readouterr().err
+    assert "stopped cleanly at the budget cap" in err and "raise teacher.max_tokens_total" in err
+    assert not (capped / "generate" / ".done").exists()
+    assert main([*args, "teacher.max_tokens_total=1000000"]) == 0
+    stats = read_json(capped / "stats.json")
+    g = stats["stages"]["generate"]
+    assert g["cache_hits"] > 0  # what was paid for under the first cap was not asked again
+    assert read_jsonl_dicts(capped / "generate" / "candidates.jsonl") == want  # no row lost or doubled
+    assert stats["tokens_by_model"]["fake:smollm2-135m"]["requests_sent"] == g["requests_sent"]
+
+
+def test_dry_run_estimates_the_real_run_and_its_sample_is_not_paid_twice(tmp_path, capsys):
+    out = tmp_path / "run"
+    prices = ["teacher.price_prompt=0.5", "teacher.price_completion=1.5", "generate.num_tasks=24"]
+    assert main(["run", "--out", str(out), "--dry-run", "--sample", "4", "--no-progress", *FAST, *prices]) == 0
+    table = capsys.readouterr().out
+    assert "dry run: 4 of 24 tasks sampled, scaled x6" in table and table.splitlines()[-1].startswith("total")
+    est = read_json(out / "dry_run.json")["stages"]
+    assert not (out / "generate" / ".done").exists()  # it only sampled
+    assert main(["run", "--out", str(out), "--until", "judge", "--no-progress", *FAST, *prices]) == 0
+    real = read_json(out / "stats.json")["stages"]
+    g = real["generate"]
+    assert est["generate"]["requests"] == g["requests_sent"] + g["cache_hits"]  # linear in tasks: exact
+    assert g["cache_hits"] == est["generate"]["sampled_requests"]  # the sample was not paid for again
+    assert abs(est["generate"]["prompt_tokens"] - g["all_prompt_tokens"]) < 0.1 * g["all_prompt_tokens"]
+    assert abs(est["judge"]["requests"] - real["judge"]["requests_sent"] - real["judge"]["cache_hits"]) \
+        <= 0.2 * est["judge"]["requests"]
+    assert est["generate"]["cost"] == round((est["generate"]["prompt_tokens"] * 0.5
+                                             + est["generate"]["completion_tokens"] * 1.5) / 1e6, 4)
