@@ -129,8 +129,8 @@ def test_card_gains_review_and_eval_results(published):
     finally:
         (published / "eval.json").unlink()
         answers.unlink()
-    assert "4 of 6 sampled rows reviewed: 3 accepted, 0 edited, 1 rejected." in text
-    assert "Defect rate (rejected among reviewed): 25.0% (95% Wilson interval 4.6% to 69.9%)" in text
+    assert "Queued rows: 6; approved 3, rejected 1, edited 0, pending 2." in text
+    assert "- Defect rate (rejected among reviewed): 25.0% (95% Wilson interval 4.6% to 69.9%)" in text
     assert "| sft | field_exact_match | 0.250 | 0.010 to 0.500 | 6 |" in text and "Not evaluated yet" not in text
     assert "1/4" in section(html, "review") and "Gate: <b>off</b>" in section(html, "review")
     assert "Cohen" in section(html, "judges")
