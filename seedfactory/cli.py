@@ -6,6 +6,7 @@
     seedfactory keys                                 # every config key, its default and its help
     seedfactory review runs/invoice-fields --add-reviewer ana   # prints ana's token once
     seedfactory review runs/invoice-fields           # the review page on http://127.0.0.1:8765/
+    seedfactory report runs/default                  # rebuild runs/default/report.html
 
 Running the same command on the same --out resumes: finished stages are skipped.
 """
@@ -46,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--add-reviewer", metavar="NAME", help="register a reviewer and print their token (shown once)")
     v.add_argument("--export", type=Path, metavar="FILE.jsonl", help="write every queued row and its verdict")
     v.add_argument("--import", dest="import_", type=Path, metavar="FILE.jsonl", help="record verdicts from a file")
+    rep = sub.add_parser("report", help="write RUN_DIR/report.html from the run directory (and refresh the card)")
+    rep.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     return p
 
 
@@ -110,6 +113,8 @@ def summary(stats: dict, out: Path) -> str:
         e = json.loads(ev.read_text())
         figures = ", ".join(f"{k} {e[k]['value']:.3f}" for k in ("base", "sft", "dpo", "teacher") if k in e)
         lines.append(f"eval ({e['base']['metric']}, n={e['base']['n']}): {figures}")
+    if (out / "report.html").is_file():
+        lines.append(f"report: {out / 'report.html'}")
     return "\n".join(lines)
 
 
@@ -131,6 +136,15 @@ def main(argv: list[str] | None = None) -> int:
         except (ReviewError, ConfigError, OSError) as e:
             print(f"seedfactory: {e}", file=sys.stderr)
             return 2
+    if args.command == "report":
+        from seedfactory.report import build_report
+
+        try:
+            print(build_report(args.run_dir))
+        except FileNotFoundError as e:
+            print(f"seedfactory: {e}", file=sys.stderr)
+            return 2
+        return 0
     config_path = None
     overrides = list(args.args)
     if overrides and "=" not in overrides[0]:

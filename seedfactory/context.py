@@ -95,6 +95,11 @@ class RunContext:
             b.close()
         self._backends.clear()
 
+    @property
+    def loaded_embedder(self):
+        """The embedder if a stage of this process built it, else None (the report reuses it)."""
+        return self._embedder
+
     def embedder(self):
         if self._embedder is None:
             from seedfactory.validators.embedders import build_embedder

@@ -116,4 +116,9 @@ def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None =
         if name == until:
             break
     ctx.close_backends()
-    return gather(out)
+    stats = gather(out)
+    from seedfactory.report import build_report
+
+    # report.html (with the embedder validation loaded, if any); also rewrites the dataset card
+    build_report(out, embedder=ctx.loaded_embedder)
+    return stats

@@ -8,6 +8,10 @@ edited outputs replace the teacher's (lineage keeps the original) and each edit 
 preference pair placed first; reviewed rows are marked in a `review` column. Review counts and
 Cohen's kappa (judge vs reviewers, reviewer vs reviewer) go to the stage stats and the dataset
 card. The folder is written beside the target and renamed into place.
+
+The card (`dataset/README.md`) is written here and rewritten by `refresh_card` whenever the run
+report is built (end of every run, `seedfactory report`): evaluation comes after publish, and
+review verdicts can arrive any time, so the card's results sections follow the run directory.
 """
 
 from __future__ import annotations
@@ -121,13 +125,16 @@ def build_dataset(ctx: RunContext, sft: list[Example], pairs: list[PreferencePai
     })
     with atomic_dir(target) as tmp:
         dd.save_to_disk(str(tmp))
-        (tmp / "README.md").write_text(dataset_card(ctx, len(sft), len(pairs), reviewed.summary), encoding="utf-8")
+        card = dataset_card(ctx.out, ctx.cfg.dump(), len(sft), len(pairs), reviewed.summary)
+        (tmp / "README.md").write_text(card, encoding="utf-8")
     return {"sft": len(sft), "preference": len(pairs), "review_pairs": len(reviewed.pairs),
             "review_approved_in_sft": sum(reviewed.status.get(r.id) == "accepted" for r in sft),
             "review": reviewed.summary}
 
 
 def review_card(summary: dict) -> list[str]:
+    from seedfactory.review.agreement import wilson_upper
+
     if not summary:
         return ["## Human review", "", "No review queue in this run.", ""]
     c, ag = summary["counts"], summary["agreement"]
@@ -135,35 +142,97 @@ def review_card(summary: dict) -> list[str]:
     def kappa(k: dict) -> str:
         return f"{k['kappa']} (n={k['n']})" if k["kappa"] is not None else f"undefined (n={k['n']})"
 
+    reviewed = c["accepted"] + c["rejected"] + c["edited"]
+    defects = []
+    if reviewed:  # the Wilson interval: lower end is 1 - the upper end of the complement
+        lo, hi = 1 - wilson_upper(reviewed - c["rejected"], reviewed), wilson_upper(c["rejected"], reviewed)
+        defects = [f"- Defect rate (rejected among reviewed): {c['rejected'] / reviewed:.1%} "
+                   f"(95% Wilson interval {lo:.1%} to {hi:.1%})"]
     return ["## Human review", "",
             f"Queued rows: {sum(c.values())}; approved {c['accepted']}, rejected {c['rejected']}, "
             f"edited {c['edited']}, pending {c['pending']}. Rejected rows left the `sft` split (reject reason "
             "`review`); edited rows replace their original (the `original_output` column keeps it) and each edit "
             "is a `review` preference pair (edited chosen, original rejected). The `review` column marks reviewed "
-            "rows.",
-            "", f"- Cohen's kappa, judge keep/drop vs reviewers approve/reject: {kappa(ag['judge_vs_reviewers'])}",
+            "rows.", "", *defects,
+            f"- Cohen's kappa, judge keep/drop vs reviewers approve/reject: {kappa(ag['judge_vs_reviewers'])}",
             f"- Cohen's kappa between two reviewers of one row: {kappa(ag['between_reviewers'])}", ""]
 
 
-def dataset_card(ctx: RunContext, n_sft: int, n_pairs: int, review: dict | None = None) -> str:
+def _size_category(n: int) -> str:
+    return "n<1K" if n < 1000 else "1K<n<10K" if n < 10_000 else "10K<n<100K" if n < 100_000 else "n>100K"
+
+
+def dataset_card(out: Path, cfg: dict, n_sft: int, n_pairs: int, review: dict | None = None) -> str:
+    """The dataset card (Hugging Face README with a YAML header) from the run directory `out` and
+    the run's config tree: lineage, the funnel, and the review and evaluation results known now."""
     funnel = []
-    stats_path = ctx.out / "stats.json"
+    stats_path = out / "stats.json"
     if stats_path.is_file():
         for name, st in read_json(stats_path).get("stages", {}).items():
             funnel.append(f"| {name} | {st.get('in', '')} | {st.get('out', '')} | "
                           f"{json.dumps(st.get('rejected', {}))} |")
-    source = read_json(ctx.out / "split" / "source.json")
+    source = read_json(out / "split" / "source.json")
     return "\n".join([
-        "---", "license: other", "task_categories: [text-generation]", "tags: [synthetic, seedfactory]", "---",
+        "---", "license: other", "task_categories: [text-generation]", "tags: [synthetic, seedfactory]",
+        f"size_categories: [{_size_category(n_sft)}]", "---",
         "# Synthetic dataset made by seedfactory", "",
         f"Seeds: `{source['seeds']}`; output schema: `{source['schema']}`.",
-        f"Teacher: `{ctx.cfg.teacher.model}` ({ctx.cfg.teacher.backend}); judge: `{ctx.cfg.judge.model.model}`.", "",
+        f"Teacher: `{cfg['teacher']['model']}` ({cfg['teacher']['backend']}); "
+        f"judge: `{cfg['judge']['model']['model']}`.", "",
         f"- `sft`: {n_sft} rows (instruction, input, output, chat `messages`, lineage, judge score)",
         f"- `preference`: {n_pairs} pairs (prompt, chosen, rejected, margin)", "",
         "Each row's `record` column holds the full record as JSON, including the raw teacher completion,",
         "the request key in the run's cache and the sampling parameters.", "",
-        "## Funnel (rows in and out of each stage before this one)", "",
+        "## Funnel (rows in and out of each stage)", "",
         "| stage | in | out | rejected by reason |", "|---|---|---|---|", *funnel, "",
         "Every dropped row is in the run's `rejects.jsonl` with its stage and reason.", "",
-        *review_card(review or {}),
+        *review_card(review or {}), *_eval_results(out, cfg),
     ])
+
+
+def _eval_results(out: Path, cfg: dict) -> list[str]:
+    if not (out / "eval.json").is_file():
+        return ["## Evaluation", "", "Not evaluated yet (the card is rewritten when the run's report is built).", ""]
+    ev = read_json(out / "eval.json")
+
+    def ci(e: dict) -> str:
+        lo_hi = e.get("ci95")
+        return f"{lo_hi[0]:.3f} to {lo_hi[1]:.3f}" if lo_hi else "-"
+
+    rows = [f"| {name} | {ev[name].get('metric', '')} | {ev[name].get('value', 0):.3f} | {ci(ev[name])} | "
+            f"{ev[name].get('n', '')} |" for name in ("base", "sft", "dpo", "teacher") if name in ev]
+    return ["## Evaluation", "",
+            f"Cases: {ev.get('eval_source', 'held-out seeds')}. Student `{cfg['train']['student']}` before "
+            "training (base), after SFT and after DPO; and the teacher. Intervals: 95% bootstrap over the cases.", "",
+            "| system | metric | value | 95% interval | n |", "|---|---|---|---|---|", *rows, ""]
+
+
+def review_summary(out: Path) -> dict:
+    """Counts and agreement from the review queue as it is now ({} without a queue); the judge kept
+    what reached judge/sft.jsonl, as in `Reviewed`."""
+    queue = out / "review" / "queue.sqlite"
+    if not queue.is_file():
+        return {}
+    from seedfactory.review import ReviewStore, agreement
+    from seedfactory.util.files import read_jsonl_dicts
+
+    judge_kept = {r["id"] for r in read_jsonl_dicts(out / "judge" / "sft.jsonl")}
+    with ReviewStore(queue) as store:
+        return {"counts": store.counts(), "agreement": agreement(store.reviews(), store.verdicts(), judge_kept)}
+
+
+def refresh_card(out: Path) -> bool:
+    """Rewrite the published dataset's card with what the run knows now (evaluation and review come
+    after publish). Called when the run report is built; False when there is no dataset yet."""
+    import yaml
+
+    from seedfactory.util.files import atomic_write_text
+
+    out = Path(out)
+    card, counts = out / "dataset" / "README.md", out / "publish" / "stats.json"
+    if not card.is_file() or not counts.is_file():
+        return False
+    cfg = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8"))
+    st = read_json(counts)
+    atomic_write_text(card, dataset_card(out, cfg, st.get("sft", 0), st.get("preference", 0), review_summary(out)))
+    return True

@@ -16,6 +16,9 @@ TINY = ["generate.num_tasks=6", "generate.responses_per_prompt=2", "generate.tex
         "train.max_length=256", "eval.max_new_tokens=48", "eval.path=EVAL", "--no-progress"]
 
 
+SECRETS = {"OPENAI_API_KEY": "sk-test-E2ESECRET-0c4d", "HF_TOKEN": "hf_E2ESECRET_77ab"}
+
+
 @pytest.fixture(scope="module")
 def json_run(tmp_path_factory):
     """The default strategy (output-first) on the real teacher; 6 evaluation cases keep it short."""
@@ -25,8 +28,30 @@ def json_run(tmp_path_factory):
     cases = bundled_eval_sets()["invoice-fields"].read_text().splitlines()[:6]
     (out.parent / "eval.jsonl").write_text("\n".join(cases) + "\n")
     TINY[TINY.index("eval.path=EVAL")] = f"eval.path={out.parent / 'eval.jsonl'}"
-    assert main(["run", "--out", str(out), *TINY]) == 0
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in SECRETS.items():
+            mp.setenv(k, v)
+        assert main(["run", "--out", str(out), *TINY]) == 0
     return out
+
+
+def test_report_of_the_real_run_in_chromium_and_no_secret_in_the_run(json_run, browser, tmp_path):
+    """The runner wrote report.html; on a copy with three review verdicts, `seedfactory report`
+    shows review, agreement, loss curves and the eval table in a real browser."""
+    import shutil
+
+    from browser import render_and_check, review_three
+
+    for p in json_run.rglob("*"):
+        if p.is_file():
+            assert not any(v.encode() in p.read_bytes() for v in SECRETS.values()), p
+    assert (json_run / "report.html").is_file()
+    copy = tmp_path / "run"
+    shutil.copytree(json_run, copy)
+    review_three(copy)
+    assert main(["report", str(copy)]) == 0
+    render_and_check(copy, browser, trained=True)
+    assert "| sft | field_exact_match |" in (copy / "dataset" / "README.md").read_text()
 
 
 def test_run_writes_every_artifact(json_run, capsys):

@@ -85,6 +85,16 @@ def losses(log_history: list[dict]) -> list[float]:
     return [float(h["loss"]) for h in log_history if "loss" in h]
 
 
+# What trl logs per step that the run report plots, under shorter names.
+CURVE_KEYS = {"loss": "loss", "rewards/margins": "margin", "rewards/accuracies": "accuracy"}
+
+
+def curve(log_history: list[dict]) -> list[dict]:
+    """One record per logged training step: step, loss and, for DPO, reward margin and accuracy."""
+    return [{"step": h["step"], **{short: float(h[k]) for k, short in CURVE_KEYS.items() if k in h}}
+            for h in log_history if "loss" in h and "step" in h]
+
+
 def loss_stats(log_history: list[dict]) -> dict[str, float | None]:
     seen = losses(log_history)
     if seen and not all(math.isfinite(x) for x in seen):

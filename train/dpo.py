@@ -19,6 +19,7 @@ from pathlib import Path
 from seedfactory.schemas.config import TrainConfig
 from seedfactory.train.common import (
     ADAPTER_FILES,
+    curve,
     load_student,
     loss_stats,
     staged_adapter,
@@ -85,6 +86,7 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
         "rows": len(records),
         "trainable_params": trainable_params(trainer.model),
         "reference": reference,
+        "curve": curve(trainer.state.log_history),
     }
     margins = [h["rewards/margins"] for h in trainer.state.log_history if "rewards/margins" in h]
     if margins:

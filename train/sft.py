@@ -16,6 +16,7 @@ from pathlib import Path
 
 from seedfactory.schemas.config import TrainConfig
 from seedfactory.train.common import (
+    curve,
     load_student,
     loss_stats,
     staged_adapter,
@@ -43,7 +44,7 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
     """Train a LoRA adapter on prompt-completion rows; save it to `out_dir`; return step stats.
 
     Stats: steps, train_loss (trl's mean over steps), first_loss, last_loss, seconds (training
-    only, without loading), trainable_params, rows.
+    only, without loading), trainable_params, rows, curve (per-step losses, for the run report).
     """
     if not records:
         raise ValueError("train_sft: no SFT rows to train on (every example was filtered out?)")
@@ -76,4 +77,5 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
         "seconds": round(seconds, 2),
         "trainable_params": trainable_params(trainer.model),
         "rows": len(records),
+        "curve": curve(trainer.state.log_history),
     }
