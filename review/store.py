@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict
 
 from seedfactory.schemas import Example, Output
 from seedfactory.util import sqlite
+from seedfactory.util.errors import SeedfactoryError
 from seedfactory.util.sqlite import schema_version as schema_version  # re-exported
 
 Status = Literal["pending", "accepted", "rejected", "edited"]
@@ -98,7 +99,7 @@ MIGRATIONS: list[str] = [
 ]
 
 
-class ReviewError(ValueError):
+class ReviewError(SeedfactoryError, ValueError):
     """A review queue that cannot be opened, or a decision that cannot be recorded."""
 
 

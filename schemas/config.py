@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from seedfactory.util.errors import SeedfactoryError
+from seedfactory.util.safe_input import load_yaml, read_text
 
 BackendName = Literal["vllm", "openai", "fake"]
 EmbedderName = Literal["minilm", "hash"]
@@ -59,6 +61,8 @@ class SeedsConfig(Section):
     schema_path: str | None = Field(None, alias="schema", description="JSON schema file for outputs; default: <seeds>.schema.json next to the seeds, if present")
     holdout: float = Field(0.25, gt=0, lt=1, description="share of seeds held out for evaluation and decontamination")
     min_train: int = Field(3, ge=1, description="fewest seeds left for few-shot prompts after the hold-out")
+    max_bytes: int = Field(20_000_000, gt=0, description="largest seed or schema file read, in bytes (a guard against runaway input)")
+    max_depth: int = Field(32, gt=0, description="deepest nesting of objects and lists in a seed or schema")
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
@@ -79,6 +83,7 @@ class GenerateConfig(Section):
     batch_size: int = Field(32, gt=0, description="requests sent together (each reply is cached as it arrives)")
     pool_round: int = Field(16, gt=0, description="self_instruct / evol_instruct: tasks asked for per round; a round's accepted tasks join the pool the next round draws from")
     novelty_threshold: float = Field(0.7, gt=0, le=1, description="self_instruct / evol_instruct: a new task whose ROUGE-L to a task in the pool (or, evolved, to its base) reaches this is rejected (not_novel / evol_no_gain)")
+    max_failed_share: float = Field(0.5, ge=0, le=1, description="share of teacher requests that may fail (quarantined) before the run stops; fewer are asked again next run")
 
 
 class ValidateConfig(Section):
@@ -103,6 +108,7 @@ class JudgeConfig(Section):
     self_test_size: int = Field(12, ge=0, description="train seeds the judge's self-test corrupts (each gives 3-4 known-bad answers); 0 skips the test and the judge is not trusted")
     min_consensus: float = Field(0.5, ge=0, le=1, description="a teacher-labelled task whose answers agree less than this (field share, or mean cosine for text) leaves (no_consensus)")
     criteria: list[str] | str | None = Field(None, description="rubric criteria: a list of lines or a text file; replaces the default rubric (seed sets may ship <name>.criteria.txt)")
+    max_failed_share: float = Field(0.5, ge=0, le=1, description="share of judge requests that may fail (quarantined) before the run stops; fewer are asked again next run")
 
 
 class ReviewConfig(Section):
@@ -164,8 +170,12 @@ class RunConfig(Section):
         return self.model_dump(mode="json", by_alias=True)
 
 
-class ConfigError(ValueError):
+class ConfigError(SeedfactoryError, ValueError):
     """A config that cannot be used; the message names the file and key."""
+
+
+# A config is a few dozen keys: anything much larger or deeper is not one.
+MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH = 1_000_000, 8
 
 
 def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
@@ -185,17 +195,19 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Ru
     where = "defaults"
     if path is not None:
         where = str(path)
-        try:
-            tree = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise ConfigError(f"{path}: cannot read config: {e}") from e
+        text = read_text(Path(path), MAX_CONFIG_BYTES, ConfigError, "the config size limit")
+        tree = load_yaml(text, Path(path), MAX_CONFIG_DEPTH, ConfigError, "the config nesting limit") or {}
         if not isinstance(tree, dict):
             raise ConfigError(f"{path}: a config is a mapping of keys, got {type(tree).__name__}")
     for item in overrides:
         key, sep, raw = item.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise ConfigError(f"override {item!r}: expected key=value")
-        _set_dotted(tree, key.strip(), yaml.safe_load(raw) if raw != "" else "")
+        value = load_yaml(raw, f"override {key.strip()}", MAX_CONFIG_DEPTH, ConfigError,
+                          "the config nesting limit") if raw != "" else ""
+        _set_dotted(tree, key.strip(), value)
+    if overrides:
+        where = f"{where} with overrides"
     try:
         return RunConfig.model_validate(tree)
     except ValidationError as e:

@@ -8,7 +8,10 @@
     seedfactory review runs/invoice-fields           # the review page on http://127.0.0.1:8765/
     seedfactory report runs/default                  # rebuild runs/default/report.html
 
-Running the same command on the same --out resumes: finished stages are skipped.
+Running the same command on the same --out resumes: finished stages are skipped, a stage whose
+inputs or files changed is redone, requests lost to a server outage are asked again. One run at a
+time per --out (a second one stops at once, naming the first). A problem the user can fix prints
+one line and exits 2.
 """
 
 from __future__ import annotations
@@ -18,11 +21,10 @@ import os
 import sys
 from pathlib import Path
 
-from seedfactory.review.agreement import ReviewGateError
-from seedfactory.schemas import ConfigError, RunConfig, SeedFileError, load_config, load_schema
+from seedfactory.schemas import RunConfig, load_config, load_schema
 from seedfactory.schemas.config import config_help
 from seedfactory.steps import STAGES
-from seedfactory.util.models import ModelNotFound
+from seedfactory.util.errors import SeedfactoryError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,9 +110,9 @@ def summary(stats: dict, out: Path) -> str:
                      f"cost {t.get('cost', 0):.4f}")
     ev = out / "eval.json"
     if ev.is_file():
-        import json
+        from seedfactory.util.files import read_json
 
-        e = json.loads(ev.read_text())
+        e = read_json(ev)
         figures = ", ".join(f"{k} {e[k]['value']:.3f}" for k in ("base", "sft", "dpo", "teacher") if k in e)
         lines.append(f"eval ({e['base']['metric']}, n={e['base']['n']}): {figures}")
     if (out / "report.html").is_file():
@@ -129,11 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(config_help()))
         return 0
     if args.command == "review":
-        from seedfactory.review import ReviewError
 
         try:
             return review_command(args)
-        except (ReviewError, ConfigError, OSError) as e:
+        except (SeedfactoryError, OSError) as e:
             print(f"seedfactory: {e}", file=sys.stderr)
             return 2
     if args.command == "report":
@@ -161,8 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         from seedfactory.pipeline import run
 
         stats = run(cfg, out, progress=not args.no_progress, until=args.until)
-    except (ConfigError, SeedFileError, ModelNotFound, ReviewGateError) as e:
-        print(f"seedfactory: {e}", file=sys.stderr)
+    except SeedfactoryError as e:  # the user's to fix: one line, no traceback; anything else is a bug
+        print("seedfactory: " + "; ".join(line.strip() for line in str(e).splitlines() if line.strip()),
+              file=sys.stderr)
         return 2
     print(summary(stats, out))
     if "stopped" in stats:

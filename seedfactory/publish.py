@@ -66,6 +66,23 @@ class Reviewed:
         return out
 
 
+def review_verdicts(out: Path) -> dict | None:
+    """The verdicts in the run's review queue (None without a queue); a damaged queue is one error."""
+    import sqlite3
+
+    from seedfactory.review import ReviewError, ReviewStore
+
+    queue = out / "review" / "queue.sqlite"
+    if not queue.is_file():
+        return None
+    try:
+        with ReviewStore(queue) as store:
+            return store.verdicts()
+    except sqlite3.DatabaseError as e:
+        raise ReviewError(f"{queue}: damaged review queue ({e}); restore it, or delete it to sample a new "
+                          "queue (its verdicts are lost)") from None
+
+
 def review_pair(original: Example, edited: Output) -> PreferencePair:
     """A reviewer's edit as a preference: the edited output chosen over the original."""
     return PreferencePair(
@@ -114,8 +131,7 @@ def build_dataset(ctx: RunContext, sft: list[Example], pairs: list[PreferencePai
     pair_features = Features({k: Value("float64" if k == "margin" else "string") for k in
                               ["id", "prompt_id", "prompt", "chosen", "rejected", "chosen_id", "rejected_id",
                                "margin", "source", "record"]})
-    def table(rows: list[dict], features) -> Dataset:
-        # from_list([]) cannot see the columns; an empty split still has them
+    def table(rows: list[dict], features: Features) -> Dataset:  # from_list([]) cannot take features
         return Dataset.from_dict({k: [r[k] for r in rows] for k in features}, features=features)
 
     dd = DatasetDict({
@@ -124,7 +140,7 @@ def build_dataset(ctx: RunContext, sft: list[Example], pairs: list[PreferencePai
         "preference": table([pair_row(p) for p in pairs], pair_features),
     })
     with atomic_dir(target) as tmp:
-        dd.save_to_disk(str(tmp))
+        dd.save_to_disk(str(tmp), num_shards={k: 1 for k in dd})  # an empty split still gets its file
         card = dataset_card(ctx.out, ctx.cfg.dump(), len(sft), len(pairs), reviewed.summary)
         (tmp / "README.md").write_text(card, encoding="utf-8")
     return {"sft": len(sft), "preference": len(pairs), "review_pairs": len(reviewed.pairs),

@@ -12,34 +12,65 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from seedfactory.context import RunContext
-from seedfactory.schemas import Example, JudgeVerdict, PreferencePair, Reject, load_schema, load_seeds
+from seedfactory.schemas import (
+    Example,
+    JudgeVerdict,
+    PreferencePair,
+    Reject,
+    RunConfig,
+    SeedExample,
+    load_schema,
+    load_seeds,
+)
 from seedfactory.schemas.seedfile import SeedFileError, schema_next_to
+from seedfactory.util.errors import SeedfactoryError
 from seedfactory.util.files import atomic_dir, read_jsonl, write_json, write_jsonl
 
 
-def eval_source(ctx: RunContext, seeds_path: Path) -> Path | None:
+def eval_source(cfg: RunConfig, seeds_path: Path) -> Path | None:
     from seedfactory.seeds import eval_file_next_to
 
-    if ctx.cfg.eval.path:
-        path = Path(ctx.cfg.eval.path).expanduser()
+    if cfg.eval.path:
+        path = Path(cfg.eval.path).expanduser()
         if not path.is_file():
-            raise SeedFileError(f"eval.path={ctx.cfg.eval.path!r}: no such file")
+            raise SeedFileError(f"eval.path={cfg.eval.path!r}: no such file")
         return path
     return eval_file_next_to(seeds_path)
+
+
+class SeedSet(NamedTuple):
+    path: Path
+    schema_file: Path | None
+    schema: dict | None
+    seeds: list[SeedExample]
+    eval_path: Path | None
+    eval_cases: list[SeedExample] | None  # None: the held-out seeds are the evaluation cases
+
+
+def read_seed_set(cfg: RunConfig) -> SeedSet:
+    """The seed file, its schema and the evaluation file, read with `seeds.max_bytes`/`max_depth`
+    and checked. The runner calls it before it writes anything, so a bad seed set never touches an
+    existing run directory."""
+    from seedfactory.seeds import resolve_seed_path
+
+    path = resolve_seed_path(cfg.seeds.path)
+    schema_file = Path(cfg.seeds.schema_path) if cfg.seeds.schema_path else schema_next_to(path)
+    limits = {"max_bytes": cfg.seeds.max_bytes, "max_depth": cfg.seeds.max_depth}
+    schema = load_schema(schema_file, **limits) if schema_file else None
+    seeds = load_seeds(path, schema, **limits)
+    eval_path = eval_source(cfg, path)
+    cases = load_seeds(eval_path, schema, **limits) if eval_path else None
+    return SeedSet(path, schema_file, schema, seeds, eval_path, cases)
 
 
 def split(ctx: RunContext) -> dict:
     """Hold out part of the seeds; read the evaluation cases (the eval file, else the held-out seeds).
     Both are kept from the teacher, and generated rows too close to them leave (decontamination)."""
-    from seedfactory.seeds import resolve_seed_path
-
     cfg = ctx.cfg.seeds
-    path = resolve_seed_path(cfg.path)
-    schema_file = Path(cfg.schema_path) if cfg.schema_path else schema_next_to(path)
-    schema = load_schema(schema_file) if schema_file else None
-    seeds = load_seeds(path, schema)
+    path, schema_file, schema, seeds, eval_path, cases = read_seed_set(ctx.cfg)
     order = list(seeds)
     random.Random(ctx.cfg.seed).shuffle(order)
     n_hold = max(1, round(len(order) * cfg.holdout))
@@ -47,8 +78,7 @@ def split(ctx: RunContext) -> dict:
     if len(train) < cfg.min_train:
         raise SeedFileError(f"{path}: {len(seeds)} seeds leave {len(train)} for prompts after holding out "
                             f"{n_hold}; need seeds.min_train={cfg.min_train} (add seeds or lower seeds.holdout)")
-    eval_path = eval_source(ctx, path)
-    cases = load_seeds(eval_path, schema) if eval_path else heldout
+    cases = heldout if cases is None else cases
     write_jsonl(ctx.stage_dir / "train.jsonl", train)
     write_jsonl(ctx.stage_dir / "heldout.jsonl", heldout)
     write_jsonl(ctx.stage_dir / "eval.jsonl", cases)
@@ -222,7 +252,7 @@ def review(ctx: RunContext) -> dict:
     rows = list(read_jsonl(ctx.out / "judge" / "scored.jsonl", Example))
     scores = {r.id: r.scores["judge"] for r in rows if "judge" in r.scores}
     sample = sample_for_review(rows, scores, ctx.cfg.review.sample_size, ctx.cfg.seed)
-    with ReviewStore(ctx.stage_dir / "queue.sqlite") as store:
+    with ReviewStore(ctx.stage_dir / "queue.sqlite", schema=ctx.output_schema) as store:
         store.add(sample, scores)
         counts = store.counts()
     write_jsonl(ctx.stage_dir / "sample.jsonl", [{"id": r.id} for r in sample])
@@ -273,7 +303,7 @@ def train(ctx: RunContext) -> dict:
     pairs = [PreferencePair.model_validate_json(j) for j in ds["preference"]["record"]]
     pairs = dpo_order(pairs, ctx.cfg.seed)
     if not sft_rows:
-        raise RuntimeError("no rows survived to the sft split; see rejects.jsonl for why")
+        raise SeedfactoryError(f"{ctx.out / 'dataset'}: no rows in the sft split; see rejects.jsonl for why")
     model_dir = resolve_model(ctx.cfg.train.student)
     stats = {"in": len(sft_rows), "out": len(sft_rows), "student": ctx.cfg.train.student}
     stats["sft"] = train_sft(model_dir, sft_records(sft_rows), ctx.out / "adapter_sft", ctx.cfg.train,
@@ -307,6 +337,8 @@ class Stage:
     after: list[str] = field(default_factory=list)  # stages whose files it reads
     alone: bool = False  # wants the machine to itself: the runner frees model engines first
     inputs: Callable[[RunContext], object] | None = None  # what else it reads, hashed into its fingerprint
+    outputs: list[str] = field(default_factory=list)  # what it writes outside its folder (run-dir paths)
+    max_failed: str | None = None  # config key: the largest share of quarantined requests it may pass on
 
 
 def seed_inputs(ctx: RunContext) -> dict:
@@ -320,7 +352,7 @@ def seed_inputs(ctx: RunContext) -> dict:
         return {"seeds": None}  # the split stage reports it
     schema = Path(ctx.cfg.seeds.schema_path) if ctx.cfg.seeds.schema_path else schema_next_to(path)
     try:
-        cases = eval_source(ctx, path)
+        cases = eval_source(ctx.cfg, path)
     except SeedFileError:
         cases = None
     return {"seeds": file_digest(path), "schema": file_digest(schema) if schema and schema.is_file() else None,
@@ -329,24 +361,24 @@ def seed_inputs(ctx: RunContext) -> dict:
 
 def review_inputs(ctx: RunContext) -> dict:
     """The reviewers' verdicts so far: a new verdict reruns publish, train and evaluate."""
-    from seedfactory.review import ReviewStore
+    from seedfactory.publish import review_verdicts
     from seedfactory.schemas import stable_hash
 
-    queue = ctx.out / "review" / "queue.sqlite"
-    if not queue.is_file():
-        return {"verdicts": None}
-    with ReviewStore(queue) as store:
-        return {"verdicts": stable_hash(store.verdicts(), n=32)}
+    verdicts = review_verdicts(ctx.out)
+    return {"verdicts": None if verdicts is None else stable_hash(verdicts, n=32)}
 
 
 STAGES = {
     "split": Stage(split, ["seed", "seeds"], inputs=seed_inputs),
-    "generate": Stage(generate, ["teacher", "generate"], after=["split"]),
-    "baseline": Stage(baseline, ["teacher", "eval"], after=["split"]),
+    "generate": Stage(generate, ["teacher", "generate"], after=["split"], max_failed="generate.max_failed_share"),
+    "baseline": Stage(baseline, ["teacher", "eval"], after=["split"], max_failed="generate.max_failed_share"),
     "validate": Stage(validate, ["validate"], after=["split", "generate"]),
-    "judge": Stage(judge, ["judge"], after=["split", "validate"]),
+    "judge": Stage(judge, ["judge"], after=["split", "validate"], max_failed="judge.max_failed_share"),
     "review": Stage(review, ["review.sample_size"], after=["judge"]),
-    "publish": Stage(publish, [], after=["split", "judge", "review"], inputs=review_inputs),
-    "train": Stage(train, ["train", "review.max_defect_rate", "review.min_reviewed"], after=["publish"], alone=True),
-    "evaluate": Stage(evaluate, ["eval", "judge"], after=["split", "train", "baseline"]),
+    "publish": Stage(publish, [], after=["split", "judge", "review"], inputs=review_inputs,
+                     outputs=["dataset/sft", "dataset/preference", "dataset/dataset_dict.json"]),  # card: report
+    "train": Stage(train, ["train", "review.max_defect_rate", "review.min_reviewed"], after=["judge", "publish"],
+                   alone=True, outputs=["adapter_sft", "adapter"]),
+    "evaluate": Stage(evaluate, ["eval", "judge"], after=["split", "train", "baseline"], outputs=["eval.json"],
+                      max_failed="judge.max_failed_share"),
 }

@@ -207,7 +207,7 @@ def test_yaml_wrong_type_and_duplicate_id(tmp_path):
 
 
 def test_yaml_syntax_error_and_not_a_list(tmp_path):
-    with pytest.raises(SeedFileError, match=r"seeds.yaml: not valid YAML"):
+    with pytest.raises(SeedFileError, match=r"seeds.yaml:2: not valid YAML"):
         load_seeds(_yaml(tmp_path, "- id: a\n  instruction: Label: rent\n  output: x\n"))
     with pytest.raises(SeedFileError, match=r"seeds.yaml:1: a YAML seed file is a list of examples"):
         load_seeds(_yaml(tmp_path, "id: a\ninstruction: x\noutput: y\n"))

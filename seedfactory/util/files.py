@@ -21,10 +21,12 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from seedfactory.util.errors import SeedfactoryError
+
 M = TypeVar("M", bound=BaseModel)
 
 
-class DamagedFile(ValueError):
+class DamagedFile(SeedfactoryError, ValueError):
     """A run-directory file that cannot be read back; the message names the file and line."""
 
 

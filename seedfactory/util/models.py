@@ -13,6 +13,7 @@ import os
 from importlib import metadata
 from pathlib import Path
 
+from seedfactory.util.errors import SeedfactoryError
 from seedfactory.util.files import atomic_dir, file_digest
 
 # alias -> (distribution, file inside it)
@@ -29,7 +30,7 @@ ASSEMBLED = {
 }
 
 
-class ModelNotFound(ValueError):
+class ModelNotFound(SeedfactoryError, ValueError):
     pass
 
 

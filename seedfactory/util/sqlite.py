@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import sqlite3
 
+from seedfactory.util.errors import SeedfactoryError
 
-class MigrationError(ValueError):
+
+class MigrationError(SeedfactoryError, ValueError):
     pass
 
 
