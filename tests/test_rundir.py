@@ -133,7 +133,8 @@ def test_publish_of_no_rows_writes_an_empty_dataset(out):
     run(load_config(None, FAST), out, progress=False, until="review")
     ctx = RunContext(load_config(None, FAST), out, progress=False)
     ctx.begin("publish")
-    assert build_dataset(ctx, [], [], {}, out / "empty") == {"sft": 0, "preference": 0}
+    counts = build_dataset(ctx, [], [], {}, out / "empty")
+    assert (counts["sft"], counts["preference"]) == (0, 0)
     ds = load_from_disk(str(out / "empty"))
     assert len(ds["sft"]) == 0 and "messages" in ds["sft"].column_names
 
