@@ -306,7 +306,7 @@ def learning_curve(ctx: RunContext, model_dir: Path, stats: dict, ckpts: Path) -
 
     score = None
     if ctx.cfg.train.curve:
-        held = ctx.eval_cases  # the eval set, as in eval.json
+        held = ctx.eval_cases[: ctx.cfg.train.curve_cases]  # the eval set's first cases: cheap
         score = heldout_scorer([s.prompt for s in held], [s.output for s in held], ctx.output_schema,
                                ctx.cfg.train.curve_max_new_tokens)
     rows = []

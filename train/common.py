@@ -107,7 +107,7 @@ def job_key(kind: str, model_dir: Path, records: list[dict], cfg: TrainConfig, s
     """What a checkpoint folder was made for: a resume only continues the very same job."""
     from seedfactory.schemas import stable_hash
 
-    settings = cfg.model_dump(exclude={"threads", "save_steps", "curve", "curve_max_new_tokens"})
+    settings = cfg.model_dump(exclude={"threads", "save_steps", "curve", "curve_cases", "curve_max_new_tokens"})
     return stable_hash([kind, str(model_dir), records, settings, seed, [str(x) for x in extra]], n=32)
 
 
