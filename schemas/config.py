@@ -122,6 +122,7 @@ class ReviewConfig(Section):
 class TrainConfig(Section):
     student: str = Field("smollm2-135m", description="packaged model alias, Hugging Face model folder or .gguf file")
     sft_steps: int = Field(32, gt=0, description="SFT optimiser steps")
+    preference: Literal["dpo", "orpo", "kto"] = Field("dpo", description="preference method after SFT, through trl: dpo, orpo (reference-free) or kto (unpaired good/bad rows); the dpo_* keys set its steps, learning rate and beta")
     dpo_steps: int = Field(8, ge=0, description="DPO optimiser steps (0 skips DPO)")
     min_pairs: int = Field(8, ge=0, description="fewest preference pairs DPO trains on; fewer skips DPO with the reason")
     max_length_bias: float = Field(0.9, gt=0.5, le=1, description="DPO is skipped when chosen is longer (or shorter) than rejected in more than this share of pairs")
@@ -129,10 +130,16 @@ class TrainConfig(Section):
     learning_rate: float = Field(1e-3, gt=0, description="SFT learning rate")
     dpo_learning_rate: float = Field(5e-5, gt=0, description="DPO learning rate")
     dpo_beta: float = Field(0.1, gt=0, description="DPO beta")
+    peft: Literal["lora", "prefix", "prompt"] = Field("lora", description="adapter type through peft: lora, prefix (prefix tuning) or prompt (prompt tuning); only lora is merged, exported and preference-tuned")
+    virtual_tokens: int = Field(16, gt=0, description="virtual tokens of a prefix- or prompt-tuning adapter")
     lora_r: int = Field(8, gt=0, description="LoRA rank")
     lora_alpha: int = Field(16, gt=0, description="LoRA alpha")
     max_length: int = Field(512, gt=0, description="longest training sequence, in tokens")
     threads: int = Field(0, ge=0, description="torch threads (0: all cores)")
+    save_steps: int = Field(8, ge=0, description="save a resumable checkpoint every this many steps (0: none); a rerun after a crash or kill resumes from the newest")
+    curve: bool = Field(True, description="score the held-out set at every checkpoint (greedy, batched) for the learning curve in train/curve.jsonl")
+    curve_cases: int = Field(16, gt=0, description="evaluation cases (the first N) scored at each checkpoint for the learning curve")
+    curve_max_new_tokens: int = Field(128, gt=0, description="longest answer generated for a learning-curve point, in tokens")
     qlora: bool = Field(True, description="4-bit QLoRA when a CUDA GPU is present (bitsandbytes, the `cuda` extra); plain LoRA in float32 on the CPU")
 
 
@@ -141,6 +148,8 @@ class EvalConfig(Section):
     max_new_tokens: int = Field(160, gt=0, description="longest student answer, in tokens")
     batch_size: int = Field(16, gt=0, description="evaluation prompts generated together")
     bootstrap: int = Field(2000, ge=100, description="bootstrap resamples for the 95% intervals in eval.json")
+    gguf: Literal["none", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1"] = Field(
+        "none", description="also export the final student as a GGUF of this type (export/student-<type>.gguf) and score it, for the cost table")
 
 
 class RunConfig(Section):

@@ -27,6 +27,45 @@ def _judge_scorer(ctx: RunContext, prompts: list[str], refs: list[str],
     return {n: win_rate(verdicts[i * k:(i + 1) * k]) for i, n in enumerate(names)}, backend.stats(since=before)
 
 
+def _gguf_answers(ctx: RunContext, model_dir, prompts: list[str], cost: dict) -> list[str]:
+    """Export the final student as GGUF (`eval.gguf`), read it back with transformers, answer."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from seedfactory.export import export_run
+    from seedfactory.train.evaluate import generate_with
+
+    e = ctx.cfg.eval
+    path = export_run(ctx.out, "gguf", e.gguf)
+    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype="float32")
+    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    answers = generate_with(model, tokenizer, prompts, e.max_new_tokens, e.batch_size, ctx.progress, cost)
+    cost.update(file_mb=round(path.stat().st_size / 2**20, 1), file=str(path.relative_to(ctx.out)))
+    return answers
+
+
+def cost_table(ctx: RunContext, report: dict, costs: dict[str, dict]) -> dict:
+    """Student (merged; GGUF where `eval.gguf` asks) next to the teacher: score, tokens/s, memory.
+
+    The students' tokens/s is measured here (greedy, batched, this machine, `train.threads`
+    untouched); the teacher's comes from the baseline stage's own generation of the same prompts."""
+    import os
+
+    rows = {"student_merged": {"score": report["dpo"]["value"], **costs["dpo"], "runtime": "transformers fp32"}}
+    if "gguf" in costs:
+        rows["student_gguf"] = {"score": report["gguf"]["value"], **costs["gguf"],
+                                "runtime": "transformers (dequantised to fp32 on load)"}
+    base = read_json(ctx.out / "baseline" / "stats.json") if (ctx.out / "baseline" / "stats.json").is_file() else {}
+    fresh = base.get("requests_sent", 0) > 0 and not base.get("cache_hits")
+    rows["teacher"] = {"score": report["teacher"]["value"], "model": ctx.cfg.teacher.model,
+                       "runtime": ctx.cfg.teacher.backend, "new_tokens": base.get("completion_tokens"),
+                       "seconds": base.get("seconds"),
+                       "tokens_per_s": round(base["completion_tokens"] / base["seconds"], 2)
+                       if fresh and base.get("seconds") else None,
+                       "weights_mb": None, "note": "tokens/s from the baseline stage (null when it was "
+                       "answered from the cache); the engine's memory is not measured"}
+    return {"machine": {"cpus": os.cpu_count()}, "metric": report["dpo"]["metric"], "systems": rows}
+
+
 def evaluate_run(ctx: RunContext) -> dict:
     from seedfactory.schemas import output_text
     from seedfactory.train.evaluate import bootstrap_ci, generate_answers, paired_difference, score_json
@@ -37,9 +76,13 @@ def evaluate_run(ctx: RunContext) -> dict:
     model_dir = resolve_model(ctx.cfg.train.student)
     e = ctx.cfg.eval
     systems: dict[str, list[str]] = {}
+    costs: dict[str, dict] = {}
     for name, adapter in [("base", None), ("sft", ctx.out / "adapter_sft"), ("dpo", ctx.out / "adapter")]:
+        costs[name] = {}
         systems[name] = generate_answers(model_dir, adapter, prompts, e.max_new_tokens, e.batch_size,
-                                         progress=ctx.progress)
+                                         progress=ctx.progress, cost=costs[name])
+    if e.gguf != "none":
+        systems["gguf"] = _gguf_answers(ctx, model_dir, prompts, costs.setdefault("gguf", {}))
     teacher = {r["id"]: r["answer"] for r in read_jsonl_dicts(ctx.out / "baseline" / "answers.jsonl")}
     systems["teacher"] = [teacher.get(s.id, "") for s in held]
 
@@ -62,6 +105,8 @@ def evaluate_run(ctx: RunContext) -> dict:
     if "skipped" in dpo:
         report["dpo"]["note"] = f"DPO skipped ({dpo['skipped']}): the dpo adapter is the sft adapter"
     report["teacher"]["note"] = "the teacher answers greedily with the few-shot prompt it generated with"
+    report["cost"] = cost_table(ctx, report, costs)
+    report["curve"] = read_jsonl_dicts(ctx.out / "train" / "curve.jsonl")  # loss and held-out score per step
     report["eval_ids"] = [s.id for s in held]
     report["eval_source"] = read_json(ctx.out / "split" / "source.json").get("eval", "held-out seeds")
     report["student"] = ctx.cfg.train.student
@@ -73,4 +118,5 @@ def evaluate_run(ctx: RunContext) -> dict:
                   **{f"{n}_score": scores[n]["per_example"][i] for n in systems}}
                  for i, (s, p) in enumerate(zip(held, prompts))])
     return {"in": len(held), "out": len(held), **requests,
-            **{n: report[n]["value"] for n in ("base", "sft", "dpo", "teacher")}, "metric": report["base"]["metric"]}
+            **{n: report[n]["value"] for n in ("base", "sft", "dpo", "teacher", "gguf") if n in report},
+            "metric": report["base"]["metric"]}

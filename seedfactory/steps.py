@@ -288,7 +288,9 @@ def review_gate(ctx: RunContext) -> None:
 
 
 def train(ctx: RunContext) -> dict:
-    """LoRA SFT of the student on the sft split, then DPO on the preference split."""
+    """LoRA SFT of the student on the sft split, then DPO on the preference split. Checkpoints go
+    to train/checkpoints/{sft,dpo} every `train.save_steps`, so a killed run resumes where it was;
+    the learning curve (loss per step, held-out score per checkpoint) to train/curve.jsonl."""
     from datasets import load_from_disk
 
     from seedfactory.judges import dpo_readiness
@@ -304,24 +306,51 @@ def train(ctx: RunContext) -> dict:
     pairs = dpo_order(pairs, ctx.cfg.seed)
     if not sft_rows:
         raise SeedfactoryError(f"{ctx.out / 'dataset'}: no rows in the sft split; see rejects.jsonl for why")
-    model_dir = resolve_model(ctx.cfg.train.student)
-    stats = {"in": len(sft_rows), "out": len(sft_rows), "student": ctx.cfg.train.student}
-    stats["sft"] = train_sft(model_dir, sft_records(sft_rows), ctx.out / "adapter_sft", ctx.cfg.train,
-                             ctx.cfg.seed, progress=ctx.progress)
+    cfg = ctx.cfg.train
+    model_dir = resolve_model(cfg.student)
+    ckpts = ctx.stage_dir / "checkpoints"
+    stats = {"in": len(sft_rows), "out": len(sft_rows), "student": cfg.student}
+    stats["sft"] = train_sft(model_dir, sft_records(sft_rows), ctx.out / "adapter_sft", cfg,
+                             ctx.cfg.seed, progress=ctx.progress, checkpoint_dir=ckpts / "sft")
     final = ctx.out / "adapter"
-    tc = ctx.cfg.train
     below = {r.row_id for r in read_jsonl(ctx.out / "judge" / "rejects.jsonl", Reject) if r.reason == "low_judge_score"}
-    stats["dpo_readiness"] = ready = dpo_readiness(pairs, below, tc.min_pairs, tc.max_length_bias)
-    if ready["skip"] is None and tc.dpo_steps > 0:
-        stats["dpo"] = train_dpo(model_dir, ctx.out / "adapter_sft", dpo_records(pairs), final, tc,
-                                 ctx.cfg.seed, progress=ctx.progress)
+    stats["dpo_readiness"] = ready = dpo_readiness(pairs, below, cfg.min_pairs, cfg.max_length_bias)
+    if cfg.peft != "lora":
+        ready = {**ready, "skip": f"train.peft={cfg.peft}: preference tuning continues LoRA adapters only"}
+    if ready["skip"] is None and cfg.dpo_steps > 0:
+        stats["dpo"] = train_dpo(model_dir, ctx.out / "adapter_sft", dpo_records(pairs), final, cfg,
+                                 ctx.cfg.seed, progress=ctx.progress, checkpoint_dir=ckpts / "dpo")
     else:
         why = ready["skip"] or "train.dpo_steps=0"
         ctx.log(f"train: DPO skipped: {why}; the final adapter is the SFT adapter")
         stats["dpo"] = {"skipped": why}
         with atomic_dir(final) as tmp:
             shutil.copytree(ctx.out / "adapter_sft", tmp, dirs_exist_ok=True)
+    write_jsonl(ctx.stage_dir / "curve.jsonl", learning_curve(ctx, model_dir, stats, ckpts))
     return stats
+
+
+def learning_curve(ctx: RunContext, model_dir: Path, stats: dict, ckpts: Path) -> list[dict]:
+    """Loss per step for SFT and DPO, with the held-out score at each checkpoint (`train.curve`)."""
+    from seedfactory.train.curve import checkpoint_scores, curve_rows, heldout_scorer
+
+    score = None
+    if ctx.cfg.train.curve:
+        held = ctx.eval_cases[: ctx.cfg.train.curve_cases]  # the eval set's first cases: cheap
+        score = heldout_scorer([s.prompt for s in held], [s.output for s in held], ctx.output_schema,
+                               ctx.cfg.train.curve_max_new_tokens)
+    rows = []
+    for phase in ("sft", "dpo"):
+        if "losses" not in stats[phase]:
+            continue
+        scores = checkpoint_scores(model_dir, ckpts / phase, score, ctx.progress) if score else {}
+        if phase == "sft" and score:
+            scores[0] = score(model_dir, None)  # the base model: where the curve starts
+        rows += curve_rows(phase, stats[phase]["losses"], scores)
+        if 0 in scores:
+            rows.insert(0, {"phase": phase, "step": 0, "loss": None, "heldout": scores[0]["value"],
+                            "metric": scores[0]["metric"]})
+    return rows
 
 
 def evaluate(ctx: RunContext) -> dict:

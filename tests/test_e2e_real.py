@@ -13,7 +13,8 @@ pytestmark = pytest.mark.slow
 TINY = ["generate.num_tasks=6", "generate.responses_per_prompt=2", "generate.texts_per_target=1",
         "teacher.max_tokens=96", "judge.self_test_size=2", "review.sample_size=4", "train.sft_steps=2",
         "train.dpo_steps=1", "train.min_pairs=1", "train.max_length_bias=1", "train.batch_size=2",
-        "train.max_length=256", "eval.max_new_tokens=48", "eval.path=EVAL", "--no-progress"]
+        "train.max_length=256", "train.curve_cases=4", "train.curve_max_new_tokens=32", "eval.max_new_tokens=48",
+        "eval.path=EVAL", "--no-progress"]
 
 
 SECRETS = {"OPENAI_API_KEY": "sk-test-E2ESECRET-0c4d", "HF_TOKEN": "hf_E2ESECRET_77ab"}
@@ -110,7 +111,8 @@ def test_text_domain_evaluates_with_the_judge_win_rate(tmp_path):
     out = tmp_path / "text"
     args = ["run", "--out", str(out), "seeds.path=support-bikeshop", "teacher.backend=fake", "validate.embedder=hash",
             "generate.num_tasks=4", "generate.responses_per_prompt=2", "train.sft_steps=1", "train.dpo_steps=1",
-            "train.batch_size=2", "train.max_length=192", "eval.max_new_tokens=16", "--no-progress"]
+            "train.batch_size=2", "train.max_length=192", "train.curve_cases=4", "eval.max_new_tokens=16",
+            "--no-progress"]
     assert main(args) == 0
     ev = read_json(out / "eval.json")
     answers = [json.loads(line) for line in (out / "evaluate" / "answers.jsonl").read_text().splitlines()]

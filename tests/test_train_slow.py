@@ -138,3 +138,45 @@ def test_generate_answers_with_and_without_adapter(model_dir, sft):
     assert alone == tuned[:1]
     report = score_json(tuned, [r["output"] for r in rows], {"type": "object"})
     assert report["n"] == 4 and 0.0 <= report["value"] <= 1.0
+
+
+@pytest.mark.parametrize("method", ["orpo", "kto"])
+def test_orpo_and_kto_continue_the_sft_adapter(model_dir, runs, sft, method):
+    """train.preference=orpo|kto: trl's trainers move the SFT adapter on the same pairs; KTO sees
+    each pair as a desirable and an undesirable row, against the SFT adapter as reference."""
+    out = runs / f"{method}_adapter"
+    cfg = CFG.model_copy(update={"preference": method})
+    stats = train_dpo(model_dir, sft[0], dpo_records([_pair(r) for r in _rows()]), out, cfg, seed=0)
+    print(method, stats)
+    before = load_file(sft[0] / "adapter_model.safetensors")
+    after = _assert_clean_adapter(out)
+    assert after.keys() == before.keys() and any(not torch.equal(after[k], before[k]) for k in after)
+    assert stats["method"] == method and stats["steps"] == CFG.dpo_steps
+    assert all(math.isfinite(x) for x in stats["losses"])
+    if method == "kto":
+        assert stats["rows"] == 16 and stats["reference"] == "sft_adapter"  # 8 pairs -> 8 good + 8 bad rows
+    else:
+        assert stats["rows"] == 8 and stats["reference"].startswith("none")
+
+
+@pytest.mark.parametrize("kind", ["prefix", "prompt"])
+def test_prefix_and_prompt_tuning_train_and_generate(model_dir, runs, kind):
+    """train.peft=prefix|prompt: SFT trains only the virtual tokens (the base is frozen), the saved
+    adapter holds just them, and the student answers differently from the base with it."""
+    out = runs / f"{kind}_adapter"
+    cfg = CFG.model_copy(update={"peft": kind, "virtual_tokens": 4, "sft_steps": 2, "learning_rate": 3e-2})
+    stats = train_sft(model_dir, sft_records([_example(r) for r in _rows()]), out, cfg, seed=0)
+    print(kind, stats)
+    config = json.loads((out / "adapter_config.json").read_text())
+    assert config["peft_type"] == {"prefix": "PREFIX_TUNING", "prompt": "PROMPT_TUNING"}[kind]
+    tensors = load_file(out / "adapter_model.safetensors")
+    assert list(tensors) == ["prompt_embeddings"]
+    # prompt: one input embedding (576) per virtual token; prefix: a key and a value per layer for
+    # the 3 key/value heads of 64 dims (grouped-query attention)
+    per_token = 2 * 30 * 3 * 64 if kind == "prefix" else 576
+    assert tensors["prompt_embeddings"].shape == (4, per_token) and stats["trainable_params"] == 4 * per_token
+    assert stats["steps"] == 2 and all(math.isfinite(x) for x in stats["losses"])
+    prompts = [_example(r).prompt for r in _rows()[:2]]
+    tuned = generate_answers(model_dir, out, prompts, max_new_tokens=12, batch_size=2)
+    base = generate_answers(model_dir, None, prompts, max_new_tokens=12, batch_size=2)
+    assert tuned != base

@@ -103,6 +103,19 @@ def loss_stats(log_history: list[dict]) -> dict[str, float | None]:
     return {"first_loss": seen[0] if seen else None, "last_loss": seen[-1] if seen else None}
 
 
+def job_key(kind: str, model_dir: Path, records: list[dict], cfg: TrainConfig, seed: int, *extra) -> str:
+    """What a checkpoint folder was made for: a resume only continues the very same job."""
+    from seedfactory.schemas import stable_hash
+
+    settings = cfg.model_dump(exclude={"threads", "save_steps", "curve", "curve_cases", "curve_max_new_tokens"})
+    return stable_hash([kind, str(model_dir), records, settings, seed, [str(x) for x in extra]], n=32)
+
+
+def resumed_step(checkpoint: Path | None) -> int:
+    """The global step a resumed run started from (0 for a fresh start)."""
+    return int(Path(checkpoint).name.rsplit("-", 1)[1]) if checkpoint else 0
+
+
 def trainable_params(model) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 

@@ -44,3 +44,13 @@ def dpo_order(pairs: list[PreferencePair], seed: int) -> list[PreferencePair]:
     judged = [p for p in pairs if p.source != "review"]
     random.Random(seed).shuffle(judged)
     return [p for p in pairs if p.source == "review"] + judged
+
+
+def kto_records(rows: list[dict]) -> list[dict]:
+    """KTO's unpaired rows from preference rows: the chosen answer labelled desirable, the
+    rejected one undesirable, interleaved so every batch of two sees both labels."""
+    out = []
+    for r in rows:
+        out.append({"prompt": r["prompt"], "completion": r["chosen"], "label": True})
+        out.append({"prompt": r["prompt"], "completion": r["rejected"], "label": False})
+    return out

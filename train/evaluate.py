@@ -21,21 +21,42 @@ from seedfactory.util.progress import NO_PROGRESS, Progress
 
 
 def generate_answers(model_dir: Path, adapter_dir: Path | None, prompts: list[str], max_new_tokens: int,
-                     batch_size: int, progress: Progress = NO_PROGRESS) -> list[str]:
-    """One greedy answer per prompt, in order; only the new tokens are decoded."""
+                     batch_size: int, progress: Progress = NO_PROGRESS, cost: dict | None = None) -> list[str]:
+    """One greedy answer per prompt, in order; only the new tokens are decoded. `cost`, when
+    given, receives the generation's tokens/s and the model's weight memory (`generate_with`)."""
     if not prompts:
         return []
-    import torch
-
     from seedfactory.train.common import load_student
 
     model, tokenizer = load_student(Path(model_dir))
-    if adapter_dir is not None:
-        from peft import PeftModel
+    model = with_adapter(model, adapter_dir)
+    return generate_with(model, tokenizer, prompts, max_new_tokens, batch_size, progress, cost)
 
-        # Merging folds the LoRA product into the weights once, instead of on every decoding step.
-        model = PeftModel.from_pretrained(model, Path(adapter_dir)).merge_and_unload()
+
+def with_adapter(model, adapter_dir: Path | None):
+    """The model with an adapter applied: LoRA merged into the weights (once, instead of on every
+    decoding step); prefix/prompt tuning kept as a PeftModel, which prepends its virtual tokens."""
+    if adapter_dir is None:
+        return model
+    from peft import PeftModel
+
+    model = PeftModel.from_pretrained(model, Path(adapter_dir))
+    return model if model.peft_config["default"].is_prompt_learning else model.merge_and_unload()
+
+
+def generate_with(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int,
+                  progress: Progress = NO_PROGRESS, cost: dict | None = None) -> list[str]:
+    """`generate_answers` for a model already loaded (a merged folder, a GGUF read back).
+
+    `cost` gets new_tokens (EOS and padding not counted), seconds (generation only),
+    tokens_per_s, and weights_mb (`get_memory_footprint`: the loaded weights, not the process)."""
+    import time
+
+    import torch
+
     model.eval()
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"  # a decoder-only model continues from the last position of every row
     texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
                                            add_generation_prompt=True) for p in prompts]
@@ -44,6 +65,7 @@ def generate_answers(model_dir: Path, adapter_dir: Path | None, prompts: list[st
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     answers: dict[int, str] = {}
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    new_tokens, started = 0, time.perf_counter()
     for batch in progress(batches, desc="evaluate: generate"):
         # The chat template already starts with <|im_start|>; no extra special tokens.
         enc = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
@@ -52,8 +74,14 @@ def generate_answers(model_dir: Path, adapter_dir: Path | None, prompts: list[st
             out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
                                  pad_token_id=tokenizer.pad_token_id)
         new = out[:, enc["input_ids"].shape[1]:]
+        new_tokens += int((new != tokenizer.pad_token_id).sum())
         for i, text in zip(batch, tokenizer.batch_decode(new, skip_special_tokens=True)):
             answers[i] = text.strip()
+    if cost is not None:
+        seconds = time.perf_counter() - started
+        cost.update(new_tokens=new_tokens, seconds=round(seconds, 3),
+                    tokens_per_s=round(new_tokens / seconds, 2) if seconds > 0 else None,
+                    weights_mb=round(model.get_memory_footprint() / 2**20, 1))
     return [answers[i] for i in range(len(prompts))]
 
 
@@ -144,3 +172,29 @@ def paired_difference(a: list[float], b: list[float], resamples: int, seed: int 
     diffs = [x - y for x, y in zip(a, b)]
     return {"value": round(sum(diffs) / len(diffs), 4) if diffs else 0.0, "ci95": bootstrap_ci(diffs, resamples, seed),
             "n": len(diffs)}
+
+
+def reference_loss(model_dir: Path, adapter_dir: Path | None, prompts: list[str], references: list[str]) -> dict:
+    """Mean per-token negative log-likelihood of the reference answers (lower is better): a cheap
+    held-out score for free-text tasks, where the real metric needs a judge."""
+    import torch
+
+    from seedfactory.train.common import load_student
+
+    model, tokenizer = load_student(Path(model_dir))
+    model = with_adapter(model, adapter_dir)
+    model.eval()
+    total, tokens = 0.0, 0
+    for prompt, ref in zip(prompts, references):
+        user = [{"role": "user", "content": prompt}]
+        head = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
+        full = tokenizer.apply_chat_template(user + [{"role": "assistant", "content": ref}], tokenize=False)
+        ids = tokenizer(full, return_tensors="pt", add_special_tokens=False)["input_ids"]
+        n_head = len(tokenizer(head, add_special_tokens=False)["input_ids"])
+        labels = ids.clone()
+        labels[:, :n_head] = -100  # only the answer's tokens count
+        with torch.inference_mode():
+            loss = model(input_ids=ids, labels=labels).loss
+        n = int((labels[:, 1:] != -100).sum())
+        total, tokens = total + float(loss) * n, tokens + n
+    return {"metric": "reference_nll", "value": total / tokens if tokens else 0.0, "n": len(prompts)}

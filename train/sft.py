@@ -1,4 +1,5 @@
-"""Supervised fine-tuning of the student: a LoRA adapter trained with trl's SFTTrainer.
+"""Supervised fine-tuning of the student: a LoRA adapter (or prefix / prompt tuning, `train.peft`)
+trained with trl's SFTTrainer.
 
 Rows are conversational prompt-completion pairs (`seedfactory.train.data.sft_records`), so the
 loss covers the assistant's answer only. LoRA goes on every linear layer; only the adapter is
@@ -15,10 +16,14 @@ import time
 from pathlib import Path
 
 from seedfactory.schemas.config import TrainConfig
+from seedfactory.train import checkpoints as ckpt
 from seedfactory.train.common import (
     curve,
+    job_key,
     load_student,
     loss_stats,
+    losses,
+    resumed_step,
     staged_adapter,
     trainable_params,
     trainer_args,
@@ -39,12 +44,28 @@ def lora_config(cfg: TrainConfig):
     )
 
 
+def peft_config(cfg: TrainConfig):
+    """The adapter `train.peft` asks for: LoRA on every linear layer, or prefix tuning (trained
+    key/value prefixes in every layer) or prompt tuning (trained input embeddings) of
+    `train.virtual_tokens` virtual tokens. Only LoRA merges into the base (export, DPO)."""
+    from peft import PrefixTuningConfig, PromptTuningConfig
+
+    if cfg.peft == "prefix":
+        return PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=cfg.virtual_tokens)
+    if cfg.peft == "prompt":
+        return PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=cfg.virtual_tokens)
+    return lora_config(cfg)
+
+
 def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainConfig, seed: int,
-              progress: Progress = NO_PROGRESS) -> dict:
+              progress: Progress = NO_PROGRESS, checkpoint_dir: Path | None = None) -> dict:
     """Train a LoRA adapter on prompt-completion rows; save it to `out_dir`; return step stats.
 
-    Stats: steps, train_loss (trl's mean over steps), first_loss, last_loss, seconds (training
-    only, without loading), trainable_params, rows, curve (per-step losses, for the run report).
+    With `checkpoint_dir`, a checkpoint is saved there every `cfg.save_steps` and a rerun resumes
+    from the newest one (`seedfactory.train.checkpoints`). Stats: steps, train_loss (mean over
+    steps), first_loss, last_loss, losses, seconds (training only, without loading),
+    trainable_params, rows, curve (per-step losses, for the run report), resumed_from (the step it
+    resumed at, or 0).
     """
     if not records:
         raise ValueError("train_sft: no SFT rows to train on (every example was filtered out?)")
@@ -53,9 +74,13 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
 
     model, tokenizer = load_student(Path(model_dir), cfg.threads, qlora=use_qlora(cfg))
     with staged_adapter(out_dir) as (work, adapter_dir):
+        trainer_dir, saving = work / "trainer", {}
+        if checkpoint_dir is not None:
+            trainer_dir = ckpt.prepare(checkpoint_dir, job_key("sft", model_dir, records, cfg, seed))
+            saving = ckpt.checkpoint_args(cfg.save_steps)
         args = SFTConfig(
-            **trainer_args(cfg, seed=seed, steps=cfg.sft_steps, output_dir=work / "trainer",
-                           progress=progress),
+            **{**trainer_args(cfg, seed=seed, steps=cfg.sft_steps, output_dir=trainer_dir, progress=progress),
+               **saving},
             learning_rate=cfg.learning_rate,
             completion_only_loss=True,  # the default for prompt-completion rows; stated so it cannot drift
         )
@@ -64,18 +89,28 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
             args=args,
             train_dataset=Dataset.from_list(records),
             processing_class=tokenizer,
-            peft_config=lora_config(cfg),
+            peft_config=peft_config(cfg),
         )
+        resume = ckpt.last_checkpoint(trainer_dir) if checkpoint_dir is not None else None
+        ckpt.note_resume(trainer_dir, resume)
         started = time.monotonic()
-        result = trainer.train()
+        if ckpt.finished(resume, cfg.sft_steps):
+            history = ckpt.final_result(resume, adapter_dir)
+        else:
+            with ckpt.weights_only_loads():
+                trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+            trainer.model.save_pretrained(adapter_dir, safe_serialization=True)
+            history = trainer.state.log_history
         seconds = time.monotonic() - started
-        trainer.model.save_pretrained(adapter_dir, safe_serialization=True)
+    seen = losses(history)
     return {
-        "steps": trainer.state.global_step,
-        "train_loss": float(result.training_loss),
-        **loss_stats(trainer.state.log_history),
+        "steps": len(seen),
+        "train_loss": sum(seen) / len(seen),
+        **loss_stats(history),
         "seconds": round(seconds, 2),
         "trainable_params": trainable_params(trainer.model),
         "rows": len(records),
-        "curve": curve(trainer.state.log_history),
+        "curve": curve(history),
+        "resumed_from": resumed_step(resume),
+        "losses": seen,
     }

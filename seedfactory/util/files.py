@@ -86,6 +86,30 @@ def atomic_dir(target: Path) -> Iterator[Path]:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+@contextmanager
+def atomic_file(target: Path) -> Iterator[Path]:
+    """Yield a scratch path beside `target` for a writer that wants a file name (a GGUF writer);
+    when the block ends without an error it is fsynced and renamed onto `target`.
+
+        with atomic_file(out / "model.gguf") as tmp:
+            writer = GGUFWriter(tmp, "llama"); ...
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a shipped model is meant to be read
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(target.parent)
+
+
 def file_digest(path: Path) -> str:
     """sha256 of a file's bytes (hex)."""
     import hashlib

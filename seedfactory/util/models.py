@@ -83,6 +83,14 @@ def convert_gguf(gguf: Path) -> Path:
     return target
 
 
+def source_gguf(spec: str) -> Path | None:
+    """The GGUF file a student spec was converted from (an alias or a .gguf path), else None."""
+    if spec in PACKAGED:
+        return packaged_gguf(spec)
+    path = Path(spec).expanduser()
+    return path if path.suffix == ".gguf" and path.is_file() else None
+
+
 def resolve_model(spec: str) -> Path:
     """A folder that `from_pretrained` (and vLLM) can load, for an alias, a folder or a GGUF file."""
     if spec in PACKAGED:

@@ -1,0 +1,54 @@
+"""The learning curve: the training loss at every step and a held-out score at every checkpoint.
+
+Each checkpoint's adapter answers the held-out prompts (greedy, batched) and is scored like the
+final eval where that is programmatic (`score_json` for tasks with an output schema); free-text
+tasks get the reference answers' per-token NLL instead, since their real metric needs a judge.
+Rows, one per step, go to `train/curve.jsonl`:
+
+    {"phase": "sft", "step": 4, "loss": 1.93, "heldout": 0.41, "metric": "field_exact_match"}
+
+    rows = curve_rows("sft", stats["losses"], checkpoint_scores(model_dir, folder, scorer))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from seedfactory.train.checkpoints import checkpoints
+from seedfactory.util.progress import NO_PROGRESS, Progress
+
+Scorer = Callable[[Path, Path | None], dict]  # (model_dir, adapter) -> {"metric", "value", ...}
+
+
+def heldout_scorer(prompts: list[str], references: list, schema: dict | None, max_new_tokens: int,
+                   batch_size: int = 8) -> Scorer:
+    """A scorer for the held-out set: JSON field match with a schema, reference NLL without."""
+    from seedfactory.train.evaluate import generate_answers, reference_loss, score_json
+
+    def score(model_dir: Path, adapter: Path | None) -> dict:
+        if schema is None:
+            return reference_loss(model_dir, adapter, prompts, [str(r) for r in references])
+        answers = generate_answers(model_dir, adapter, prompts, max_new_tokens, batch_size)
+        report = score_json(answers, references, schema)
+        return {k: v for k, v in report.items() if k != "per_example"}
+
+    return score
+
+
+def checkpoint_scores(model_dir: Path, folder: Path, score: Scorer,
+                      progress: Progress = NO_PROGRESS) -> dict[int, dict]:
+    """{step: score} for every complete checkpoint in a trainer folder."""
+    found = checkpoints(folder)
+    return {step: score(model_dir, path) for step, path in progress(found, desc="curve: checkpoints")}
+
+
+def curve_rows(phase: str, losses: list[float], scores: dict[int, dict]) -> list[dict]:
+    """One row per optimiser step (logging_steps=1), with the held-out score where a checkpoint was."""
+    rows = []
+    for step, loss in enumerate(losses, start=1):
+        row = {"phase": phase, "step": step, "loss": loss}
+        if step in scores:
+            row |= {"heldout": scores[step]["value"], "metric": scores[step]["metric"]}
+        rows.append(row)
+    return rows
