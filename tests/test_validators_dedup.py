@@ -12,7 +12,8 @@ from seedfactory.validators import (
     exact_dedup,
     near_dedup,
 )
-from seedfactory.validators.similarity import ShingleIndex, jaccard, shingles
+from seedfactory.validators.lsh import ShingleIndex
+from seedfactory.validators.similarity import jaccard, shingles
 
 # 23 word 3-shingles each. One word changed touches 3 of them: 20 shared / 26 in the union.
 BASE = ("Write a short friendly email to a customer explaining that their order of blue ceramic "
@@ -80,7 +81,7 @@ def test_lsh_false_positive_is_verified_and_kept(tmp_path):
     a, b = shingles(BASE), shingles(FALSE_POSITIVE)
     assert jaccard(a, b) == 18 / 28
     # Precondition: the real index does propose this pair, so the test exercises verification.
-    index = ShingleIndex([a, b], threshold=0.7, num_perm=128)
+    index = ShingleIndex([BASE, FALSE_POSITIVE], threshold=0.7, num_perm=128)
     assert index.candidate_pairs() == {(0, 1)} and index.similar_pairs() == []
     rows = [example("r1", BASE), example("r2", FALSE_POSITIVE)]
     assert [r.id for r in near_dedup(rows, ctx)] == ["r1", "r2"]
@@ -89,9 +90,12 @@ def test_lsh_false_positive_is_verified_and_kept(tmp_path):
 def test_chained_near_duplicates_form_one_cluster(tmp_path):
     ctx = make_ctx(tmp_path)
     # BASE ~ REWORDED (0.77) and REWORDED ~ FALSE_POSITIVE (0.77), but BASE !~ FALSE_POSITIVE.
+    # REWORDED is the medoid (closest to both others), so it is the one kept.
     rows = [example("x", BASE), example("y", REWORDED), example("z", FALSE_POSITIVE)]
-    assert [r.id for r in near_dedup(rows, ctx)] == ["x"]
-    assert rejects(ctx) == {"y": ("near_duplicate", "x", 20 / 26), "z": ("near_duplicate", "x", 18 / 28)}
+    assert [r.id for r in near_dedup(rows, ctx)] == ["y"]
+    to_z = jaccard(shingles(REWORDED), shingles(FALSE_POSITIVE))
+    assert to_z > 18 / 28
+    assert rejects(ctx) == {"x": ("near_duplicate", "y", 20 / 26), "z": ("near_duplicate", "y", to_z)}
 
 
 def test_decontaminate_drops_prompts_close_to_a_heldout_seed(tmp_path):
