@@ -102,3 +102,10 @@ def test_index_matches_a_query_by_true_jaccard():
     query = "reply to this client about the late blue mugs order today"
     assert index.matches(query) == [(0, jaccard(shingles(texts[0]), shingles(query)))]
     assert index.matches("something else entirely different here") == []
+
+
+def test_a_nul_inside_a_text_does_not_split_it():
+    texts = ["one two\0three four five", "six seven eight", ""]
+    table = shingle_table(texts, num_perm=16)
+    assert [len(table.doc(i)) for i in range(3)] == [len(shingles(t)) for t in texts]
+    assert len(shingle_table([], num_perm=16)) == 0

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from seedfactory.schemas import Example
-from seedfactory.validators.base import ValidationEnv
 import numpy as np
 
+from seedfactory.schemas import Example
+from seedfactory.validators.base import ValidationEnv
 from seedfactory.validators.lsh import ShingleIndex
 from seedfactory.validators.minhash import pair_jaccard
 from seedfactory.validators.similarity import normalise, prompt_groups, template_shingles
@@ -40,35 +40,24 @@ def exact_dedup(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Example
         yield row
 
 
-class _UnionFind:
-    def __init__(self, n: int):
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]  # path halving keeps chains short
-            i = self.parent[i]
-        return i
-
-    def union(self, i: int, j: int) -> None:
-        ri, rj = self.find(i), self.find(j)
-        if ri != rj:
-            self.parent[max(ri, rj)] = min(ri, rj)
-
-
 def near_duplicate_clusters(index: ShingleIndex) -> list[list[int]]:
-    """Clusters (of 2 or more positions, ascending) joined by verified near-duplicate pairs.
+    """Clusters (of 2 or more positions, ascending; clusters by first member) joined by verified
+    near-duplicate pairs.
 
-    Union-find makes the relation transitive: if a~b and b~c, all three are one cluster even
-    when a and c are below the threshold, so at most one of them survives.
+    Connected components make the relation transitive: if a~b and b~c, all three are one cluster
+    even when a and c are below the threshold, so at most one of them survives.
     """
-    uf = _UnionFind(len(index))
-    for i, j, _ in index.similar_pairs():
-        uf.union(i, j)
-    clusters: dict[int, list[int]] = {}
-    for i in range(len(index)):
-        clusters.setdefault(uf.find(i), []).append(i)
-    return [members for members in clusters.values() if len(members) > 1]
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    pairs, _ = index.similar_pair_arrays()
+    n = len(index)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    order = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    clusters = [c.tolist() for c in np.split(order, cuts) if len(c) > 1]
+    return sorted(clusters)
 
 
 def group_score(group: list[Example]) -> float | None:
@@ -129,7 +118,8 @@ def decontaminate(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Examp
     """Drop rows whose prompt is too close to a held-out seed's prompt (the evaluation set).
 
     A MinHash-LSH over the held-out prompts proposes seeds; true Jaccard on the same shingles
-    (less the seeds' shared template) decides. Rejected as "contaminated", dup_of the most similar held-out seed. Streams.
+    (less the seeds' shared template) decides. Rejected as "contaminated", dup_of the most
+    similar held-out seed. Streams.
     """
     cfg = env.cfg
     heldout = env.heldout

@@ -62,10 +62,15 @@ class ShingleIndex:
 
     def similar_pairs(self) -> list[tuple[int, int, float]]:
         """Verified pairs (i < j, Jaccard) at or above the threshold, in position order."""
+        pairs, sims = self.similar_pair_arrays()
+        return [(i, j, s) for (i, j), s in zip(pairs.tolist(), sims.tolist())]
+
+    def similar_pair_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """similar_pairs as arrays: (m, 2) positions and their m Jaccard values."""
         pairs = self._pairs()
         sims = pair_jaccard(self.table, pairs)
         hit = sims >= self.threshold
-        return [(i, j, s) for (i, j), s in zip(pairs[hit].tolist(), sims[hit].tolist())]
+        return pairs[hit], sims[hit]
 
     def candidates(self, query: str) -> list[int]:
         """Positions LSH proposes for a query text (unverified; may include false positives)."""

@@ -22,6 +22,7 @@ also keeps its shingles as sorted 64-bit sha1 fingerprints, on which true Jaccar
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -32,10 +33,12 @@ import numpy as np
 
 from seedfactory.validators.similarity import SHINGLE_WORDS, WORD, normalise
 
+_WORD_OR_NUL = re.compile(WORD.pattern + r"|\0")
+
 SEED = 1  # datasketch's default MinHash seed
 _MAX32 = np.uint32(0xFFFFFFFF)
-# Shingle-occurrence rows per signature chunk: chunk x num_perm uint32 stays near 32 MB.
-_CHUNK = 1 << 16
+# Shingle occurrences per signature chunk: num_perm x chunk uint32 (4 MB at 128) stays in cache.
+_CHUNK = 1 << 13
 # Members of one LSH bucket paired with at most this many neighbours in bucket order, so a
 # bucket of thousands of copies costs linear, not quadratic, work.
 BUCKET_WINDOW = 64
@@ -83,11 +86,11 @@ def signatures(fps: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int = 
         d1 = min(max(d1, d0 + 1), n)
         lo, hi = int(offsets[d0]), int(offsets[d1])
         if hi > lo:
-            phv = h[lo:hi, None] * a[None, :] + b[None, :]  # wraps mod 2^32, as datasketch's does
+            # (num_perm, shingles): reducing along the contiguous axis is ~7x faster than along rows.
+            phv = a[:, None] * h[None, lo:hi] + b[:, None]  # wraps mod 2^32, as datasketch's does
             starts = offsets[d0:d1] - lo
             nonempty = offsets[d0 + 1:d1 + 1] > offsets[d0:d1]
-            mins = np.minimum.reduceat(phv, starts[nonempty], axis=0)
-            out[d0:d1][nonempty] = mins
+            out[d0:d1][nonempty] = np.minimum.reduceat(phv, starts[nonempty], axis=1).T
         d0 = d1
     return out
 
@@ -99,6 +102,11 @@ class ShingleTable:
     offsets: np.ndarray     # int64, len(docs) + 1
     fps: np.ndarray         # uint64, sorted within each document
     signatures: np.ndarray  # uint32 (docs, num_perm)
+    ranks: np.ndarray | None = None  # int64 rank of each fp among the table's distinct fps
+
+    def __post_init__(self):
+        if self.ranks is None:
+            self.ranks = np.unique(self.fps, return_inverse=True)[1].astype(np.int64).reshape(-1)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -107,16 +115,30 @@ class ShingleTable:
         return self.fps[self.offsets[i]:self.offsets[i + 1]]
 
 
+def _tokens(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """All texts' lowercase words in one list, and each text's word count.
+
+    One regex pass over the texts joined by NUL (not a word character, so no word spans two
+    texts; the pattern also returns it, marking the boundaries) instead of a call per text.
+    """
+    joined = "\0".join(texts)
+    if not texts or joined.count("\0") != len(texts) - 1:  # none, or a NUL inside a text
+        toks = [WORD.findall(t.lower()) for t in texts]
+        return list(chain.from_iterable(toks)), np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
+    flat = _WORD_OR_NUL.findall(joined.lower())
+    marks = np.flatnonzero(np.fromiter(map("\0".__eq__, flat), dtype=bool, count=len(flat)))
+    bounds = np.concatenate([[-1], marks, [len(flat)]])
+    lens = np.diff(bounds) - 1
+    words = [w for w in flat if w != "\0"] if len(marks) else flat
+    return words, lens.astype(np.int64)
+
+
 def _doc_keys(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Per-occurrence (document, shingle key) and the shingle text of every distinct key."""
-    findall = WORD.findall
-    toks = [findall(t.lower()) for t in texts]
-    lens = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
-    vocab: dict[str, int] = {}
-    setdefault = vocab.setdefault
-    wid = np.fromiter((setdefault(w, len(vocab)) for w in chain.from_iterable(toks)),
-                      dtype=np.int64, count=int(lens.sum()))
-    words = list(vocab)
+    flat, lens = _tokens(texts)
+    words = list(dict.fromkeys(flat))  # C-speed passes: distinct words, then each word's number
+    vocab = {w: i for i, w in enumerate(words)}
+    wid = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
     V = max(len(words), 1)
     ends = np.cumsum(lens)
     doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
@@ -154,21 +176,25 @@ def _doc_keys(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray, lis
 def _table(texts: Sequence[str], num_perm: int, exclude: frozenset[str], n: int) -> ShingleTable:
     docs, keys, shingle_texts = _doc_keys(texts, n)
     fp_of_key = sha1_fingerprints(shingle_texts)
-    fps = fp_of_key[keys]
     if exclude:
         # Template shingles leave a document, unless they are all it has.
-        drop = np.isin(fps, sha1_fingerprints(sorted(exclude)))
+        drop = np.isin(fp_of_key[keys], sha1_fingerprints(sorted(exclude)))
         only_template = np.bincount(docs[~drop], minlength=len(texts)) == 0
         keep = ~drop | only_template[docs]
-        docs, fps = docs[keep], fps[keep]
-    order = np.lexsort((fps, docs))
-    docs, fps = docs[order], fps[order]
-    distinct = np.ones(len(fps), dtype=bool)
-    distinct[1:] = (docs[1:] != docs[:-1]) | (fps[1:] != fps[:-1])
-    docs, fps = docs[distinct], fps[distinct]
+        docs, keys = docs[keep], keys[keep]
+    # Number shingles in fingerprint order; one sort of (document, number) then gives each
+    # document's distinct shingles in fingerprint order.
+    by_fp = np.argsort(fp_of_key, kind="stable")
+    rank_of_key = np.empty_like(by_fp)
+    rank_of_key[by_fp] = np.arange(len(by_fp))
+    scale = max(len(by_fp), 1)
+    combined = np.sort(docs * scale + rank_of_key[keys])  # np.unique's hash path is slower here
+    combined = combined[np.diff(combined, prepend=-1) != 0]
+    docs, ranks = combined // scale, combined % scale
+    fps = fp_of_key[by_fp][ranks]
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum(np.bincount(docs, minlength=len(texts)))
-    return ShingleTable(offsets, fps, signatures(fps, offsets, num_perm))
+    return ShingleTable(offsets, fps, signatures(fps, offsets, num_perm), ranks)
 
 
 def shingle_table(texts: Sequence[str], *, num_perm: int = 128, exclude: Iterable[str] = (),
@@ -190,8 +216,12 @@ def shingle_table(texts: Sequence[str], *, num_perm: int = 128, exclude: Iterabl
     for p in parts:
         offsets.append(p.offsets[1:] + base)
         base += int(p.offsets[-1])
-    return ShingleTable(np.concatenate(offsets), np.concatenate([p.fps for p in parts]),
-                        np.concatenate([p.signatures for p in parts]))
+    # Chunks numbered their shingles apart: number them again on one scale, each document's in order.
+    offsets, fps = np.concatenate(offsets), np.concatenate([p.fps for p in parts])
+    docs = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    ranks = np.unique(fps, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    order = np.lexsort((ranks, docs))
+    return ShingleTable(offsets, fps[order], np.concatenate([p.signatures for p in parts]), ranks[order])
 
 
 def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -232,23 +262,30 @@ def band_pairs(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 def pair_jaccard(table: ShingleTable, pairs: np.ndarray, other: ShingleTable | None = None,
                  chunk: int = 1 << 18) -> np.ndarray:
-    """True Jaccard of each pair's shingle sets (pairs index `table`, or `table` x `other`)."""
-    other = table if other is None else other
+    """True Jaccard of each pair's shingle sets (pairs index `table`, or `table` x `other`).
+
+    Each pair's second set, keyed (pair, value), is one sorted array; the first set's keys are
+    looked up in it with one searchsorted, so no sort is needed.
+    """
+    if other is not None:  # rank both tables' shingles on one scale
+        both = np.unique(np.concatenate([table.fps, other.fps]), return_inverse=True)[1].reshape(-1)
+        ra, rb = both[:len(table.fps)], both[len(table.fps):]
+    else:
+        other, ra, rb = table, table.ranks, table.ranks
+    scale = int(max(ra.max(initial=0), rb.max(initial=0))) + 1
     out = np.zeros(len(pairs), dtype=np.float64)
     for c0 in range(0, len(pairs), chunk):
         p = pairs[c0:c0 + chunk]
         li, lj = table.offsets[p[:, 0]], other.offsets[p[:, 1]]
         na, nb = table.offsets[p[:, 0] + 1] - li, other.offsets[p[:, 1] + 1] - lj
-        # Both sets of every pair, tagged by pair: a shingle in both shows up twice in a row.
-        tag = np.concatenate([np.repeat(np.arange(len(p)), na), np.repeat(np.arange(len(p)), nb)])
-        vals = np.concatenate([table.fps[_ranges(li, na)], other.fps[_ranges(lj, nb)]])
-        order = np.lexsort((vals, tag))
-        tag, vals = tag[order], vals[order]
-        dup = (tag[1:] == tag[:-1]) & (vals[1:] == vals[:-1])
-        inter = np.bincount(tag[1:][dup], minlength=len(p))
+        tag = np.arange(len(p), dtype=np.int64) * scale
+        ka = np.repeat(tag, na) + ra[_ranges(li, na)]
+        kb = np.repeat(tag, nb) + rb[_ranges(lj, nb)]  # sorted: tags ascend, ranks ascend per document
+        pos = np.minimum(np.searchsorted(kb, ka), max(len(kb) - 1, 0))
+        found = kb[pos] == ka if len(kb) else np.zeros(len(ka), dtype=bool)
+        inter = np.bincount(np.repeat(np.arange(len(p)), na)[found], minlength=len(p))
         union = na + nb - inter
-        out[c0:c0 + len(p)] = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
-        out[c0:c0 + len(p)][(na == 0) | (nb == 0)] = 0.0
+        out[c0:c0 + len(p)] = np.where((na > 0) & (nb > 0), inter / np.maximum(union, 1), 0.0)
     return out
 
 
