@@ -109,3 +109,21 @@ def test_a_nul_inside_a_text_does_not_split_it():
     table = shingle_table(texts, num_perm=16)
     assert [len(table.doc(i)) for i in range(3)] == [len(shingles(t)) for t in texts]
     assert len(shingle_table([], num_perm=16)) == 0
+
+
+def test_calibration_sets_thresholds_just_above_the_most_similar_seeds():
+    from seedfactory.validators.calibrate import calibrate
+
+    prompts = ["Write a haiku about the sea at night and the moon over the water",
+               "Write a haiku about the sea at dawn and the moon over the water",
+               "List three rivers in Germany and the cities they pass through",
+               "Explain how a bicycle gear works to a child"]
+    seeds = [SeedExample(id=f"s{i}", instruction=p, output="x") for i, p in enumerate(prompts)]
+    env = make_env(train_seeds=seeds[:3], heldout=seeds[3:])
+    top = jaccard(shingles(prompts[0]), shingles(prompts[1]))
+    cfg, figures = calibrate(env)
+    assert figures["seed_jaccard"]["max"] == round(top, 4) and figures["seed_jaccard"]["pairs"] == 6
+    assert cfg.near_dup_threshold == round(min(0.95, max(0.5, top + 0.05)), 4) != env.cfg.near_dup_threshold
+    assert cfg.decontam_threshold == 0.3  # the held-out seed shares nothing with the train seeds
+    assert figures["configured"]["near_dup_threshold"] == env.cfg.near_dup_threshold
+    assert calibrate(make_env(train_seeds=seeds[:2]))[1] == {"calibrated": False, "reason": "fewer than 3 seeds"}
