@@ -127,3 +127,24 @@ def test_calibration_sets_thresholds_just_above_the_most_similar_seeds():
     assert cfg.decontam_threshold == 0.3  # the held-out seed shares nothing with the train seeds
     assert figures["configured"]["near_dup_threshold"] == env.cfg.near_dup_threshold
     assert calibrate(make_env(train_seeds=seeds[:2]))[1] == {"calibrated": False, "reason": "fewer than 3 seeds"}
+
+
+def test_cluster_edges_join_copies_to_their_first_and_give_the_same_clusters():
+    texts = corpus(150, seed=4)
+    texts = texts + texts[20:60] + ["Hello world again, hello"]  # copies, and a reordered copy of a set
+    index = ShingleIndex(texts, threshold=0.5, num_perm=128)
+    edges, sims = index.cluster_edges()
+    first = {j: i for (i, j), s in zip(edges.tolist(), sims.tolist()) if s == 1.0}
+    assert all(first[len(corpus(150, seed=4)) + k] <= 20 + k for k in range(40) if shingles(texts[20 + k]))
+
+    def components(pairs):
+        parent = list(range(len(texts)))
+
+        def find(i):
+            while parent[i] != i:
+                i = parent[i]
+            return i
+        for i, j in pairs:
+            parent[find(j)] = find(i)
+        return sorted(sorted(i for i in range(len(texts)) if find(i) == r) for r in {find(i) for i in range(len(texts))})
+    assert components(edges.tolist()) == components([(i, j) for i, j, _ in index.similar_pairs()])

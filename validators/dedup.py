@@ -50,7 +50,7 @@ def near_duplicate_clusters(index: ShingleIndex) -> list[list[int]]:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    pairs, _ = index.similar_pair_arrays()
+    pairs, _ = index.cluster_edges()
     n = len(index)
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)

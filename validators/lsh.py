@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from seedfactory.validators.minhash import band_keys, band_pairs, pair_jaccard, shingle_table
+from seedfactory.validators.minhash import ShingleTable, band_keys, band_pairs, pair_jaccard, shingle_table
 
 # (false positive, false negative) weights for the choice of bands and rows. Every candidate is
 # verified exactly, so a false positive costs one set intersection while a false negative is a
@@ -34,6 +34,32 @@ def lsh_params(threshold: float, num_perm: int, weights: tuple[float, float] = R
     from datasketch.lsh import _optimal_param
 
     return _optimal_param(threshold, num_perm, *weights)
+
+
+def identical_sets(table: ShingleTable) -> np.ndarray:
+    """For each text, the first text with the same non-empty shingle set (itself if none).
+
+    Sets are grouped by an order-free 64-bit hash, then each grouping is confirmed by Jaccard
+    1.0, so a hash collision only costs a lost shortcut.
+    """
+    n = len(table)
+    lens = np.diff(table.offsets)
+    mixed = table.fps * np.uint64(0x9E3779B97F4A7C15)
+    mixed ^= mixed >> np.uint64(31)
+    key = np.zeros(n, dtype=np.uint64)
+    nonempty = lens > 0
+    if nonempty.any():
+        key[nonempty] = np.add.reduceat(mixed, table.offsets[:-1][nonempty])
+    key ^= lens.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
+    first = np.arange(n)
+    idx = np.flatnonzero(nonempty)
+    _, start, inverse = np.unique(key[idx], return_index=True, return_inverse=True)
+    cand = idx[start][inverse.reshape(-1)]  # np.unique's index is the first occurrence
+    moved = np.flatnonzero(cand != idx)
+    if len(moved):
+        same = pair_jaccard(table, np.stack([cand[moved], idx[moved]], axis=1)) == 1.0
+        first[idx[moved[same]]] = cand[moved[same]]
+    return first
 
 
 class ShingleIndex:
@@ -71,6 +97,24 @@ class ShingleIndex:
         sims = pair_jaccard(self.table, pairs)
         hit = sims >= self.threshold
         return pairs[hit], sims[hit]
+
+    def cluster_edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Verified pairs whose connected components are those of all similar pairs, cheaper.
+
+        Texts with the same shingle set are all joined to their first copy (Jaccard 1.0, checked)
+        and only first copies go through LSH, so a corpus with thousands of copies of one prompt
+        costs linear work, not a quadratic bucket.
+        """
+        first = identical_sets(self.table)
+        reps = np.flatnonzero(first == np.arange(len(first)))
+        pairs = band_pairs(self.table.signatures[reps], self.bands, self.rows)
+        pairs = reps[pairs] if len(pairs) else pairs
+        sims = pair_jaccard(self.table, pairs)
+        hit = sims >= self.threshold
+        copies = np.flatnonzero(first != np.arange(len(first)))
+        copy_pairs = np.stack([first[copies], copies], axis=1)
+        return (np.concatenate([pairs[hit], copy_pairs]),
+                np.concatenate([sims[hit], np.ones(len(copies))]))
 
     def candidates(self, query: str) -> list[int]:
         """Positions LSH proposes for a query text (unverified; may include false positives)."""
