@@ -146,5 +146,6 @@ def test_cluster_edges_join_copies_to_their_first_and_give_the_same_clusters():
             return i
         for i, j in pairs:
             parent[find(j)] = find(i)
-        return sorted(sorted(i for i in range(len(texts)) if find(i) == r) for r in {find(i) for i in range(len(texts))})
+        roots = {find(i) for i in range(len(texts))}
+        return sorted(sorted(i for i in range(len(texts)) if find(i) == r) for r in roots)
     assert components(edges.tolist()) == components([(i, j) for i, j, _ in index.similar_pairs()])
