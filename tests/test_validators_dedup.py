@@ -155,3 +155,33 @@ def test_diversity_filter_greedy_against_seeds_and_kept_prompts(tmp_path):
 def test_diversity_filter_empty_input(tmp_path):
     ctx = make_ctx(tmp_path)
     assert list(diversity_filter([], ctx)) == []
+
+
+def test_blocked_greedy_selection_matches_one_row_at_a_time(monkeypatch):
+    import numpy as np
+
+    from seedfactory.validators import diversity
+
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(300, 8)).astype(np.float32)
+    vecs[100:200] = vecs[:100] + 0.3 * rng.normal(size=(100, 8)).astype(np.float32)  # near copies
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+
+    def one_at_a_time(fixed, threshold):
+        kept, out = list(range(fixed)), []
+        for i in range(fixed, len(vecs)):
+            sims = vecs[kept] @ vecs[i] if kept else np.zeros(0)
+            j = int(np.argmax(sims)) if kept else -1
+            if kept and sims[j] >= threshold:
+                out.append((kept[j], round(float(sims[j]), 5)))
+            else:
+                kept.append(i)
+                out.append((-1, 0.0))
+        return out
+
+    monkeypatch.setattr(diversity, "BLOCK", 16)
+    monkeypatch.setattr(diversity, "KEPT_CHUNK", 7)
+    nearest, sims = diversity.greedy_select(vecs, 5, 0.8)
+    got = [(int(j), round(float(s), 5) if j >= 0 else 0.0) for j, s in zip(nearest, sims)]
+    want = one_at_a_time(5, 0.8)
+    assert got == want and sum(j >= 0 for j, _ in want) > 20
