@@ -22,7 +22,8 @@ class VLLMBackend:
     """`VLLMBackend(cfg, model_dir)`: `model_dir` is a resolved model folder (see
     `seedfactory.util.models.resolve_model`); `cfg.model` is the name results are reported under."""
 
-    def __init__(self, cfg: ModelConfig, model_dir: Path, progress: Progress = NO_PROGRESS):
+    def __init__(self, cfg: ModelConfig, model_dir: Path, progress: Progress = NO_PROGRESS,
+                 engine_args: dict | None = None):
         try:
             import vllm  # noqa: F401
         except ImportError as e:
@@ -44,7 +45,8 @@ class VLLMBackend:
                        # max_tokens runs out; compact JSON leaves no room for that. It is an engine
                        # setting, honoured by the guidance backend (llguidance), which also covers
                        # more of JSON Schema than xgrammar.
-                       structured_outputs_config={"backend": "guidance", "disable_any_whitespace": True})
+                       structured_outputs_config={"backend": "guidance", "disable_any_whitespace": True},
+                       **(engine_args or {}))
         self.tokenizer = self.llm.get_tokenizer()
 
     def _params(self, req: GenerationRequest):
