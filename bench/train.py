@@ -5,7 +5,8 @@ Rows are Self-Instruct seed tasks (instruction + input -> output, as chat prompt
 DPO's rejected answer is another task's output), so lengths vary as in real data. "trl default"
 is SFTConfig/DPOConfig with only the shared settings given (trl then turns on bf16 and gradient
 checkpointing by itself); "project" is seedfactory.train's train_sft/train_dpo, the code the
-pipeline runs. Tokens/s counts the non-padding tokens of the rows trained on. Last line JSON.
+pipeline runs. Tokens/s counts the non-padding tokens of the rows trained on. An untimed
+warm-up runs first (the first trainer in a process pays for kernel set-up). Last line JSON.
 
     OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 .venv/bin/python -m bench.train [--sft-steps 16] [--dpo-steps 8]
 """
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--dpo-steps", type=int, default=8)
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--warmup-steps", type=int, default=2, help="untimed SFT steps before the contenders")
     p.add_argument("--seeds-file", type=Path, default=SEEDS)
     args = p.parse_args(argv)
 
@@ -105,6 +107,9 @@ def main(argv: list[str] | None = None) -> dict:
     dpo_tokens = count_tokens(tok, dpo_rows[: seen(args.dpo_steps)], ("chosen", "rejected"))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        # Untimed warm-up: oneDNN builds its bf16 kernels on first use, which would otherwise be
+        # charged to whichever contender runs first.
+        trl_default("sft", model_dir, sft_rows, cfg, args.warmup_steps, None, work)
         ours = train_sft(model_dir, sft_rows, work / "sft", cfg, seed=0)
         print(f"project sft: {ours['seconds']}s, last loss {ours['last_loss']:.4f}", flush=True)
         base = trl_default("sft", model_dir, sft_rows, cfg, args.sft_steps, None, work)
