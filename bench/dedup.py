@@ -153,6 +153,13 @@ def timed(fn, *args, **kw):
 
 
 def peak_rss_mb() -> float:
+    """This process's peak RSS: VmHWM (ru_maxrss can carry a parent's peak across exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
