@@ -50,7 +50,8 @@ def count_tokens(tokenizer, records: list[dict], keys: tuple[str, ...]) -> int:
     for r in records:
         for k in keys:
             msgs = r["prompt"] + r[k] if k != "prompt" else r["prompt"]
-            total += len(tokenizer.apply_chat_template(msgs, tokenize=True))
+            ids = tokenizer.apply_chat_template(msgs, tokenize=True)
+            total += len(ids["input_ids"] if hasattr(ids, "keys") else ids)
     return total
 
 
