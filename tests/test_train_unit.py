@@ -164,3 +164,18 @@ def test_loss_stats_reads_trl_log_and_refuses_nan():
     assert loss_stats([]) == {"first_loss": None, "last_loss": None}
     with pytest.raises(FloatingPointError):
         loss_stats([{"loss": math.nan}])
+
+
+def test_trainer_runs_on_the_gpu_whenever_cuda_is_present_lora_or_qlora(monkeypatch):
+    import torch
+
+    from seedfactory.train.common import trainer_args
+    from seedfactory.util.progress import NO_PROGRESS
+
+    for cuda in (True, False):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda cuda=cuda: cuda)
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+        for qlora in (True, False):
+            args = trainer_args(TrainConfig(qlora=qlora), seed=0, steps=1, output_dir=Path("x"), progress=NO_PROGRESS)
+            assert args["use_cpu"] is (not cuda)
+            assert args["gradient_checkpointing"] is False

@@ -12,7 +12,8 @@ from seedfactory.validators import (
     exact_dedup,
     near_dedup,
 )
-from seedfactory.validators.similarity import ShingleIndex, jaccard, shingles
+from seedfactory.validators.lsh import ShingleIndex
+from seedfactory.validators.similarity import jaccard, shingles
 
 # 23 word 3-shingles each. One word changed touches 3 of them: 20 shared / 26 in the union.
 BASE = ("Write a short friendly email to a customer explaining that their order of blue ceramic "
@@ -80,7 +81,7 @@ def test_lsh_false_positive_is_verified_and_kept(tmp_path):
     a, b = shingles(BASE), shingles(FALSE_POSITIVE)
     assert jaccard(a, b) == 18 / 28
     # Precondition: the real index does propose this pair, so the test exercises verification.
-    index = ShingleIndex([a, b], threshold=0.7, num_perm=128)
+    index = ShingleIndex([BASE, FALSE_POSITIVE], threshold=0.7, num_perm=128)
     assert index.candidate_pairs() == {(0, 1)} and index.similar_pairs() == []
     rows = [example("r1", BASE), example("r2", FALSE_POSITIVE)]
     assert [r.id for r in near_dedup(rows, ctx)] == ["r1", "r2"]
@@ -89,9 +90,12 @@ def test_lsh_false_positive_is_verified_and_kept(tmp_path):
 def test_chained_near_duplicates_form_one_cluster(tmp_path):
     ctx = make_ctx(tmp_path)
     # BASE ~ REWORDED (0.77) and REWORDED ~ FALSE_POSITIVE (0.77), but BASE !~ FALSE_POSITIVE.
+    # REWORDED is the medoid (closest to both others), so it is the one kept.
     rows = [example("x", BASE), example("y", REWORDED), example("z", FALSE_POSITIVE)]
-    assert [r.id for r in near_dedup(rows, ctx)] == ["x"]
-    assert rejects(ctx) == {"y": ("near_duplicate", "x", 20 / 26), "z": ("near_duplicate", "x", 18 / 28)}
+    assert [r.id for r in near_dedup(rows, ctx)] == ["y"]
+    to_z = jaccard(shingles(REWORDED), shingles(FALSE_POSITIVE))
+    assert to_z > 18 / 28
+    assert rejects(ctx) == {"x": ("near_duplicate", "y", 20 / 26), "z": ("near_duplicate", "y", to_z)}
 
 
 def test_decontaminate_drops_prompts_close_to_a_heldout_seed(tmp_path):
@@ -151,3 +155,33 @@ def test_diversity_filter_greedy_against_seeds_and_kept_prompts(tmp_path):
 def test_diversity_filter_empty_input(tmp_path):
     ctx = make_ctx(tmp_path)
     assert list(diversity_filter([], ctx)) == []
+
+
+def test_blocked_greedy_selection_matches_one_row_at_a_time(monkeypatch):
+    import numpy as np
+
+    from seedfactory.validators import diversity
+
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(300, 8)).astype(np.float32)
+    vecs[100:200] = vecs[:100] + 0.3 * rng.normal(size=(100, 8)).astype(np.float32)  # near copies
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+
+    def one_at_a_time(fixed, threshold):
+        kept, out = list(range(fixed)), []
+        for i in range(fixed, len(vecs)):
+            sims = vecs[kept] @ vecs[i] if kept else np.zeros(0)
+            j = int(np.argmax(sims)) if kept else -1
+            if kept and sims[j] >= threshold:
+                out.append((kept[j], round(float(sims[j]), 5)))
+            else:
+                kept.append(i)
+                out.append((-1, 0.0))
+        return out
+
+    monkeypatch.setattr(diversity, "BLOCK", 16)
+    monkeypatch.setattr(diversity, "KEPT_CHUNK", 7)
+    nearest, sims = diversity.greedy_select(vecs, 5, 0.8)
+    got = [(int(j), round(float(s), 5) if j >= 0 else 0.0) for j, s in zip(nearest, sims)]
+    want = one_at_a_time(5, 0.8)
+    assert got == want and sum(j >= 0 for j, _ in want) > 20

@@ -28,6 +28,22 @@ def use_qlora(cfg: TrainConfig | None) -> bool:
     return bool(cfg is not None and cfg.qlora and torch.cuda.is_available())
 
 
+def use_cpu() -> bool:
+    """Train on the CPU only where no CUDA GPU is present (LoRA and QLoRA alike use the GPU)."""
+    import torch
+
+    return not torch.cuda.is_available()
+
+
+def bf16_ok() -> bool:
+    """bfloat16 autocast pays off: a CUDA GPU with bf16, or a CPU with native bf16 (AVX512-BF16/AMX)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def load_student(model_dir: Path, threads: int = 0, qlora: bool = False):
     """(model, tokenizer) with a pad token (SmolLM2 pads with its EOS): float32 on the CPU, or
     4-bit NF4 weights on the GPU for QLoRA."""
@@ -66,15 +82,16 @@ def trainer_args(cfg: TrainConfig, *, seed: int, steps: int, output_dir: Path,
         max_steps=steps,
         per_device_train_batch_size=cfg.batch_size,
         max_length=cfg.max_length,
-        use_cpu=not use_qlora(cfg),
+        use_cpu=use_cpu(),
         seed=seed,
         report_to=[],
         logging_steps=1,
         save_strategy="no",
         disable_tqdm=not progress.enabled,
-        # trl turns bf16 on by default, even on CPU; float32 keeps the CPU path exact and the first DPO
-        # loss at ln 2. Checkpointing trades ~20% time for memory a 135M model does not need.
-        bf16=use_qlora(cfg),
+        # bf16 autocast where the hardware runs it natively (trl's default turns it on anywhere);
+        # float32 elsewhere. Gradient checkpointing (trl's default) recomputes activations for
+        # memory a 135M model does not need: `python -m bench.train` compares the two.
+        bf16=bf16_ok(),
         gradient_checkpointing=False,
         dataloader_num_workers=0,
     )

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+import numpy as np
+
 from seedfactory.schemas import Example
 from seedfactory.validators.base import ValidationEnv
-from seedfactory.validators.similarity import (
-    ShingleIndex,
-    jaccard,
-    normalise,
-    prompt_groups,
-    shingles,
-)
+from seedfactory.validators.lsh import ShingleIndex
+from seedfactory.validators.minhash import pair_jaccard
+from seedfactory.validators.similarity import normalise, prompt_groups, template_shingles
+
+# Clusters larger than this skip the all-pairs centrality (keep-best falls back to size, order).
+MEDOID_MAX = 64
 
 
 def exact_key(row: Example) -> tuple[str, str, str]:
@@ -39,55 +40,72 @@ def exact_dedup(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Example
         yield row
 
 
-class _UnionFind:
-    def __init__(self, n: int):
-        self.parent = list(range(n))
+def near_duplicate_clusters(index: ShingleIndex) -> list[list[int]]:
+    """Clusters (of 2 or more positions, ascending; clusters by first member) joined by verified
+    near-duplicate pairs.
 
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]  # path halving keeps chains short
-            i = self.parent[i]
-        return i
-
-    def union(self, i: int, j: int) -> None:
-        ri, rj = self.find(i), self.find(j)
-        if ri != rj:
-            self.parent[max(ri, rj)] = min(ri, rj)
-
-
-def near_duplicate_clusters(sets: list[frozenset[str]], *, threshold: float,
-                            num_perm: int) -> list[list[int]]:
-    """Clusters (of 2 or more positions, ascending) joined by verified near-duplicate pairs.
-
-    Union-find makes the relation transitive: if a~b and b~c, all three are one cluster even
-    when a and c are below the threshold, so at most one of them survives.
+    Connected components make the relation transitive: if a~b and b~c, all three are one cluster
+    even when a and c are below the threshold, so at most one of them survives.
     """
-    uf = _UnionFind(len(sets))
-    for i, j, _ in ShingleIndex(sets, threshold=threshold, num_perm=num_perm).similar_pairs():
-        uf.union(i, j)
-    clusters: dict[int, list[int]] = {}
-    for i in range(len(sets)):
-        clusters.setdefault(uf.find(i), []).append(i)
-    return [members for members in clusters.values() if len(members) > 1]
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    pairs, _ = index.cluster_edges()
+    n = len(index)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    order = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    clusters = [c.tolist() for c in np.split(order, cuts) if len(c) > 1]
+    return sorted(clusters)
+
+
+def group_score(group: list[Example]) -> float | None:
+    """Mean judge (else consensus) score of a prompt group's rows, None when none is scored."""
+    vals = [r.scores.get("judge", r.scores.get("consensus")) for r in group]
+    vals = [v for v in vals if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def centrality(index: ShingleIndex, members: list[int]) -> list[float]:
+    """Sum of each member's Jaccard to the others: the highest is the cluster's medoid."""
+    if len(members) > MEDOID_MAX:
+        return [0.0] * len(members)
+    m = np.asarray(members)
+    ii, jj = np.triu_indices(len(m), k=1)
+    sims = pair_jaccard(index.table, np.stack([m[ii], m[jj]], axis=1))
+    return (np.bincount(ii, sims, len(m)) + np.bincount(jj, sims, len(m))).tolist()
+
+
+def keep_best(index: ShingleIndex, groups: list[list[Example]], members: list[int]) -> int:
+    """The cluster member to keep: best judge/consensus score where known, then the most rows,
+    then the medoid (most similar to the rest), then the one seen first."""
+    central = centrality(index, members)
+    scores = [group_score(groups[i]) for i in members]
+    ranked = sorted(range(len(members)), key=lambda k: (
+        -(scores[k] if scores[k] is not None else float("-inf")), -len(groups[members[k]]), -central[k], members[k]))
+    return members[ranked[0]]
 
 
 def near_dedup(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Example]:
     """Drop prompt groups whose prompt is a near-duplicate of a better group's prompt.
 
-    In each cluster the group with the most rows is kept (ties: the one seen first); every row
-    of the other groups is rejected as "near_duplicate", dup_of the kept group's first row,
-    similarity the true Jaccard to the kept prompt. Holds all rows in memory.
+    Shingles every seed shares (a template) are left out. In each cluster one group is kept
+    (see keep_best); every row of the others is rejected as "near_duplicate", dup_of the kept
+    group's first row, similarity the true Jaccard to the kept prompt. Holds all rows in memory.
     """
     cfg = env.cfg
     rows = list(rows)
     groups = list(prompt_groups(rows).values())  # in order of first appearance
-    sets = [shingles(g[0].prompt) for g in groups]
+    index = ShingleIndex([g[0].prompt for g in groups], threshold=cfg.near_dup_threshold, num_perm=cfg.num_perm,
+                         exclude=template_shingles(s.prompt for s in env.seeds), workers=cfg.workers)
     dropped: dict[str, tuple[str, float]] = {}  # prompt_id -> (kept row id, similarity)
-    for members in near_duplicate_clusters(sets, threshold=cfg.near_dup_threshold, num_perm=cfg.num_perm):
-        keep = min(members, key=lambda i: (-len(groups[i]), i))
-        for i in members:
-            if i != keep:
-                dropped[groups[i][0].prompt_id] = (groups[keep][0].id, jaccard(sets[keep], sets[i]))
+    for members in near_duplicate_clusters(index):
+        keep = keep_best(index, groups, members)
+        others = [i for i in members if i != keep]
+        sims = pair_jaccard(index.table, np.array([[keep, i] for i in others])).tolist()
+        for i, sim in zip(others, sims):
+            dropped[groups[i][0].prompt_id] = (groups[keep][0].id, sim)
     for row in rows:
         if row.prompt_id in dropped:
             kept_id, sim = dropped[row.prompt_id]
@@ -100,19 +118,20 @@ def decontaminate(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Examp
     """Drop rows whose prompt is too close to a held-out seed's prompt (the evaluation set).
 
     A MinHash-LSH over the held-out prompts proposes seeds; true Jaccard on the same shingles
-    decides. Rejected as "contaminated", dup_of the most similar held-out seed. Streams.
+    (less the seeds' shared template) decides. Rejected as "contaminated", dup_of the most
+    similar held-out seed. Streams.
     """
     cfg = env.cfg
     heldout = env.heldout
     if not heldout:
         yield from rows
         return
-    index = ShingleIndex([shingles(s.prompt) for s in heldout],
-                         threshold=cfg.decontam_threshold, num_perm=cfg.num_perm)
+    index = ShingleIndex([s.prompt for s in heldout], threshold=cfg.decontam_threshold, num_perm=cfg.num_perm,
+                         exclude=template_shingles(s.prompt for s in env.seeds))
     verdicts: dict[str, tuple[str, float] | None] = {}  # per prompt group: best seed match or None
     for row in rows:
         if row.prompt_id not in verdicts:
-            best = index.matches(shingles(row.prompt))[:1]
+            best = index.matches(row.prompt)[:1]
             verdicts[row.prompt_id] = (heldout[best[0][0]].id, best[0][1]) if best else None
         hit = verdicts[row.prompt_id]
         if hit is None:

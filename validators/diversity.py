@@ -3,7 +3,8 @@
 Near-dedup catches reworded copies that share words; this catches paraphrases that do not.
 Each prompt group's prompt is embedded (one batch, env.get_embedder()) and kept greedily in input
 order if its cosine to everything kept so far, starting from the train seeds' prompts, stays
-under validate.diversity_threshold. Seeds start the kept set because a generated prompt that
+under validate.diversity_threshold; blocks of candidates go through matrix products, so 100k
+rows need no n x n matrix (greedy_select). Seeds start the kept set because a generated prompt that
 restates a few-shot example adds nothing the seeds do not already teach.
 """
 
@@ -17,6 +18,51 @@ from seedfactory.schemas import Example
 from seedfactory.validators.base import ValidationEnv
 from seedfactory.validators.similarity import prompt_groups
 
+BLOCK = 512      # candidates compared to the kept set at once
+KEPT_CHUNK = 8192  # kept vectors per matrix product: a BLOCK x KEPT_CHUNK float32 tile is 16 MB
+
+
+def greedy_select(vecs: np.ndarray, fixed: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy diversity selection in input order; the first `fixed` rows start the kept set.
+
+    Row i (i >= fixed) is kept when its max cosine to every row kept before it is < threshold.
+    Returns, per row after the fixed ones, the nearest earlier kept row (-1 if kept) and that
+    cosine. Same decisions as comparing one row at a time, but candidates go through in blocks:
+    one matrix product per block and kept chunk against the rows kept before the block, then
+    a short loop inside the block. Memory stays O(rows x dim + BLOCK x KEPT_CHUNK); no n x n matrix.
+    """
+    n = len(vecs) - fixed
+    nearest = np.full(n, -1, dtype=np.int64)
+    best = np.zeros(n, dtype=np.float32)
+    kept = list(range(fixed))
+    for b0 in range(0, n, BLOCK):
+        block = vecs[fixed + b0: fixed + b0 + BLOCK]
+        pre_sim = np.full(len(block), -np.inf, dtype=np.float32)
+        pre_idx = np.full(len(block), -1, dtype=np.int64)
+        kept_arr = np.asarray(kept, dtype=np.int64)
+        for k0 in range(0, len(kept_arr), KEPT_CHUNK):
+            ids = kept_arr[k0:k0 + KEPT_CHUNK]
+            sims = block @ vecs[ids].T
+            arg = sims.argmax(axis=1)
+            top = sims[np.arange(len(block)), arg]
+            better = top > pre_sim  # strictly: on a tie the earlier kept row stays nearest
+            pre_sim[better], pre_idx[better] = top[better], ids[arg[better]]
+        inner = block @ block.T
+        in_block: list[int] = []  # positions in the block kept so far
+        for i in range(len(block)):
+            sim, idx = pre_sim[i], pre_idx[i]
+            if in_block:
+                row = inner[i, in_block]
+                j = int(row.argmax())
+                if row[j] > sim:
+                    sim, idx = row[j], fixed + b0 + in_block[j]
+            if idx >= 0 and sim >= threshold:
+                nearest[b0 + i], best[b0 + i] = idx, sim
+            else:
+                in_block.append(i)
+        kept.extend(fixed + b0 + i for i in in_block)
+    return nearest, best
+
 
 def diversity_filter(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Example]:
     """Keep groups whose max cosine to the kept prompts is < the threshold, in input order.
@@ -27,32 +73,19 @@ def diversity_filter(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Ex
     cosine and dup_of the nearest kept prompt: a kept group's first row id, or a seed id.
     Holds all rows in memory.
     """
-    threshold = env.cfg.diversity_threshold
     rows = list(rows)
-    groups = list(prompt_groups(rows).values())
+    # A seed's own layout with new values: its variety is in the values, by design; such groups
+    # are neither compared nor added to the kept set.
+    groups = [g for g in prompt_groups(rows).values() if not g[0].lineage.strategy.endswith(":template")]
     if not groups:
+        yield from rows
         return
     seeds = env.train_seeds
     vecs = env.get_embedder().embed([s.prompt for s in seeds] + [g[0].prompt for g in groups])
-
-    # The kept set grows as groups pass; rows of `kept` are vectors, `kept_ids` their names.
-    kept = np.empty((len(seeds) + len(groups), vecs.shape[1]), dtype=np.float32)
-    kept[:len(seeds)] = vecs[:len(seeds)]
-    kept_ids = [s.id for s in seeds]
-    dropped: dict[str, tuple[str, float]] = {}  # prompt_id -> (nearest kept id, cosine)
-    for g, vec in zip(groups, vecs[len(seeds):]):
-        if g[0].lineage.strategy.endswith(":template"):
-            continue  # a seed's own layout with new values: its variety is in the values, by design
-        n = len(kept_ids)
-        if n:
-            sims = kept[:n] @ vec
-            nearest = int(np.argmax(sims))
-            if sims[nearest] >= threshold:
-                dropped[g[0].prompt_id] = (kept_ids[nearest], float(sims[nearest]))
-                continue
-        kept[n] = vec
-        kept_ids.append(g[0].id)
-
+    nearest, sims = greedy_select(vecs, len(seeds), env.cfg.diversity_threshold)
+    ids = [s.id for s in seeds] + [g[0].id for g in groups]
+    dropped = {g[0].prompt_id: (ids[j], float(sim)) for g, j, sim in zip(groups, nearest.tolist(), sims)
+               if j >= 0}
     for row in rows:
         if row.prompt_id in dropped:
             near_id, sim = dropped[row.prompt_id]

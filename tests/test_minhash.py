@@ -1,0 +1,151 @@
+"""Bulk shingling, MinHash and banding (validators/minhash.py, lsh.py) against the reference
+definitions: datasketch's MinHash and MinHashLSH, and shingles()/jaccard() on Python sets."""
+
+import random
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+from factories import make_env, make_example
+
+from seedfactory.schemas import SeedExample
+from seedfactory.validators import near_dedup
+from seedfactory.validators.lsh import ShingleIndex, lsh_params
+from seedfactory.validators.minhash import band_pairs, pair_jaccard, shingle_table
+from seedfactory.validators.similarity import jaccard, shingles, template_shingles
+
+VOCAB = "the a of write list name email customer order short blue Über café why how 42 x_y".split()
+
+
+def corpus(n=400, seed=0):
+    rng = random.Random(seed)
+    fixed = ["", "???", "  !! ", "hi there", "One", "Hello, world! Hello world again", "a b c"]
+    return fixed + [" ".join(rng.choice(VOCAB) for _ in range(rng.randint(0, 25))) for _ in range(n)]
+
+
+def reference_minhash(text, num_perm=128):
+    m = MinHash(num_perm=num_perm)
+    m.update_batch([s.encode("utf-8") for s in shingles(text)])
+    return m
+
+
+def test_signatures_and_sets_match_datasketch_and_shingles():
+    texts = corpus()
+    table = shingle_table(texts, num_perm=64)
+    for i, text in enumerate(texts):
+        assert np.array_equal(table.signatures[i], reference_minhash(text, 64).hashvalues), text
+        assert len(table.doc(i)) == len(shingles(text)), text
+
+
+def test_pair_jaccard_equals_set_jaccard():
+    texts = corpus(120, seed=1)
+    table = shingle_table(texts, num_perm=16)
+    pairs = np.array([(i, j) for i in range(len(texts)) for j in range(i + 1, len(texts))])
+    want = [jaccard(shingles(texts[i]), shingles(texts[j])) for i, j in pairs]
+    assert pair_jaccard(table, pairs).tolist() == want
+
+
+def test_band_pairs_are_datasketch_lsh_candidates():
+    texts = corpus(300, seed=2)
+    bands, rows = lsh_params(0.5, 128)
+    lsh = MinHashLSH(threshold=0.5, num_perm=128, weights=(0.1, 0.9))
+    assert (lsh.b, lsh.r) == (bands, rows)
+    minhashes = [reference_minhash(t) for t in texts]
+    for i, m in enumerate(minhashes):
+        lsh.insert(i, m)
+    want = {(i, j) for i, m in enumerate(minhashes) for j in lsh.query(m) if j > i}
+    got = set(map(tuple, band_pairs(shingle_table(texts).signatures, bands, rows).tolist()))
+    assert got == want
+
+
+def test_process_pool_gives_the_same_table():
+    texts = corpus(200, seed=3)
+    one = shingle_table(texts, num_perm=32)
+    pooled = shingle_table(texts, num_perm=32, workers=2, min_chunk=40)
+    assert np.array_equal(one.offsets, pooled.offsets) and np.array_equal(one.fps, pooled.fps)
+    assert np.array_equal(one.signatures, pooled.signatures)
+
+
+TEMPLATE = ("You are a helpful support agent for the bike shop on Mill Street. Answer the customer politely "
+            "and briefly, in plain English, without promising refunds or delivery dates, and sign every "
+            "reply with the name of the shop and a friendly greeting for the weekend.")
+
+
+def test_template_every_seed_shares_does_not_make_rows_alike():
+    seeds = [SeedExample(id=f"s{i}", instruction=TEMPLATE, input=q, output="ok") for i, q in
+             enumerate(["Where is my order?", "Do you repair gears?", "Can I return a helmet?"])]
+    template = template_shingles(s.prompt for s in seeds)
+    assert template and template <= shingles(TEMPLATE)
+    rows = [make_example("a", TEMPLATE, input="Is the shop open on Sunday?"),
+            make_example("b", TEMPLATE, input="How much is a new chain?")]
+    assert jaccard(shingles(rows[0].prompt), shingles(rows[1].prompt)) >= 0.7  # alike by template alone
+    env = make_env(train_seeds=seeds)
+    assert [r.id for r in near_dedup(rows, env)] == ["a", "b"] and env.reject.records == []
+    # Without the seeds the template is not known and the two collide.
+    env = make_env()
+    assert [r.id for r in near_dedup(rows, env)] == ["a"]
+
+
+def test_keep_best_prefers_the_higher_judge_score():
+    base = ("Write a short friendly email to a customer explaining that their order of blue ceramic "
+            "mugs will arrive two days late because of a storm.")
+    rows = [make_example("first", base, scores={"judge": 2.0}),
+            make_example("better", base.replace("a customer", "a client"), scores={"judge": 4.5})]
+    env = make_env()
+    assert [r.id for r in near_dedup(rows, env)] == ["better"]
+    assert [(r.row_id, r.reason, r.dup_of) for r in env.reject.records] == [("first", "near_duplicate", "better")]
+
+
+def test_index_matches_a_query_by_true_jaccard():
+    texts = ["reply to this customer about the late blue mugs order today",
+             "list three rivers in germany and their cities"]
+    index = ShingleIndex(texts, threshold=0.5, num_perm=128)
+    query = "reply to this client about the late blue mugs order today"
+    assert index.matches(query) == [(0, jaccard(shingles(texts[0]), shingles(query)))]
+    assert index.matches("something else entirely different here") == []
+
+
+def test_a_nul_inside_a_text_does_not_split_it():
+    texts = ["one two\0three four five", "six seven eight", ""]
+    table = shingle_table(texts, num_perm=16)
+    assert [len(table.doc(i)) for i in range(3)] == [len(shingles(t)) for t in texts]
+    assert len(shingle_table([], num_perm=16)) == 0
+
+
+def test_calibration_sets_thresholds_just_above_the_most_similar_seeds():
+    from seedfactory.validators.calibrate import calibrate
+
+    prompts = ["Write a haiku about the sea at night and the moon over the water",
+               "Write a haiku about the sea at dawn and the moon over the water",
+               "List three rivers in Germany and the cities they pass through",
+               "Explain how a bicycle gear works to a child"]
+    seeds = [SeedExample(id=f"s{i}", instruction=p, output="x") for i, p in enumerate(prompts)]
+    env = make_env(train_seeds=seeds[:3], heldout=seeds[3:])
+    top = jaccard(shingles(prompts[0]), shingles(prompts[1]))
+    cfg, figures = calibrate(env)
+    assert figures["seed_jaccard"]["max"] == round(top, 4) and figures["seed_jaccard"]["pairs"] == 6
+    assert cfg.near_dup_threshold == round(min(0.95, max(0.5, top + 0.05)), 4) != env.cfg.near_dup_threshold
+    assert cfg.decontam_threshold == 0.3  # the held-out seed shares nothing with the train seeds
+    assert figures["configured"]["near_dup_threshold"] == env.cfg.near_dup_threshold
+    assert calibrate(make_env(train_seeds=seeds[:2]))[1] == {"calibrated": False, "reason": "fewer than 3 seeds"}
+
+
+def test_cluster_edges_join_copies_to_their_first_and_give_the_same_clusters():
+    texts = corpus(150, seed=4)
+    texts = texts + texts[20:60] + ["Hello world again, hello"]  # copies, and a reordered copy of a set
+    index = ShingleIndex(texts, threshold=0.5, num_perm=128)
+    edges, sims = index.cluster_edges()
+    first = {j: i for (i, j), s in zip(edges.tolist(), sims.tolist()) if s == 1.0}
+    assert all(first[len(corpus(150, seed=4)) + k] <= 20 + k for k in range(40) if shingles(texts[20 + k]))
+
+    def components(pairs):
+        parent = list(range(len(texts)))
+
+        def find(i):
+            while parent[i] != i:
+                i = parent[i]
+            return i
+        for i, j in pairs:
+            parent[find(j)] = find(i)
+        roots = {find(i) for i in range(len(texts))}
+        return sorted(sorted(i for i in range(len(texts)) if find(i) == r) for r in roots)
+    assert components(edges.tolist()) == components([(i, j) for i, j, _ in index.similar_pairs()])
