@@ -138,10 +138,10 @@ class TrainConfig(Section):
     lora_alpha: int = Field(16, gt=0, description="LoRA alpha")
     max_length: int = Field(512, gt=0, description="longest training sequence, in tokens")
     threads: int = Field(0, ge=0, description="torch threads (0: all cores)")
-    save_steps: int = Field(8, ge=0, description="save a resumable checkpoint every this many steps (0: none); a rerun after a crash or kill resumes from the newest")
+    save_steps: int = Field(16, ge=0, description="save a resumable checkpoint every this many steps (0: none); a rerun after a crash or kill resumes from the newest")
     curve: bool = Field(True, description="score the held-out set at every checkpoint (greedy, batched) for the learning curve in train/curve.jsonl")
-    curve_cases: int = Field(16, gt=0, description="evaluation cases (the first N) scored at each checkpoint for the learning curve")
-    curve_max_new_tokens: int = Field(128, gt=0, description="longest answer generated for a learning-curve point, in tokens")
+    curve_cases: int = Field(8, gt=0, description="evaluation cases (the first N) scored at each checkpoint for the learning curve")
+    curve_max_new_tokens: int = Field(96, gt=0, description="longest answer generated for a learning-curve point, in tokens")
     qlora: bool = Field(True, description="4-bit QLoRA when a CUDA GPU is present (bitsandbytes, the `cuda` extra); plain LoRA in float32 on the CPU")
 
 
