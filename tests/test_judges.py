@@ -83,6 +83,19 @@ def test_panel_pairs_rank_by_the_signals_that_passed():
     assert pairs == [] and why == {"margin_too_small": 1}
 
 
+def test_panel_pair_with_a_gap_exactly_min_margin_is_kept():
+    import math
+
+    from seedfactory.judges import Consensus, panel_pairs
+
+    a, b = ex(0, "p1"), ex(1, "p1")
+    cons = {"p1": Consensus(0.75, {"r0": 1.0, "r1": 0.5}, a)}  # panels 1.0 and 0.75: a gap of exactly 0.25
+    pairs, why = panel_pairs({"p1": [a, b]}, {}, cons, None, min_margin=0.25)
+    assert [(p.chosen_id, p.rejected_id, p.margin) for p in pairs] == [("r0", "r1", 0.25)] and why == {}
+    pairs, why = panel_pairs({"p1": [a, b]}, {}, cons, None, min_margin=math.nextafter(0.25, 1.0))
+    assert pairs == [] and why == {"margin_too_small": 1}
+
+
 def test_dpo_readiness_says_why_it_skips():
     from seedfactory.judges import dpo_readiness
     from seedfactory.schemas import PreferencePair
@@ -120,6 +133,25 @@ def test_expected_score_weights_digits_at_the_score_token():
     assert v.score == 3.0 and v.rationale == "ok 3"
     # without logprobs the written digit is the score
     assert parse_rubric(row, rubric_request(row, ModelConfig()), res.model_copy(update={"logprobs": None})).score == 5.0
+
+
+def test_expected_score_uses_uneven_probabilities_at_the_score_key_not_an_earlier_digit():
+    import math
+
+    from seedfactory.judges.rubric import expected_score
+    from seedfactory.schemas import GenerationResult, Sampling
+    from seedfactory.schemas.records import TokenLogprobs
+
+    def tok(t):
+        return TokenLogprobs(token=t, top={t: 0.0})
+
+    at_key = TokenLogprobs(token="4", top={"4": math.log(0.7), "2": math.log(0.2), " 5": math.log(0.1)})
+    toks = [tok('{"'), tok("rationale"), tok('": "'), tok("2"), tok(' apples", "'), tok("score"), tok('":'),
+            tok(" "), at_key, tok("}")]
+    res = GenerationResult(request_key="k", model="j", text='{"rationale": "2 apples", "score": 4}',
+                           prompt_hash="h", sampling=Sampling(), logprobs=toks)
+    # weighted: 4*.7 + 2*.2 + 5*.1 = 3.7; an unweighted mean would be 11/3, the rationale's digit 2.0
+    assert expected_score(res) == pytest.approx(3.7, abs=1e-9)
 
 
 def test_score_cutoff_absolute_and_quantile():

@@ -10,6 +10,7 @@ from seedfactory.cli import main
 from seedfactory.generators.fake import FakeBackend, default_responder
 from seedfactory.pipeline import run
 from seedfactory.schemas import load_config
+from seedfactory.steps import STAGES
 from seedfactory.util.files import read_json, read_jsonl_dicts
 
 FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.strategy=self_instruct", "generate.num_tasks=12",
@@ -75,6 +76,75 @@ def test_rerun_skips_finished_stages_and_config_change_reruns_from_there(out, ca
     assert read_json(out / "stats.json")["stages"]["judge"]["out"] < first["stages"]["judge"]["out"]
 
 
+# One key per config section (and per dotted key a stage names) -> exactly the stages whose fingerprint
+# changes, i.e. what a rerun redoes. STAGES: split <- generate, baseline <- validate <- judge <- review <- publish
+# <- train <- evaluate (evaluate also reads baseline).
+AFTER_JUDGE = ["judge", "review", "publish", "train", "evaluate"]
+RERUNS = [
+    ("seed=1", list(STAGES)),
+    ("seeds.holdout=0.3", list(STAGES)),
+    ("teacher.temperature=0.5", ["generate", "baseline", "validate", *AFTER_JUDGE]),
+    ("generate.num_tasks=5", ["generate", "validate", *AFTER_JUDGE]),
+    ("validate.min_chars=3", ["validate", *AFTER_JUDGE]),
+    ("judge.min_score=2", AFTER_JUDGE),
+    ("review.sample_size=3", ["review", "publish", "train", "evaluate"]),
+    ("review.min_reviewed=1", ["train", "evaluate"]),
+    ("review.max_defect_rate=0.5", ["train", "evaluate"]),
+    ("review.lease_minutes=5", []),  # the review server's setting: no stage output depends on it
+    ("train.sft_steps=2", ["train", "evaluate"]),
+    ("eval.max_new_tokens=10", ["baseline", "evaluate"]),
+]
+
+
+def fingerprints(out, overrides=()):
+    """Every stage's fingerprint, chained as `run` chains them."""
+    from seedfactory.context import RunContext
+    from seedfactory.pipeline import fingerprint
+
+    ctx, fps = RunContext(load_config(None, FAST + list(overrides)), out, progress=False), {}
+    for name in STAGES:
+        fps[name] = fingerprint(ctx, name, fps)
+    return fps
+
+
+@pytest.mark.parametrize("change,reruns", RERUNS, ids=[c for c, _ in RERUNS])
+def test_one_config_change_reruns_exactly_the_stages_that_read_it(out, change, reruns):
+    before, after = fingerprints(out), fingerprints(out, [change])
+    assert [name for name in STAGES if before[name] != after[name]] == reruns
+
+
+def test_every_config_section_has_a_rerun_case():
+    sections = {c.split("=")[0].split(".")[0] for c, _ in RERUNS}
+    assert sections == set(load_config(None, []).dump())
+
+
+@pytest.mark.parametrize("crash_at", ["rejects.jsonl", "stats.json"])
+def test_a_crash_before_the_marker_leaves_the_stage_unfinished(out, monkeypatch, crash_at):
+    """A crash while a stage writes its files must not leave a `.done`: the next run redoes the stage."""
+    from seedfactory import pipeline
+
+    class Crash(Exception):
+        pass
+
+    def crashing(real):
+        def write(path, *a, **kw):
+            if path == out / "validate" / crash_at:
+                raise Crash(str(path))
+            return real(path, *a, **kw)
+        return write
+
+    monkeypatch.setattr(pipeline, "write_jsonl", crashing(pipeline.write_jsonl))
+    monkeypatch.setattr(pipeline, "write_json", crashing(pipeline.write_json))
+    cfg = load_config(None, FAST)
+    with pytest.raises(Crash):
+        run(cfg, out, progress=False, until="validate", log=lambda m: None)
+    assert (out / "generate" / ".done").is_file() and not (out / "validate" / ".done").exists()
+    monkeypatch.undo()
+    logs = []
+    run(cfg, out, progress=False, until="validate", log=logs.append)
+    assert [line.split()[1].rstrip(":") for line in logs if line.endswith("...")] == ["validate"]
+
+
 def test_killed_run_resumes_without_paying_for_a_request_twice(out, monkeypatch):
     class Killed(Exception):
         pass
@@ -129,6 +199,26 @@ def test_review_verdicts_flow_into_the_dataset(out):
     assert ("publish", "review", "wrong total (reviewer ann)") in reasons
 
 
+def test_a_reviewer_rejecting_a_pairs_chosen_row_removes_the_pair(out):
+    from datasets import load_from_disk
+
+    from seedfactory.review import ReviewStore
+
+    cfg = load_config(None, FAST + ["review.sample_size=100"])  # every row is queued
+    run(cfg, out, progress=False, until="publish")
+    pairs = read_jsonl_dicts(out / "judge" / "pairs.jsonl")
+    assert len(pairs) >= 2
+    with ReviewStore(out / "review" / "queue.sqlite") as store:
+        queued = {item.id for item in store.items()}
+        assert {pairs[0]["chosen_id"], pairs[1]["rejected_id"]} <= queued
+        store.decide(pairs[0]["chosen_id"], "rejected", reviewer="ann")
+        store.decide(pairs[1]["rejected_id"], "rejected", reviewer="ann")  # the losing side: the pair stands
+    run(cfg, out, progress=False, until="publish", log=lambda m: None)
+    ds = load_from_disk(str(out / "dataset"))
+    assert ds["preference"]["id"] == [p["id"] for p in pairs[1:]]
+    assert pairs[0]["chosen_id"] not in ds["sft"]["id"]
+
+
 def test_an_edited_seed_file_reruns_the_split_and_what_follows(out, tmp_path):
     from seedfactory.seeds import resolve_seed_path
 
@@ -158,8 +248,15 @@ def test_cli_bad_seed_file_names_file_line_and_field(tmp_path, capsys):
     assert f"{seeds}:2: field 'output': Field required" in capsys.readouterr().err
 
 
-def test_cli_unknown_key_and_keys_listing(tmp_path, capsys):
-    assert main(["run", "generate.num_tasx=3", "--out", str(tmp_path / "r")]) == 2
+def test_cli_unknown_key_and_keys_listing(tmp_path, capsys, monkeypatch):
+    # Guard: were unknown keys ever ignored, this must not fall through to a real engine run (minutes at
+    # 100% CPU): fakes, a stop after the split, and the real engine replaced by one that fails at once.
+    def no_engine(cfg, progress):
+        raise AssertionError("a fast test reached the real vLLM engine")
+
+    monkeypatch.setitem(generators.backends.BACKENDS, "vllm", no_engine)
+    fakes = ["teacher.backend=fake", "judge.model.backend=fake", "validate.embedder=hash", "--until", "split"]
+    assert main(["run", "generate.num_tasx=3", *fakes, "--out", str(tmp_path / "r")]) == 2
     assert "generate.num_tasx: Extra inputs are not permitted" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()  # nothing started
     assert main(["keys"]) == 0

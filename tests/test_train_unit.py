@@ -102,6 +102,14 @@ def test_score_json_integer_equals_float_and_missing_field_misses():
     assert [p["field_match"] for p in report["per_example"]] == [1.0, 0.5]
 
 
+def test_score_json_booleans_match_booleans_never_numbers():
+    schema = {"type": "object"}
+    report = score_json(['{"paid": true, "n": 1, "flags": [false]}', '{"paid": 1, "n": true, "flags": [0]}'],
+                        [{"paid": True, "n": 1.0, "flags": [False]}] * 2, schema)
+    assert [p["fields"] for p in report["per_example"]] == [
+        {"paid": True, "n": True, "flags": True}, {"paid": False, "n": False, "flags": False}]
+
+
 def test_score_json_rejects_mismatched_lengths_and_non_object_references():
     with pytest.raises(ValueError, match="2 answers for 1 references"):
         score_json(["{}", "{}"], [REF], SCHEMA)

@@ -1,6 +1,8 @@
 """Exact dedup, near-dedup (MinHash-LSH verified by true Jaccard), decontamination and the
 diversity filter on the hashing embedder: exact reasons, dup_of and similarity values."""
 
+import math
+
 import pytest
 from factories import make_env, make_example
 
@@ -120,6 +122,20 @@ def test_decontaminate_drops_prompts_close_to_a_heldout_seed(tmp_path):
     assert kept == ["clean"]
     assert rejects(ctx) == {"leak": ("contaminated", "held-9", 13 / 21),
                             "leak-2": ("contaminated", "held-9", 13 / 21)}
+
+
+def test_similarity_exactly_at_a_threshold_is_dropped_and_just_under_is_kept():
+    """"At or above the threshold": the boundary itself, for near-duplicates and contamination."""
+    sim = jaccard(shingles(BASE), shingles(REWORDED))
+    assert sim == 20 / 26
+    for threshold, kept in [(sim, ["x"]), (math.nextafter(sim, 1.0), ["x", "y"])]:
+        env = make_env(near_dup_threshold=threshold)
+        assert [r.id for r in near_dedup([example("x", BASE), example("y", REWORDED)], env)] == kept
+    held = SeedExample(id="held-1", instruction=BASE, output="Sorry.")
+    for threshold, kept in [(sim, []), (math.nextafter(sim, 1.0), ["y"])]:
+        env = make_env(decontam_threshold=threshold, heldout=[held])
+        assert [r.id for r in decontaminate([example("y", REWORDED)], env)] == kept
+    assert rejects(env) == {}
 
 
 def test_decontaminate_without_heldout_passes_everything(tmp_path):

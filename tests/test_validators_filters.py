@@ -93,6 +93,14 @@ def test_heuristic_filters_name_their_reason(env):
     assert all(r.stage == "validate" for r in env.reject.records)
 
 
+def test_length_is_measured_on_the_stripped_output(env):
+    # Padding neither lifts a short answer over validate.min_chars=5 nor pushes a 40-char one over max_chars=40.
+    rows = [example("padded-short", output="    ok    "), example("padded-edge", output="  " + "y" * 40 + "\n\n")]
+    kept, rejects = run(env, rows)
+    assert [r.id for r in kept] == ["padded-edge"]
+    assert rejects == {"padded-short": ("too_short", "2 chars < validate.min_chars=5")}
+
+
 def test_copies_of_train_and_heldout_seeds_are_dropped(env):
     env.train_seeds = [SeedExample(id="train-1", instruction="Sum the numbers.", input="1 2 3", output="6")]
     env.heldout = [SeedExample(id="held-1", instruction="Reverse the word.", output="olleh")]

@@ -103,10 +103,13 @@ def first_json_object(text: str) -> dict | None:
 
 
 def normalise(value: Any) -> Any:
-    """Strings stripped and casefolded, numbers as floats (bools stay bools), recursively."""
+    """Strings stripped and casefolded, numbers as floats, recursively. A bool becomes ("bool", b):
+    in Python `True == 1.0`, and an answer of `true` must not match a reference of `1`."""
     if isinstance(value, str):
         return value.strip().casefold()
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool):
+        return ("bool", value)
+    if value is None:
         return value
     if isinstance(value, (int, float)):
         return float(value)
