@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= runs/default
 
-.PHONY: run test env lint bench clean models
+.PHONY: run test env lint bench clean models mutation
 
 env:
 	@bash scripts/bootstrap.sh $(VENV)
@@ -22,6 +22,15 @@ models: env
 
 lint: env
 	$(VENV)/bin/ruff check .
+
+# Opt-in, long (not part of `make test`): cosmic-ray mutants over the scope in scripts/mutation.py, each
+# run against the fast suite; prints the score and the survivors, last line one JSON object. Narrower:
+# make mutation MUTATE="judges/pairs.py" MUTATION_TESTS="tests/test_judges.py"
+MUTATE ?=
+MUTATION_TESTS ?= tests
+mutation: env
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 SEEDFACTORY_BLOCK_REMOTE=1 nice -n 10 \
+		$(PY) scripts/mutation.py $(MUTATE) --tests $(MUTATION_TESTS)
 
 bench: env
 	$(PY) -m bench.dedup
