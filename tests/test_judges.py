@@ -96,6 +96,35 @@ def test_panel_pair_with_a_gap_exactly_min_margin_is_kept():
     assert pairs == [] and why == {"margin_too_small": 1}
 
 
+def test_panel_score_exact_figures():
+    from seedfactory.judges import Consensus
+    from seedfactory.judges.pairs import panel_score
+
+    r = ex(0)
+    cons = Consensus(0.5, {"r0": 0.5}, r)
+    assert panel_score(r, True, None, None) == 1.0  # no consensus entry: the check alone
+    assert panel_score(r, True, None, 3.0) == 0.75  # judge 3 of 1-5 rescales to 0.5
+    assert panel_score(r, True, None, 1.0) == 0.5 and panel_score(r, True, None, 5.0) == 1.0
+    assert panel_score(r, True, cons, 2.0) == (1.0 + 0.5 + 0.25) / 3
+    assert panel_score(r, False, None, 5.0) == 1 / 3  # a failed answer agrees with nothing: 0, 0, 1
+    assert panel_score(r, False, cons, None) == 0.25
+
+
+def test_panel_pairs_walk_every_task_and_count_why_none():
+    from seedfactory.judges import Consensus, panel_pairs
+
+    lone, same0, same1 = ex(0, "lone"), ex(1, "same"), ex(2, "same")
+    a, b, c = ex(3, "p"), ex(4, "p"), ex(5, "p")
+    cons = {"same": Consensus(1.0, {"r1": 1.0, "r2": 1.0}, same0),
+            "p": Consensus(0.5, {"r3": 0.5, "r4": 1.0, "r5": 0.5}, b)}
+    groups = {"lone": [lone], "same": [same0, same1], "p": [a, b, c], "two": [ex(6, "two")]}
+    pairs, why = panel_pairs(groups, {"two": [ex(7, "two")]}, cons, {"r3": 1.0, "r4": 4.0, "r5": 2.0}, 0.2)
+    # p: r3 (1+.5+0)/3=.5, r4 (1+1+.75)/3=.9167, r5 (1+.5+.25)/3=.5833: best r4 (not first), worst r3
+    assert [(p.prompt_id, p.chosen_id, p.rejected_id, p.margin) for p in pairs] == [
+        ("p", "r4", "r3", 0.4167), ("two", "r6", "r7", 1.0)]
+    assert why == {"one_answer": 1, "margin_too_small": 1}
+
+
 def test_dpo_readiness_says_why_it_skips():
     from seedfactory.judges import dpo_readiness
     from seedfactory.schemas import PreferencePair
@@ -108,6 +137,13 @@ def test_dpo_readiness_says_why_it_skips():
     ready = dpo_readiness(balanced, {"c1"}, min_pairs=8, max_length_bias=0.9)
     assert ready["skip"] is None and ready["chosen_longer_share"] == 0.5 and ready["chosen_below_cutoff"] == 1
     assert "< train.min_pairs=8" in dpo_readiness(balanced[:7], set(), 8, 0.9)["skip"]
+    assert dpo_readiness(balanced[:8], set(), 8, 0.9)["skip"] is None  # exactly min_pairs is enough
+    same = [pair(i, "a" * 10, "b" * 10) for i in range(3)]  # equal lengths: chosen is not longer
+    third = dpo_readiness(same[:2] + [pair(9, "a" * 11, "b")], set(), 0, 1.0)
+    assert third["chosen_longer_share"] == 0.3333
+    shorter = [pair(i, "a" * (30 if i == 0 else 5), "b" * 10) for i in range(10)]  # chosen longer in 1 of 10
+    assert dpo_readiness(shorter, set(), 0, 0.9)["skip"] is None  # 90% one way: at the bound, not above
+    assert "chosen is longer in 10% of pairs" in dpo_readiness(shorter, set(), 0, 0.8)["skip"]
     longer = [pair(i, "a" * 20, "b" * 10) for i in range(10)]
     assert "length bias" in dpo_readiness(longer, set(), 8, 0.9)["skip"]
 
