@@ -47,8 +47,15 @@ def test_report_of_the_real_run_in_chromium_and_no_secret_in_the_run(json_run, b
         if p.is_file():
             assert not any(v.encode() in p.read_bytes() for v in SECRETS.values()), p
     assert (json_run / "report.html").is_file()
+    from seedfactory.review import ReviewStore
+    from seedfactory.schemas import Example
+    from seedfactory.util.files import read_jsonl
+
     copy = tmp_path / "run"
     shutil.copytree(json_run, copy)
+    with ReviewStore(copy / "review" / "queue.sqlite") as store:  # a tiny run may sample fewer than three
+        if len(store.pending()) < 3:
+            store.add(list(read_jsonl(copy / "generate" / "candidates.jsonl", Example))[:3], {})
     review_three(copy)
     assert main(["report", str(copy)]) == 0
     render_and_check(copy, browser, trained=True)
