@@ -98,6 +98,14 @@ def config_reads(sources: list[str]) -> set[tuple[str, str]]:
         args = fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs
         return {a.arg: t for a in args if (t := named(a.annotation))}
 
+    def assignments(fn):
+        """(target, value) of every assignment in a function, tuples unpacked pairwise."""
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    yield from (zip(target.elts, node.value.elts) if isinstance(target, ast.Tuple)
+                                and isinstance(node.value, ast.Tuple) else [(target, node.value)])
+
     fields: dict[str, dict[str, str]] = {}  # class -> attribute -> class
     for name, cls in classes.items():
         own = fields.setdefault(name, {})
@@ -106,15 +114,10 @@ def config_reads(sources: list[str]) -> set[tuple[str, str]]:
                 own[node.target.id] = named(node.annotation)
         for fn in [n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]:
             typed = params(fn)
-            for node in ast.walk(fn):
-                if isinstance(node, ast.Assign):
-                    for target in node.targets:
-                        pairs = (zip(target.elts, node.value.elts) if isinstance(target, ast.Tuple)
-                                 and isinstance(node.value, ast.Tuple) else [(target, node.value)])
-                        for t, v in pairs:
-                            if (isinstance(t, ast.Attribute) and ast.unparse(t.value) == "self"
-                                    and isinstance(v, ast.Name) and v.id in typed):
-                                own[t.attr] = typed[v.id]
+            for t, v in assignments(fn):
+                if (isinstance(t, ast.Attribute) and ast.unparse(t.value) == "self"
+                        and isinstance(v, ast.Name) and v.id in typed):
+                    own[t.attr] = typed[v.id]
     config_classes = {"RunConfig"} | {c for c in classes if c.endswith("Config")}
 
     def type_of(node, local: dict[str, str]) -> str | None:
@@ -134,14 +137,9 @@ def config_reads(sources: list[str]) -> set[tuple[str, str]]:
                    if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(fn) not in in_class]
         for fn, cls in scopes:
             local = params(fn) | ({"self": cls.name} if cls else {})
-            for node in ast.walk(fn):
-                if isinstance(node, ast.Assign):
-                    for target in node.targets:
-                        pairs = (zip(target.elts, node.value.elts) if isinstance(target, ast.Tuple)
-                                 and isinstance(node.value, ast.Tuple) else [(target, node.value)])
-                        for t, v in pairs:
-                            if isinstance(t, ast.Name) and (tv := type_of(v, local)):
-                                local[t.id] = tv
+            for t, v in assignments(fn):
+                if isinstance(t, ast.Name) and (tv := type_of(v, local)):
+                    local[t.id] = tv
             for node in ast.walk(fn):
                 if isinstance(node, ast.Attribute) and (owner := type_of(node.value, local)) in config_classes:
                     reads.add((owner, node.attr))
