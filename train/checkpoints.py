@@ -117,7 +117,7 @@ def weights_only_loads() -> Iterator[None]:
 
     def guarded(*args, **kwargs):
         if kwargs.get("weights_only") is False:
-            raise RuntimeError("refusing torch.load(weights_only=False) of a checkpoint file")
+            raise RuntimeError("refusing a pickle load (weights_only=False) of a checkpoint file")
         kwargs["weights_only"] = True
         return real(*args, **kwargs)
 
