@@ -16,6 +16,19 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler for loopback test servers: no access log, and a client that resets or
+    drops a kept-alive connection ends the exchange quietly (there is no one left to answer)."""
+
+    def log_message(self, *args):
+        pass
+
+    def handle(self):
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+
 class FakeOpenAIServer:
     """`with FakeOpenAIServer(["hello", ("status", 429), ...]) as srv: srv.url`"""
 
@@ -25,16 +38,7 @@ class FakeOpenAIServer:
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output clean
-                pass
-
-            def handle(self):
-                try:
-                    super().handle()
-                except (ConnectionResetError, BrokenPipeError):
-                    pass  # the client reset or dropped a kept-alive connection: nothing to answer
-
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 body["_key"] = self.headers.get("X-Seedfactory-Request")

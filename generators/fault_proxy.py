@@ -31,9 +31,11 @@ import struct
 import threading
 import time
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlparse
+
+from seedfactory.generators.fake_server import QuietHandler
 
 FAULTS = ("429", "500", "503", "reset", "slow", "garbage", "truncated")
 
@@ -92,17 +94,8 @@ class FaultProxy:
     def _handler(self):
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def handle(self):
-                try:
-                    super().handle()
-                except (ConnectionResetError, BrokenPipeError):
-                    pass  # the client reset or dropped a kept-alive connection: nothing to answer
 
             def do_GET(self):
                 status, data, ctype = proxy.forward("GET", self.path, b"", {})
