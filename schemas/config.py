@@ -142,7 +142,15 @@ class TrainConfig(Section):
     curve: bool = Field(True, description="score the held-out set at every checkpoint (greedy, batched) for the learning curve in train/curve.jsonl")
     curve_cases: int = Field(8, gt=0, description="evaluation cases (the first N) scored at each checkpoint for the learning curve")
     curve_max_new_tokens: int = Field(96, gt=0, description="longest answer generated for a learning-curve point, in tokens")
+    continue_from: str | None = Field(None, description="continuous fine-tuning: latest (this run's newest round in train/rounds/) or a path to an adapter or round folder; the SFT starts from that adapter and trains on the rows it has not seen plus a replay sample of those it has (train.replay). Unset: from the base model")
+    replay: int | float = Field(0.25, ge=0, description="continuous fine-tuning: old rows replayed next to the new ones, a share of the rows the adapter has seen (a float up to 1.0) or a count (a whole number such as 20); seeded by `seed`")
     qlora: bool = Field(True, description="4-bit QLoRA when a CUDA GPU is present (bitsandbytes, the `cuda` extra); plain LoRA in float32 on the CPU")
+
+    @model_validator(mode="after")
+    def _replay_share_or_count(self) -> "TrainConfig":
+        if isinstance(self.replay, float) and self.replay > 1:
+            raise ValueError(f"train.replay={self.replay}: a share is at most 1.0; a count is a whole number (e.g. 20)")
+        return self
 
 
 class EvalConfig(Section):

@@ -7,6 +7,7 @@
     seedfactory review runs/invoice-fields --add-reviewer ana   # prints ana's token once
     seedfactory review runs/invoice-fields           # the review page on http://127.0.0.1:8765/
     seedfactory report runs/default                  # rebuild runs/default/report.html
+    seedfactory runs runs/default                    # its training rounds (train.continue_from=latest)
 
 Running the same command on the same --out resumes: finished stages are skipped, a stage whose
 inputs or files changed is redone, requests lost to a server outage are asked again. One run at a
@@ -56,7 +57,28 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--format", choices=["merged", "gguf"], default="merged")
     x.add_argument("--quant", default="q8_0", help="GGUF tensor type: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1")
     x.add_argument("--out", type=Path, help="output folder (merged) or file (gguf); default under RUN_DIR/export/")
+    _add_runs_parser(sub)
     return p
+
+
+def _add_runs_parser(sub) -> None:
+    r = sub.add_parser("runs", help="list a run directory's training rounds (continuous fine-tuning history)")
+    r.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+
+
+def runs_command(args) -> int:
+    """`seedfactory runs RUN_DIR`: one line per training round in RUN_DIR/train/rounds/."""
+    from seedfactory.train.rounds import list_rounds, rounds_table
+
+    if not (args.run_dir / "config.yaml").is_file():
+        print(f"seedfactory: {args.run_dir}: not a run directory (no config.yaml)", file=sys.stderr)
+        return 2
+    rounds = list_rounds(args.run_dir / "train" / "rounds")
+    if not rounds:
+        print(f"{args.run_dir}: no training rounds yet")
+        return 0
+    print(rounds_table(rounds))
+    return 0
 
 
 def open_store(queue: Path, schema: dict | None, cfg: RunConfig):
@@ -142,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         except (SeedfactoryError, OSError) as e:
             print(f"seedfactory: {e}", file=sys.stderr)
             return 2
+    if args.command == "runs":
+        return runs_command(args)
     if args.command == "report":
         from seedfactory.report import build_report
 

@@ -7,6 +7,8 @@ the held-out reference in both orders (win rate, a flip counts half).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from seedfactory.context import RunContext
 from seedfactory.util.files import read_json, read_jsonl_dicts, write_json, write_jsonl
 
@@ -66,9 +68,57 @@ def cost_table(ctx: RunContext, report: dict, costs: dict[str, dict]) -> dict:
     return {"machine": {"cpus": os.cpu_count()}, "metric": report["dpo"]["metric"], "systems": rows}
 
 
+def _score(ctx: RunContext, cases: list, systems: dict[str, list[str]]) -> tuple[dict, dict]:
+    """Every system's answers on `cases`: JSON field match with an output schema, else the judge's
+    win rate against the references. Returns (scores by system, the judge's request counts)."""
+    from seedfactory.schemas import output_text
+    from seedfactory.train.evaluate import score_json
+
+    if ctx.output_schema is not None:
+        return {n: score_json(a, [s.output for s in cases], ctx.output_schema) for n, a in systems.items()}, {}
+    return _judge_scorer(ctx, [s.prompt for s in cases], [output_text(s.output) for s in cases], systems)
+
+
+def _per_case(score: dict) -> list[float]:
+    return [p.get("field_match", p.get("score")) for p in score["per_example"]]
+
+
+def continual_report(ctx: RunContext, report: dict, per_case: dict, plan: dict, model_dir) -> dict:
+    """This training round in figures: where it started, the rows it trained on, the primary metric
+    before (the adapter it continued, or the base model) and after on this eval set, and, for a
+    continued round, before and after on the eval cases of the round it continued (forgetting)."""
+    from seedfactory.schemas import SeedExample
+    from seedfactory.train.evaluate import generate_answers, paired_difference
+    from seedfactory.util.files import read_jsonl
+
+    e, seed = ctx.cfg.eval, ctx.cfg.seed
+    before = "before" if "before" in report else "base"
+    out = {"metric": report["dpo"]["metric"], "from": plan.get("from", "base"),
+           "rows": {k: plan.get(k) for k in ("rows", "new_rows", "replayed")},
+           "before": report[before]["value"], "after": report["dpo"]["value"], "before_system": before,
+           "after_minus_before": paired_difference(per_case["dpo"], per_case[before], e.bootstrap, seed),
+           "old_cases": None}
+    if before != "before" or not plan.get("old_eval_cases"):
+        return out
+    old = list(read_jsonl(Path(plan["old_eval_cases"]), SeedExample))
+    if [s.id for s in old] == report["eval_ids"]:  # the same eval set: the figures above are the old-case ones
+        old_scores = {"before": per_case["before"], "after": per_case["dpo"]}
+    else:
+        prompts = [s.prompt for s in old]
+        systems = {name: generate_answers(model_dir, adapter, prompts, e.max_new_tokens, e.batch_size, ctx.progress)
+                   for name, adapter in [("before", Path(plan["from_adapter"])), ("after", ctx.out / "adapter")]}
+        old_scores = {n: _per_case(sc) for n, sc in _score(ctx, old, systems)[0].items()}
+    mean = {n: round(sum(v) / len(v), 4) if v else 0.0 for n, v in old_scores.items()}
+    out["old_cases"] = {"n": len(old), "source": plan["old_eval_cases"], **mean,
+                        "after_minus_before": paired_difference(old_scores["after"], old_scores["before"],
+                                                                e.bootstrap, seed),
+                        "note": "the eval cases of the round it continued; after below before is forgetting"}
+    return out
+
+
 def evaluate_run(ctx: RunContext) -> dict:
     from seedfactory.schemas import output_text
-    from seedfactory.train.evaluate import bootstrap_ci, generate_answers, paired_difference, score_json
+    from seedfactory.train.evaluate import bootstrap_ci, generate_answers, paired_difference
     from seedfactory.util.models import resolve_model
 
     held = ctx.eval_cases
@@ -77,7 +127,12 @@ def evaluate_run(ctx: RunContext) -> dict:
     e = ctx.cfg.eval
     systems: dict[str, list[str]] = {}
     costs: dict[str, dict] = {}
-    for name, adapter in [("base", None), ("sft", ctx.out / "adapter_sft"), ("dpo", ctx.out / "adapter")]:
+    train_stats = read_json(ctx.out / "train" / "stats.json")
+    plan = train_stats.get("continual") or {}
+    adapters = [("base", None), ("sft", ctx.out / "adapter_sft"), ("dpo", ctx.out / "adapter")]
+    if plan.get("from_adapter"):  # a continued round: the adapter it started from, on the same cases
+        adapters.append(("before", Path(plan["from_adapter"])))
+    for name, adapter in adapters:
         costs[name] = {}
         systems[name] = generate_answers(model_dir, adapter, prompts, e.max_new_tokens, e.batch_size,
                                          progress=ctx.progress, cost=costs[name])
@@ -86,20 +141,15 @@ def evaluate_run(ctx: RunContext) -> dict:
     teacher = {r["id"]: r["answer"] for r in read_jsonl_dicts(ctx.out / "baseline" / "answers.jsonl")}
     systems["teacher"] = [teacher.get(s.id, "") for s in held]
 
-    requests: dict = {}
-    if ctx.output_schema is not None:
-        scores = {n: score_json(a, [s.output for s in held], ctx.output_schema) for n, a in systems.items()}
-    else:
-        scores, requests = _judge_scorer(ctx, prompts, [output_text(s.output) for s in held], systems)
+    scores, requests = _score(ctx, held, systems)
     report = {name: {k: v for k, v in sc.items() if k != "per_example"} for name, sc in scores.items()}
-    per_case = {name: [p.get("field_match", p.get("score")) for p in sc["per_example"]] for name, sc in scores.items()}
+    per_case = {name: _per_case(sc) for name, sc in scores.items()}
     for name in report:
         report[name]["ci95"] = bootstrap_ci(per_case[name], e.bootstrap, ctx.cfg.seed)
     report["differences"] = {
         "sft_minus_base": paired_difference(per_case["sft"], per_case["base"], e.bootstrap, ctx.cfg.seed),
         "dpo_minus_sft": paired_difference(per_case["dpo"], per_case["sft"], e.bootstrap, ctx.cfg.seed),
         "sft_minus_teacher": paired_difference(per_case["sft"], per_case["teacher"], e.bootstrap, ctx.cfg.seed)}
-    train_stats = read_json(ctx.out / "train" / "stats.json")
     dpo = train_stats.get("dpo", {})
     report["dpo_readiness"] = train_stats.get("dpo_readiness")
     if "skipped" in dpo:
@@ -111,6 +161,11 @@ def evaluate_run(ctx: RunContext) -> dict:
     report["eval_source"] = read_json(ctx.out / "split" / "source.json").get("eval", "held-out seeds")
     report["student"] = ctx.cfg.train.student
     report["teacher_model"] = ctx.cfg.teacher.model
+    if "round" in train_stats:
+        report["continual"] = continual_report(ctx, report, per_case, plan, model_dir)
+        from seedfactory.train.rounds import write_round_eval
+
+        write_round_eval(ctx.out / "train" / "rounds", train_stats["round"], report["continual"])
     write_json(ctx.out / "eval.json", report)
     write_jsonl(ctx.stage_dir / "answers.jsonl",
                 [{"id": s.id, "prompt": p, "reference": output_text(s.output),

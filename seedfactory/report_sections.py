@@ -363,7 +363,7 @@ def evaluation(run: Run) -> str:
     if not ev:
         return missing("The student has not been evaluated yet.")
     answers = run.jsonl("evaluate/answers.jsonl")
-    systems = [s for s in ("base", "sft", "dpo", "teacher") if s in ev]
+    systems = [s for s in ("base", "before", "sft", "dpo", "teacher") if s in ev]
     rows = []
     for s in systems:
         e = ev[s]
@@ -380,8 +380,25 @@ def evaluation(run: Run) -> str:
         parts.append(table(["difference", "mean", "95% interval", "n"],
                            [[k.replace("_minus_", " − "), d.get("value"), _interval(d, []), d.get("n")]
                             for k, d in diffs.items()], {1, 2, 3}))
+    parts.append(continual_round(ev.get("continual")))
     parts.append(missing("No learning curve (score against training-set size) in this run."))
     return "".join(parts)
+
+
+def continual_round(c: dict | None) -> str:
+    """This training round: where it started, its rows, before and after, and the old eval cases
+    (continuous fine-tuning; `seedfactory runs RUN_DIR` lists every round)."""
+    if not c:
+        return ""
+    rows = c.get("rows") or {}
+    lines = [["this eval set", c.get("before"), c.get("after"), c["after_minus_before"].get("value")]]
+    if old := c.get("old_cases"):
+        lines.append([f"old cases (n={old['n']})", old.get("before"), old.get("after"),
+                      old["after_minus_before"].get("value")])
+    return (f"<h3>Training round (from {escape(str(c.get('from')))})</h3><p>{fmt(rows.get('rows'))} rows: "
+            f"{fmt(rows.get('new_rows'))} new, {fmt(rows.get('replayed'))} replayed. Before is "
+            f"{escape(str(c.get('before_system')))}; after below before on the old cases is forgetting.</p>"
+            + table(["cases", "before", "after", "after − before"], lines, {1, 2, 3}))
 
 
 # ---- samples -----------------------------------------------------------------------------------

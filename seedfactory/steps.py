@@ -295,10 +295,13 @@ def review_gate(ctx: RunContext) -> None:
 def train(ctx: RunContext) -> dict:
     """LoRA SFT of the student on the sft split, then DPO on the preference split. Checkpoints go
     to train/checkpoints/{sft,dpo} every `train.save_steps`, so a killed run resumes where it was;
-    the learning curve (loss per step, held-out score per checkpoint) to train/curve.jsonl."""
+    the learning curve (loss per step, held-out score per checkpoint) to train/curve.jsonl.
+    With `train.continue_from` the SFT starts from an earlier adapter, on the rows it has not seen
+    plus a replay sample (`continual_rows`). Every round is recorded in train/rounds/N/."""
     from datasets import load_from_disk
 
     from seedfactory.judges import dpo_readiness
+    from seedfactory.train.continual import resolve_start
     from seedfactory.train.data import dpo_order, dpo_records, sft_records
     from seedfactory.train.dpo import train_dpo
     from seedfactory.train.sft import train_sft
@@ -314,9 +317,11 @@ def train(ctx: RunContext) -> dict:
     cfg = ctx.cfg.train
     model_dir = resolve_model(cfg.student)
     ckpts = ctx.stage_dir / "checkpoints"
-    stats = {"in": len(sft_rows), "out": len(sft_rows), "student": cfg.student}
-    stats["sft"] = train_sft(model_dir, sft_records(sft_rows), ctx.out / "adapter_sft", cfg,
-                             ctx.cfg.seed, progress=ctx.progress, checkpoint_dir=ckpts / "sft")
+    start = resolve_start(cfg.continue_from, ctx.stage_dir / "rounds")
+    rows, plan = continual_rows(ctx, sft_records(sft_rows), start)
+    stats = {"in": len(sft_rows), "out": len(sft_rows), "student": cfg.student, "continual": plan}
+    stats["sft"] = train_sft(model_dir, rows, ctx.out / "adapter_sft", cfg, ctx.cfg.seed, progress=ctx.progress,
+                             checkpoint_dir=ckpts / "sft", init_adapter=start.adapter if start else None)
     final = ctx.out / "adapter"
     below = {r.row_id for r in read_jsonl(ctx.out / "judge" / "rejects.jsonl", Reject) if r.reason == "low_judge_score"}
     stats["dpo_readiness"] = ready = dpo_readiness(pairs, below, cfg.min_pairs, cfg.max_length_bias)
@@ -332,7 +337,44 @@ def train(ctx: RunContext) -> dict:
         with atomic_dir(final) as tmp:
             shutil.copytree(ctx.out / "adapter_sft", tmp, dirs_exist_ok=True)
     write_jsonl(ctx.stage_dir / "curve.jsonl", learning_curve(ctx, model_dir, stats, ckpts))
+    stats["round"] = record_round(ctx, rows, start, plan, stats)
     return stats
+
+
+def continual_rows(ctx: RunContext, current: list[dict], start) -> tuple[list[dict], dict]:
+    """The SFT rows of this round and where it starts: every row from the base, or (continuing an
+    adapter) the rows it has not seen plus `train.replay` of those it has."""
+    from seedfactory.train.continual import ContinueError, plan_rows
+
+    cfg = ctx.cfg.train
+    if start is None:
+        if cfg.continue_from == "latest":
+            ctx.log("train: train.continue_from=latest: no earlier round in train/rounds/, training from the base")
+        return current, {"from": "base", "rows": len(current), "new_rows": len(current), "replayed": 0}
+    rows, info = plan_rows(current, start.seen, cfg.replay, ctx.cfg.seed)
+    if info["new_rows"] == 0:
+        raise ContinueError(f"train.continue_from={cfg.continue_from}: {start.label} has seen all {len(current)} "
+                            "rows of the dataset; nothing new to train on (add seeds or review verdicts, or unset "
+                            "train.continue_from to retrain from the base)")
+    ctx.log(f"train: continuing {start.label}: {info['new_rows']} new rows + {info['replayed']} replayed "
+            f"(train.replay={cfg.replay}) of the {info['seen_before']} it has seen")
+    return rows, {"from": start.label, "from_round": start.round, "from_adapter": str(start.adapter),
+                  "old_eval_cases": str(start.eval_cases) if start.eval_cases else None, **info}
+
+
+def record_round(ctx: RunContext, rows: list[dict], start, plan: dict, stats: dict) -> int:
+    """Keep this round's adapter, rows, config and eval cases as train/rounds/N; return N."""
+    from seedfactory.train.continual import merge_seen
+    from seedfactory.train.rounds import write_round
+
+    losses = {phase: {k: stats[phase].get(k) for k in ("steps", "first_loss", "last_loss")}
+              for phase in ("sft", "dpo") if "losses" in stats[phase]}
+    info = {"from": plan["from"], "rows": plan["rows"], "new_rows": plan["new_rows"], "replayed": plan["replayed"],
+            "student": ctx.cfg.train.student, **losses}
+    number, _ = write_round(ctx.stage_dir / "rounds", adapter=ctx.out / "adapter", info=info, trained=rows,
+                            seen=merge_seen(start.seen if start else [], rows), eval_cases=ctx.eval_cases,
+                            config=ctx.cfg.dump())
+    return number
 
 
 def learning_curve(ctx: RunContext, model_dir: Path, stats: dict, ckpts: Path) -> list[dict]:
@@ -349,8 +391,9 @@ def learning_curve(ctx: RunContext, model_dir: Path, stats: dict, ckpts: Path) -
         if "losses" not in stats[phase]:
             continue
         scores = checkpoint_scores(model_dir, ckpts / phase, score, ctx.progress) if score else {}
-        if phase == "sft" and score:
-            scores[0] = score(model_dir, None)  # the base model: where the curve starts
+        if phase == "sft" and score:  # where the curve starts: the base model, or the adapter it continued
+            started = stats["sft"].get("started_from", "base")
+            scores[0] = score(model_dir, None if started == "base" else Path(started))
         rows += curve_rows(phase, stats[phase]["losses"], scores)
         if 0 in scores:
             rows.insert(0, {"phase": phase, "step": 0, "loss": None, "heldout": scores[0]["value"],

@@ -39,6 +39,7 @@ def example(output, input="") -> Example:
 def test_sft_records_are_conversational_prompt_completion():
     rows = sft_records([example(REF, input="Invoice from Acme"), example("plain text")])
     assert rows[0] == {
+        "id": "e1",
         "prompt": [{"role": "user", "content": "Extract the fields.\n\nInvoice from Acme"}],
         "completion": [{"role": "assistant", "content": json.dumps(REF, ensure_ascii=False)}],
     }

@@ -9,6 +9,7 @@ that importing `seedfactory.train` stays cheap.
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -137,14 +138,54 @@ def trainable_params(model) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+def process_rank() -> int:
+    """This process's rank under `accelerate launch` / torchrun (RANK), 0 when run alone."""
+    return int(os.environ.get("RANK", "0") or 0)
+
+
+PEFT_TYPES = {"lora": "LORA", "prefix": "PREFIX_TUNING", "prompt": "PROMPT_TUNING"}
+
+
+def continued_model(model, adapter: Path, cfg: TrainConfig):
+    """The base model with an earlier round's adapter loaded trainable (continuous fine-tuning).
+    Its kind must be the one `train.peft` asks for; its rank and targets are the adapter's own."""
+    from peft import PeftModel
+
+    from seedfactory.train.continual import ContinueError
+
+    model = PeftModel.from_pretrained(model, Path(adapter), is_trainable=True)
+    kind = model.peft_config["default"].peft_type.value
+    if kind != PEFT_TYPES[cfg.peft]:
+        raise ContinueError(f"train.continue_from: {adapter} is a {kind} adapter but train.peft={cfg.peft}")
+    return model
+
+
+class SeenBatches:
+    """Wraps the trainer's collator and records the row ids of every batch this process draws
+    (under DDP each rank draws its own share). The ids are taken off before collating."""
+
+    def __init__(self, collate):
+        self.collate, self.batches = collate, []
+
+    def __call__(self, examples: list[dict]):
+        self.batches.append([ex.get("id") for ex in examples])
+        return self.collate([{k: v for k, v in ex.items() if k != "id"} for ex in examples])
+
+
 @contextmanager
-def staged_adapter(out_dir: Path) -> Iterator[tuple[Path, Path]]:
+def staged_adapter(out_dir: Path, publish: bool = True) -> Iterator[tuple[Path, Path]]:
     """Yield (work, adapter): a scratch folder for the trainer's own files, and the folder to save
     the adapter into. On success the adapter folder replaces `out_dir` whole (`atomic_dir`); the
-    work folder is removed either way, so nothing but the finished adapter is left behind."""
+    work folder is removed either way, so nothing but the finished adapter is left behind.
+    `publish=False` (a DDP rank other than 0): the adapter is saved into the work folder and
+    removed with it; rank 0 publishes the same weights."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.work-", dir=out_dir.parent) as work:
+        if not publish:
+            (Path(work) / "adapter").mkdir()
+            yield Path(work), Path(work) / "adapter"
+            return
         with atomic_dir(out_dir) as adapter:
             yield Path(work), adapter
             missing = [f for f in ADAPTER_FILES if not (adapter / f).is_file()]

@@ -26,8 +26,9 @@ def _assistant(text: str) -> list[dict]:
 
 
 def sft_records(examples: list[Example]) -> list[dict]:
-    """One conversational prompt-completion row per example (JSON outputs as compact text)."""
-    return [{"prompt": _user(ex.prompt), "completion": _assistant(ex.output_text)} for ex in examples]
+    """One conversational prompt-completion row per example (JSON outputs as compact text); the
+    example's id rides along for the record of which rows each batch held."""
+    return [{"id": ex.id, "prompt": _user(ex.prompt), "completion": _assistant(ex.output_text)} for ex in examples]
 
 
 def dpo_records(pairs: list[PreferencePair]) -> list[dict]:

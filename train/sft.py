@@ -18,11 +18,15 @@ from pathlib import Path
 from seedfactory.schemas.config import TrainConfig
 from seedfactory.train import checkpoints as ckpt
 from seedfactory.train.common import (
+    ADAPTER_FILES,
+    SeenBatches,
+    continued_model,
     curve,
     job_key,
     load_student,
     loss_stats,
     losses,
+    process_rank,
     resumed_step,
     staged_adapter,
     trainable_params,
@@ -58,39 +62,52 @@ def peft_config(cfg: TrainConfig):
 
 
 def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainConfig, seed: int,
-              progress: Progress = NO_PROGRESS, checkpoint_dir: Path | None = None) -> dict:
+              progress: Progress = NO_PROGRESS, checkpoint_dir: Path | None = None,
+              init_adapter: Path | None = None) -> dict:
     """Train a LoRA adapter on prompt-completion rows; save it to `out_dir`; return step stats.
+
+    `init_adapter` (continuous fine-tuning): start from that adapter, trainable, instead of a fresh
+    one on the base. Under `accelerate launch` every rank trains (DDP: each draws its own batches)
+    and only rank 0 publishes `out_dir`.
 
     With `checkpoint_dir`, a checkpoint is saved there every `cfg.save_steps` and a rerun resumes
     from the newest one (`seedfactory.train.checkpoints`). Stats: steps, train_loss (mean over
     steps), first_loss, last_loss, losses, seconds (training only, without loading),
     trainable_params, rows, curve (per-step losses, for the run report), resumed_from (the step it
-    resumed at, or 0).
+    resumed at, or 0), batches (the row ids of each batch this process trained on),
+    adapter_sha256 (of the saved adapter_model.safetensors), started_from (base or the adapter).
     """
     if not records:
         raise ValueError("train_sft: no SFT rows to train on (every example was filtered out?)")
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
+    from seedfactory.util.files import file_digest
+
     model, tokenizer = load_student(Path(model_dir), cfg.threads, qlora=use_qlora(cfg))
-    with staged_adapter(out_dir) as (work, adapter_dir):
+    if init_adapter is not None:
+        model = continued_model(model, init_adapter, cfg)
+    start = file_digest(Path(init_adapter) / ADAPTER_FILES[0]) if init_adapter is not None else "base"
+    with staged_adapter(out_dir, publish=process_rank() == 0) as (work, adapter_dir):
         trainer_dir, saving = work / "trainer", {}
         if checkpoint_dir is not None:
-            trainer_dir = ckpt.prepare(checkpoint_dir, job_key("sft", model_dir, records, cfg, seed))
+            trainer_dir = ckpt.prepare(checkpoint_dir, job_key("sft", model_dir, records, cfg, seed, start))
             saving = ckpt.checkpoint_args(cfg.save_steps)
         args = SFTConfig(
             **{**trainer_args(cfg, seed=seed, steps=cfg.sft_steps, output_dir=trainer_dir, progress=progress),
                **saving},
             learning_rate=cfg.learning_rate,
             completion_only_loss=True,  # the default for prompt-completion rows; stated so it cannot drift
+            remove_unused_columns=False,  # the rows' "id" reaches SeenBatches, which takes it off
         )
         trainer = SFTTrainer(
             model=model,
             args=args,
             train_dataset=Dataset.from_list(records),
             processing_class=tokenizer,
-            peft_config=peft_config(cfg),
+            peft_config=None if init_adapter is not None else peft_config(cfg),
         )
+        trainer.data_collator = seen_batches = SeenBatches(trainer.data_collator)
         resume = ckpt.last_checkpoint(trainer_dir) if checkpoint_dir is not None else None
         ckpt.note_resume(trainer_dir, resume)
         started = time.monotonic()
@@ -102,7 +119,9 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
             trainer.model.save_pretrained(adapter_dir, safe_serialization=True)
             history = trainer.state.log_history
         seconds = time.monotonic() - started
+        adapter_sha = file_digest(adapter_dir / ADAPTER_FILES[0])
     seen = losses(history)
+    run_steps = len(seen) - resumed_step(resume)
     return {
         "steps": len(seen),
         "train_loss": sum(seen) / len(seen),
@@ -113,4 +132,8 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
         "curve": curve(history),
         "resumed_from": resumed_step(resume),
         "losses": seen,
+        # a lookahead dataloader may collate one batch more than it trains on
+        "batches": seen_batches.batches[:max(run_steps, 0)],
+        "adapter_sha256": adapter_sha,
+        "started_from": str(init_adapter) if init_adapter is not None else "base",
     }
