@@ -180,3 +180,31 @@ def test_prefix_and_prompt_tuning_train_and_generate(model_dir, runs, kind):
     tuned = generate_answers(model_dir, out, prompts, max_new_tokens=12, batch_size=2)
     base = generate_answers(model_dir, None, prompts, max_new_tokens=12, batch_size=2)
     assert tuned != base
+
+
+def test_continued_sft_starts_from_the_previous_adapter_and_logs_its_batches(model_dir, runs, sft):
+    """train.continue_from: the SFT loads the earlier adapter trainable. One step at a vanishing
+    learning rate leaves it as it was (so step 0 *was* that adapter, not a fresh zero-B LoRA), and
+    its first loss on the very same first batch is below the from-base run's first loss."""
+    from seedfactory.train.continual import ContinueError
+    from seedfactory.util.files import file_digest
+
+    first, first_stats = sft
+    rows = sft_records([_example(r) for r in _rows()])
+    out = runs / "continued"
+    cfg = CFG.model_copy(update={"sft_steps": 1, "learning_rate": 1e-12, "continue_from": str(first)})
+    stats = train_sft(model_dir, rows, out, cfg, seed=0, init_adapter=first)
+    print("continued", stats["first_loss"], "from base", first_stats["first_loss"], stats["batches"])
+    before, after = load_file(first / "adapter_model.safetensors"), _assert_clean_adapter(out)
+    assert after.keys() == before.keys()
+    assert all(torch.allclose(after[k], before[k], atol=1e-6) for k in after)
+    assert any(t.abs().sum() > 0 for k, t in after.items() if ".lora_B." in k)  # a fresh LoRA starts at B = 0
+    assert stats["started_from"] == str(first) and first_stats["started_from"] == "base"
+    assert stats["batches"][0] == first_stats["batches"][0]  # same seed, same rows: the same first batch
+    assert len(first_stats["batches"]) == CFG.sft_steps and all(len(b) == CFG.batch_size for b in stats["batches"])
+    assert set(sum(first_stats["batches"], [])) <= {r["id"] for r in rows}
+    assert stats["first_loss"] < first_stats["first_loss"]
+    assert first_stats["adapter_sha256"] == file_digest(first / "adapter_model.safetensors")
+    with pytest.raises(ContinueError, match="is a LORA adapter but train.peft=prompt"):
+        train_sft(model_dir, rows, runs / "wrong_kind", cfg.model_copy(update={"peft": "prompt"}), seed=0,
+                  init_adapter=first)
