@@ -95,6 +95,8 @@ def trainer_args(cfg: TrainConfig, *, seed: int, steps: int, output_dir: Path,
         bf16=bf16_ok(),
         gradient_checkpointing=False,
         dataloader_num_workers=0,
+        # under `accelerate launch` (DDP): every trainable weight takes part in each forward pass
+        ddp_find_unused_parameters=False,
     )
 
 

@@ -1,0 +1,89 @@
+"""SFT of a run's student on more than one process: the same `train_sft`, under `accelerate launch`.
+
+The pipeline's train stage runs in one process. On a machine with several GPUs (or to spread a CPU
+run over processes), publish the dataset with `seedfactory run --until publish`, then start this
+module once per device with accelerate. The Trainer inside `train_sft` reads the launcher's
+environment and trains with DDP (gloo on CPUs, NCCL on GPUs) or FSDP, as the accelerate config
+says: each rank draws its own share of every global batch, gradients are averaged, and rank 0
+publishes the adapter. Every rank writes what it did to `OUT/ranks/rank-N.json`: the row ids of
+each batch it trained on and the sha256 of the adapter it saved (the same on every rank).
+
+    # two CPU processes, gloo (the config shipped next to this file)
+    accelerate launch --config_file "$(python -m seedfactory.train.launch --config ddp_cpu)" \\
+        -m seedfactory.train.launch runs/x --out runs/x/ddp train.sft_steps=8
+    # several GPUs, FSDP (untested here: this machine has no GPU)
+    accelerate launch --config_file "$(python -m seedfactory.train.launch --config fsdp)" \\
+        -m seedfactory.train.launch runs/x
+
+Overrides are the run's `key=value` config keys; the run's own config.yaml is the base.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+CONFIGS = Path(__file__).with_name("accelerate")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m seedfactory.train.launch", description=__doc__.splitlines()[0])
+    p.add_argument("run_dir", type=Path, nargs="?", metavar="RUN_DIR", help="a run directory with dataset/ published")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides on top of RUN_DIR/config.yaml")
+    p.add_argument("--out", type=Path, help="where the adapter and ranks/ go (default RUN_DIR/ddp)")
+    p.add_argument("--config", choices=sorted(p.stem for p in CONFIGS.glob("*.yaml")),
+                   help="print the path of a shipped accelerate config file and exit")
+    return p
+
+
+def sft_rows(run_dir: Path) -> list[dict]:
+    """The published sft split of a run, as trl rows."""
+    from datasets import load_from_disk
+
+    from seedfactory.schemas import Example
+    from seedfactory.train.data import sft_records
+
+    folder = Path(run_dir) / "dataset"
+    if not (folder / "dataset_dict.json").is_file():
+        raise FileNotFoundError(f"{folder}: no published dataset; "
+                                f"run `seedfactory run --out {run_dir} --until publish` first")
+    return sft_records([Example.model_validate_json(j) for j in load_from_disk(str(folder))["sft"]["record"]])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_intermixed_args(argv)
+    if args.config:
+        print(CONFIGS / f"{args.config}.yaml")
+        return 0
+    if args.run_dir is None:
+        _parser().error("RUN_DIR is required")
+    from seedfactory.schemas import load_config
+    from seedfactory.train.common import process_rank
+    from seedfactory.train.sft import train_sft
+    from seedfactory.util.errors import SeedfactoryError
+    from seedfactory.util.files import write_json
+    from seedfactory.util.models import resolve_model
+
+    out = args.out or args.run_dir / "ddp"
+    try:
+        cfg = load_config(args.run_dir / "config.yaml", args.overrides)
+        rows = sft_rows(args.run_dir)
+    except (SeedfactoryError, FileNotFoundError) as e:
+        print(f"seedfactory.train.launch: {e}", file=sys.stderr)
+        return 2
+    rank = process_rank()
+    stats = train_sft(resolve_model(cfg.train.student), rows, out / "adapter_sft", cfg.train, cfg.seed)
+    import torch.distributed as dist
+
+    backend = dist.get_backend() if dist.is_available() and dist.is_initialized() else None
+    write_json(out / "ranks" / f"rank-{rank}.json",
+               {"rank": rank, "world_size": int(os.environ.get("WORLD_SIZE", "1")), "backend": backend,
+                "rows": len(rows),
+                **{k: stats[k] for k in ("batches", "adapter_sha256", "losses", "steps", "seconds")}})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
