@@ -132,7 +132,11 @@ def evaluate_run(ctx: RunContext) -> dict:
     adapters = [("base", None), ("sft", ctx.out / "adapter_sft"), ("dpo", ctx.out / "adapter")]
     if plan.get("from_adapter"):  # a continued round: the adapter it started from, on the same cases
         adapters.append(("before", Path(plan["from_adapter"])))
+    skipped = "skipped" in train_stats.get("dpo", {})
     for name, adapter in adapters:
+        if name == "dpo" and skipped:  # the final adapter is a copy of the SFT one: the same greedy answers
+            systems[name], costs[name] = systems["sft"], dict(costs["sft"])
+            continue
         costs[name] = {}
         systems[name] = generate_answers(model_dir, adapter, prompts, e.max_new_tokens, e.batch_size,
                                          progress=ctx.progress, cost=costs[name])
