@@ -317,6 +317,7 @@ def train(ctx: RunContext) -> dict:
     cfg = ctx.cfg.train
     model_dir = resolve_model(cfg.student)
     ckpts = ctx.stage_dir / "checkpoints"
+    unfinished_rounds(ctx)
     start = resolve_start(cfg.continue_from, ctx.stage_dir / "rounds")
     rows, plan = continual_rows(ctx, sft_records(sft_rows), start)
     stats = {"in": len(sft_rows), "out": len(sft_rows), "student": cfg.student, "continual": plan}
@@ -339,6 +340,19 @@ def train(ctx: RunContext) -> dict:
     write_jsonl(ctx.stage_dir / "curve.jsonl", learning_curve(ctx, model_dir, stats, ckpts))
     stats["round"] = record_round(ctx, rows, start, plan, stats)
     return stats
+
+
+def unfinished_rounds(ctx: RunContext) -> None:
+    """Set aside a round that a killed or failed train stage wrote after its last finished run
+    (train/stats.json names the last finished round), so `latest` never points at it."""
+    from seedfactory.train.rounds import set_aside_unfinished
+    from seedfactory.util.files import read_json
+
+    prev = ctx.stage_dir / "stats.json"
+    last = read_json(prev).get("round", 0) if prev.is_file() else 0
+    for n in set_aside_unfinished(ctx.stage_dir / "rounds", last):
+        ctx.log(f"train: round {n} was written by a run that did not finish; "
+                f"set aside as train/rounds/.unfinished-{n}-*")
 
 
 def continual_rows(ctx: RunContext, current: list[dict], start) -> tuple[list[dict], dict]:

@@ -13,7 +13,14 @@ from seedfactory.cli import main
 from seedfactory.schemas import ConfigError, load_config
 from seedfactory.train.continual import ContinueError, merge_seen, plan_rows, replay_count, resolve_start, row_key
 from seedfactory.train.data import sft_records
-from seedfactory.train.rounds import data_digest, list_rounds, rounds_table, write_round, write_round_eval
+from seedfactory.train.rounds import (
+    data_digest,
+    list_rounds,
+    rounds_table,
+    set_aside_unfinished,
+    write_round,
+    write_round_eval,
+)
 
 
 def rows(*names: str) -> list[dict]:
@@ -146,3 +153,16 @@ def test_runs_on_a_folder_that_is_no_run_exits_2(tmp_path, capsys):
 
 def test_rounds_table_of_nothing_is_the_header():
     assert rounds_table([]).split()[:3] == ["round", "date", "rows"]
+
+
+def test_a_round_left_by_an_unfinished_train_stage_is_set_aside_not_deleted(tmp_path):
+    rounds = tmp_path / "rounds"
+    for name in "abc":
+        _round(rounds, tmp_path, rows(name), rows(name))
+    assert set_aside_unfinished(rounds, 1) == [2, 3]
+    assert [r["round"] for r in list_rounds(rounds)] == [1]
+    assert resolve_start("latest", rounds).round == 1
+    kept = sorted(p.name.split("-")[1] for p in rounds.iterdir() if p.name.startswith(".unfinished-"))
+    assert kept == ["2", "3"]
+    assert _round(rounds, tmp_path, rows("d"), rows("d")) == 2
+    assert set_aside_unfinished(rounds, 2) == []

@@ -41,6 +41,17 @@ def latest_round(rounds: Path) -> Path | None:
     return Path(rounds) / str(numbers[-1]) if numbers else None
 
 
+def set_aside_unfinished(rounds: Path, last_finished: int) -> list[int]:
+    """Rounds numbered above the last one a finished train stage reported were written by a run
+    killed before its end: rename them to `.unfinished-N` (kept, never deleted) so that `latest`
+    is not a round whose stage never finished. Returns their numbers."""
+    moved = [n for n in round_numbers(rounds) if n > last_finished]
+    for n in moved:
+        folder = Path(rounds) / str(n)
+        folder.rename(folder.with_name(f".unfinished-{n}-{time.strftime('%Y%m%dT%H%M%S')}"))
+    return moved
+
+
 def read_seen(folder: Path) -> list[dict]:
     path = Path(folder) / "seen.jsonl"
     return read_jsonl_dicts(path) if path.is_file() else []
