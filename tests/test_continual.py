@@ -166,3 +166,16 @@ def test_a_round_left_by_an_unfinished_train_stage_is_set_aside_not_deleted(tmp_
     assert kept == ["2", "3"]
     assert _round(rounds, tmp_path, rows("d"), rows("d")) == 2
     assert set_aside_unfinished(rounds, 2) == []
+
+
+def test_report_shows_the_round_with_old_cases():
+    from seedfactory.report_sections import continual_round
+
+    assert continual_round(None) == ""
+    diff = {"value": 0.15, "ci95": [0.0, 0.3], "n": 6}
+    html = continual_round({"from": "round 1", "rows": {"rows": 12, "new_rows": 8, "replayed": 4},
+                            "before": 0.4, "after": 0.55, "before_system": "before", "after_minus_before": diff,
+                            "old_cases": {"n": 4, "before": 0.5, "after": 0.45,
+                                          "after_minus_before": {"value": -0.05}}})
+    assert "Training round (from round 1)" in html and "12 rows: 8 new, 4 replayed" in html
+    assert "old cases (n=4)" in html and "-0.05" in html and "0.55" in html
