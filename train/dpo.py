@@ -31,6 +31,7 @@ from seedfactory.train.common import (
     load_student,
     loss_stats,
     losses,
+    process_rank,
     resumed_step,
     staged_adapter,
     trainable_params,
@@ -87,7 +88,7 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
 
     base, tokenizer = load_student(Path(model_dir), cfg.threads, qlora=use_qlora(cfg))
     model = PeftModel.from_pretrained(base, sft_adapter, is_trainable=True)
-    with staged_adapter(out_dir) as (work, adapter_dir):
+    with staged_adapter(out_dir, publish=process_rank() == 0) as (work, adapter_dir):
         trainer_dir, saving = work / "trainer", {}
         if checkpoint_dir is not None:
             from seedfactory.util.files import file_digest
