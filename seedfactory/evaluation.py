@@ -101,8 +101,10 @@ def continual_report(ctx: RunContext, report: dict, per_case: dict, plan: dict, 
     if before != "before" or not plan.get("old_eval_cases"):
         return out
     old = list(read_jsonl(Path(plan["old_eval_cases"]), SeedExample))
-    if [s.id for s in old] == report["eval_ids"]:  # the same eval set: the figures above are the old-case ones
-        old_scores = {"before": per_case["before"], "after": per_case["dpo"]}
+    current = {s.id: (i, s) for i, s in enumerate(ctx.eval_cases)}
+    if all(s.id in current and current[s.id][1] == s for s in old):  # all still in this eval set: reuse their scores
+        at = [current[s.id][0] for s in old]
+        old_scores = {"before": [per_case["before"][i] for i in at], "after": [per_case["dpo"][i] for i in at]}
     else:
         prompts = [s.prompt for s in old]
         systems = {name: generate_answers(model_dir, adapter, prompts, e.max_new_tokens, e.batch_size, ctx.progress)
