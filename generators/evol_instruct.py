@@ -4,7 +4,9 @@ ones of the same domain (in breadth), round after round, with the paper's elimin
 Each round asks `generate.pool_round` rewrites of tasks drawn from the pool (the seeds, then the
 evolved tasks accepted so far, so a task can evolve several times). Operations cycle: the four
 in-depth ones (add a constraint, deepen, concretize, ask for more reasoning steps) and in-breadth;
-with seed topics, an in-breadth rewrite is asked about each topic in turn (topics as strata).
+an in-breadth rewrite is asked about each topic in turn (the seeds' and `generate.topics`) and
+written by or for each persona in turn (`generate.personas`): topics and personas as strata. An
+in-depth rewrite keeps its base's topic and persona.
 Eliminated, each with its reason:
 - `evol_no_gain`: the rewrite is barely changed from its base (ROUGE-L >= novelty_threshold; the
   paper asks ChatGPT whether the two are equal, this is the cheap stand-in);
@@ -20,6 +22,7 @@ import random
 import re
 
 from seedfactory.generators.novelty import rouge_l, tokens
+from seedfactory.generators.personas import all_topics, persona_line, stratum
 from seedfactory.generators.self_instruct import TaskDraft, parse_tasks, task_schema
 from seedfactory.schemas import Example, GenerationRequest, Message, RejectLog, Sampling, SeedExample
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
@@ -50,15 +53,22 @@ def _given(task: SeedExample) -> str:
     return f"#The Given Prompt#:\nInstruction: {task.instruction}\nInput: {task.input or '(none)'}"
 
 
+def breadth_stratum(i: int, topics: list[str], personas: list[str]) -> tuple[str | None, str | None]:
+    """(topic, persona) of request i when it is an in-breadth one: they take turns over those requests."""
+    return stratum(i // len(OPERATIONS), topics, personas)
+
+
 def evolve_requests(pool: list[SeedExample], topics: list[str], teacher: ModelConfig, cfg: GenerateConfig,
-                    seed: int, start: int, schema: dict) -> list[tuple[GenerationRequest, SeedExample, str]]:
+                    seed: int, start: int, schema: dict,
+                    personas: list[str] = ()) -> list[tuple[GenerationRequest, SeedExample, str]]:
     out = []
     for i in range(start, start + cfg.num_tasks):
         rng = random.Random(f"{seed}:evol:{i}")
         base, op = rng.choice(pool), OPERATIONS[i % len(OPERATIONS)]
         if op == "breadth":
-            about = f", about {topics[(i // len(OPERATIONS)) % len(topics)]}" if topics else ""
-            system = BREADTH_PROMPT.format(about=about)
+            topic, persona = breadth_stratum(i, topics, list(personas))
+            about = f", about {topic}" if topic else ""
+            system = BREADTH_PROMPT.format(about=about) + persona_line(persona)
         else:
             system = DEPTH_PROMPT.format(method=DEPTH[op])
         user = f"{_given(base)}\n\nReply as JSON with keys \"instruction\" and \"input\"."
@@ -72,16 +82,18 @@ def evolve_requests(pool: list[SeedExample], topics: list[str], teacher: ModelCo
 
 
 def evolve_tasks(seeds: list[SeedExample], ask, teacher: ModelConfig, cfg: GenerateConfig, seed: int,
-                 reject: RejectLog) -> list[TaskDraft]:
+                 reject: RejectLog, personas: list[str] = ()) -> list[TaskDraft]:
     """`num_tasks` evolutions in rounds; accepted ones join the pool (see the module doc)."""
     pool = list(seeds)
     seed_ids = {s.id: [s.id] for s in seeds}  # an evolved task's lineage goes back to its seed
-    topics = sorted({s.topic for s in seeds if s.topic})
+    persona_of: dict[str, str | None] = {}  # an in-depth rewrite keeps its base's persona
+    topics = all_topics(sorted({s.topic for s in seeds if s.topic}), cfg)
     schema = task_schema(seeds)
     drafts: list[TaskDraft] = []
     for start in range(0, cfg.num_tasks, cfg.pool_round):
         part = cfg.model_copy(update={"num_tasks": min(cfg.pool_round, cfg.num_tasks - start)})
-        triples = evolve_requests(pool, topics, teacher, part, seed, start, schema)
+        triples = evolve_requests(pool, topics, teacher, part, seed, start, schema, personas)
+        index = {req.key: i for i, (req, _, _) in enumerate(triples, start=start)}
         pairs = [(req, seed_ids[base.id]) for req, base, _ in triples]
         parsed = {d.request_key: d for d in parse_tasks(pairs, ask([r for r, _ in pairs]), reject)}
         for req, base, op in triples:
@@ -97,10 +109,13 @@ def evolve_tasks(seeds: list[SeedExample], ask, teacher: ModelConfig, cfg: Gener
                 reject(req.key, "evol_no_gain", similarity=round(score, 3), dup_of=base.id,
                        detail=f"ROUGE-L {score:.2f} to its base >= generate.novelty_threshold={cfg.novelty_threshold}")
                 continue
-            drafts.append(d.model_copy(update={"strategy": f"{STRATEGY}:{op}"}))
+            topic, persona = (breadth_stratum(index[req.key], topics, list(personas)) if op == "breadth"
+                              else (base.topic, persona_of.get(base.id)))
+            drafts.append(d.model_copy(update={"strategy": f"{STRATEGY}:{op}", "topic": topic, "persona": persona}))
             seed_ids[d.prompt_id] = seed_ids[base.id]
+            persona_of[d.prompt_id] = persona
             pool.append(SeedExample(id=d.prompt_id, instruction=d.instruction, input=d.input, output="",
-                                    topic=base.topic))
+                                    topic=topic))
     return drafts
 
 

@@ -1,9 +1,10 @@
 """Input variation: for seed sets whose examples share one task (an instruction, or a few wordings of
 it, applied to many inputs). The user's instruction is kept; the teacher writes new inputs in the
-image of the seed inputs, one stratum at a time (each seed topic in turn, with a variation such as
-"a short one" or "an unusual case"), and later answers them like any task.
+image of the seed inputs, one stratum at a time (each topic in turn, the seeds' and `generate.topics`,
+each persona in turn when there are personas, with a variation such as "a short one" or "an unusual
+case"), and later answers them like any task.
 
-    pairs = input_requests(seeds, teacher, cfg, seed=0)       # (request, TaskSpec)
+    pairs = input_requests(seeds, teacher, cfg, seed=0, personas=["a retired teacher"])  # (request, TaskSpec)
     drafts = parse_inputs(pairs, backend.generate([r for r, _ in pairs]), rejects)
 """
 
@@ -39,6 +40,7 @@ class TaskSpec:
     seed_ids: list[str]
     topic: str | None
     variation: str
+    persona: str | None = None
 
 
 def input_schema(seeds: list[SeedExample]) -> dict:
@@ -49,33 +51,36 @@ def input_schema(seeds: list[SeedExample]) -> dict:
 
 
 def input_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateConfig,
-                   seed: int) -> list[tuple[GenerationRequest, TaskSpec]]:
-    """`num_tasks` requests for new inputs; topics take turns leading, variations cycle."""
+                   seed: int, personas: list[str] = ()) -> list[tuple[GenerationRequest, TaskSpec]]:
+    """`num_tasks` requests for new inputs; topics and personas take turns leading, variations cycle.
+    A config topic no seed has is led by any seed, and the prompt names it."""
+    from seedfactory.generators.personas import all_topics, persona_line, stratum
+
     by_topic: dict[str, list[SeedExample]] = {}
     for s in seeds:
         by_topic.setdefault(s.topic or "", []).append(s)
-    topics = sorted(by_topic)
+    topics = all_topics(sorted(by_topic), cfg)
     schema = input_schema(seeds)
     out = []
     for i in range(cfg.num_tasks):
         rng = random.Random(f"{seed}:input:{i}")
-        topic = topics[i % len(topics)]
-        lead = rng.choice(by_topic[topic])
+        topic, persona = stratum(i, topics, list(personas))
+        lead = rng.choice(by_topic.get(topic) or seeds)
         others = [s for s in seeds if s is not lead]
         shots = [lead] + rng.sample(others, min(cfg.shots - 1, len(others)))
         variation = VARIATIONS[(i // len(topics)) % len(VARIATIONS)]
         shown = "\n\n".join(f"Input {n}:\n{s.input}" for n, s in enumerate(shots, start=1))
         about = f" about {topic}" if topic else ""
         user = (f"Task: {lead.instruction}\n\nInputs for this task:\n\n{shown}\n\nWrite one new input for the "
-                f"same task{about}: {variation}, with new details, different from the inputs above. "
-                "Reply as JSON: {\"input\": \"...\"}.")
+                f"same task{about}: {variation}, with new details, different from the inputs above."
+                f"{persona_line(persona)} Reply as JSON: {{\"input\": \"...\"}}.")
         req = GenerationRequest(
             model=teacher.model, purpose="input", response_schema=schema,
             messages=[Message(role="system", content="You write realistic new inputs for a dataset."),
                       Message(role="user", content=user)],
             sampling=Sampling(temperature=cfg.task_temperature, top_p=teacher.top_p,
                               max_tokens=teacher.max_tokens, seed=seed * 100_003 + i))
-        out.append((req, TaskSpec(lead.instruction, [s.id for s in shots], topic or None, variation)))
+        out.append((req, TaskSpec(lead.instruction, [s.id for s in shots], topic or None, variation, persona)))
     return out
 
 
@@ -99,5 +104,6 @@ def parse_inputs(pairs: list[tuple[GenerationRequest, TaskSpec]], results: list[
             continue
         seen[key] = req.key
         drafts.append(TaskDraft(prompt_id=pid, instruction=spec.instruction, input=text, seed_ids=spec.seed_ids,
-                                request_key=req.key, raw=res.text, strategy=STRATEGY))
+                                request_key=req.key, raw=res.text, strategy=STRATEGY, topic=spec.topic,
+                                persona=spec.persona))
     return drafts

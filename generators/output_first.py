@@ -14,8 +14,11 @@ null the seeds rarely use. Two kinds of text come from a target:
 - teacher: the teacher writes a new text for the target in the seeds' style (few-shot: seed
   objects and their texts); `texts_per_target` samples, the grounding check keeps the good ones.
 
-    targets = draw_targets(seeds, schema, n=64, rng=random.Random(0), names={"vendor": [...]})
+    targets = draw_targets(seeds, schema, n=64, seed=0, names={"vendor": [...]})
     text = template_text(seed_by_id[t.base_id], t)      # None when the seed's layout cannot carry it
+
+Target i is drawn with its own random stream, so the first k targets are the same whatever `n`:
+a `--dry-run` sample of k tasks is the start of the real run, and the real run finds it cached.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from seedfactory.validators.quality import span_fields
 from seedfactory.validators.values import dates_in, is_stated, mentions, numbers_in, render, value_kind
 
 STRATEGY = "output_first"
+NAME_BLOCK = 16  # targets per teacher name request: block b draws names from requests 0..max(1, b)
 
 
 @dataclass
@@ -114,9 +118,10 @@ def recombine_names(examples: list[str], rng: random.Random, n: int) -> list[str
     return combos[:n]
 
 
-def draw_targets(seeds: list[SeedExample], schema: dict, n: int, rng: random.Random,
-                 names: dict[str, list[str]], edge_rate: float = 0.1) -> list[Target]:
-    """`n` target objects, each from a base seed (taken in turn) with new span values."""
+def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str,
+                 names: dict[str, list[str]], edge_rate: float = 0.1, start: int = 0) -> list[Target]:
+    """Targets `start` .. `start + n - 1`, each from a base seed (taken in turn) with new span values,
+    target i drawn with its own `random.Random(f"{seed}:target:{i}")` (prefix-stable in i)."""
     bases = [s for s in seeds if isinstance(s.output, dict)]
     outputs = [s.output for s in bases]
     spans = span_fields(schema, outputs)
@@ -124,7 +129,8 @@ def draw_targets(seeds: list[SeedExample], schema: dict, n: int, rng: random.Ran
     id_fields = {f for f in spans if value_kind(outputs[0].get(f) or "") == "string"
                  and _is_id([o[f] for o in outputs if isinstance(o.get(f), str)])}
     targets = []
-    for i in range(n):
+    for i in range(start, start + n):
+        rng = random.Random(f"{seed}:target:{i}")
         base = bases[i % len(bases)]
         obj, factor = dict(base.output), round(rng.uniform(0.25, 4.0), 3)
         t = Target(obj, base.id, factor)

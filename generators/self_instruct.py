@@ -55,6 +55,8 @@ class TaskDraft(BaseModel):
     raw: str
     strategy: str = STRATEGY
     target: dict | None = None
+    topic: str | None = None  # the strata the task was written for (see generators/personas.py)
+    persona: str | None = None
 
 
 TASK_SCHEMA = NewTask.model_json_schema()
@@ -77,26 +79,38 @@ def _show(seed: SeedExample, n: int) -> str:
 
 
 def task_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateConfig, seed: int,
-                  start: int = 0, machine: list[SeedExample] = ()) -> list[tuple[GenerationRequest, list[str]]]:
+                  start: int = 0, machine: list[SeedExample] = (),
+                  personas: list[str] = ()) -> list[tuple[GenerationRequest, list[str]]]:
     """`num_tasks` few-shot prompts (numbered from `start`), each from a different random draw of
     `shots` seeds; with `machine` tasks (the growing pool), one shot in four is one of them.
 
-    Seeds with a `topic` are strata: prompt i leads with a seed of the i-th topic in turn, so
-    every topic inspires its share of new tasks instead of whichever topics have most seeds.
+    Topics (the seeds', then `generate.topics`) and `personas` are strata: prompt i leads with a
+    seed of the i-th topic in turn (any seed for a config topic no seed has, and the prompt names
+    it) and is written by or for the i-th persona in turn, so every stratum gets its share.
     """
+    return [(req, ids) for req, ids, _ in stratified_task_requests(seeds, teacher, cfg, seed, start, machine, personas)]
+
+
+def stratified_task_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateConfig, seed: int,
+                             start: int = 0, machine: list[SeedExample] = (), personas: list[str] = ()
+                             ) -> list[tuple[GenerationRequest, list[str], tuple[str | None, str | None]]]:
+    """`task_requests` with each request's (topic, persona)."""
+    from seedfactory.generators.personas import all_topics, persona_line, stratum
+
     by_topic: dict[str, list[SeedExample]] = {}
     for s in seeds:
         if s.topic:
             by_topic.setdefault(s.topic, []).append(s)
-    topics = sorted(by_topic)
+    topics = all_topics(sorted(by_topic), cfg)
     schema = task_schema(seeds)
     out = []
     for i in range(start, start + cfg.num_tasks):
         rng = random.Random(f"{seed}:task:{i}")
         k_machine = min(max(1, cfg.shots // 4), len(machine)) if machine else 0
         k = min(cfg.shots - k_machine, len(seeds))
-        if topics:
-            lead = rng.choice(by_topic[topics[i % len(topics)]])
+        topic, persona = stratum(i, topics, list(personas))
+        if topic is not None:
+            lead = rng.choice(by_topic.get(topic) or seeds)
             shots = [lead] + rng.sample([s for s in seeds if s is not lead], k - 1)
             rng.shuffle(shots)
         else:
@@ -105,14 +119,16 @@ def task_requests(seeds: list[SeedExample], teacher: ModelConfig, cfg: GenerateC
             shots += rng.sample(list(machine), k_machine)
             rng.shuffle(shots)
         body = "\n\n".join(_show(s, n) for n, s in enumerate(shots, start=1))
-        user = (f"{body}\n\nWrite Example {len(shots) + 1}: a new instruction and a new input of the same kind, "
-                "different from the examples above. Reply as JSON with keys \"instruction\" and \"input\".")
+        about = f" about {topic}" if topic is not None and topic not in by_topic else ""
+        user = (f"{body}\n\nWrite Example {len(shots) + 1}: a new instruction and a new input of the same kind{about}, "
+                f"different from the examples above.{persona_line(persona)} Reply as JSON with keys \"instruction\" "
+                "and \"input\".")
         req = GenerationRequest(
             model=teacher.model, purpose="task", response_schema=schema,
             messages=[Message(role="system", content=TASK_SYSTEM), Message(role="user", content=user)],
             sampling=Sampling(temperature=cfg.task_temperature, top_p=teacher.top_p,
                               max_tokens=cfg.task_max_tokens, seed=seed * 100_003 + i))
-        out.append((req, [s.id for s in shots]))
+        out.append((req, [s.id for s in shots], (topic, persona)))
     return out
 
 
@@ -196,7 +212,8 @@ def parse_responses(pairs: list[tuple[GenerationRequest, TaskDraft]], results: l
             id=row_id, prompt_id=d.prompt_id, instruction=d.instruction, input=d.input, output=output,
             lineage=Lineage(seed_ids=d.seed_ids, strategy=d.strategy, teacher=teacher_name,
                             prompt_hash=req.prompt_hash, request_key=req.key, raw=res.text,
-                            sampling=req.sampling, task_request_key=d.request_key))
+                            sampling=req.sampling, task_request_key=d.request_key, topic=d.topic,
+                            persona=d.persona))
 
 
 def target_rows(drafts: list[TaskDraft], teacher_name: str) -> list[Example]:
@@ -210,16 +227,16 @@ def target_rows(drafts: list[TaskDraft], teacher_name: str) -> list[Example]:
             output=d.target, lineage=Lineage(
                 seed_ids=d.seed_ids, strategy=d.strategy, teacher=teacher_name, prompt_hash="",
                 request_key=d.request_key, raw=json.dumps(d.target, ensure_ascii=False), sampling=Sampling(),
-                task_request_key=d.request_key, label="target")))
+                task_request_key=d.request_key, label="target", topic=d.topic, persona=d.persona)))
     return rows
 
 
 def grow_tasks(seeds: list[SeedExample], ask, teacher: ModelConfig, cfg: GenerateConfig, seed: int,
-               reject: RejectLog) -> list[TaskDraft]:
+               reject: RejectLog, personas: list[str] = ()) -> list[TaskDraft]:
     """Self-Instruct as in the paper: rounds of `generate.pool_round` task requests; accepted tasks
     join the few-shot pool of later rounds; a task is kept only if its ROUGE-L against every task
     in the pool (seeds included) is below `generate.novelty_threshold`, else it is rejected
-    `not_novel`, naming the nearest task and the similarity."""
+    `not_novel`, naming the nearest task and the similarity. Each task records its topic and persona."""
     from seedfactory.generators.novelty import most_similar, tokens
 
     pool = [tokens(f"{s.instruction} {s.input}") for s in seeds]
@@ -228,8 +245,11 @@ def grow_tasks(seeds: list[SeedExample], ask, teacher: ModelConfig, cfg: Generat
     drafts: list[TaskDraft] = []
     for start in range(0, cfg.num_tasks, cfg.pool_round):
         part = cfg.model_copy(update={"num_tasks": min(cfg.pool_round, cfg.num_tasks - start)})
-        pairs = task_requests(seeds, teacher, part, seed, start=start, machine=machine)
+        triples = stratified_task_requests(seeds, teacher, part, seed, start, machine, personas)
+        pairs = [(req, ids) for req, ids, _ in triples]
+        strata = {req.key: {"topic": t, "persona": p} for req, _, (t, p) in triples}
         for d in parse_tasks(pairs, ask([r for r, _ in pairs]), reject):
+            d = d.model_copy(update=strata[d.request_key])
             score, where = most_similar(f"{d.instruction} {d.input}", pool)
             if score >= cfg.novelty_threshold:
                 reject(d.request_key, "not_novel", similarity=round(score, 3), dup_of=pool_ids[where],

@@ -14,6 +14,7 @@ from seedfactory.schemas.records import (
     RejectLog,
     Sampling,
     SeedExample,
+    lineage_counts,
     output_text,
     render_prompt,
     stable_hash,
@@ -23,6 +24,6 @@ from seedfactory.schemas.seedfile import SeedFileError, load_schema, load_seeds,
 __all__ = [
     "ConfigError", "Example", "GenerationRequest", "GenerationResult", "JudgeVerdict", "Lineage", "RejectLog",
     "Message", "Output", "PreferencePair", "Reject", "RunConfig", "Sampling", "SeedExample",
-    "SeedFileError", "load_config", "load_schema", "load_seeds", "output_text", "render_prompt",
+    "SeedFileError", "lineage_counts", "load_config", "load_schema", "load_seeds", "output_text", "render_prompt",
     "schema_next_to", "stable_hash",
 ]

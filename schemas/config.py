@@ -84,6 +84,9 @@ class GenerateConfig(Section):
     pool_round: int = Field(16, gt=0, description="self_instruct / evol_instruct: tasks asked for per round; a round's accepted tasks join the pool the next round draws from")
     novelty_threshold: float = Field(0.7, gt=0, le=1, description="self_instruct / evol_instruct: a new task whose ROUGE-L to a task in the pool (or, evolved, to its base) reaches this is rejected (not_novel / evol_no_gain)")
     max_failed_share: float = Field(0.5, ge=0, le=1, description="share of teacher requests that may fail (quarantined) before the run stops; fewer are asked again next run")
+    topics: list[str] = Field([], description="topics to generate about, next to the seeds' own `topic` fields: each takes its turn leading requests (input_variation, self_instruct, evol_instruct in-breadth)")
+    personas: Literal["auto", "off"] | list[str] = Field("off", description="personas the new tasks are written by or for, taking turns like topics (input_variation, self_instruct, evol_instruct in-breadth): a list, auto (the teacher drafts generate.num_personas from the seeds in one cached request) or off")
+    num_personas: int = Field(4, gt=0, le=32, description="personas the teacher drafts when generate.personas=auto")
 
 
 class ValidateConfig(Section):

@@ -138,6 +138,8 @@ class Lineage(Strict):
     label: Literal["teacher", "target"] = Field(
         "teacher", description="who wrote the output: the teacher answering, or the target the input was written for")
     original_output: Output | None = Field(default=None, description="the output before a reviewer edited it")
+    topic: str | None = Field(default=None, description="the topic stratum the task was written for")
+    persona: str | None = Field(default=None, description="the persona the task was written by or for")
 
 
 class Example(Strict):
@@ -158,6 +160,22 @@ class Example(Strict):
     @property
     def output_text(self) -> str:
         return output_text(self.output)
+
+
+STRATA = ("strategy", "topic", "persona")
+
+
+def lineage_counts(rows: "list[Example]") -> dict[str, dict[str, int]]:
+    """Rows per strategy, topic and persona of their lineage (`(none)` where unset), most first:
+    what each stage's stats report as its share of kept rows."""
+    out: dict[str, dict[str, int]] = {}
+    for dim in STRATA:
+        counts: dict[str, int] = {}
+        for r in rows:
+            key = getattr(r.lineage, dim) or "(none)"
+            counts[key] = counts.get(key, 0) + 1
+        out[dim] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return out
 
 
 class JudgeVerdict(Strict):

@@ -20,7 +20,15 @@ import json
 from pathlib import Path
 
 from seedfactory.context import RunContext
-from seedfactory.schemas import Example, JudgeVerdict, Output, PreferencePair, output_text, stable_hash
+from seedfactory.schemas import (
+    Example,
+    JudgeVerdict,
+    Output,
+    PreferencePair,
+    lineage_counts,
+    output_text,
+    stable_hash,
+)
 from seedfactory.util.files import atomic_dir, read_json
 
 
@@ -97,7 +105,8 @@ def sft_row(r: Example, v: JudgeVerdict | None, review: str = "", reviewer: str 
         "id": r.id, "prompt_id": r.prompt_id, "instruction": r.instruction, "input": r.input,
         "output": r.output_text, "prompt": r.prompt,
         "messages": [{"role": "user", "content": r.prompt}, {"role": "assistant", "content": r.output_text}],
-        "seed_ids": r.lineage.seed_ids, "strategy": r.lineage.strategy, "teacher": r.lineage.teacher,
+        "seed_ids": r.lineage.seed_ids, "strategy": r.lineage.strategy, "topic": r.lineage.topic or "",
+        "persona": r.lineage.persona or "", "teacher": r.lineage.teacher,
         "request_key": r.lineage.request_key, "judge_score": r.scores.get("judge"),
         "judge_rationale": v.rationale if v else "", "review": review, "reviewer": reviewer,
         "original_output": "" if original is None else output_text(original), "record": r.model_dump_json(),
@@ -124,7 +133,8 @@ def build_dataset(ctx: RunContext, sft: list[Example], pairs: list[PreferencePai
         "id": Value("string"), "prompt_id": Value("string"), "instruction": Value("string"),
         "input": Value("string"), "output": Value("string"), "prompt": Value("string"),
         "messages": [{"role": Value("string"), "content": Value("string")}],
-        "seed_ids": Sequence(Value("string")), "strategy": Value("string"), "teacher": Value("string"),
+        "seed_ids": Sequence(Value("string")), "strategy": Value("string"), "topic": Value("string"),
+        "persona": Value("string"), "teacher": Value("string"),
         "request_key": Value("string"), "judge_score": Value("float64"), "judge_rationale": Value("string"),
         "review": Value("string"), "reviewer": Value("string"), "original_output": Value("string"),
         "record": Value("string")})
@@ -145,7 +155,7 @@ def build_dataset(ctx: RunContext, sft: list[Example], pairs: list[PreferencePai
         (tmp / "README.md").write_text(card, encoding="utf-8")
     return {"sft": len(sft), "preference": len(pairs), "review_pairs": len(reviewed.pairs),
             "review_approved_in_sft": sum(reviewed.status.get(r.id) == "accepted" for r in sft),
-            "review": reviewed.summary}
+            "review": reviewed.summary, "kept_by": lineage_counts(sft)}
 
 
 def review_card(summary: dict) -> list[str]:

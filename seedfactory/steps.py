@@ -22,6 +22,7 @@ from seedfactory.schemas import (
     Reject,
     RunConfig,
     SeedExample,
+    lineage_counts,
     load_schema,
     load_seeds,
 )
@@ -94,7 +95,7 @@ def generate(ctx: RunContext) -> dict:
     answers per task; output-first tasks also carry their target as a row."""
     from seedfactory.generators import self_instruct as si
     from seedfactory.generators.evol_instruct import eliminate_responses
-    from seedfactory.generators.strategies import choose, write_tasks
+    from seedfactory.generators.strategies import choose, strata_personas, write_tasks
 
     cfg, teacher = ctx.cfg.generate, ctx.cfg.teacher
     backend = ctx.backend(teacher)
@@ -108,7 +109,8 @@ def generate(ctx: RunContext) -> dict:
 
     seeds, schema = ctx.train_seeds, ctx.output_schema
     plan = choose(seeds, schema, cfg.strategy)
-    drafts = write_tasks(plan, seeds, schema, batched, teacher, cfg, ctx.cfg.seed, ctx.rejects)
+    personas = strata_personas(plan, seeds, batched, teacher, cfg, ctx.cfg.seed, ctx.rejects)
+    drafts = write_tasks(plan, seeds, schema, batched, teacher, cfg, ctx.cfg.seed, ctx.rejects, personas)
     write_jsonl(ctx.stage_dir / "tasks.jsonl", drafts)
     resp_pairs = si.response_requests(drafts, seeds, teacher, cfg, schema, ctx.cfg.seed)
     rows = si.target_rows(drafts, backend.name)
@@ -121,8 +123,8 @@ def generate(ctx: RunContext) -> dict:
     rows_by_strategy: dict[str, int] = {}
     for r in rows:
         rows_by_strategy[r.lineage.strategy] = rows_by_strategy.get(r.lineage.strategy, 0) + 1
-    return {"in": len(seeds), "strategy": plan, "tasks": len(drafts), "tasks_by_strategy": by_strategy,
-            "rows_by_strategy": rows_by_strategy,
+    return {"in": len(seeds), "strategy": plan, "personas": personas, "tasks": len(drafts),
+            "tasks_by_strategy": by_strategy, "rows_by_strategy": rows_by_strategy, "kept_by": lineage_counts(rows),
             "out": len(rows), **backend.stats(since=before)}
 
 
@@ -162,7 +164,8 @@ def validate(ctx: RunContext) -> dict:
     calibration = env.get_calibration()
     write_json(ctx.stage_dir / "calibration.json", calibration)
     quality = data_quality(kept, ctx.rejects.counts(), calibration, ctx.output_schema)
-    stats = {"in": len(rows), "out": len(kept), "prompts": len({r.prompt_id for r in kept}), "quality": quality}
+    stats = {"in": len(rows), "out": len(kept), "prompts": len({r.prompt_id for r in kept}), "quality": quality,
+             "kept_by": lineage_counts(kept)}
     return stats | ({"threshold_calibration": thresholds} if thresholds else {})
 
 
@@ -242,7 +245,8 @@ def judge(ctx: RunContext) -> dict:
     write_jsonl(ctx.stage_dir / "pairs.jsonl", pairs)
     agreements = [c.agreement for c in cons.values() if not c.against_target]
     teacher_vs_target = [c.agreement for c in cons.values() if c.against_target]
-    return {"in": len(rows), "out": len(sft), "pairs": len(pairs), "cutoff": cutoff, "judge_trusted": trusted,
+    return {"in": len(rows), "out": len(sft), "kept_by": lineage_counts(sft), "pairs": len(pairs), "cutoff": cutoff,
+            "judge_trusted": trusted,
             "judge_auc": cal["auc"], "judge_errors": sum(v.error is not None for v in verdicts),
             "consensus_mean": round(sum(agreements) / len(agreements), 3) if agreements else None,
             "teacher_field_accuracy_on_targets":

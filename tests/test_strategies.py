@@ -40,7 +40,7 @@ def test_targets_are_valid_varied_and_templates_state_every_new_value(invoices):
 
     seeds, schema = invoices
     names = {"vendor": ["Oakfield Bakery", "Casa Verde SRL", "Nordlicht Papier GmbH"]}
-    targets = output_first.draw_targets(seeds, schema, 44, random.Random(3), names)
+    targets = output_first.draw_targets(seeds, schema, 44, 3, names)
     by_id = {s.id: s for s in seeds}
     made = 0
     for t in targets:
