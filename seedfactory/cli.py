@@ -123,6 +123,18 @@ def review_command(args) -> int:
     return 0
 
 
+def kept_lines(stages: dict) -> list[str]:
+    """The strategies' (and topics', personas') share of kept rows: candidates > validate > judge > publish."""
+    from seedfactory.report_sections import kept_rows
+
+    lines = []
+    for dim, rows in kept_rows(stages).items():
+        lines.append(f"kept rows per {dim} (candidates > validate > judge > publish, share of the last):")
+        lines += [f"  {r[0][:60]:<60} {' > '.join('-' if n is None else str(n) for n in r[1:5])}  {r[5]:.1%}"
+                  for r in rows]
+    return lines
+
+
 def summary(stats: dict, out: Path) -> str:
     lines = [f"run directory: {out}", "", f"{'stage':<10}{'in':>6}{'out':>6}{'seconds':>9}  dropped"]
     for name, st in stats["stages"].items():
@@ -135,6 +147,7 @@ def summary(stats: dict, out: Path) -> str:
         lines.append(f"  {model}: {t.get('requests_sent', 0)} requests ({t.get('attempts', 0)} attempts), "
                      f"{t.get('prompt_tokens', 0)} prompt + {t.get('completion_tokens', 0)} completion tokens, "
                      f"cost {t.get('cost', 0):.4f}")
+    lines += kept_lines(stats["stages"])
     ev = out / "eval.json"
     if ev.is_file():
         from seedfactory.util.files import read_json

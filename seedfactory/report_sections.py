@@ -1,7 +1,7 @@
 """The sections of the run report, one function each: `(Run) -> HTML`. Which files each reads:
 
     funnel     stats.json (per stage in/out, rejected, seconds, tokens, requests, cache hits, cost_usd;
-               validate's `quality` block)
+               validate's `quality` block; each stage's `kept_by` strategy/topic/persona)
     diversity  config.yaml (validate.embedder), split/train.jsonl, validate/kept.jsonl,
                validate/rejects.jsonl (duplicates), judge/sft.jsonl (offspring); cache: report/embeddings.npz
     judges     judge/verdicts.jsonl, judge/stats.json (cutoff), judge/calibration.json, judge/pairs.jsonl,
@@ -83,7 +83,36 @@ def funnel(run: Run) -> str:
     else:
         right.append(missing("No row was dropped."))
     right.append(_quality((st.get("validate") or {}).get("quality")))
-    return head + "".join(left) + f'<div class="split"><div>{right[0]}{right[1]}</div><div>{right[2]}</div></div>'
+    return (head + "".join(left) + f'<div class="split"><div>{right[0]}{right[1]}</div><div>{right[2]}</div></div>'
+            + _strata(st))
+
+
+KEPT_STAGES = ("generate", "validate", "judge", "publish")  # candidates, then rows kept after each stage
+
+
+def kept_rows(stages: dict) -> dict[str, list[list]]:
+    """Rows per strategy, topic and persona as each stage left them, from the stages' `kept_by`
+    stats: {dim: [[value, candidates, validated, judged, published, share of the last stage run]]},
+    most first; a stage not run yet is None. Topic and persona only where some row has one."""
+    out = {}
+    for dim in ("strategy", "topic", "persona"):
+        counts = [(stages.get(s) or {}).get("kept_by", {}).get(dim) for s in KEPT_STAGES]
+        known = [c for c in counts if c is not None]
+        if not known or (dim != "strategy" and set().union(*known) <= {"(none)"}):
+            continue
+        last = known[-1]
+        total = sum(last.values()) or 1
+        keys = sorted(set().union(*known), key=lambda k: (-last.get(k, 0), -known[0].get(k, 0), k))
+        out[dim] = [[k, *(None if c is None else c.get(k, 0) for c in counts), round(last.get(k, 0) / total, 3)]
+                    for k in keys]
+    return out
+
+
+def _strata(st: dict) -> str:
+    """The strategies' (and topics', personas') share of kept rows, stage by stage."""
+    return "".join(f"<h3>Kept rows per {dim}</h3>" + table(
+        [dim, "candidates", "after validate", "after judge", "published", "share"],
+        [r[:-1] + [f"{r[-1]:.1%}"] for r in rows], {1, 2, 3, 4, 5}) for dim, rows in kept_rows(st).items())
 
 
 
