@@ -80,3 +80,29 @@ def test_faults_in_front_of_the_real_server_are_retried_or_quarantined(vllm_serv
     assert {e["fault"] for e in proxy.log} - {None}, "no fault was injected"
     assert all(r.error is None and r.text.strip() for r in out)  # every fault was retried through
     assert [r.attempts for r in out] == [sum(e["key"] == q.key for e in proxy.log) for q in reqs]
+
+
+def test_auto_personas_from_the_real_teacher_lead_their_share_of_input_requests(vllm_server, tmp_path):
+    """`generate.personas=auto`: the real teacher drafts personas under guided decoding, and each
+    task of the run names the persona its request was written for (generate only, 3 tasks)."""
+    out = tmp_path / "run"
+    args = ["run", "--out", str(out), "--until", "generate", "--no-progress", "teacher.backend=openai",
+            f"teacher.base_url={vllm_server.url}", "teacher.max_tokens=96", "seeds.path=support-bikeshop",
+            "generate.strategy=input_variation", "generate.personas=auto", "generate.num_personas=3",
+            "generate.num_tasks=3", "generate.responses_per_prompt=1", "validate.embedder=hash"]
+    assert main(args) == 0, vllm_server.tail()
+    g = read_json(out / "stats.json")["stages"]["generate"]
+    personas = g["personas"]
+    assert 1 <= len(personas) <= 3 and all(3 <= len(p) <= 100 for p in personas), personas
+    tasks = read_jsonl_dicts(out / "generate" / "tasks.jsonl")
+    assert tasks and all(t["persona"] in personas for t in tasks)
+    from seedfactory.generators.input_variation import input_requests
+    from seedfactory.schemas import SeedExample, load_config
+    from seedfactory.util.files import read_jsonl
+
+    cfg = load_config(None, [a for a in args if "=" in a])
+    seeds = list(read_jsonl(out / "split" / "train.jsonl", SeedExample))
+    asked = {r.key: spec.persona for r, spec in input_requests(seeds, cfg.teacher, cfg.generate, cfg.seed, personas)}
+    assert [t["persona"] for t in tasks] == [asked[t["request_key"]] for t in tasks]  # the request's own persona
+    assert sum(g["kept_by"]["persona"].values()) == g["out"]
+    assert vllm_server.proc.poll() is None
