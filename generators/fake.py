@@ -41,10 +41,12 @@ def synth_instance(schema: dict, rng: random.Random) -> object:
         return rng.random() < 0.5
     if kind == "null":
         return None
-    if "pattern" in schema:  # no regex sampler here: try a few common shapes
+    if "pattern" in schema:  # no regex sampler here: try a few common shapes, then a phrase of words
         import re
 
-        for candidate in ("2024-05-17", "12:30", "AB-1234", "abc", "1234"):
+        for candidate in ("2024-05-17", "12:30", "AB-1234", "phrase", "abc", "1234"):
+            if candidate == "phrase":
+                candidate = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 5)))
             if re.search(schema["pattern"], candidate):
                 return candidate
     n = max(schema.get("minLength", 1), 1)

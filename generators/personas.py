@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from seedfactory.schemas import GenerationRequest, Message, RejectLog, Sampling, SeedExample
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
 
 MAX_PERSONA_CHARS = 100
+# Words only: guided decoding keeps a small teacher from filling the list with braces and placeholders.
+PERSONA_PATTERN = r"^[A-Za-z][A-Za-z ,.'-]*$"
 PERSONA_SYSTEM = "You describe the people who write and read the examples of a dataset."
 
 
@@ -49,11 +52,12 @@ def persona_request(seeds: list[SeedExample], teacher: ModelConfig, cfg: Generat
     n = cfg.num_personas
     schema = {"type": "object", "properties": {"personas": {
         "type": "array", "minItems": n, "maxItems": n,
-        "items": {"type": "string", "minLength": 3, "maxLength": MAX_PERSONA_CHARS}}},
+        "items": {"type": "string", "minLength": 3, "maxLength": MAX_PERSONA_CHARS, "pattern": PERSONA_PATTERN}}},
         "required": ["personas"], "additionalProperties": False}
     shown = "\n\n".join(f"Instruction: {s.instruction}\nInput: {(s.input or '(none)')[:300]}" for s in seeds[:8])
-    user = (f"Examples from a dataset:\n\n{shown}\n\nWrite {n} short personas (one line each, under 12 words): "
-            "different kinds of people who would write or need examples like these, as varied as you can. "
+    user = (f"Examples from a dataset:\n\n{shown}\n\nWrite {n} short personas: different kinds of people who "
+            "would write or need examples like these, as varied as you can. Each persona is one short phrase "
+            "describing one person, such as \"a first-time buyer on a tight budget\". "
             "Reply as JSON: {\"personas\": [...]}.")
     return GenerationRequest(
         model=teacher.model, purpose="personas", response_schema=schema,
@@ -71,7 +75,7 @@ def parse_personas(text: str, n: int) -> list[str]:
     out, seen = [], set()
     for v in values if isinstance(values, list) else []:
         v = " ".join(str(v).split()).strip(" .")
-        if 3 <= len(v) <= MAX_PERSONA_CHARS and not any(c in v for c in "{}[]<>|") and v.casefold() not in seen:
+        if 3 <= len(v) <= MAX_PERSONA_CHARS and re.match(PERSONA_PATTERN, v) and v.casefold() not in seen:
             seen.add(v.casefold())
             out.append(v)
     return out[:n]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from seedfactory.util.errors import SeedfactoryError
 from seedfactory.util.safe_input import load_yaml, read_text
@@ -87,6 +87,11 @@ class GenerateConfig(Section):
     topics: list[str] = Field([], description="topics to generate about, next to the seeds' own `topic` fields: each takes its turn leading requests (input_variation, self_instruct, evol_instruct in-breadth)")
     personas: Literal["auto", "off"] | list[str] = Field("off", description="personas the new tasks are written by or for, taking turns like topics (input_variation, self_instruct, evol_instruct in-breadth): a list, auto (the teacher drafts generate.num_personas from the seeds in one cached request) or off")
     num_personas: int = Field(4, gt=0, le=32, description="personas the teacher drafts when generate.personas=auto")
+
+    @field_validator("personas", mode="before")
+    @classmethod
+    def _off_is_off(cls, v):
+        return "off" if v is False or v is None else v  # YAML reads a bare `off` as false
 
 
 class ValidateConfig(Section):

@@ -140,3 +140,16 @@ def test_a_run_publishes_topic_and_persona_and_reports_kept_rows_per_stratum(tmp
     assert float(line.group(5)) == round(100 * published["a night-shift nurse"] / len(sft), 1)
     html = (out / "report.html").read_text()
     assert "Kept rows per strategy" in html and "Kept rows per persona" in html and "a retired bike mechanic" in html
+
+
+def test_personas_config_reads_off_auto_or_a_list_and_names_the_key_when_wrong():
+    import pytest
+
+    from seedfactory.schemas import ConfigError, load_config
+
+    assert load_config(None, ["generate.personas=off"]).generate.personas == "off"  # YAML's bare off is false
+    assert load_config(None, ["generate.personas=auto"]).generate.personas == "auto"
+    assert load_config(None, ["generate.personas=[a chef, a courier]"]).generate.personas == ["a chef", "a courier"]
+    assert load_config(None, ["generate.topics=[shipping, refunds]"]).generate.topics == ["shipping", "refunds"]
+    with pytest.raises(ConfigError, match="generate.personas"):
+        load_config(None, ["generate.personas=sometimes"])
