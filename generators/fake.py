@@ -46,7 +46,7 @@ def synth_instance(schema: dict, rng: random.Random) -> object:
 
         for candidate in ("2024-05-17", "12:30", "AB-1234", "phrase", "abc", "1234"):
             if candidate == "phrase":
-                candidate = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 5)))
+                candidate = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 5)))
             if re.search(schema["pattern"], candidate):
                 return candidate
     n = max(schema.get("minLength", 1), 1)

@@ -20,8 +20,9 @@ from seedfactory.schemas import GenerationRequest, Message, RejectLog, Sampling,
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
 
 MAX_PERSONA_CHARS = 100
-# Words only: guided decoding keeps a small teacher from filling the list with braces and placeholders.
-PERSONA_PATTERN = r"^[A-Za-z][A-Za-z ,.'-]*$"
+# Three to fifteen words, letters only: under guided decoding a small teacher neither fills the list
+# with braces and placeholders nor answers with bare first names (SmolLM2-135M did both).
+PERSONA_PATTERN = r"^[A-Za-z][A-Za-z,.'-]*( [A-Za-z,.'-]+){2,14}$"
 PERSONA_SYSTEM = "You describe the people who write and read the examples of a dataset."
 
 

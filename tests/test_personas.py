@@ -92,16 +92,17 @@ def test_evol_breadth_rewrites_take_personas_in_turn_and_depth_keeps_its_bases()
 
 def test_auto_personas_are_one_cached_request_and_a_useless_reply_is_a_reject(tmp_path):
     cfg = GenerateConfig(personas="auto", num_personas=3)
-    reply = json.dumps({"personas": ["A nurse on night shifts.", "{bad}", "a nurse on night shifts", "a courier"]})
+    reply = json.dumps({"personas": ["A nurse on night shifts.", "{bad} {worse} x", "a nurse on night shifts", "Elena",
+                                     "a bike courier"]})
     cached = CachedBackend(FakeBackend(script=[reply]), tmp_path / "c.sqlite")
     got = resolve_personas(SEEDS, cached.generate, ModelConfig(), cfg, 0, RejectLog())
-    assert got == ["A nurse on night shifts", "a courier"]  # debris and a repeat left out
+    assert got == ["A nurse on night shifts", "a bike courier"]  # debris, a bare name and a repeat left out
     again = resolve_personas(SEEDS, cached.generate, ModelConfig(), cfg, 0, RejectLog())
     assert again == got and cached.stats()["cache_hits"] == 1 and cached.stats()["requests_sent"] == 1
     rejects = RejectLog("generate")
     assert resolve_personas(SEEDS, FakeBackend(script=["no json"]).generate, ModelConfig(), cfg, 1, rejects) == []
     assert [r.reason for r in rejects.records] == ["unusable_personas"] and "raw: no json" in rejects.records[0].detail
-    assert parse_personas(json.dumps({"personas": ["x" * 101, "ok person"]}), 4) == ["ok person"]
+    assert parse_personas(json.dumps({"personas": ["a " + "x" * 101, "an ok person"]}), 4) == ["an ok person"]
     off = GenerateConfig(personas="off")
     assert resolve_personas(SEEDS, FakeBackend(script=[]).generate, ModelConfig(), off, 0, RejectLog()) == []
     listed = GenerateConfig(personas=[" a  courier ", "a courier", "a chef"])
