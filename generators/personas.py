@@ -20,9 +20,10 @@ from seedfactory.schemas import GenerationRequest, Message, RejectLog, Sampling,
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
 
 MAX_PERSONA_CHARS = 100
-# Three to fifteen words, letters only: under guided decoding a small teacher neither fills the list
-# with braces and placeholders nor answers with bare first names (SmolLM2-135M did both).
-PERSONA_PATTERN = r"^[A-Za-z][A-Za-z,.'-]*( [A-Za-z,.'-]+){2,14}$"
+# Three words or more, letters only: under guided decoding a small teacher neither fills the list with
+# braces and placeholders nor answers with bare first names (SmolLM2-135M did both). Written without a
+# bounded repeat: vLLM's guidance backend cannot intersect `(...){2,14}` with maxLength.
+PERSONA_PATTERN = r"^[A-Za-z][A-Za-z,.'-]* [A-Za-z,.'-]+ [A-Za-z][A-Za-z ,.'-]*$"
 PERSONA_SYSTEM = "You describe the people who write and read the examples of a dataset."
 
 
