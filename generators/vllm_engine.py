@@ -8,6 +8,7 @@ same. The engine starts worker processes with spawn, so a script that builds one
 from __future__ import annotations
 
 import gc
+import json
 import os
 import time
 from pathlib import Path
@@ -53,6 +54,7 @@ class VLLMBackend:
                        structured_outputs_config={"backend": "guidance", "disable_any_whitespace": True},
                        **(engine_args or {}))
         self.tokenizer = self.llm.get_tokenizer()
+        self._schema_errors: dict[str, str | None] = {}
 
     def _params(self, req: GenerationRequest):
         from vllm import SamplingParams
@@ -74,14 +76,34 @@ class VLLMBackend:
                                                  add_generation_prompt=True, tokenize=True)
         return len(ids) + req.sampling.max_tokens > self.cfg.max_model_len
 
+    def schema_error(self, req: GenerationRequest) -> str | None:
+        """Why the engine's grammar backend (guidance) refuses the request's schema, or None. vLLM
+        checks a schema as it queues the batch and one it cannot compile fails the whole batch, so
+        each distinct schema is checked here first."""
+        if req.response_schema is None or self.cfg.structured == "none":
+            return None
+        key = json.dumps(req.response_schema, sort_keys=True)
+        if key not in self._schema_errors:
+            from vllm.exceptions import VLLMValidationError
+            from vllm.v1.structured_output.backend_guidance import validate_guidance_grammar
+
+            try:
+                validate_guidance_grammar(self._params(req), tokenizer=None)
+                self._schema_errors[key] = None
+            except (VLLMValidationError, ValueError) as e:
+                self._schema_errors[key] = f"the engine cannot compile the response schema: {e}"
+        return self._schema_errors[key]
+
     def generate(self, requests: list[GenerationRequest], on_result=None) -> list[GenerationResult]:
-        """One engine batch; `on_result` is left to the caller (the batch settles all at once)."""
+        """One engine batch; `on_result` is left to the caller (the batch settles all at once). A request
+        vLLM would fail the whole batch for (too long, a schema it cannot compile) is quarantined alone."""
         results: list[GenerationResult | None] = [None] * len(requests)
         todo = []
         for i, req in enumerate(requests):
-            if self._too_long(req):  # vLLM would fail the whole batch; quarantine just this one
+            error = "prompt + max_tokens exceed max_model_len" if self._too_long(req) else self.schema_error(req)
+            if error:
                 results[i] = GenerationResult(request_key=req.key, model=self.name, prompt_hash=req.prompt_hash,
-                                              sampling=req.sampling, error="prompt + max_tokens exceed max_model_len")
+                                              sampling=req.sampling, error=error)
             else:
                 todo.append(i)
         if todo:

@@ -46,3 +46,38 @@ def test_cpu_engine_gets_no_gpu_arguments_and_refuses_several_gpus(fake_vllm, mo
     assert "gpu_memory_utilization" not in fake_vllm and "tensor_parallel_size" not in fake_vllm
     with pytest.raises(RuntimeError, match="tensor_parallel_size=2.*CUDA is not available"):
         VLLMBackend(ModelConfig(tensor_parallel_size=2), tmp_path)
+
+
+@pytest.mark.slow  # imports vLLM (no engine, no model): ~10 s of CPU
+def test_a_schema_the_engine_cannot_compile_is_quarantined_alone_and_persona_schemas_compile():
+    pytest.importorskip("vllm")
+    from seedfactory.generators.personas import persona_request
+    from seedfactory.generators.vllm_engine import VLLMBackend
+    from seedfactory.schemas import GenerationRequest, Message, SeedExample
+    from seedfactory.schemas.config import GenerateConfig
+
+    class Engine:  # what vllm.LLM.chat returns, for the requests it is given
+        def __init__(self):
+            self.asked = []
+
+        def chat(self, messages, params, use_tqdm=False):
+            self.asked += messages
+            return [types.SimpleNamespace(prompt_token_ids=[1], outputs=[types.SimpleNamespace(
+                text='{"x": "ok"}', token_ids=[1, 2], finish_reason="stop", logprobs=None)]) for _ in messages]
+
+    backend = object.__new__(VLLMBackend)  # no engine: the batch goes to the stand-in above
+    backend.cfg, backend.name, backend.cuda, backend._schema_errors = ModelConfig(), "m", False, {}
+    backend.progress = types.SimpleNamespace(enabled=False)
+    backend.llm, backend.tokenizer = Engine(), types.SimpleNamespace(apply_chat_template=lambda *a, **k: [1, 2])
+    bad = {"type": "object", "properties": {"x": {"type": "string", "minLength": 3, "maxLength": 100,  # failed a run
+                                                  "pattern": r"^[A-Za-z][A-Za-z,.'-]*( [A-Za-z,.'-]+){2,14}$"}}}
+    good = {"type": "object", "properties": {"x": {"type": "string", "maxLength": 50}}}
+    reqs = [GenerationRequest(model="m", messages=[Message(role="user", content=f"q{i}")], response_schema=s)
+            for i, s in enumerate([good, bad, good])]
+    out = backend.generate(reqs)
+    assert [r.error is None for r in out] == [True, False, True] and [r.text for r in out] == ['{"x": "ok"}', "",
+                                                                                            '{"x": "ok"}']
+    assert "cannot compile the response schema" in out[1].error and len(backend.llm.asked) == 2
+    seeds = [SeedExample(id="s", instruction="Answer.", input="My bike?", output="ok")]
+    persona = persona_request(seeds, ModelConfig(), GenerateConfig(personas="auto"), 0)
+    assert backend.schema_error(persona) is None  # the auto-persona schema compiles under guidance
