@@ -19,7 +19,8 @@ import re
 from seedfactory.schemas import GenerationRequest, Message, RejectLog, Sampling, SeedExample
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
 
-MAX_PERSONA_CHARS = 100
+MAX_PERSONA_CHARS = 80
+MAX_WORD_CHARS = 20  # a longer "word" is a small model stuck repeating syllables
 # Three words or more, letters only: under guided decoding a small teacher neither fills the list with
 # braces and placeholders nor answers with bare first names (SmolLM2-135M did both). Written without a
 # bounded repeat: vLLM's guidance backend cannot intersect `(...){2,14}` with maxLength.
@@ -65,11 +66,12 @@ def persona_request(seeds: list[SeedExample], teacher: ModelConfig, cfg: Generat
         model=teacher.model, purpose="personas", response_schema=schema,
         messages=[Message(role="system", content=PERSONA_SYSTEM), Message(role="user", content=user)],
         sampling=Sampling(temperature=cfg.task_temperature, top_p=teacher.top_p,
-                          max_tokens=min(cfg.task_max_tokens, 64 + 40 * n), seed=seed * 100_043))
+                          max_tokens=min(cfg.task_max_tokens, 48 + 48 * n), seed=seed * 100_043))
 
 
 def parse_personas(text: str, n: int) -> list[str]:
-    """The usable personas of a reply: one line, short, no JSON debris, no repeats; at most n."""
+    """The usable personas of a reply: three words or more of letters (no JSON debris, no bare names),
+    no word longer than MAX_WORD_CHARS, no repeats; at most n."""
     try:
         values = json.loads(text).get("personas", [])
     except (json.JSONDecodeError, AttributeError):
@@ -77,7 +79,9 @@ def parse_personas(text: str, n: int) -> list[str]:
     out, seen = [], set()
     for v in values if isinstance(values, list) else []:
         v = " ".join(str(v).split()).strip(" .")
-        if 3 <= len(v) <= MAX_PERSONA_CHARS and re.match(PERSONA_PATTERN, v) and v.casefold() not in seen:
+        ok = len(v) <= MAX_PERSONA_CHARS and re.match(PERSONA_PATTERN, v) and \
+            max(len(w) for w in v.split()) <= MAX_WORD_CHARS
+        if ok and v.casefold() not in seen:
             seen.add(v.casefold())
             out.append(v)
     return out[:n]

@@ -3,8 +3,9 @@
 Runs the stages up to judge on `sample` tasks (a scratch folder `<out>/dry-run/`, sharing the
 run's request cache, so the sampled requests are not paid for twice: the real run finds them
 there, because every strategy's request list is prefix-stable: request i is the same for `sample`
-tasks as for `num_tasks`, and a mix never gives a strategy fewer tasks in the larger run). Generate and judge requests grow linearly with the number of tasks, so the sample's
-requests, attempts (retries included) and tokens are scaled by `num_tasks / sample`; the judge's
+tasks as for `num_tasks`, and a mix never gives a strategy fewer tasks in the larger run).
+Generate and judge requests grow linearly with the number of tasks, so the sample's requests,
+attempts (retries included) and tokens are scaled by `num_tasks / sample`; the judge's
 self-test on the seeds is a fixed cost, counted once; the teacher baseline is run whole; the
 evaluation's pairwise judge requests (text seed sets only) are counted exactly and priced at the
 judge's mean tokens per request. Money comes from each model's `price_prompt` / `price_completion`.

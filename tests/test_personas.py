@@ -102,7 +102,8 @@ def test_auto_personas_are_one_cached_request_and_a_useless_reply_is_a_reject(tm
     rejects = RejectLog("generate")
     assert resolve_personas(SEEDS, FakeBackend(script=["no json"]).generate, ModelConfig(), cfg, 1, rejects) == []
     assert [r.reason for r in rejects.records] == ["unusable_personas"] and "raw: no json" in rejects.records[0].detail
-    assert parse_personas(json.dumps({"personas": ["a " + "x" * 101, "an ok person"]}), 4) == ["an ok person"]
+    stuck = "Ethahaikewahaiwahaiwahaiwahai ww A"  # what SmolLM2-135M wrote under the schema
+    assert parse_personas(json.dumps({"personas": ["a b " + "x" * 80, stuck, "an ok person"]}), 4) == ["an ok person"]
     off = GenerateConfig(personas="off")
     assert resolve_personas(SEEDS, FakeBackend(script=[]).generate, ModelConfig(), off, 0, RejectLog()) == []
     listed = GenerateConfig(personas=[" a  courier ", "a courier", "a chef"])

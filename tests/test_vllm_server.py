@@ -83,8 +83,14 @@ def test_faults_in_front_of_the_real_server_are_retried_or_quarantined(vllm_serv
 
 
 def test_auto_personas_from_the_real_teacher_lead_their_share_of_input_requests(vllm_server, tmp_path):
-    """`generate.personas=auto`: the real teacher drafts personas under guided decoding, and each
-    task of the run names the persona its request was written for (generate only, 3 tasks)."""
+    """`generate.personas=auto` through the real server: the persona request (guided decoding with a
+    pattern) is answered and cached; the personas it gave lead the tasks' requests, or, where the
+    small teacher gave none usable, a reject keeps its raw reply and the run goes on without."""
+    from seedfactory.generators.input_variation import input_requests
+    from seedfactory.generators.personas import parse_personas, persona_request
+    from seedfactory.schemas import SeedExample, load_config
+    from seedfactory.util.files import read_jsonl
+
     out = tmp_path / "run"
     args = ["run", "--out", str(out), "--until", "generate", "--no-progress", "teacher.backend=openai",
             f"teacher.base_url={vllm_server.url}", "teacher.max_tokens=96", "seeds.path=support-bikeshop",
@@ -92,17 +98,20 @@ def test_auto_personas_from_the_real_teacher_lead_their_share_of_input_requests(
             "generate.num_tasks=3", "generate.responses_per_prompt=1", "validate.embedder=hash"]
     assert main(args) == 0, vllm_server.tail()
     g = read_json(out / "stats.json")["stages"]["generate"]
-    personas = g["personas"]
-    assert 1 <= len(personas) <= 3 and all(3 <= len(p) <= 100 for p in personas), personas
-    tasks = read_jsonl_dicts(out / "generate" / "tasks.jsonl")
-    assert tasks and all(t["persona"] in personas for t in tasks)
-    from seedfactory.generators.input_variation import input_requests
-    from seedfactory.schemas import SeedExample, load_config
-    from seedfactory.util.files import read_jsonl
-
     cfg = load_config(None, [a for a in args if "=" in a])
     seeds = list(read_jsonl(out / "split" / "train.jsonl", SeedExample))
-    asked = {r.key: spec.persona for r, spec in input_requests(seeds, cfg.teacher, cfg.generate, cfg.seed, personas)}
-    assert [t["persona"] for t in tasks] == [asked[t["request_key"]] for t in tasks]  # the request's own persona
+    req = persona_request(seeds, cfg.teacher, cfg.generate, cfg.seed)
+    with sqlite3.connect(out / "cache.sqlite") as db:
+        row = db.execute("SELECT result FROM responses WHERE key = ?", (req.key,)).fetchone()
+    assert row, "the persona request was not answered"
+    reply = GenerationResult.model_validate_json(row[0])
+    assert g["personas"] == parse_personas(reply.text, 3)
+    tasks = read_jsonl_dicts(out / "generate" / "tasks.jsonl")
+    asked = {r.key: s.persona for r, s in input_requests(seeds, cfg.teacher, cfg.generate, cfg.seed, g["personas"])}
+    assert tasks and [t["persona"] for t in tasks] == [asked[t["request_key"]] for t in tasks]
+    if not g["personas"]:  # SmolLM2-135M often writes no usable persona: said so, with its reply
+        rejects = read_jsonl_dicts(out / "generate" / "rejects.jsonl")
+        unusable = [r for r in rejects if r["reason"] == "unusable_personas"]
+        assert len(unusable) == 1 and reply.text[:50] in unusable[0]["detail"]
     assert sum(g["kept_by"]["persona"].values()) == g["out"]
     assert vllm_server.proc.poll() is None
