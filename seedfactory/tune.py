@@ -279,6 +279,9 @@ def render(result: dict) -> str:
     lines = [f"{'trial':>5}  {'state':<9}{result['metric']:>18}  settings"]
     for r in result["trials"]:
         value = "" if r["value"] is None else f"{r['value']:.4f}"
+        if r["state"] == "pruned" and r["reported"]:  # where it stopped: the score at its last checkpoint
+            step, at = list(r["reported"].items())[-1]
+            value = f"{at:.4f} @ step {step}"
         settings = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items())
         tag = "  (default: the run's settings)" if r.get("default") else ""
         lines.append(f"{r['number']:>5}  {r['state']:<9}{value:>18}  {settings}{tag}")

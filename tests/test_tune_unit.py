@@ -142,3 +142,17 @@ def test_tune_before_publish_names_the_missing_dataset(tmp_path, capsys):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(load_config(None).dump()))
     assert main(["tune", str(tmp_path)]) == 2
     assert "no published dataset" in capsys.readouterr().err
+
+
+def test_render_shows_each_trial_where_a_pruned_one_stopped_and_best_vs_default():
+    result = {"metric": "field_exact_match", "direction": "maximize", "ran": 1, "best_config": "tune/best.yaml",
+              "trials": [{"number": 0, "state": "complete", "params": {"lora_r": 8}, "value": 0.5, "default": True,
+                          "reported": {"4": 0.5}},
+                         {"number": 1, "state": "pruned", "params": {"lora_r": 4}, "value": 0.1,
+                          "reported": {"2": 0.3, "4": 0.1}},
+                         {"number": 2, "state": "complete", "params": {"lora_r": 16}, "value": 0.75, "reported": {}}],
+              "default": {"number": 0, "value": 0.5}, "best": {"number": 2, "value": 0.75}}
+    lines = T.render(result).splitlines()
+    assert lines[1].endswith("0.5000  lora_r=8  (default: the run's settings)")
+    assert "0.1000 @ step 4" in lines[2] and "pruned" in lines[2]
+    assert lines[-2] == "best: trial 2 0.7500 vs default 0.5000 (maximize); config: tune/best.yaml"
