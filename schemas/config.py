@@ -166,8 +166,33 @@ class EvalConfig(Section):
     max_new_tokens: int = Field(160, gt=0, description="longest student answer, in tokens")
     batch_size: int = Field(16, gt=0, description="evaluation prompts generated together")
     bootstrap: int = Field(2000, ge=100, description="bootstrap resamples for the 95% intervals in eval.json")
+    engine: Literal["merged", "transformers", "vllm"] = Field(
+        "merged", description="how the base, sft and dpo answers are generated: merged (each adapter merged into its own copy of the base, transformers fp32), transformers (one base, the adapters switched per system with peft) or vllm (one engine, multi-LoRA; bf16 on CPU)")
     gguf: Literal["none", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1"] = Field(
         "none", description="also export the final student as a GGUF of this type (export/student-<type>.gguf) and score it, for the cost table")
+
+
+class TuneConfig(Section):
+    """`seedfactory tune RUN_DIR`: an Optuna search over the train settings on the run's published dataset."""
+
+    trials: int = Field(8, gt=0, description="trials in the study, counting those a previous `seedfactory tune` finished (a rerun runs only the rest; trial 0 is the run's own settings)")
+    max_minutes: float | None = Field(None, gt=0, description="start no new trial after this many minutes of one `seedfactory tune` (unset: no limit)")
+    learning_rate: tuple[float, float] = Field((1e-4, 3e-3), description="SFT learning rate range, searched on a log scale (widened to include train.learning_rate)")
+    lora_r: list[int] = Field([4, 8, 16], min_length=1, description="LoRA ranks tried (train.lora_r joins them; lora_alpha keeps the run's alpha/r ratio)")
+    sft_steps: tuple[int, int] = Field((16, 64), description="SFT steps range (widened to include train.sft_steps)")
+    dpo_beta: tuple[float, float] = Field((0.05, 0.5), description="DPO beta range, log scale (widened to include train.dpo_beta); searched only where the run trains DPO")
+    eval_cases: int = Field(0, ge=0, description="evaluation cases scored per trial and per checkpoint (the first N; 0: all)")
+    startup_trials: int = Field(2, ge=0, description="trials that must finish before pruning starts (Optuna's MedianPruner: a trial whose held-out score at a checkpoint is worse than the median of earlier trials at that step stops)")
+
+    @model_validator(mode="after")
+    def _ranges_ordered(self) -> "TuneConfig":
+        for key in ("learning_rate", "sft_steps", "dpo_beta"):
+            lo, hi = getattr(self, key)
+            if not 0 < lo <= hi:
+                raise ValueError(f"{key}: a range [low, high] with 0 < low <= high, got [{lo}, {hi}]")
+        if min(self.lora_r) <= 0:
+            raise ValueError(f"lora_r: ranks must be positive, got {self.lora_r}")
+        return self
 
 
 class RunConfig(Section):
@@ -180,6 +205,7 @@ class RunConfig(Section):
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    tune: TuneConfig = Field(default_factory=TuneConfig, description="`seedfactory tune` only; no stage reads it")
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 

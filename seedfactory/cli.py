@@ -8,6 +8,8 @@
     seedfactory review runs/invoice-fields           # the review page on http://127.0.0.1:8765/
     seedfactory report runs/default                  # rebuild runs/default/report.html
     seedfactory runs runs/default                    # its training rounds (train.continue_from=latest)
+    seedfactory tune runs/invoice-fields tune.trials=8   # Optuna search; writes runs/.../tune/best.yaml
+    seedfactory serve runs/invoice-fields runs/mail  # both adapters, one base, OpenAI API on :8000
 
 Running the same command on the same --out resumes: finished stages are skipped, a stage whose
 inputs or files changed is redone, requests lost to a server outage are asked again. One run at a
@@ -58,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--quant", default="q8_0", help="GGUF tensor type: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1")
     x.add_argument("--out", type=Path, help="output folder (merged) or file (gguf); default under RUN_DIR/export/")
     _add_runs_parser(sub)
+    from seedfactory import serve, tune
+
+    tune.add_parser(sub)
+    serve.add_parser(sub)
     return p
 
 
@@ -135,6 +141,16 @@ def kept_lines(stages: dict) -> list[str]:
     return lines
 
 
+def user_errors(command, args) -> int:
+    """Run a subcommand; a problem the user can fix prints one line and exits 2."""
+    try:
+        return command(args)
+    except (SeedfactoryError, FileNotFoundError) as e:
+        print("seedfactory: " + "; ".join(line.strip() for line in str(e).splitlines() if line.strip()),
+              file=sys.stderr)
+        return 2
+
+
 def summary(stats: dict, out: Path) -> str:
     lines = [f"run directory: {out}", "", f"{'stage':<10}{'in':>6}{'out':>6}{'seconds':>9}  dropped"]
     for name, st in stats["stages"].items():
@@ -163,10 +179,13 @@ def summary(stats: dict, out: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
-    if args.command != "run" and extra or any(a.startswith("-") for a in extra):
+    if args.command not in ("run", "tune") and extra or any(a.startswith("-") for a in extra):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if extra:  # overrides may come after --out and friends
-        args.args = list(args.args) + extra
+        if args.command == "tune":
+            args.overrides = list(args.overrides) + extra
+        else:
+            args.args = list(args.args) + extra
     if args.command == "keys":
         print("\n".join(config_help()))
         return 0
@@ -188,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"seedfactory: {e}", file=sys.stderr)
             return 2
         return 0
+    if args.command in ("tune", "serve"):
+        from seedfactory import serve, tune
+
+        return user_errors({"tune": tune.command, "serve": serve.command}[args.command], args)
     if args.command == "export":
         from seedfactory.export import export_run
 

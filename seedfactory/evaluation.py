@@ -3,6 +3,10 @@
 Where the seed set declares an output schema the metric is programmatic (field-level exact match
 against the held-out outputs, plus schema validity); otherwise a judge compares each answer with
 the held-out reference in both orders (win rate, a flip counts half).
+
+The student's answers come from `student_answers`: each adapter merged into its own copy of the
+base (`eval.engine=merged`, the cost table's merged student), or every system over one loaded base
+(`transformers`: peft adapters switched; `vllm`: multi-LoRA), as `seedfactory serve` answers.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from seedfactory.context import RunContext
+from seedfactory.schemas.config import EvalConfig
 from seedfactory.util.files import read_json, read_jsonl_dicts, write_json, write_jsonl
+from seedfactory.util.progress import NO_PROGRESS, Progress
 
 
 def _judge_scorer(ctx: RunContext, prompts: list[str], refs: list[str],
@@ -52,7 +58,8 @@ def cost_table(ctx: RunContext, report: dict, costs: dict[str, dict]) -> dict:
     untouched); the teacher's comes from the baseline stage's own generation of the same prompts."""
     import os
 
-    rows = {"student_merged": {"score": report["dpo"]["value"], **costs["dpo"], "runtime": "transformers fp32"}}
+    rows = {"student_merged": {"score": report["dpo"]["value"], **costs["dpo"],
+                               "runtime": RUNTIMES[ctx.cfg.eval.engine]}}
     if "gguf" in costs:
         rows["student_gguf"] = {"score": report["gguf"]["value"], **costs["gguf"],
                                 "runtime": "transformers (dequantised to fp32 on load)"}
@@ -118,30 +125,52 @@ def continual_report(ctx: RunContext, report: dict, per_case: dict, plan: dict, 
     return out
 
 
+RUNTIMES = {"merged": "transformers fp32 (LoRA merged)", "transformers": "transformers fp32 + peft (one base, "
+            "adapters switched)", "vllm": "vLLM multi-LoRA (one engine)"}
+
+
+def student_answers(model_dir: Path, systems: dict[str, Path | None], prompts: list[str], e: EvalConfig,
+                    progress: Progress = NO_PROGRESS) -> tuple[dict[str, list[str]], dict[str, dict]]:
+    """Greedy answers of each system (an adapter folder, or None for the base model) and its cost
+    (tokens/s, weights). `eval.engine=merged` loads the base once per system and merges the adapter
+    into it; transformers and vllm load it once for all of them (`seedfactory.train.adapters`)."""
+    from seedfactory.train.adapters import open_adapters
+    from seedfactory.train.evaluate import generate_answers
+
+    costs: dict[str, dict] = {name: {} for name in systems}
+    if e.engine == "merged":
+        return {name: generate_answers(model_dir, adapter, prompts, e.max_new_tokens, e.batch_size, progress,
+                                       costs[name]) for name, adapter in systems.items()}, costs
+    adapters = {name: path for name, path in systems.items() if path is not None}
+    conversations = [[{"role": "user", "content": p}] for p in prompts]
+    with open_adapters(model_dir, adapters, e.engine, batch_size=e.batch_size) as opened:
+        answers = {name: opened.generate(name if path is not None else None, conversations, e.max_new_tokens,
+                                         costs[name])
+                   for name, path in progress(list(systems.items()), desc="evaluate: systems")}
+    return answers, costs
+
+
 def evaluate_run(ctx: RunContext) -> dict:
     from seedfactory.schemas import output_text
-    from seedfactory.train.evaluate import bootstrap_ci, generate_answers, paired_difference
+    from seedfactory.train.evaluate import bootstrap_ci, paired_difference
     from seedfactory.util.models import resolve_model
 
     held = ctx.eval_cases
     prompts = [s.prompt for s in held]
     model_dir = resolve_model(ctx.cfg.train.student)
     e = ctx.cfg.eval
-    systems: dict[str, list[str]] = {}
-    costs: dict[str, dict] = {}
     train_stats = read_json(ctx.out / "train" / "stats.json")
     plan = train_stats.get("continual") or {}
-    adapters = [("base", None), ("sft", ctx.out / "adapter_sft"), ("dpo", ctx.out / "adapter")]
+    adapters = {"base": None, "sft": ctx.out / "adapter_sft", "dpo": ctx.out / "adapter"}
     if plan.get("from_adapter"):  # a continued round: the adapter it started from, on the same cases
-        adapters.append(("before", Path(plan["from_adapter"])))
+        adapters["before"] = Path(plan["from_adapter"])
     skipped = "skipped" in train_stats.get("dpo", {})
-    for name, adapter in adapters:
-        if name == "dpo" and skipped:  # the final adapter is a copy of the SFT one: the same greedy answers
-            systems[name], costs[name] = systems["sft"], dict(costs["sft"])
-            continue
-        costs[name] = {}
-        systems[name] = generate_answers(model_dir, adapter, prompts, e.max_new_tokens, e.batch_size,
-                                         progress=ctx.progress, cost=costs[name])
+    # With DPO skipped the final adapter is a copy of the SFT one: the same greedy answers.
+    systems, costs = student_answers(model_dir, {n: a for n, a in adapters.items() if not (skipped and n == "dpo")},
+                                     prompts, e, ctx.progress)
+    if skipped:
+        systems["dpo"], costs["dpo"] = systems["sft"], dict(costs["sft"])
+    systems, costs = {n: systems[n] for n in adapters}, {n: costs[n] for n in adapters}
     if e.gguf != "none":
         systems["gguf"] = _gguf_answers(ctx, model_dir, prompts, costs.setdefault("gguf", {}))
     teacher = {r["id"]: r["answer"] for r in read_jsonl_dicts(ctx.out / "baseline" / "answers.jsonl")}

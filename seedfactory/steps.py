@@ -26,6 +26,7 @@ from seedfactory.schemas import (
     load_schema,
     load_seeds,
 )
+from seedfactory.schemas.config import TrainConfig
 from seedfactory.schemas.seedfile import SeedFileError, schema_next_to
 from seedfactory.util.errors import SeedfactoryError
 from seedfactory.util.files import atomic_dir, read_jsonl, write_json, write_jsonl
@@ -302,22 +303,14 @@ def train(ctx: RunContext) -> dict:
     the learning curve (loss per step, held-out score per checkpoint) to train/curve.jsonl.
     With `train.continue_from` the SFT starts from an earlier adapter, on the rows it has not seen
     plus a replay sample (`continual_rows`). Every round is recorded in train/rounds/N/."""
-    from datasets import load_from_disk
-
-    from seedfactory.judges import dpo_readiness
     from seedfactory.train.continual import resolve_start
-    from seedfactory.train.data import dpo_order, dpo_records, sft_records
+    from seedfactory.train.data import dpo_records, sft_records
     from seedfactory.train.dpo import train_dpo
     from seedfactory.train.sft import train_sft
     from seedfactory.util.models import resolve_model
 
     review_gate(ctx)
-    ds = load_from_disk(str(ctx.out / "dataset"))
-    sft_rows = [Example.model_validate_json(j) for j in ds["sft"]["record"]]
-    pairs = [PreferencePair.model_validate_json(j) for j in ds["preference"]["record"]]
-    pairs = dpo_order(pairs, ctx.cfg.seed)
-    if not sft_rows:
-        raise SeedfactoryError(f"{ctx.out / 'dataset'}: no rows in the sft split; see rejects.jsonl for why")
+    sft_rows, pairs, readiness = training_data(ctx)
     cfg = ctx.cfg.train
     model_dir = resolve_model(cfg.student)
     ckpts = ctx.stage_dir / "checkpoints"
@@ -328,10 +321,8 @@ def train(ctx: RunContext) -> dict:
     stats["sft"] = train_sft(model_dir, rows, ctx.out / "adapter_sft", cfg, ctx.cfg.seed, progress=ctx.progress,
                              checkpoint_dir=ckpts / "sft", init_adapter=start.adapter if start else None)
     final = ctx.out / "adapter"
-    below = {r.row_id for r in read_jsonl(ctx.out / "judge" / "rejects.jsonl", Reject) if r.reason == "low_judge_score"}
-    stats["dpo_readiness"] = ready = dpo_readiness(pairs, below, cfg.min_pairs, cfg.max_length_bias)
-    if cfg.peft != "lora":
-        ready = {**ready, "skip": f"train.peft={cfg.peft}: preference tuning continues LoRA adapters only"}
+    stats["dpo_readiness"] = readiness
+    ready = preference_plan(ctx.cfg.train, readiness)
     if ready["skip"] is None and cfg.dpo_steps > 0:
         stats["dpo"] = train_dpo(model_dir, ctx.out / "adapter_sft", dpo_records(pairs), final, cfg,
                                  ctx.cfg.seed, progress=ctx.progress, checkpoint_dir=ckpts / "dpo")
@@ -393,6 +384,36 @@ def record_round(ctx: RunContext, rows: list[dict], start, plan: dict, stats: di
                             seen=merge_seen(start.seen if start else [], rows), eval_cases=ctx.eval_cases,
                             config=ctx.cfg.dump())
     return number
+
+
+def training_data(ctx: RunContext) -> tuple[list[Example], list[PreferencePair], dict]:
+    """The published dataset as the train stage reads it: SFT rows, preference pairs in DPO's order
+    (reviewers' edits first), and `dpo_readiness` of those pairs. `seedfactory tune` reads the same."""
+    from datasets import load_from_disk
+
+    from seedfactory.judges import dpo_readiness
+    from seedfactory.train.data import dpo_order
+
+    if not (ctx.out / "dataset" / "dataset_dict.json").is_file():
+        raise SeedfactoryError(f"{ctx.out / 'dataset'}: no published dataset; run `seedfactory run --out {ctx.out}` "
+                               "(at least --until publish) first")
+    ds = load_from_disk(str(ctx.out / "dataset"))
+    sft_rows = [Example.model_validate_json(j) for j in ds["sft"]["record"]]
+    pairs = [PreferencePair.model_validate_json(j) for j in ds["preference"]["record"]]
+    pairs = dpo_order(pairs, ctx.cfg.seed)
+    if not sft_rows:
+        raise SeedfactoryError(f"{ctx.out / 'dataset'}: no rows in the sft split; see rejects.jsonl for why")
+    cfg = ctx.cfg.train
+    below = {r.row_id for r in read_jsonl(ctx.out / "judge" / "rejects.jsonl", Reject) if r.reason == "low_judge_score"}
+    return sft_rows, pairs, dpo_readiness(pairs, below, cfg.min_pairs, cfg.max_length_bias)
+
+
+def preference_plan(cfg: TrainConfig, readiness: dict) -> dict:
+    """`readiness` with the config's own reason to skip preference tuning added (non-LoRA adapters);
+    `["skip"] is None` (and `train.dpo_steps` > 0) means DPO trains."""
+    if cfg.peft != "lora":
+        return {**readiness, "skip": f"train.peft={cfg.peft}: preference tuning continues LoRA adapters only"}
+    return readiness
 
 
 def learning_curve(ctx: RunContext, model_dir: Path, stats: dict, ckpts: Path) -> list[dict]:

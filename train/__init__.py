@@ -4,6 +4,7 @@
 - `sft`: `train_sft` (SFTTrainer + LoRA, adapter saved by write-then-rename)
 - `dpo`: `train_dpo` (DPOTrainer continuing the SFT adapter; reference = the SFT adapter)
 - `evaluate`: `generate_answers`, `score_json` (free text is judged by `seedfactory.judges.win_rate`)
+- `adapters`: `open_adapters`, several LoRA adapters over one base (vLLM multi-LoRA or peft)
 
 Heavy libraries (torch, transformers, trl, peft) are imported inside the functions that use them.
 """

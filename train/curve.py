@@ -8,6 +8,9 @@ Rows, one per step, go to `train/curve.jsonl`:
     {"phase": "sft", "step": 4, "loss": 1.93, "heldout": 0.41, "metric": "field_exact_match"}
 
     rows = curve_rows("sft", stats["losses"], checkpoint_scores(model_dir, folder, scorer))
+
+`checkpoint_reporter` scores each checkpoint while training runs, for a caller that acts on the
+score at once (`seedfactory tune` reports it to the Optuna trial, which may stop a bad trial).
 """
 
 from __future__ import annotations
@@ -52,3 +55,22 @@ def curve_rows(phase: str, losses: list[float], scores: dict[int, dict]) -> list
             row |= {"heldout": scores[step]["value"], "metric": scores[step]["metric"]}
         rows.append(row)
     return rows
+
+
+def checkpoint_reporter(model_dir: Path, score: Scorer, report: Callable[[int, float], None], offset: int = 0):
+    """A transformers TrainerCallback that scores every checkpoint as soon as it is saved and calls
+    `report(offset + step, value)`. An exception raised by `report` (optuna.TrialPruned) stops the
+    training there. `.scores` keeps {step: score} (offset not added)."""
+    from transformers import TrainerCallback
+
+    class CheckpointReporter(TrainerCallback):
+        def __init__(self):
+            self.scores: dict[int, dict] = {}
+
+        def on_save(self, args, state, control, **kwargs):
+            step = state.global_step
+            # transformers calls on_save after the checkpoint folder is complete.
+            self.scores[step] = score(Path(model_dir), Path(args.output_dir) / f"checkpoint-{step}")
+            report(offset + step, self.scores[step]["value"])
+
+    return CheckpointReporter()

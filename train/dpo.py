@@ -57,7 +57,8 @@ def preference_trainer(kind: str):
 
 
 def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: Path, cfg: TrainConfig,
-              seed: int, progress: Progress = NO_PROGRESS, checkpoint_dir: Path | None = None) -> dict:
+              seed: int, progress: Progress = NO_PROGRESS, checkpoint_dir: Path | None = None,
+              callbacks: list | None = None) -> dict:
     """Continue the SFT adapter with DPO on prompt/chosen/rejected rows, read in the order given;
     save it; return step stats.
 
@@ -111,6 +112,7 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
             args=args,
             train_dataset=Dataset.from_list(records),
             processing_class=tokenizer,
+            callbacks=callbacks,
         )
         # trl falls back to the adapter-disabled base model only where peft cannot hold a second
         # adapter; report which one this run actually used.

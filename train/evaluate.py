@@ -44,9 +44,10 @@ def with_adapter(model, adapter_dir: Path | None):
     return model if model.peft_config["default"].is_prompt_learning else model.merge_and_unload()
 
 
-def generate_with(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int,
+def generate_with(model, tokenizer, prompts: list[str] | list[list[dict]], max_new_tokens: int, batch_size: int,
                   progress: Progress = NO_PROGRESS, cost: dict | None = None) -> list[str]:
-    """`generate_answers` for a model already loaded (a merged folder, a GGUF read back).
+    """`generate_answers` for a model already loaded (a merged folder, a GGUF read back, a PeftModel
+    holding several adapters). A prompt is the user turn's text or a whole conversation (messages).
 
     `cost` gets new_tokens (EOS and padding not counted), seconds (generation only),
     tokens_per_s, and weights_mb (`get_memory_footprint`: the loaded weights, not the process)."""
@@ -58,8 +59,8 @@ def generate_with(model, tokenizer, prompts: list[str], max_new_tokens: int, bat
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"  # a decoder-only model continues from the last position of every row
-    texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
-                                           add_generation_prompt=True) for p in prompts]
+    texts = [tokenizer.apply_chat_template(p if isinstance(p, list) else [{"role": "user", "content": p}],
+                                           tokenize=False, add_generation_prompt=True) for p in prompts]
     # Batch prompts of similar length together so little compute goes to padding; answers are put
     # back in the caller's order at the end.
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))

@@ -63,7 +63,7 @@ def peft_config(cfg: TrainConfig):
 
 def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainConfig, seed: int,
               progress: Progress = NO_PROGRESS, checkpoint_dir: Path | None = None,
-              init_adapter: Path | None = None) -> dict:
+              init_adapter: Path | None = None, callbacks: list | None = None) -> dict:
     """Train a LoRA adapter on prompt-completion rows; save it to `out_dir`; return step stats.
 
     `init_adapter` (continuous fine-tuning): start from that adapter, trainable, instead of a fresh
@@ -71,10 +71,11 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
     and only rank 0 publishes `out_dir`.
 
     With `checkpoint_dir`, a checkpoint is saved there every `cfg.save_steps` and a rerun resumes
-    from the newest one (`seedfactory.train.checkpoints`). Stats: steps, train_loss (mean over
-    steps), first_loss, last_loss, losses, seconds (training only, without loading),
-    trainable_params, rows, curve (per-step losses, for the run report), resumed_from (the step it
-    resumed at, or 0), batches (the row ids of each batch this process trained on),
+    from the newest one (`seedfactory.train.checkpoints`); `callbacks` go to the Trainer
+    (`seedfactory.train.curve.checkpoint_reporter` scores each checkpoint as it is saved).
+    Stats: steps, train_loss (mean over steps), first_loss, last_loss, losses, seconds (training
+    only, without loading), trainable_params, rows, curve (per-step losses, for the run report),
+    resumed_from (the step it resumed at, or 0), batches (the row ids of each batch this process trained on),
     adapter_sha256 (of the saved adapter_model.safetensors), started_from (base or the adapter).
     """
     if not records:
@@ -105,6 +106,7 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
             args=args,
             train_dataset=Dataset.from_list(records),
             processing_class=tokenizer,
+            callbacks=callbacks,
             peft_config=None if init_adapter is not None else peft_config(cfg),
         )
         trainer.data_collator = seen_batches = SeenBatches(trainer.data_collator)
