@@ -1,30 +1,41 @@
-"""Mutation testing with cosmic-ray: small bugs put into the code one at a time, the fast suite run on each.
+"""Mutation testing with cosmic-ray: small bugs put into the code one at a time, each module's tests run on each.
 
-A mutant the suite fails on is killed; one it passes on is a survivor (a bug our tests would let
+A mutant its tests fail on is killed; one they pass on is a survivor (a bug our tests would let
 through). Prints the score per file and every survivor, and as its last line one JSON object
-`{"mutants": N, "killed": K, "score": K/N, "survivors": [...]}`.
+`{"mutants": N, "killed": K, "score": K/N, "survivors": [...], "equivalent": [...], ...}`.
 
-    make mutation                                   # the whole scope below, the fast suite (long)
-    python scripts/mutation.py judges/pairs.py --tests tests/test_judges.py tests
+    make mutation                                   # the whole scope below (long: run it niced)
+    python scripts/mutation.py judges/pairs.py      # one module, its own tests
+    python scripts/mutation.py judges/pairs.py --tests tests/test_judges.py   # a fixed test set instead
+    python scripts/mutation.py --fresh              # forget earlier sessions and the test map
+
+Affordable because a mutant in module M runs only M's tests, fail-fast (`-x`), fastest files first.
+Which tests exercise M comes from one coverage run of the fast suite with a context per test
+(`.mutation/testmap.json`, reused until `--fresh`). Each module has its own cosmic-ray session in
+`.mutation/`, so a killed run resumes where it stopped; its timeout is its tests' baseline time on the
+unmutated code times `--factor`. Tests run in subprocesses the map cannot see: a module only they
+exercise gets no tests, and its mutants count as survivors.
 
 cosmic-ray edits the files in place, one mutant at a time, and puts them back: do not edit or test
 in this worktree while it runs. Timeouts count as killed. Only the operators for the bugs we would
 make run (off-by-one numbers, `<` vs `<=`, `and`/`or`, `not`, `+`/`-`, `*`/`/`, True/False, loops
-that never run, break/continue); exotic swaps such as `+` -> `<<` are filtered out.
+that never run, break/continue); exotic swaps such as `+` -> `<<` are filtered out. Mutants listed in
+EQUIVALENT (no test can tell them from the code) are reported apart and never counted as killed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 SCOPE = ["validators", "judges", "generators/cache.py", "generators/openai_backend.py",
          "seedfactory/pipeline.py", "seedfactory/publish.py"]
 EXCLUDE = [
@@ -34,13 +45,36 @@ EXCLUDE = [
     r"core/ReplaceUnaryOperator_(?!Delete_Not$|Delete_USub$)",
     r"core/(VariableInserter|VariableReplacer|RemoveDecorator|ExceptionReplacer)$",
 ]
+# Mutants no test can tell apart from the code: (file, operator, text on the mutated line, why).
+# Matched by the line's text, not its number, so edits elsewhere in the file do not unhook them.
+EQUIVALENT: list[tuple[str, str, str, str]] = []
+PYTEST = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow"]
 
 
-def config(paths: list[str], tests: list[str], timeout: float) -> str:
-    test_cmd = shlex.join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow",
-                           *tests])
+def modules(paths: list[str]) -> list[str]:
+    """The .py files under `paths`, relative to the repo root."""
+    out = []
+    for p in paths:
+        full = ROOT / p
+        found = sorted(full.rglob("*.py")) if full.is_dir() else [full]
+        out += [str(f.relative_to(ROOT)) for f in found if f.stat().st_size]
+    return out
+
+
+def collect_map(mods: list[str], out: Path) -> None:
+    """One coverage run of the fast suite, a context per test; writes {module: [test ids fastest file first]}."""
+    started = time.monotonic()
+    code = f"import sys; sys.path.insert(0, {str(ROOT / 'scripts')!r}); import mutation_map; " \
+           f"sys.exit(mutation_map.main({str(out)!r}, {[str(ROOT / m) for m in mods]!r}))"
+    print("mutation: mapping tests to modules (one coverage run of the fast suite)", file=sys.stderr)
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    print(f"mutation: test map written in {time.monotonic() - started:.0f} s", file=sys.stderr)
+
+
+def config(path: str, tests: list[str], timeout: float) -> str:
+    test_cmd = shlex.join([sys.executable, *PYTEST, *tests])
     return "\n".join([
-        "[cosmic-ray]", f"module-path = {json.dumps(paths)}", f"timeout = {timeout}", "excluded-modules = []",
+        "[cosmic-ray]", f"module-path = {json.dumps(path)}", f"timeout = {timeout:.0f}", "excluded-modules = []",
         f"test-command = {json.dumps(test_cmd)}", "", "[cosmic-ray.distributor]", 'name = "local"', "",
         "[cosmic-ray.filters.operators-filter]", f"exclude-operators = {json.dumps(EXCLUDE)}", ""])
 
@@ -49,46 +83,128 @@ def tool(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
-def results(session: Path) -> tuple[list[str], Counter, Counter]:
-    """Survivors as `file:line operator`, and per file the mutants run and killed (filtered ones left out)."""
+def baseline(tests: list[str]) -> float:
+    """Seconds the module's tests take on the unmutated code; they must pass, or no mutant means anything."""
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, *PYTEST, *tests], cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"mutation: the tests fail on the unmutated code:\n{proc.stdout[-3000:]}")
+    return time.monotonic() - started
+
+
+def execute(cfg: Path, session: Path, desc: str) -> None:
+    """`cosmic-ray exec` on the pending mutants of one session, with a progress bar read from its database."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from tqdm import tqdm
+
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        total, done = db.num_work_items, db.num_results
+    with tqdm(total=total, initial=done, desc=desc, file=sys.stderr, dynamic_ncols=True) as bar:
+        proc = subprocess.Popen([tool("cosmic-ray"), "exec", str(cfg), str(session)], cwd=ROOT)
+        while True:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            with use_db(str(session), WorkDB.Mode.open) as db:
+                bar.update(db.num_results - bar.n)
+            if proc.returncode is not None:
+                break
+    if proc.returncode:
+        sys.exit(f"mutation: cosmic-ray exec failed on {desc} (exit {proc.returncode})")
+
+
+def equivalent_reason(path: str, operator: str, line: int) -> str | None:
+    text = (ROOT / path).read_text().splitlines()[line - 1]
+    return next((why for f, op, snippet, why in EQUIVALENT if f == path and op == operator and snippet in text), None)
+
+
+def results(session: Path) -> dict:
+    """Per session: mutants run, killed, survivors and equivalent ones as `file:line operator#n` (filtered left out)."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
-    survivors, run, killed = [], Counter(), Counter()
+    out = {"mutants": 0, "killed": 0, "survivors": [], "equivalent": []}
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in db.completed_work_items:
             if result.worker_outcome == WorkerOutcome.SKIPPED:
                 continue
             m = item.mutations[0]
-            run[str(m.module_path)] += 1
-            if result.test_outcome == TestOutcome.SURVIVED:
-                survivors.append(f"{m.module_path}:{m.start_pos[0]} {m.operator_name.removeprefix('core/')}"
-                                 f"#{m.occurrence}")
-            else:  # killed, or incompetent (the mutant would not even import)
-                killed[str(m.module_path)] += 1
-    return sorted(survivors, key=lambda s: (s.split(":")[0], int(s.split(":")[1].split()[0]))), run, killed
+            op = m.operator_name.removeprefix("core/")
+            name = f"{m.module_path}:{m.start_pos[0]} {op}#{m.occurrence}"
+            out["mutants"] += 1
+            if result.test_outcome != TestOutcome.SURVIVED:  # killed, timed out, or would not even import
+                out["killed"] += 1
+            elif why := equivalent_reason(str(m.module_path), op, m.start_pos[0]):
+                out["equivalent"].append(f"{name}: {why}")
+            else:
+                out["survivors"].append(name)
+    return out
+
+
+def run_module(path: str, tests: list[str], work: Path, factor: float, floor: float) -> dict:
+    """Init (or resume) the module's session, run its pending mutants, and return its results."""
+    slug = path.replace("/", "__").removesuffix(".py")
+    cfg, session, meta = work / f"{slug}.toml", work / f"{slug}.sqlite", work / f"{slug}.json"
+    if not tests:
+        print(f"mutation: no test exercises {path}; every mutant counts as a survivor", file=sys.stderr)
+        tests = ["--co", "-q", "tests/test_packaging.py"]  # collects, runs nothing, passes
+    info = json.loads(meta.read_text()) if meta.exists() else {}
+    if info.get("tests") != tests or not session.exists():
+        info = {"tests": tests, "baseline_s": round(baseline(tests), 1), "exec_s": 0.0}
+        timeout = max(floor, factor * info["baseline_s"])
+        session.unlink(missing_ok=True)
+        cfg.write_text(config(path, tests, timeout))
+        subprocess.run([tool("cosmic-ray"), "init", str(cfg), str(session)], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run([tool("cr-filter-operators"), str(session), str(cfg)], cwd=ROOT, check=True)
+        meta.write_text(json.dumps(info))
+    started = time.monotonic()
+    execute(cfg, session, path)
+    info["exec_s"] = round(info["exec_s"] + time.monotonic() - started, 1)
+    meta.write_text(json.dumps(info))
+    res = results(session)
+    return res | {"seconds": info["exec_s"], "baseline_s": info["baseline_s"], "tests": len(tests)}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("paths", nargs="*", default=SCOPE, help="files or folders to mutate (default: the scope)")
-    ap.add_argument("--tests", nargs="+", default=["tests"], help="test paths given to pytest (default: tests)")
-    ap.add_argument("--timeout", type=float, default=300.0, help="seconds per test run before a mutant is killed")
+    ap.add_argument("--tests", nargs="+", help="one fixed set of test paths for every module (default: the map)")
+    ap.add_argument("--work", type=Path, default=ROOT / ".mutation", help="sessions and test map (resumable)")
+    ap.add_argument("--fresh", action="store_true", help="start over: drop earlier sessions and the test map")
+    ap.add_argument("--factor", type=float, default=4.0, help="timeout = this x the tests' baseline time")
+    ap.add_argument("--min-timeout", type=float, default=30.0, help="seconds: the timeout's floor")
     args = ap.parse_args(argv)
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
-        cfg, session = Path(tmp) / "cosmic-ray.toml", Path(tmp) / "session.sqlite"
-        cfg.write_text(config(args.paths, args.tests, args.timeout))
-        subprocess.run([tool("cosmic-ray"), "init", str(cfg), str(session)], check=True)
-        subprocess.run([tool("cr-filter-operators"), str(session), str(cfg)], check=True)
-        subprocess.run([tool("cosmic-ray"), "exec", str(cfg), str(session)], check=True)
-        survivors, run, killed = results(session)
-    for path in sorted(run):
-        print(f"{path}: {killed[path]}/{run[path]} killed")
+    if args.fresh:
+        shutil.rmtree(args.work, ignore_errors=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    started, mods = time.monotonic(), modules(args.paths)
+    if args.tests:
+        test_map = {m: args.tests for m in mods}
+    else:
+        map_file = args.work / "testmap.json"
+        if not map_file.exists() or not set(mods) <= set(json.loads(map_file.read_text())):
+            collect_map(sorted(set(modules(SCOPE + args.paths))), map_file)
+        test_map = json.loads(map_file.read_text())
+    per = {m: run_module(m, test_map[m], args.work, args.factor, args.min_timeout) for m in mods}
+    for m, r in per.items():
+        rate = r["mutants"] / r["seconds"] if r["seconds"] else 0.0
+        print(f"{m}: {r['killed']}/{r['mutants']} killed, {len(r['equivalent'])} equivalent, {r['tests']} tests, "
+              f"{r['seconds']:.0f} s ({rate:.2f} mutants/s)")
+    survivors = [s for r in per.values() for s in r["survivors"]]
+    equivalent = [s for r in per.values() for s in r["equivalent"]]
     print("survivors:" if survivors else "no survivors", *survivors, sep="\n  ")
-    n, k = sum(run.values()), sum(killed.values())
-    print(f"{k}/{n} mutants killed in {time.monotonic() - started:.0f} s")
-    print(json.dumps({"mutants": n, "killed": k, "score": round(k / n, 4) if n else None, "survivors": survivors}))
+    print("equivalent (not counted as killed):" if equivalent else "no equivalent mutants", *equivalent, sep="\n  ")
+    n, k = sum(r["mutants"] for r in per.values()), sum(r["killed"] for r in per.values())
+    wall = time.monotonic() - started
+    print(f"{k}/{n} mutants killed in {wall:.0f} s this run ({sum(r['seconds'] for r in per.values()):.0f} s "
+          "of mutant runs over all resumed sessions)")
+    print(json.dumps({"scope": args.paths, "mutants": n, "killed": k, "score": round(k / n, 4) if n else None,
+                      "score_without_equivalent": round(k / (n - len(equivalent)), 4) if n > len(equivalent) else None,
+                      "survivors": survivors, "equivalent": equivalent,
+                      "seconds": round(sum(r["seconds"] for r in per.values()))}))
     return 0
 
 

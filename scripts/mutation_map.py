@@ -1,0 +1,64 @@
+"""Which fast tests exercise which module: one coverage run of the fast suite, a context per test.
+
+Called by scripts/mutation.py (not on its own): `main(out, files)` runs `pytest -m "not slow"` in this
+process under coverage, switching the coverage context to each test's node id, and writes
+`{module: [node ids]}` for the `files` given (paths relative to the repo root), each list grouped by
+test file, the fastest files first and the fastest tests first within a file, so that `pytest -x`
+on a mutant stops as early as it can. Lines run in threads count for the test that started them;
+lines run in subprocesses are not seen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import coverage
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Contexts:
+    """A pytest plugin: the coverage context is the running test's node id; call times are kept."""
+
+    def __init__(self, cov: coverage.Coverage):
+        self.cov, self.seconds = cov, defaultdict(float)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        self.cov.switch_context(item.nodeid)
+        yield
+        self.cov.switch_context("")
+
+    def pytest_runtest_logreport(self, report):
+        self.seconds[report.nodeid] += report.duration
+
+
+def ordered(tests: set[str], seconds: dict[str, float]) -> list[str]:
+    """Grouped by file (module fixtures are set up once), fastest files first, fastest tests first in each."""
+    by_file = defaultdict(list)
+    for t in tests:
+        by_file[t.split("::")[0]].append(t)
+    files = sorted(by_file, key=lambda f: (sum(seconds[t] for t in by_file[f]), f))
+    return [t for f in files for t in sorted(by_file[f], key=lambda t: (seconds[t], t))]
+
+
+def main(out: str, files: list[str], tests: tuple[str, ...] = ("tests",)) -> int:
+    cov = coverage.Coverage(data_file=None, include=sorted({f"{Path(f).parent}/*" for f in files}))
+    plugin = Contexts(cov)
+    cov.start()
+    try:
+        code = pytest.main(["-q", "-p", "no:cacheprovider", "-m", "not slow", *tests], plugins=[plugin])
+    finally:
+        cov.stop()
+    if code:
+        raise SystemExit(f"mutation_map: the fast suite fails (exit {code}); fix it before mutation testing")
+    data = cov.get_data()
+    test_map = {}
+    for f in files:
+        tests = {c for ctxs in data.contexts_by_lineno(f).values() for c in ctxs if c}
+        test_map[str(Path(f).relative_to(ROOT))] = ordered(tests, plugin.seconds)
+    Path(out).write_text(json.dumps(test_map, indent=1))
+    return 0
