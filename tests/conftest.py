@@ -31,10 +31,14 @@ def browser():
 
 
 def pytest_collection_modifyitems(config, items):
+    # torch only when a CUDA test was collected: importing it costs seconds on every pytest start
+    # (each mutant of `make mutation` starts one)
+    cuda = [item for item in items if "cuda" in item.keywords]
+    if not cuda:
+        return
     import torch
 
     if not torch.cuda.is_available():
         skip = pytest.mark.skip(reason="needs a CUDA GPU")
-        for item in items:
-            if "cuda" in item.keywords:
-                item.add_marker(skip)
+        for item in cuda:
+            item.add_marker(skip)
