@@ -149,3 +149,16 @@ def test_cluster_edges_join_copies_to_their_first_and_give_the_same_clusters():
         roots = {find(i) for i in range(len(texts))}
         return sorted(sorted(i for i in range(len(texts)) if find(i) == r) for r in roots)
     assert components(edges.tolist()) == components([(i, j) for i, j, _ in index.similar_pairs()])
+
+
+def test_index_keeps_a_pair_exactly_at_the_threshold_and_drops_one_just_under():
+    # 6 word 3-grams each, 4 shared: Jaccard 4/8 = 0.5 exactly; the third shares 3 of 10 with each (0.3)
+    texts = ["w1 w2 w3 w4 w5 w6 w7 w8", "w1 w2 w3 w4 w5 w6 x y", "w1 w2 w3 w4 w5 p q r s"]
+    assert jaccard(shingles(texts[0]), shingles(texts[1])) == 0.5
+    index = ShingleIndex(texts, threshold=0.5, num_perm=128)
+    assert (0, 1) in index.candidate_pairs()
+    assert index.similar_pairs() == [(0, 1, 0.5)]
+    edges, sims = index.cluster_edges()
+    assert edges.tolist() == [[0, 1]] and sims.tolist() == [0.5]
+    assert index.matches(texts[1]) == [(1, 1.0), (0, 0.5)]
+    assert ShingleIndex(texts, threshold=0.51, num_perm=128).similar_pairs() == []
