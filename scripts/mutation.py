@@ -11,7 +11,8 @@ through). Prints the score per file and every survivor, and as its last line one
 
 Affordable because a mutant in module M runs only M's tests, fail-fast (`-x`), fastest files first.
 Which tests exercise M comes from one coverage run of the fast suite with a context per test
-(`.mutation/testmap.json`, reused until `--fresh`). Each module has its own cosmic-ray session in
+(`.mutation/testmap.json`, reused until `--fresh`), less the few tests slower than `--max-test-seconds`
+(a survivor runs all of its module's tests). Each module has its own cosmic-ray session in
 `.mutation/`, so a killed run resumes where it stopped; its timeout is its tests' baseline time on the
 unmutated code times `--factor`. Tests run in subprocesses the map cannot see: a module only they
 exercise gets no tests, and its mutants count as survivors.
@@ -69,6 +70,16 @@ def collect_map(mods: list[str], out: Path) -> None:
     print("mutation: mapping tests to modules (one coverage run of the fast suite)", file=sys.stderr)
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
     print(f"mutation: test map written in {time.monotonic() - started:.0f} s", file=sys.stderr)
+
+
+def without_slow(collected: dict, limit: float) -> dict[str, list[str]]:
+    """The map less tests slower than `limit` seconds (as timed in the coverage run): one such test in
+    a module's list costs every surviving mutant that much. Their kills are lost, never invented."""
+    slow = {t for t, s in collected["seconds"].items() if s > limit}
+    if slow:
+        print(f"mutation: {len(slow)} tests over {limit:.0f} s left out of the map: {', '.join(sorted(slow))}",
+              file=sys.stderr)
+    return {m: [t for t in tests if t not in slow] for m, tests in collected["modules"].items()}
 
 
 def config(path: str, tests: list[str], timeout: float) -> str:
@@ -173,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tests", nargs="+", help="one fixed set of test paths for every module (default: the map)")
     ap.add_argument("--work", type=Path, default=ROOT / ".mutation", help="sessions and test map (resumable)")
     ap.add_argument("--fresh", action="store_true", help="start over: drop earlier sessions and the test map")
-    ap.add_argument("--factor", type=float, default=4.0, help="timeout = this x the tests' baseline time")
+    ap.add_argument("--factor", type=float, default=3.0, help="timeout = this x the tests' baseline time")
+    ap.add_argument("--max-test-seconds", type=float, default=30.0,
+                    help="tests slower than this in the coverage run are left out of the map")
     ap.add_argument("--min-timeout", type=float, default=30.0, help="seconds: the timeout's floor")
     args = ap.parse_args(argv)
     if args.fresh:
@@ -185,9 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         test_map = {m: args.tests for m in mods}
     else:
         map_file = args.work / "testmap.json"
-        if not map_file.exists() or not set(mods) <= set(json.loads(map_file.read_text())):
+        if not map_file.exists() or not set(mods) <= set(json.loads(map_file.read_text())["modules"]):
             collect_map(sorted(set(modules(SCOPE + args.paths))), map_file)
-        test_map = json.loads(map_file.read_text())
+        test_map = without_slow(json.loads(map_file.read_text()), args.max_test_seconds)
     per = {m: run_module(m, test_map[m], args.work, args.factor, args.min_timeout) for m in mods}
     for m, r in per.items():
         rate = r["mutants"] / r["seconds"] if r["seconds"] else 0.0

@@ -2,10 +2,11 @@
 
 Called by scripts/mutation.py (not on its own): `main(out, files)` runs `pytest -m "not slow"` in this
 process under coverage, switching the coverage context to each test's node id, and writes
-`{module: [node ids]}` for the `files` given (paths relative to the repo root), each list grouped by
-test file, the fastest files first and the fastest tests first within a file, so that `pytest -x`
-on a mutant stops as early as it can. Lines run in threads count for the test that started them;
-lines run in subprocesses are not seen.
+`{"modules": {module: [node ids]}, "seconds": {node id: seconds}}` for the `files` given (absolute
+paths; modules are named relative to the repo root). Each module's list is grouped by test file,
+the fastest files first and the fastest tests first within a file, so that `pytest -x` on a mutant
+stops as early as it can. Lines run in threads count for the test that started them; lines run in
+subprocesses are not seen.
 """
 
 from __future__ import annotations
@@ -60,5 +61,6 @@ def main(out: str, files: list[str], tests: tuple[str, ...] = ("tests",)) -> int
     for f in files:
         tests = {c for ctxs in data.contexts_by_lineno(f).values() for c in ctxs if c}
         test_map[str(Path(f).relative_to(ROOT))] = ordered(tests, plugin.seconds)
-    Path(out).write_text(json.dumps(test_map, indent=1))
+    seconds = {t: round(s, 2) for t, s in plugin.seconds.items()}
+    Path(out).write_text(json.dumps({"modules": test_map, "seconds": seconds}, indent=1))
     return 0
