@@ -5,7 +5,6 @@ import importlib.util
 import sys
 from pathlib import Path
 
-
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
