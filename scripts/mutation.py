@@ -11,22 +11,25 @@ through). Prints the score per file and every survivor, and as its last line one
 
 Affordable because a mutant in module M runs only M's tests, fail-fast (`-x`), fastest files first.
 Which tests exercise M comes from one coverage run of the fast suite with a context per test
-(`.mutation/testmap.json`, reused until `--fresh`), less the few tests slower than `--max-test-seconds`
-(a survivor runs all of its module's tests). Each module has its own cosmic-ray session in
-`.mutation/`, so a killed run resumes where it stopped; its timeout is its tests' baseline time on the
-unmutated code times `--factor`. Tests run in subprocesses the map cannot see: a module only they
-exercise gets no tests, and its mutants count as survivors.
+(`.mutation/testmap.json`, made again when a file under tests/ changes), less the few tests slower
+than `--max-test-seconds` (a survivor runs all of its module's tests). Each module has its own
+cosmic-ray session in `.mutation/`, so a stopped run resumes where it stopped; a module whose source
+or tests changed starts over. Its timeout is its tests' baseline time on the unmutated code times
+`--factor`. Tests run in subprocesses the map cannot see: a module only they exercise gets no
+tests, and its mutants count as survivors.
 
 cosmic-ray edits the files in place, one mutant at a time, and puts them back: do not edit or test
-in this worktree while it runs. Timeouts count as killed. Only the operators for the bugs we would
-make run (off-by-one numbers, `<` vs `<=`, `and`/`or`, `not`, `+`/`-`, `*`/`/`, True/False, loops
-that never run, break/continue); exotic swaps such as `+` -> `<<` are filtered out. Mutants listed in
-EQUIVALENT (no test can tell them from the code) are reported apart and never counted as killed.
+in this worktree while it runs, and stop it with Ctrl-C (SIGINT), which lets it put the file back.
+Timeouts count as killed. Only the operators for the bugs we would make run (off-by-one numbers,
+`<` vs `<=`, `and`/`or`, `not`, `+`/`-`, `*`/`/`, True/False, loops that never run, break/continue);
+exotic swaps such as `+` -> `<<` are filtered out. Mutants listed in EQUIVALENT (no test can tell
+them from the code) are reported apart and never counted as killed.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shlex
@@ -48,7 +51,16 @@ EXCLUDE = [
 ]
 # Mutants no test can tell apart from the code: (file, operator, text on the mutated line, why).
 # Matched by the line's text, not its number, so edits elsewhere in the file do not unhook them.
-EQUIVALENT: list[tuple[str, str, str, str]] = []
+EQUIVALENT: list[tuple[str, str, str, str]] = [
+    ("validators/quality.py", "ReplaceAndWithOr", "if a and b else 0.0",
+     "with one word set empty the intersection is empty: 0.0 either way"),
+    ("validators/quality.py", "NumberReplacer", "if flags else 1.0",
+     "never empty where called: input checks need inputs, span_fields lists only fields some seed states"),
+    ("validators/quality.py", "NumberReplacer", "np.fill_diagonal(sims, -1.0)",
+     "-1.0 -> -2.0: cosines are >= -1, so the diagonal is never the max either way (-1.0 -> -0.0 is killed)"),
+    ("validators/quality.py", "NumberReplacer", "nearest = sims.max(axis=1)",
+     "axis=1 -> axis=0: a Gram matrix is symmetric, its row and column maxima are the same"),
+]
 PYTEST = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow"]
 
 
@@ -153,6 +165,18 @@ def results(session: Path) -> dict:
     return out
 
 
+def digest(paths: list[str]) -> str:
+    """One hash of these files' contents (a test id names its file before `::`)."""
+    h = hashlib.sha256()
+    for p in sorted({p.split("::")[0] for p in paths}):
+        h.update(p.encode() + b"\0" + (ROOT / p).read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def tests_digest() -> str:
+    return digest([str(p.relative_to(ROOT)) for p in sorted((ROOT / "tests").glob("*.py"))])
+
+
 def run_module(path: str, tests: list[str], work: Path, factor: float, floor: float) -> dict:
     """Init (or resume) the module's session, run its pending mutants, and return its results."""
     slug = path.replace("/", "__").removesuffix(".py")
@@ -161,8 +185,9 @@ def run_module(path: str, tests: list[str], work: Path, factor: float, floor: fl
         print(f"mutation: no test exercises {path}; every mutant counts as a survivor", file=sys.stderr)
         tests = ["--co", "-q", "tests/test_packaging.py"]  # collects, runs nothing, passes
     info = json.loads(meta.read_text()) if meta.exists() else {}
-    if info.get("tests") != tests or not session.exists():
-        info = {"tests": tests, "baseline_s": round(baseline(tests), 1), "exec_s": 0.0}
+    code = digest([path, *tests])  # the module or its tests changed: its mutants and results are stale
+    if info.get("tests") != tests or info.get("digest") != code or not session.exists():
+        info = {"tests": tests, "digest": code, "baseline_s": round(baseline(tests), 1), "exec_s": 0.0}
         timeout = max(floor, factor * info["baseline_s"])
         session.unlink(missing_ok=True)
         cfg.write_text(config(path, tests, timeout))
@@ -198,8 +223,10 @@ def main(argv: list[str] | None = None) -> int:
         test_map = {m: args.tests for m in mods}
     else:
         map_file = args.work / "testmap.json"
-        if not map_file.exists() or not set(mods) <= set(json.loads(map_file.read_text())["modules"]):
-            collect_map(sorted(set(modules(SCOPE + args.paths))), map_file)
+        collected = json.loads(map_file.read_text()) if map_file.exists() else {}
+        if not set(mods) <= set(collected.get("modules", {})) or collected.get("tests_digest") != tests_digest():
+            collect_map(sorted(set(modules(SCOPE + args.paths))), map_file)  # new or changed tests: map again
+            map_file.write_text(json.dumps({**json.loads(map_file.read_text()), "tests_digest": tests_digest()}))
         test_map = without_slow(json.loads(map_file.read_text()), args.max_test_seconds)
     per = {m: run_module(m, test_map[m], args.work, args.factor, args.min_timeout) for m in mods}
     for m, r in per.items():
