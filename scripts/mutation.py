@@ -8,6 +8,7 @@ through). Prints the score per file and every survivor, and as its last line one
     python scripts/mutation.py judges/pairs.py      # one module, its own tests
     python scripts/mutation.py judges/pairs.py --tests tests/test_judges.py   # a fixed test set instead
     python scripts/mutation.py --fresh              # forget earlier sessions and the test map
+    python scripts/mutation.py --retest-survivors   # after adding tests: run only the survivors again
 
 Affordable because a mutant in module M runs only M's tests, fail-fast (`-x`), fastest files first.
 Which tests exercise M comes from one coverage run of the fast suite with a context per test
@@ -177,24 +178,42 @@ def tests_digest() -> str:
     return digest([str(p.relative_to(ROOT)) for p in sorted((ROOT / "tests").glob("*.py"))])
 
 
-def run_module(path: str, tests: list[str], work: Path, factor: float, floor: float) -> dict:
-    """Init (or resume) the module's session, run its pending mutants, and return its results."""
+def forget_survivors(session: Path) -> int:
+    """Drop the results of surviving mutants so that the next exec runs them again; how many."""
+    from cosmic_ray.work_db import WorkDB, WorkResultStorage, use_db
+    from cosmic_ray.work_item import TestOutcome
+
+    with use_db(str(session), WorkDB.Mode.open) as db, db._session_maker.begin() as s:
+        return s.query(WorkResultStorage).filter(WorkResultStorage.test_outcome == TestOutcome.SURVIVED).delete()
+
+
+def run_module(path: str, tests: list[str], work: Path, factor: float, floor: float, retest: bool = False) -> dict:
+    """Init (or resume) the module's session, run its pending mutants, and return its results.
+
+    A module whose source or tests changed starts over; with `retest`, a module whose tests alone
+    changed keeps its killed mutants and runs its survivors again (for tests that were only added)."""
     slug = path.replace("/", "__").removesuffix(".py")
     cfg, session, meta = work / f"{slug}.toml", work / f"{slug}.sqlite", work / f"{slug}.json"
     if not tests:
         print(f"mutation: no test exercises {path}; every mutant counts as a survivor", file=sys.stderr)
         tests = ["--co", "-q", "tests/test_packaging.py"]  # collects, runs nothing, passes
     info = json.loads(meta.read_text()) if meta.exists() else {}
-    code = digest([path, *tests])  # the module or its tests changed: its mutants and results are stale
-    if info.get("tests") != tests or info.get("digest") != code or not session.exists():
-        info = {"tests": tests, "digest": code, "baseline_s": round(baseline(tests), 1), "exec_s": 0.0}
-        timeout = max(floor, factor * info["baseline_s"])
+    source, suite = digest([path]), digest([t for t in tests if not t.startswith("-")])
+    if info.get("source") != source or not session.exists():
+        info = {"source": source, "exec_s": 0.0}
         session.unlink(missing_ok=True)
-        cfg.write_text(config(path, tests, timeout))
+    if info.get("tests") != tests or info.get("suite") != suite:
+        info.update(tests=tests, suite=suite, baseline_s=round(baseline(tests), 1))
+        cfg.write_text(config(path, tests, max(floor, factor * info["baseline_s"])))
+        if session.exists() and retest:
+            print(f"mutation: {path}: {forget_survivors(session)} survivors to run again", file=sys.stderr)
+        elif session.exists():
+            session.unlink()
+    if not session.exists():
         subprocess.run([tool("cosmic-ray"), "init", str(cfg), str(session)], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
         subprocess.run([tool("cr-filter-operators"), str(session), str(cfg)], cwd=ROOT, check=True)
-        meta.write_text(json.dumps(info))
+    meta.write_text(json.dumps(info))
     started = time.monotonic()
     execute(cfg, session, path)
     info["exec_s"] = round(info["exec_s"] + time.monotonic() - started, 1)
@@ -209,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tests", nargs="+", help="one fixed set of test paths for every module (default: the map)")
     ap.add_argument("--work", type=Path, default=ROOT / ".mutation", help="sessions and test map (resumable)")
     ap.add_argument("--fresh", action="store_true", help="start over: drop earlier sessions and the test map")
+    ap.add_argument("--retest-survivors", action="store_true",
+                    help="where only tests changed (added), keep the killed mutants and run the survivors again")
     ap.add_argument("--factor", type=float, default=3.0, help="timeout = this x the tests' baseline time")
     ap.add_argument("--max-test-seconds", type=float, default=30.0,
                     help="tests slower than this in the coverage run are left out of the map")
@@ -228,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             collect_map(sorted(set(modules(SCOPE + args.paths))), map_file)  # new or changed tests: map again
             map_file.write_text(json.dumps({**json.loads(map_file.read_text()), "tests_digest": tests_digest()}))
         test_map = without_slow(json.loads(map_file.read_text()), args.max_test_seconds)
-    per = {m: run_module(m, test_map[m], args.work, args.factor, args.min_timeout) for m in mods}
+    per = {m: run_module(m, test_map[m], args.work, args.factor, args.min_timeout, args.retest_survivors) for m in mods}
     for m, r in per.items():
         rate = r["mutants"] / r["seconds"] if r["seconds"] else 0.0
         print(f"{m}: {r['killed']}/{r['mutants']} killed, {len(r['equivalent'])} equivalent, {r['tests']} tests, "

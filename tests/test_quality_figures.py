@@ -233,3 +233,36 @@ def test_data_quality_block_exact():
     assert "grounded_rows" not in data_quality(rows, {}, c, None)
     no_schema = calibrate(seeds, None, 0.9)
     assert "grounded_rows" not in data_quality(rows, {}, no_schema, SCHEMA)
+
+
+def test_grounding_reads_the_input_not_the_instruction():
+    # the vendor is named in the instruction only: not grounded, for a seed and for a row alike
+    seeds = [seed(0, "total 3", {"vendor": "Oak Ltd", "total": 3}, instruction="Extract Oak Ltd's bill.")]
+    fields = calibrate(seeds, SCHEMA, 1.0)["checks"]["ungrounded"]["fields"]
+    assert fields == {"vendor": {"seed_pass_rate": 0.0, "applied": False},
+                      "total": {"seed_pass_rate": 1.0, "applied": True}}
+    row = make_example("r", "Extract Oak Ltd's bill.", input="total 3", output={"vendor": "Oak Ltd", "total": 3})
+    assert grounding_failures(row, ["vendor", "total"]) == ["vendor"]
+    no_input = make_example("r", "Extract Oak Ltd's bill.", input="", output={"vendor": "Oak Ltd"})
+    assert grounding_failures(no_input, ["vendor"]) == []  # without an input the prompt is the text
+
+
+def test_calibrate_band_rounds_to_four_places():
+    c = 0.123456
+    vectors = np.array([[1.0, 0.0], [c, (1 - c * c) ** 0.5], [0.0, 1.0]])
+    band = calibrate_band(vectors, 0.1)
+    assert band["seeds_nearest_min"] == 0.1235 and band["threshold"] == 0.0235
+    assert band["seeds_nearest_median"] == 0.9924  # sqrt(1 - c^2) = 0.992350...
+
+
+def test_calibrate_band_of_seeds_pointing_apart_is_negative():
+    # every seed's nearest other seed has a negative cosine: the band is below zero, not clipped at it
+    vectors = np.array([[1.0, 0.0], [-0.6, 0.8], [-0.6, -0.8]])
+    band = calibrate_band(vectors, 0.1)
+    assert band["seeds_nearest_min"] == -0.6 and band["seeds_nearest_median"] == -0.28 and band["threshold"] == -0.7
+
+
+def test_echo_figure_of_the_seeds_keeps_three_places():
+    # {a, c} against {a, b}: one shared word of three, 0.333 (0.3333 with four places)
+    checks = calibrate([seed(0, "a c", instruction="a b"), seed(1, "x y z")], None, 0.9)["checks"]
+    assert checks["input_echoes_instruction"]["seeds_max"] == 0.333
