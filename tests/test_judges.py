@@ -96,6 +96,15 @@ def test_panel_pair_with_a_gap_exactly_min_margin_is_kept():
     assert pairs == [] and why == {"margin_too_small": 1}
 
 
+def test_panel_pair_ties_go_to_the_earlier_answer_at_the_top_and_the_later_at_the_bottom():
+    from seedfactory.judges import Consensus, panel_pairs
+
+    a, b, c, d = ex(0, "p1"), ex(1, "p1"), ex(2, "p1"), ex(3, "p1")
+    cons = {"p1": Consensus(0.5, {"r0": 0.5, "r1": 0.5, "r2": 0.0, "r3": 0.0}, a)}  # panels .75 .75 .5 .5
+    pairs, _ = panel_pairs({"p1": [a, b, c, d]}, {}, cons, None, min_margin=0.2)
+    assert [(p.chosen_id, p.rejected_id, p.margin) for p in pairs] == [("r0", "r3", 0.25)]
+
+
 def test_panel_score_exact_figures():
     from seedfactory.judges import Consensus
     from seedfactory.judges.pairs import panel_score
