@@ -24,13 +24,15 @@ lint: env
 	$(VENV)/bin/ruff check .
 
 # Opt-in, long (not part of `make test`): cosmic-ray mutants over the scope in scripts/mutation.py, each
-# run against the fast suite; prints the score and the survivors, last line one JSON object. Narrower:
-# make mutation MUTATE="judges/pairs.py" MUTATION_TESTS="tests/test_judges.py"
+# module's mutants against the fast tests that cover it (a coverage map); prints the score and the
+# survivors, last line one JSON object. Resumable: run it again to go on where it stopped. Narrower:
+# make mutation MUTATE="judges/pairs.py" [MUTATION_TESTS="tests/test_judges.py"] [MUTATION_ARGS=--retest-survivors]
 MUTATE ?=
-MUTATION_TESTS ?= tests
+MUTATION_TESTS ?=
+MUTATION_ARGS ?=
 mutation: env
-	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 SEEDFACTORY_BLOCK_REMOTE=1 nice -n 10 \
-		$(PY) scripts/mutation.py $(MUTATE) --tests $(MUTATION_TESTS)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 SEEDFACTORY_BLOCK_REMOTE=1 nice -n 15 \
+		$(PY) scripts/mutation.py $(MUTATE) $(if $(MUTATION_TESTS),--tests $(MUTATION_TESTS)) $(MUTATION_ARGS)
 
 bench: env
 	$(PY) -m bench.dedup
