@@ -61,6 +61,8 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "-1.0 -> -2.0: cosines are >= -1, so the diagonal is never the max either way (-1.0 -> -0.0 is killed)"),
     ("validators/quality.py", "NumberReplacer", "nearest = sims.max(axis=1)",
      "axis=1 -> axis=0: a Gram matrix is symmetric, its row and column maxima are the same"),
+    ("validators/dedup.py", "ReplaceFalseWithTrue", "connected_components(graph, directed=False)",
+     "directed=True with scipy's default connection='weak' finds the same components"),
     ("judges/pairs.py", "NumberReplacer", "scored.sort(key=lambda t: (-t[0], t[1]))",
      "t[1] -> t[0]: ties then keep list order, which is the index order t[1] sorts by (sort is stable)"),
 ]

@@ -162,3 +162,13 @@ def test_index_keeps_a_pair_exactly_at_the_threshold_and_drops_one_just_under():
     assert edges.tolist() == [[0, 1]] and sims.tolist() == [0.5]
     assert index.matches(texts[1]) == [(1, 1.0), (0, 0.5)]
     assert ShingleIndex(texts, threshold=0.51, num_perm=128).similar_pairs() == []
+
+
+def test_group_score_is_the_mean_judge_score_else_consensus():
+    from seedfactory.validators.dedup import group_score
+
+    rows = [make_example("a", "x", scores={"judge": 2.0, "consensus": 0.1}),
+            make_example("b", "x", scores={"judge": 4.0}), make_example("c", "x", scores={"consensus": 0.5}),
+            make_example("d", "x")]
+    assert group_score(rows) == (2.0 + 4.0 + 0.5) / 3
+    assert group_score(rows[3:]) is None and group_score([]) is None
