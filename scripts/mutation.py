@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tests", nargs="+", help="one fixed set of test paths for every module (default: the map)")
     ap.add_argument("--work", type=Path, default=ROOT / ".mutation", help="sessions and test map (resumable)")
     ap.add_argument("--fresh", action="store_true", help="start over: drop earlier sessions and the test map")
+    ap.add_argument("--report", action="store_true", help="only summarise the sessions already run (runs nothing)")
     ap.add_argument("--retest-survivors", action="store_true",
                     help="where only tests changed (added), keep the killed mutants and run the survivors again")
     ap.add_argument("--factor", type=float, default=3.0, help="timeout = this x the tests' baseline time")
@@ -244,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started, mods = time.monotonic(), modules(args.paths)
+    if args.report:
+        return report(mods, args.work, started)
     if args.tests:
         test_map = {m: args.tests for m in mods}
     else:
@@ -254,6 +257,24 @@ def main(argv: list[str] | None = None) -> int:
             map_file.write_text(json.dumps({**json.loads(map_file.read_text()), "tests_digest": tests_digest()}))
         test_map = without_slow(json.loads(map_file.read_text()), args.max_test_seconds)
     per = {m: run_module(m, test_map[m], args.work, args.factor, args.min_timeout, args.retest_survivors) for m in mods}
+    return summary(args.paths, per, started)
+
+
+def report(mods: list[str], work: Path, started: float) -> int:
+    """The summary of the sessions already in `work`, running nothing (modules without one left out)."""
+    per = {}
+    for m in mods:
+        slug = m.replace("/", "__").removesuffix(".py")
+        session, meta = work / f"{slug}.sqlite", work / f"{slug}.json"
+        if session.exists() and meta.exists():
+            info = json.loads(meta.read_text())
+            per[m] = results(session) | {"seconds": info["exec_s"], "baseline_s": info["baseline_s"],
+                                         "tests": len(info["tests"])}
+    return summary(list(per), per, started)
+
+
+def summary(scope: list[str], per: dict[str, dict], started: float) -> int:
+    """Per module and in all: killed, survivors, equivalent mutants; the last line one JSON object."""
     for m, r in per.items():
         rate = r["mutants"] / r["seconds"] if r["seconds"] else 0.0
         print(f"{m}: {r['killed']}/{r['mutants']} killed, {len(r['equivalent'])} equivalent, {r['tests']} tests, "
@@ -266,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.monotonic() - started
     print(f"{k}/{n} mutants killed in {wall:.0f} s this run ({sum(r['seconds'] for r in per.values()):.0f} s "
           "of mutant runs over all resumed sessions)")
-    print(json.dumps({"scope": args.paths, "mutants": n, "killed": k, "score": round(k / n, 4) if n else None,
+    print(json.dumps({"scope": scope, "mutants": n, "killed": k, "score": round(k / n, 4) if n else None,
                       "score_without_equivalent": round(k / (n - len(equivalent)), 4) if n > len(equivalent) else None,
                       "survivors": survivors, "equivalent": equivalent,
                       "seconds": round(sum(r["seconds"] for r in per.values()))}))
