@@ -207,3 +207,45 @@ def test_score_cutoff_absolute_and_quantile():
     assert score_cutoff(scores, 1.75, 0.2) == 1.75    # an absolute floor above the quantile wins
     assert score_cutoff(scores, 1.0, 0.0) == 1.0
     assert score_cutoff([], 2.0, 0.5) == 2.0
+
+
+def test_score_cutoff_raises_the_minimum_to_the_drop_quantile():
+    from seedfactory.judges.rubric import score_cutoff
+
+    scores = [5.0, 1.0, 4.0, 2.0, 3.0]
+    assert score_cutoff(scores, 2.5, 0.4) == 3.0  # the 3rd lowest of 5
+    assert score_cutoff(scores, 2.5, 0.2) == 2.5  # the 2nd lowest (2.0) is under the minimum
+    assert score_cutoff(scores, 2.5, 0.39) == 2.5  # int(1.95) = 1: still the 2nd lowest
+    assert score_cutoff(scores, 2.5, 0.0) == 2.5 and score_cutoff([], 2.5, 0.5) == 2.5
+
+
+def test_judge_rows_in_batches_keep_row_order_and_round_the_weighted_score():
+    import math
+    import re
+
+    from seedfactory.schemas import GenerationResult, Sampling
+    from seedfactory.schemas.records import TokenLogprobs
+
+    third = math.log(1 / 3)
+
+    def reply(req):
+        n = int(re.search(r"answer (\d+)", req.messages[-1].content).group(1))
+        toks = [TokenLogprobs(token=t, top={t: 0.0}) for t in ['{"', "score", '": ']]
+        toks.append(TokenLogprobs(token="5", top={"5": third, "4": third, "1": third}))
+        text = json.dumps({"score": 5, "rationale": f"row {n}"})
+        return GenerationResult(request_key=req.key, model="j", text=text, prompt_hash="h", sampling=Sampling(),
+                                logprobs=toks if n == 0 else None)
+
+    class Backend:
+        def __init__(self):
+            self.batches = []
+
+        def generate(self, reqs):
+            self.batches.append(len(reqs))
+            return [reply(r) for r in reqs]
+
+    backend = Backend()
+    verdicts = judge_rows([ex(i) for i in range(5)], backend, ModelConfig(), batch_size=2)
+    assert backend.batches == [2, 2, 1]
+    assert [v.rationale for v in verdicts] == [f"row {i}" for i in range(5)]
+    assert verdicts[0].score == 3.3333 and verdicts[1].score == 5.0  # (5 + 4 + 1) / 3, four places
