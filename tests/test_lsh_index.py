@@ -14,8 +14,8 @@ NEAR_A = "w1 w2 w3 w4 w5 w6 x y"  # Jaccard 0.5 with A
 
 
 def test_identical_sets_join_each_copy_to_its_first_text_and_leave_empty_texts_alone():
-    texts = ["", A, "???", "", "W1 w2, w3 w4 w5 w6 w7 w8!", NEAR_A, A]
-    assert identical_sets(shingle_table(texts)).tolist() == [0, 1, 2, 3, 1, 5, 1]
+    texts = ["", A, "???", "", "W1 w2, w3 w4 w5 w6 w7 w8!", NEAR_A, A, "hello", "Hello"]  # one shingle each
+    assert identical_sets(shingle_table(texts)).tolist() == [0, 1, 2, 3, 1, 5, 1, 7, 7]
 
 
 def test_cluster_edges_name_texts_by_their_position_in_the_corpus():
