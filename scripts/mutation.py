@@ -72,6 +72,10 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "p[0] -> p[1] or p[-1]: ties then keep candidate order, ascending positions already (sort is stable)"),
     ("validators/dedup.py", "ReplaceFalseWithTrue", "connected_components(graph, directed=False)",
      "directed=True with scipy's default connection='weak' finds the same components"),
+    ("judges/rubric.py", "ReplaceBinaryOperator_Add_Sub", "probs.get(int(alt.strip()), 0.0) + math.exp(lp)",
+     "every digit's mass negated alike: the weighted mean, a ratio of the two sums, is the same"),
+    ("judges/rubric.py", "NumberReplacer", "batch_size: int = 64,",
+     "the default batch size changes how many requests go out at once, not any verdict"),
     ("judges/pairs.py", "NumberReplacer", "scored.sort(key=lambda t: (-t[0], t[1]))",
      "t[1] -> t[0]: ties then keep list order, which is the index order t[1] sorts by (sort is stable)"),
 ]

@@ -249,3 +249,72 @@ def test_judge_rows_in_batches_keep_row_order_and_round_the_weighted_score():
     assert backend.batches == [2, 2, 1]
     assert [v.rationale for v in verdicts] == [f"row {i}" for i in range(5)]
     assert verdicts[0].score == 3.3333 and verdicts[1].score == 5.0  # (5 + 4 + 1) / 3, four places
+
+
+def logprob_result(tokens, text):
+    """A judge reply whose tokens carry the given top alternatives ({token: probability})."""
+    import math
+
+    from seedfactory.schemas import GenerationResult, Sampling
+    from seedfactory.schemas.records import TokenLogprobs
+
+    toks = [TokenLogprobs(token=t, top={k: math.log(p) for k, p in (top or {t: 1.0}).items()}) for t, top in tokens]
+    return GenerationResult(request_key="k", model="j", text=text, prompt_hash="h", sampling=Sampling(), logprobs=toks)
+
+
+def test_weighted_score_divides_by_the_digit_mass_only():
+    from seedfactory.judges.rubric import expected_score
+
+    res = logprob_result([('{"score": ', None), ("5", {"5": 0.4, "4": 0.2, "x": 0.4})],
+                         '{"score": 5, "rationale": "r"}')
+    assert expected_score(res) == pytest.approx((5 * 0.4 + 4 * 0.2) / 0.6)
+
+
+def test_first_better_reads_the_winner_token_not_an_earlier_a():
+    from seedfactory.judges.pairwise import first_better
+
+    text = '{"rationale": "A is long", "winner": "B"}'
+    res = logprob_result([('{"rationale": "', None), ("A", {"A": 0.9, "B": 0.1}), (' is long", "winner": "', None),
+                          ("B", {"B": 0.5, "A": 0.2, "tie": 0.2, "x": 0.1})], text)
+    assert first_better(res) == pytest.approx((0.2 + 0.5 * 0.2) / 0.9)  # a tie counts half, over the A/B/tie mass
+
+
+def test_tie_band_edges_are_ties():
+    assert BothOrders("b", "a", 0.4, 0.5).p_a == 0.45 and BothOrders("b", "a", 0.4, 0.5).winner == "tie"
+    assert BothOrders("a", "b", 0.6, 0.5).p_a == 0.55 and BothOrders("a", "b", 0.6, 0.5).winner == "tie"
+    assert BothOrders("b", "a", 0.35, 0.5).winner == "b" and BothOrders("a", "b", 0.65, 0.5).winner == "a"
+
+
+def test_win_rate_counts_each_failed_order_and_is_zero_with_no_items():
+    report = win_rate([BothOrders(None, None), BothOrders("a", None)])
+    assert report["errors"] == 3 and report["value"] == 0.5
+    assert win_rate([])["value"] == 0.0 and win_rate([])["n"] == 0
+
+
+def test_judge_requests_ask_for_alternatives_at_seed_zero():
+    from seedfactory.judges import pairwise_request, rubric_request
+    from seedfactory.judges.rubric import schema_note
+
+    rubric = rubric_request(ex(0), ModelConfig())
+    pair = pairwise_request("task", "one", "two", ModelConfig())
+    assert (rubric.top_logprobs, rubric.sampling.seed, pair.top_logprobs, pair.sampling.seed) == (10, 0, 5, 0)
+    assert schema_note(None) == "" and schema_note({}) == "" and "JSON object" in schema_note({"type": "object"})
+
+
+def test_rubric_reply_bounds():
+    from seedfactory.judges.rubric import parse_rubric, rubric_request
+    from seedfactory.schemas import GenerationResult, Sampling
+
+    row = ex(0)
+    req = rubric_request(row, ModelConfig())
+
+    def verdict(score, rationale="r"):
+        text = json.dumps({"score": score, "rationale": rationale})
+        return parse_rubric(row, req, GenerationResult(request_key="k", model="j", text=text, prompt_hash="h",
+                                                       sampling=Sampling()))
+
+    assert verdict(1).score == 1.0 and verdict(5, "r" * 160).score == 5.0
+    assert verdict(0).error.startswith("unparseable judge reply: score:")
+    assert verdict(6).error.startswith("unparseable judge reply: score:")
+    assert verdict(3, "r" * 161).error.startswith("unparseable judge reply: rationale:")
+    assert verdict(9, "r" * 161).error.startswith("unparseable judge reply: score:")  # the first error is named
