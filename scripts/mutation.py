@@ -76,6 +76,8 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "every digit's mass negated alike: the weighted mean, a ratio of the two sums, is the same"),
     ("judges/rubric.py", "NumberReplacer", "batch_size: int = 64,",
      "the default batch size changes how many requests go out at once, not any verdict"),
+    ("judges/selftest.py", "ReplaceContinueWithBreak", "continue",
+     "a seed has no others only when every seed shares its id: then every seed is skipped either way"),
     ("judges/pairs.py", "NumberReplacer", "scored.sort(key=lambda t: (-t[0], t[1]))",
      "t[1] -> t[0]: ties then keep list order, which is the index order t[1] sorts by (sort is stable)"),
 ]
