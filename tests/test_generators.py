@@ -170,3 +170,39 @@ def test_cache_stats_since_a_point(tmp_path):
     # tokens paid count only the new request; all_* include the cached reply too
     assert got["all_prompt_tokens"] == 2 * got["prompt_tokens"] > 0
     assert cached.stats()["requests_sent"] == 3
+
+
+def test_cache_counts_tokens_cost_and_hits_exactly(tmp_path):
+    # each request "w1 .. wn" is n prompt tokens; each reply "r r r" is 3 completion tokens
+    fake = FakeBackend(responder=lambda r: RuntimeError("boom") if "bad" in r.messages[0].content else "r r r")
+    cfg = ModelConfig(price_prompt=2.0, price_completion=4.0)
+    cached = CachedBackend(fake, tmp_path / "cache.sqlite", cfg)
+    cached.generate([req("a b"), req("a b"), req("bad x y")])
+    before = cached.stats()
+    assert before == {"cache_hits": 1, "requests_sent": 2, "attempts": 2, "quarantined": 1, "prompt_tokens": 5,
+                      "completion_tokens": 3, "all_prompt_tokens": 5, "all_completion_tokens": 3,
+                      "last_error": "RuntimeError: boom", "model": "fake", "cost": (5 * 2 + 3 * 4) / 1e6}
+    cached.generate([req("a b"), req("c")])
+    after = cached.stats(since=before)
+    assert after == {"cache_hits": 1, "requests_sent": 1, "attempts": 1, "quarantined": 0, "prompt_tokens": 1,
+                     "completion_tokens": 3, "all_prompt_tokens": 3, "all_completion_tokens": 6, "model": "fake",
+                     "cost": (1 * 2 + 3 * 4) / 1e6}
+    assert cached.spent() == {"requests": 3, "attempts": 3, "prompt_tokens": 6, "completion_tokens": 6,
+                              "cost": (6 * 2 + 6 * 4) / 1e6}
+    assert CachedBackend(FakeBackend(), tmp_path / "other.sqlite").spent()["cost"] == 0.0  # no prices: free
+
+
+def test_cache_stops_at_the_token_cap_exactly(tmp_path):
+    from seedfactory.generators.cache import BudgetExceeded
+
+    cached = CachedBackend(FakeBackend(responder=lambda r: "r r r"), tmp_path / "c.sqlite",
+                           ModelConfig(max_tokens_total=10))
+    cached.generate([req("a b c d"), req("e f g h i j")])  # 4 + 3, then the cap is 10 > 7: the second goes out
+    assert cached.spent()["prompt_tokens"] + cached.spent()["completion_tokens"] == 16
+    with pytest.raises(BudgetExceeded, match="16 tokens used, max_tokens_total is 10"):
+        cached.generate([req("k")])
+    at_cap = CachedBackend(FakeBackend(responder=lambda r: "r r r"), tmp_path / "d.sqlite",
+                           ModelConfig(max_tokens_total=10))
+    at_cap.generate([req("a b c d e f g")])  # 7 + 3: exactly the cap
+    with pytest.raises(BudgetExceeded, match="10 tokens used"):
+        at_cap.generate([req("k")])
