@@ -318,3 +318,15 @@ def test_rubric_reply_bounds():
     assert verdict(6).error.startswith("unparseable judge reply: score:")
     assert verdict(3, "r" * 161).error.startswith("unparseable judge reply: rationale:")
     assert verdict(9, "r" * 161).error.startswith("unparseable judge reply: score:")  # the first error is named
+
+
+def test_written_votes_are_one_zero_and_a_half():
+    from seedfactory.judges.pairwise import first_better
+
+    def vote(w, tokens=None):
+        return first_better(logprob_result(tokens or [], json.dumps({"rationale": "r", "winner": w})))
+
+    assert (vote("A"), vote("B"), vote("tie")) == (1.0, 0.0, 0.5)
+    # the winner token's alternatives hold no A, B or tie at all: the written vote decides
+    assert vote("B", [('{"rationale": "r", "winner": "', None), ("B", {"x": 0.5, "y": 0.5})]) == 0.0
+    assert [BothOrders(f, b).p_a for f, b in [("a", "b"), ("b", "a"), ("a", "a"), ("a", None)]] == [1.0, 0.0, 0.5, None]
