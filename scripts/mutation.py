@@ -61,6 +61,8 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "-1.0 -> -2.0: cosines are >= -1, so the diagonal is never the max either way (-1.0 -> -0.0 is killed)"),
     ("validators/quality.py", "NumberReplacer", "nearest = sims.max(axis=1)",
      "axis=1 -> axis=0: a Gram matrix is symmetric, its row and column maxima are the same"),
+    ("validators/similarity.py", "ReplaceOrWithAnd", "if not a or not b:",
+     "with one set empty the intersection is empty: 0 / len(the other) is 0.0 either way"),
     ("validators/lsh.py", "NumberReplacer", "mixed ^= mixed >> np.uint64(31)",
      "another shift is another order-free hash: groups are confirmed by Jaccard 1.0 whatever the hash"),
     ("validators/lsh.py", "NumberReplacer", "key ^= lens.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)",

@@ -172,3 +172,8 @@ def test_group_score_is_the_mean_judge_score_else_consensus():
             make_example("d", "x")]
     assert group_score(rows) == (2.0 + 4.0 + 0.5) / 3
     assert group_score(rows[3:]) is None and group_score([]) is None
+
+
+def test_a_template_needs_two_texts_and_is_what_both_share():
+    assert template_shingles(["a b c d", "a b c e"]) == frozenset({"a b c"})
+    assert template_shingles(["a b c d"]) == frozenset() and template_shingles([]) == frozenset()
