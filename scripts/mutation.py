@@ -61,6 +61,8 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "-1.0 -> -2.0: cosines are >= -1, so the diagonal is never the max either way (-1.0 -> -0.0 is killed)"),
     ("validators/quality.py", "NumberReplacer", "nearest = sims.max(axis=1)",
      "axis=1 -> axis=0: a Gram matrix is symmetric, its row and column maxima are the same"),
+    ("validators/filters.py", "ReplaceTrueWithFalse", "Verdict = Literal[True] | tuple[Literal[False]",
+     "a type alias: annotations do not run"),
     ("validators/similarity.py", "ReplaceOrWithAnd", "if not a or not b:",
      "with one set empty the intersection is empty: 0 / len(the other) is 0.0 either way"),
     ("validators/lsh.py", "NumberReplacer", "mixed ^= mixed >> np.uint64(31)",
