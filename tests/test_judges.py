@@ -330,3 +330,14 @@ def test_written_votes_are_one_zero_and_a_half():
     # the winner token's alternatives hold no A, B or tie at all: the written vote decides
     assert vote("B", [('{"rationale": "r", "winner": "', None), ("B", {"x": 0.5, "y": 0.5})]) == 0.0
     assert [BothOrders(f, b).p_a for f, b in [("a", "b"), ("b", "a"), ("a", "a"), ("a", None)]] == [1.0, 0.0, 0.5, None]
+
+
+def test_a_fence_is_named_with_an_eight_hex_digit_nonce_of_its_content():
+    import hashlib
+    import re
+
+    from seedfactory.judges.fence import fence
+
+    nonce = hashlib.sha256("Task\0say \u2039\u2039hi\u203a\u203a".encode()).hexdigest()[:8]  # of the neutralised text
+    assert fence("Task", "say <<hi>>") == f"<<Task {nonce}>>\nsay \u2039\u2039hi\u203a\u203a\n<</Task {nonce}>>"
+    assert re.fullmatch(r"<<Task [0-9a-f]{8}>>\n.*\n<</Task [0-9a-f]{8}>>", fence("Task", "x"))
