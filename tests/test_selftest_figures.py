@@ -36,7 +36,7 @@ def test_alter_scales_and_shifts_numbers_and_moves_dates():
 
 def test_alter_leaves_what_it_cannot_alter():
     for value in (True, None, "Acme", "2024/03/14", "2024-03-1x", "2024-3-14", "12024-03-14", "2024-13-14x",
-                  "2024:03-14", "2024-03:14", ["x"]):
+                  "2024:03-14", "2024-03:14", ["x"], list("2024-03-14")):
         assert _alter(value, Picks(0)) is None, value
 
 
@@ -45,6 +45,25 @@ def test_value_altered_touches_an_alterable_field():
     b = SeedExample(id="b", instruction="Extract.", input="y", output={"v": "Zeta", "w": "Elm", "t": 20.0})
     altered = dict(corruptions(a, [b], Picks(0, 0, 0, 2, 0, 0, 0, 0)))["value_altered"]
     assert altered == {"v": "Acme", "w": "Oak", "t": 6.0}
+
+
+def test_a_text_answer_of_another_seed_swaps_no_field():
+    a = SeedExample(id="a", instruction="Extract.", input="x", output={"v": "Acme", "t": 10.0})
+    t = SeedExample(id="t", instruction="Say.", input="y", output="free text")
+    kinds = [k for k, _ in corruptions(a, [t], Picks(0, 0, 0, 0, 0, 0, 0))]
+    assert kinds == ["other_seed_answer", "field_dropped", "value_altered"]
+
+
+def test_check_set_corrupts_each_seed_with_another_seeds_answer():
+    from random import Random
+
+    from seedfactory.judges import check_set
+
+    seeds = [SeedExample(id=f"s{i}", instruction="Say.", input=f"q{i}", output=f"Answer {i}. More here.")
+             for i in range(3)]
+    checks = check_set(seeds, Random(0), limit=3)
+    others = [(g.output, b.output) for g, b, kind in checks if kind == "other_seed_answer"]
+    assert len(others) == 3 and all(good != bad for good, bad in others)
 
 
 def test_truncated_keeps_two_fifths_and_at_least_eight_characters():
@@ -79,7 +98,7 @@ def judge(scores, pairwise):
         policy = pairwise[b if good_first else a]
         if policy == "err_forward" and good_first:
             return "bad json"
-        vote = {"good": "A" if good_first else "B", "first": "A"}.get(policy, "A")
+        vote = {"good": "A" if good_first else "B", "bad": "B" if good_first else "A", "first": "A"}.get(policy, "A")
         return json.dumps({"rationale": "r", "winner": vote})
     return FakeBackend(responder=reply)
 
@@ -109,10 +128,12 @@ def test_report_counts_failed_replies_as_errors_and_ties():
     goods = [row(1, "good one"), row(2, "good two"), row(3, "good three")]
     bads = [row(4, "bad one"), row(5, "bad two"), row(6, "bad three")]
     checks = [(g, b, "k") for g, b in zip(goods, bads)]
-    scores = {"good one": 5, "good two": 4, "good three": 4, "bad one": None, "bad two": 1, "bad three": 2}
+    scores = {"good one": 5, "good two": 4, "good three": 4, "bad one": None, "bad two": 1, "bad three": 4}
     report = self_test(checks, judge(scores, {"bad one": "good", "bad two": "good", "bad three": "err_forward"}),
                        ModelConfig(), None)
-    assert (report["judge_errors"], report["mean_good"], report["auc"]) == (1, 4.333, 1.0)
+    # goods 5, 4, 4 against bads 1 and 4 (the failed one left out): 5 of 6 comparisons, ties half
+    assert (report["judge_errors"], report["mean_good"], report["auc"]) == (1, 4.333, 0.8333)
+    assert report["auc_by_kind"] == {"k": 0.8333}
     assert report["examples"][0]["bad_score"] is None
     # the failed order leaves that item out of both-orders accuracy; as a hard vote it is a tie
     assert report["pairwise"] == {"n": 3, "errors": 1, "accuracy_both_orders": 1.0,
@@ -121,8 +142,19 @@ def test_report_counts_failed_replies_as_errors_and_ties():
 
 def test_report_shows_six_examples_cut_at_200_characters():
     good = row(0, "g" * 250)
-    checks = [(good, row(i, f"bad {i}"), "k") for i in range(1, 8)]
-    scores = {"g" * 250: 5, **{f"bad {i}": 1 for i in range(1, 8)}}
+    checks = [(good, row(i, f"bad {i}" if i > 1 else "b" * 250), "k") for i in range(1, 8)]
+    scores = {"g" * 250: 5, "b" * 250: 1, **{f"bad {i}": 1 for i in range(2, 8)}}
     report = self_test(checks, judge(scores, {}), ModelConfig(), None, pairwise=False)
     assert len(report["examples"]) == 6 and report["examples"][0]["good"] == "g" * 200
+    assert report["examples"][0]["bad"] == "b" * 200
     assert "pairwise" not in report
+
+
+def test_a_judge_that_prefers_the_bad_answer_loses_that_vote():
+    goods = [row(1, "good one"), row(2, "good two"), row(3, "good three")]
+    bads = [row(4, "bad one"), row(5, "bad two"), row(6, "bad three")]
+    scores = dict.fromkeys(["good one", "good two", "good three"], 5) | dict.fromkeys(["bad one", "bad two",
+                                                                                       "bad three"], 1)
+    report = self_test([(g, b, "k") for g, b in zip(goods, bads)],
+                       judge(scores, {"bad one": "good", "bad two": "bad", "bad three": "good"}), ModelConfig(), None)
+    assert report["pairwise"]["accuracy_both_orders"] == 0.6667 and report["pairwise"]["accuracy_hard_votes"] == 0.6667
