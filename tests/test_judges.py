@@ -328,7 +328,8 @@ def test_written_votes_are_one_zero_and_a_half():
 
     assert (vote("A"), vote("B"), vote("tie")) == (1.0, 0.0, 0.5)
     # the winner token's alternatives hold no A, B or tie at all: the written vote decides
-    assert vote("B", [('{"rationale": "r", "winner": "', None), ("B", {"x": 0.5, "y": 0.5})]) == 0.0
+    assert vote("B", [('{"rationale": "r", "winner": "', None), ("B", {"x": 0.5, "y": 0.5}),
+                      ("A", {"A": 0.7, "B": 0.3})]) == 0.0  # and no later token is read instead
     assert [BothOrders(f, b).p_a for f, b in [("a", "b"), ("b", "a"), ("a", "a"), ("a", None)]] == [1.0, 0.0, 0.5, None]
 
 
@@ -341,3 +342,19 @@ def test_a_fence_is_named_with_an_eight_hex_digit_nonce_of_its_content():
     nonce = hashlib.sha256("Task\0say \u2039\u2039hi\u203a\u203a".encode()).hexdigest()[:8]  # of the neutralised text
     assert fence("Task", "say <<hi>>") == f"<<Task {nonce}>>\nsay \u2039\u2039hi\u203a\u203a\n<</Task {nonce}>>"
     assert re.fullmatch(r"<<Task [0-9a-f]{8}>>\n.*\n<</Task [0-9a-f]{8}>>", fence("Task", "x"))
+
+
+def test_pairwise_reply_bounds_and_frozen_verdicts():
+    import dataclasses
+
+    from seedfactory.judges.pairwise import parse_pairwise
+    from seedfactory.schemas import GenerationResult, Sampling
+
+    def parsed(rationale):
+        text = json.dumps({"rationale": rationale, "winner": "A"})
+        return parse_pairwise(GenerationResult(request_key="k", model="j", text=text, prompt_hash="h",
+                                               sampling=Sampling()))
+
+    assert parsed("r" * 600) == "a" and parsed("r" * 601) is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        BothOrders("a", "b").forward = "b"
