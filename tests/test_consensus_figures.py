@@ -69,3 +69,20 @@ def test_text_consensus_is_the_mean_cosine_to_the_others():
                   lambda texts: np.array([vecs[t] for t in texts]))
     assert c.per_row == {"r0": 0.3, "r1": 0.7, "r2": 0.4} and c.best.id == "r1"
     assert c.agreement == 0.4667
+
+
+def test_per_row_figures_keep_four_places():
+    rows = [answer(0, {"v": "A", "t": 1, "d": 1}), answer(1, {"v": "A", "t": 1, "d": 2}),
+            answer(2, {"v": "B", "t": 2, "d": 2})]
+    assert consensus(rows).per_row == {"r0": 0.6667, "r1": 1.0, "r2": 0.3333}
+    c = 0.123456
+    vecs = {"one": [1.0, 0.0], "two": [c, (1 - c * c) ** 0.5], "three": [0.0, 1.0]}
+    text = consensus([answer(0, "one"), answer(1, "two"), answer(2, "three")],
+                     lambda texts: np.array([vecs[t] for t in texts]))
+    assert text.per_row == {"r0": 0.0617, "r1": 0.5579, "r2": 0.4962}  # (c + 0) / 2, (c + s) / 2, (s + 0) / 2
+
+
+def test_one_text_answer_needs_no_embedder_and_two_answers_are_compared():
+    assert consensus([answer(0, "just one")]).per_row == {"r0": 1.0}
+    two = consensus([answer(0, {"v": "A"}), answer(1, {"v": "A"})])
+    assert two.per_row == {"r0": 1.0, "r1": 1.0} and two.fields == {"v": 1.0}
