@@ -63,6 +63,8 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "axis=1 -> axis=0: a Gram matrix is symmetric, its row and column maxima are the same"),
     ("validators/filters.py", "ReplaceTrueWithFalse", "Verdict = Literal[True] | tuple[Literal[False]",
      "a type alias: annotations do not run"),
+    ("validators/base.py", "ReplaceBinaryOperator_Mul_Div", "reason: str, *, score",
+     "the keyword-only marker * becomes the positional-only /: every caller passes these by keyword"),
     ("validators/filters.py", "ReplaceFalseWithTrue", "Verdict = Literal[True] | tuple[Literal[False]",
      "a type alias: annotations do not run"),
     ("validators/filters.py", "ReplaceBinaryOperator_Mul_Div", "(row: Example, *, ",
