@@ -206,3 +206,34 @@ def test_cache_stops_at_the_token_cap_exactly(tmp_path):
     at_cap.generate([req("a b c d e f g")])  # 7 + 3: exactly the cap
     with pytest.raises(BudgetExceeded, match="10 tokens used"):
         at_cap.generate([req("k")])
+
+
+def test_cache_spend_starts_at_zero_and_stops_at_the_cost_cap_exactly(tmp_path):
+    from seedfactory.generators.cache import BudgetExceeded
+
+    fresh = CachedBackend(FakeBackend(), tmp_path / "e.sqlite", ModelConfig(price_prompt=1.0))
+    assert fresh.spent() == {"requests": 0, "attempts": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0}
+    # one prompt token costs 1.0 at a price of 1e6 per million: two tokens reach a cap of 2.0 exactly
+    capped = CachedBackend(FakeBackend(responder=lambda r: ""), tmp_path / "f.sqlite",
+                           ModelConfig(max_cost=2.0, price_prompt=1e6))
+    capped.generate([req("a b")])
+    with pytest.raises(BudgetExceeded, match="cost 2.0000 reached max_cost 2.0"):
+        capped.generate([req("c")])
+
+
+def test_a_cap_reached_mid_batch_keeps_the_answers_and_stops(tmp_path):
+    from seedfactory.generators.cache import BudgetExceeded
+
+    cached = CachedBackend(FakeBackend(responder=lambda r: "r r r"), tmp_path / "g.sqlite",
+                           ModelConfig(max_tokens_total=5))
+    with pytest.raises(BudgetExceeded, match="7 tokens used"):
+        cached.generate([req("a b c d"), req("e f"), req("g h")])  # 4 + 3 after the first: the rest not sent
+    assert cached.spent()["prompt_tokens"] == 4 and cached.stats()["quarantined"] == 2  # the two not sent
+
+
+def test_cache_cost_is_rounded_to_six_places(tmp_path):
+    cached = CachedBackend(FakeBackend(responder=lambda r: ""), tmp_path / "h.sqlite", ModelConfig(price_prompt=0.4))
+    cached.generate([req("a b c d e")])  # 5 tokens at 0.4 per million: 2e-06
+    assert cached.stats()["cost"] == 2e-06
+    cached.generate([req("a b c d e f g h")])  # 13 tokens in all: 5.2e-06, 5e-06 to six places
+    assert cached.stats()["cost"] == 5e-06
