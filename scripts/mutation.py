@@ -104,6 +104,10 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "the default batch size changes how many requests go out at once, not any verdict"),
     ("judges/selftest.py", "ReplaceContinueWithBreak", "continue",
      "a seed has no others only when every seed shares its id: then every seed is skipped either way"),
+    ("generators/cache.py", "NumberReplacer", 'ok = db.execute("PRAGMA quick_check").fetchone()[0]',
+     "a one-column row: [0] -> [-1] is the same value ([1] raises and is killed)"),
+    ("generators/cache.py", "NumberReplacer", "return GenerationResult.model_validate_json(row[0]) if row else None",
+     "a one-column row: [0] -> [-1] is the same value ([1] raises and is killed)"),
     ("judges/pairs.py", "NumberReplacer", "scored.sort(key=lambda t: (-t[0], t[1]))",
      "t[1] -> t[0]: ties then keep list order, which is the index order t[1] sorts by (sort is stable)"),
 ]
