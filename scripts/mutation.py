@@ -95,7 +95,8 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "workers=2 or 0: a pool starts only above 20,000 texts and gives the same table (test_process_pool...)"),
     ("validators/lsh.py", "NumberReplacer", "@lru_cache(maxsize=32)", "the cache's size changes speed, not results"),
     ("validators/lsh.py", "NumberReplacer", "return sorted(found, key=lambda p: (-p[1], p[0]))",
-     "p[0] -> p[1] or p[-1]: ties then keep candidate order, ascending positions already (sort is stable)"),
+     "p[0] -> p[1] or p[-1]: ties then keep candidate order, ascending positions already (sort is stable);"
+     " -p[1] -> -p[0] is killed"),
     ("validators/dedup.py", "ReplaceFalseWithTrue", "connected_components(graph, directed=False)",
      "directed=True with scipy's default connection='weak' finds the same components"),
     ("judges/rubric.py", "ReplaceBinaryOperator_Add_Sub", "probs.get(int(alt.strip()), 0.0) + math.exp(lp)",

@@ -28,3 +28,8 @@ def test_two_permutations_are_the_floor():
     assert len(ShingleIndex([A, NEAR_A], threshold=0.5, num_perm=2)) == 2
     with pytest.raises(ValueError, match="validate.num_perm must be at least 2 for MinHash-LSH, got 1"):
         ShingleIndex([A], threshold=0.5, num_perm=1)
+
+
+def test_matches_are_best_first_whatever_their_positions():
+    index = ShingleIndex([A, NEAR_A, A], threshold=0.5, num_perm=128)
+    assert index.matches(A) == [(0, 1.0), (2, 1.0), (1, 0.5)]
