@@ -54,10 +54,10 @@ def near_duplicate_clusters(index: ShingleIndex) -> list[list[int]]:
     n = len(index)
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
-    order = np.argsort(labels, kind="stable")
+    members = np.flatnonzero(np.bincount(labels)[labels] > 1)  # splitting off singletons is slow
+    order = members[np.argsort(labels[members], kind="stable")]
     cuts = np.flatnonzero(np.diff(labels[order])) + 1
-    clusters = [c.tolist() for c in np.split(order, cuts) if len(c) > 1]
-    return sorted(clusters)
+    return sorted(c.tolist() for c in np.split(order, cuts)) if len(order) else []
 
 
 def group_score(group: list[Example]) -> float | None:
