@@ -31,12 +31,6 @@ from itertools import chain
 
 import numpy as np
 
-from seedfactory.validators.minhash_jit import (
-    ascii_doc_keys,
-    bucket_codes,
-    jaccard_pairs,
-    signature_rows,
-)
 from seedfactory.validators.similarity import SHINGLE_WORDS, WORD, normalise
 
 _WORD_OR_NUL = re.compile(WORD.pattern + r"|\0")
@@ -45,6 +39,14 @@ SEED = 1  # datasketch's default MinHash seed
 # Members of one LSH bucket paired with at most this many neighbours in bucket order, so a
 # bucket of thousands of copies costs linear, not quadratic, work.
 BUCKET_WINDOW = 64
+
+
+def _jit():
+    """The compiled kernels, imported on first use: importing numba takes a second, and
+    importing this module should not."""
+    from seedfactory.validators import minhash_jit
+
+    return minhash_jit
 
 
 @lru_cache(maxsize=8)
@@ -80,7 +82,7 @@ def signatures(fps: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int = 
     """
     a, b = permutations(num_perm, seed)
     h = fmix32((fps & np.uint64(0xFFFFFFFF)).astype(np.uint32))
-    return signature_rows(h, offsets, a, b)
+    return _jit().signature_rows(h, offsets, a, b)
 
 
 @dataclass
@@ -180,7 +182,7 @@ def _doc_fps(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray, np.n
 def _ascii_fps(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """_doc_fps for ASCII texts without NUL: one compiled pass over their joined bytes."""
     buf = np.frombuffer("\0".join(texts).lower().encode("ascii"), dtype=np.uint8)
-    docs, keys, fps, empty = ascii_doc_keys(buf, len(texts), n)
+    docs, keys, fps, empty = _jit().ascii_doc_keys(buf, len(texts), n)
     norms = [(i, t) for i, t in ((i, normalise(texts[i])) for i in empty.tolist()) if t]
     if norms:  # no word characters: the normalised text is the one shingle, if there is any
         docs = np.concatenate([docs, np.array([i for i, _ in norms], dtype=np.int64)])
@@ -259,8 +261,9 @@ def band_pairs(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     found = []
     for band in range(bands):
         order = np.argsort(keys[:, band], kind="stable")  # equal keys stay in index order
-        found.append(bucket_codes(order, keys[order, band], BUCKET_WINDOW, n))
-    codes = np.unique(np.concatenate(found))
+        found.append(_jit().bucket_codes(order, keys[order, band], BUCKET_WINDOW, n))
+    codes = np.sort(np.concatenate(found))  # np.unique's hash path is several times slower here
+    codes = codes[np.diff(codes, prepend=-1) != 0]
     return np.stack([codes // n, codes % n], axis=1)
 
 
@@ -269,4 +272,4 @@ def pair_jaccard(table: ShingleTable, pairs: np.ndarray, other: ShingleTable | N
     merging the two documents' sorted fingerprints (minhash_jit.jaccard_pairs)."""
     other = table if other is None else other
     pairs = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
-    return jaccard_pairs(table.offsets, table.fps, other.offsets, other.fps, pairs)
+    return _jit().jaccard_pairs(table.offsets, table.fps, other.offsets, other.fps, pairs)
