@@ -31,6 +31,8 @@ class ModelConfig(Section):
     top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling")
     max_tokens: int = Field(256, gt=0, description="longest completion, in tokens")
     max_model_len: int = Field(2048, gt=0, description="context length for the in-process engine")
+    kv_cache_gib: int = Field(2, gt=0, description="KV cache of the in-process engine on the CPU, GiB (VLLM_CPU_KVCACHE_SPACE; 2 holds ~90k tokens of a 135M model; python -m bench.engine)")
+    max_num_seqs: int | None = Field(None, gt=0, description="most sequences the in-process engine runs in one batch (unset: vLLM's default; python -m bench.engine)")
     concurrency: int = Field(8, gt=0, description="requests in flight at once (openai backend)")
     timeout: float = Field(120.0, gt=0, description="seconds before a request is abandoned and retried")
     max_retries: int = Field(3, ge=0, description="retries for 429, 5xx, timeouts, dropped connections and unparseable replies before a request is quarantined (a 400 is never retried)")
