@@ -1,15 +1,18 @@
-"""Bulk word-shingling, MinHash and LSH banding with numpy, for near-duplicate search at scale.
+"""Bulk word-shingling, MinHash and LSH banding for near-duplicate search at scale: numpy, with
+the per-shingle and per-pair loops compiled by numba (validators/minhash_jit.py).
 
 Signatures are bit-identical to datasketch's default `MinHash(num_perm, seed=1)` (its "affine32"
 scheme, datasketch >= 2.0) updated with each shingle's UTF-8 bytes: sha1 of the shingle, its
 first 4 bytes little-endian, the MurmurHash3 finalizer, then `a*h + b mod 2^32` per permutation,
-minimum over the set. Here that runs once per distinct shingle and as one array operation over
-every document, instead of a Python call per shingle per document.
+minimum over the set. Here sha1 runs once per distinct shingle and the minimum in one compiled
+loop over every document, instead of a Python call per shingle per document.
 
 Shingles are `similarity.shingles`' word 3-grams (a short text: its words; no words: the
-normalised text), built for all texts at once: one regex pass per text, words numbered once,
-3-grams as integer keys so each distinct shingle is joined and hashed only once. Each document
-also keeps its shingles as sorted 64-bit sha1 fingerprints, on which true Jaccard is computed
+normalised text), built for all texts at once. ASCII texts: one compiled pass over their joined
+bytes finds the words, hash tables number the distinct words and 3-grams, and SHA-1 runs in the
+same compiled code. Other texts: one regex pass, words numbered once, 3-grams as integer keys so
+each distinct shingle is joined and hashed once with hashlib. Each document also keeps its
+shingles as sorted 64-bit sha1 fingerprints, on which true Jaccard is computed by a merge
 (exact unless two distinct shingles share a 64-bit sha1 prefix).
 
     table = shingle_table(texts)                       # ShingleTable: fingerprints + signatures
