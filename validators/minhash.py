@@ -260,11 +260,8 @@ def band_pairs(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     n = len(sigs)
     if n < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    keys = band_keys(sigs, bands, rows)
-    found = []
-    for band in range(bands):
-        order = np.argsort(keys[:, band], kind="stable")  # equal keys stay in index order
-        found.append(_jit().bucket_codes(order, keys[order, band], BUCKET_WINDOW, n))
+    sigs = np.ascontiguousarray(sigs)
+    found = _jit().band_codes(sigs, bands, rows, BUCKET_WINDOW)
     codes = np.sort(np.concatenate(found))  # np.unique's hash path is several times slower here
     codes = codes[np.diff(codes, prepend=-1) != 0]
     return np.stack([codes // n, codes % n], axis=1)

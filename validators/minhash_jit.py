@@ -210,20 +210,18 @@ def _sha1_fp(msg, length, w):
         for t in range(16, 80):
             w[t] = _rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1)
         a, b, c, d, e = h0, h1, h2, h3, h4
-        for t in range(80):
-            if t < 20:
-                f = (b & c) | ((~b) & d & _M32)
-                k = 0x5A827999
-            elif t < 40:
-                f = b ^ c ^ d
-                k = 0x6ED9EBA1
-            elif t < 60:
-                f = (b & c) | (b & d) | (c & d)
-                k = 0x8F1BBCDC
-            else:
-                f = b ^ c ^ d
-                k = 0xCA62C1D6
-            tmp = (_rotl(a, 5) + f + e + k + w[t]) & _M32
+        # Four branch-free loops, one per round function.
+        for t in range(20):
+            tmp = (_rotl(a, 5) + ((b & c) | ((~b) & d & _M32)) + e + 0x5A827999 + w[t]) & _M32
+            e, d, c, b, a = d, c, _rotl(b, 30), a, tmp
+        for t in range(20, 40):
+            tmp = (_rotl(a, 5) + (b ^ c ^ d) + e + 0x6ED9EBA1 + w[t]) & _M32
+            e, d, c, b, a = d, c, _rotl(b, 30), a, tmp
+        for t in range(40, 60):
+            tmp = (_rotl(a, 5) + ((b & c) | (b & d) | (c & d)) + e + 0x8F1BBCDC + w[t]) & _M32
+            e, d, c, b, a = d, c, _rotl(b, 30), a, tmp
+        for t in range(60, 80):
+            tmp = (_rotl(a, 5) + (b ^ c ^ d) + e + 0xCA62C1D6 + w[t]) & _M32
             e, d, c, b, a = d, c, _rotl(b, 30), a, tmp
         h0 = (h0 + a) & _M32
         h1 = (h1 + b) & _M32
@@ -301,35 +299,6 @@ def signature_rows(h, offsets, a, b):
 
 
 @njit(cache=True)
-def bucket_codes(order, keys, window, n):
-    """Pairs (as i * n + j) of members of one bucket (a run of equal sorted `keys`; `order` the
-    positions in stable-sorted order), each member with at most its next `window` members."""
-    m = len(keys)
-    count = 0
-    r0 = 0
-    while r0 < m:
-        r1 = r0 + 1
-        while r1 < m and keys[r1] == keys[r0]:
-            r1 += 1
-        for x in range(r0, r1):
-            count += min(window, r1 - x - 1)
-        r0 = r1
-    out = np.empty(count, np.int64)
-    k = 0
-    r0 = 0
-    while r0 < m:
-        r1 = r0 + 1
-        while r1 < m and keys[r1] == keys[r0]:
-            r1 += 1
-        for x in range(r0, r1):
-            for y in range(x + 1, min(r1, x + 1 + window)):
-                out[k] = order[x] * n + order[y]
-                k += 1
-        r0 = r1
-    return out
-
-
-@njit(cache=True)
 def jaccard_pairs(off_a, fps_a, off_b, fps_b, pairs):
     """True Jaccard of each pair's sets (`pairs[:, 0]` in a, `pairs[:, 1]` in b), each set a run
     of ascending fingerprints; merged in one pass per pair. An empty set gives 0."""
@@ -353,3 +322,63 @@ def jaccard_pairs(off_a, fps_a, off_b, fps_b, pairs):
                 q += 1
         out[k] = inter / (na + nb - inter)
     return out
+
+
+@njit(cache=True)
+def band_codes(sigs, bands, rows, window):
+    """Candidate pairs (as i * n + j, i < j, unsorted, may repeat across bands) of documents whose
+    band of `rows` signature values agree; within a bucket each member is paired with its next
+    `window` members in index order. A band's rows are mixed into one 64-bit key exactly as
+    minhash.band_keys does, then grouped by a hash table instead of a sort."""
+    n = sigs.shape[0]
+    size = 1
+    while size < 2 * n:
+        size <<= 1
+    table = np.empty(size, np.int64)
+    tkeys = np.empty(size, np.uint64)
+    tail = np.empty(n, np.int64)    # per bucket (numbered by its first member): last member so far
+    count = np.empty(n, np.int64)   # per bucket: members
+    nxt = np.empty(n, np.int64)     # per document: the next member of its bucket, or -1
+    bucket = np.empty(n, np.int64)  # per document: its bucket
+    rank = np.empty(n, np.int64)    # per document: its place in its bucket
+    parts = []
+    for band in range(bands):
+        table[:] = -1
+        total = 0
+        for d in range(n):
+            key = np.uint64(0)
+            for r in range(rows):
+                key = (key ^ np.uint64(sigs[d, band * rows + r])) * _GOLD
+                key ^= key >> np.uint64(29)
+            slot = np.int64(key & np.uint64(size - 1))
+            while table[slot] != -1 and tkeys[slot] != key:
+                slot = (slot + 1) & (size - 1)
+            nxt[d] = -1
+            if table[slot] == -1:
+                table[slot] = d
+                tkeys[slot] = key
+                bucket[d] = d
+                tail[d] = d
+                count[d] = 1
+                rank[d] = 0
+            else:
+                b = table[slot]
+                bucket[d] = b
+                nxt[tail[b]] = d
+                tail[b] = d
+                rank[d] = count[b]
+                count[b] += 1
+        for d in range(n):
+            total += min(window, count[bucket[d]] - rank[d] - 1)
+        out = np.empty(total, np.int64)
+        k = 0
+        for d in range(n):
+            j = nxt[d]
+            m = 0
+            while j != -1 and m < window:
+                out[k] = d * n + j
+                k += 1
+                m += 1
+                j = nxt[j]
+        parts.append(out)
+    return parts
