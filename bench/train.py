@@ -5,8 +5,11 @@ Rows are Self-Instruct seed tasks (instruction + input -> output, as chat prompt
 DPO's rejected answer is another task's output), so lengths vary as in real data. "trl default"
 is SFTConfig/DPOConfig with only the shared settings given (trl then turns on bf16 and gradient
 checkpointing by itself); "project" is seedfactory.train's train_sft/train_dpo, the code the
-pipeline runs. Tokens/s counts the non-padding tokens of the rows trained on. An untimed
-warm-up runs first (the first trainer in a process pays for kernel set-up). Last line JSON.
+pipeline runs (padding-free SFT batches, frozen base in bf16 under bf16 autocast, no gradient
+checkpointing). Ratios are given by wall time and by this process's CPU time (one thread:
+the CPU-time ratio is what survives a shared, loaded machine). Tokens/s counts the non-padding
+tokens of the rows trained on. An untimed warm-up runs first (the first trainer in a process pays
+for kernel set-up). Last line JSON.
 
     OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 .venv/bin/python -m bench.train [--sft-steps 16] [--dpo-steps 8]
 """
@@ -78,9 +81,10 @@ def trl_default(kind: str, model_dir: Path, records: list[dict], cfg: TrainConfi
         args = DPOConfig(**shared, learning_rate=cfg.dpo_learning_rate, beta=cfg.dpo_beta)
         trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=Dataset.from_list(records),
                              processing_class=tok)
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), time.process_time()
     trainer.train()
-    return {"seconds": time.monotonic() - t0, "last_loss": losses(trainer.state.log_history)[-1]}
+    return {"seconds": time.monotonic() - t0, "cpu_seconds": time.process_time() - c0,
+            "last_loss": losses(trainer.state.log_history)[-1]}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -111,24 +115,29 @@ def main(argv: list[str] | None = None) -> dict:
         # Untimed warm-up: oneDNN builds its bf16 kernels on first use, which would otherwise be
         # charged to whichever contender runs first.
         trl_default("sft", model_dir, sft_rows, cfg, args.warmup_steps, None, work)
+        show = lambda who, r: print(f"{who}: {r['seconds']:.1f}s wall, {r['cpu_seconds']:.1f}s CPU, last loss "  # noqa: E731
+                                    f"{r['last_loss']:.4f}, load {os.getloadavg()[0]:.1f}", flush=True)
         ours = train_sft(model_dir, sft_rows, work / "sft", cfg, seed=0)
-        print(f"project sft: {ours['seconds']}s, last loss {ours['last_loss']:.4f}", flush=True)
+        show("project sft", ours)
         base = trl_default("sft", model_dir, sft_rows, cfg, args.sft_steps, None, work)
-        print(f"trl default sft: {base['seconds']:.1f}s, last loss {base['last_loss']:.4f}", flush=True)
+        show("trl default sft", base)
         dpo = train_dpo(model_dir, work / "sft", dpo_rows, work / "dpo", cfg, seed=0)
-        print(f"project dpo: {dpo['seconds']}s, last loss {dpo['last_loss']:.4f}", flush=True)
+        show("project dpo", dpo)
         dbase = trl_default("dpo", model_dir, dpo_rows, cfg, args.dpo_steps, work / "sft", work)
-        print(f"trl default dpo: {dbase['seconds']:.1f}s, last loss {dbase['last_loss']:.4f}", flush=True)
+        show("trl default dpo", dbase)
     result = {
         "rows": len(sft_rows), "sft_steps": args.sft_steps, "dpo_steps": args.dpo_steps, "threads": args.threads,
         "tokens_per_s": round(sft_tokens / ours["seconds"], 1),
         "trl_default_tokens_per_s": round(sft_tokens / base["seconds"], 1),
         "ratio_vs_trl_default": round(base["seconds"] / ours["seconds"], 2),
+        "cpu_ratio_vs_trl_default": round(base["cpu_seconds"] / ours["cpu_seconds"], 2),
         "final_loss": round(ours["last_loss"], 4), "trl_default_final_loss": round(base["last_loss"], 4),
         "dpo_tokens_per_s": round(dpo_tokens / dpo["seconds"], 1),
         "dpo_trl_default_tokens_per_s": round(dpo_tokens / dbase["seconds"], 1),
         "dpo_ratio_vs_trl_default": round(dbase["seconds"] / dpo["seconds"], 2),
+        "dpo_cpu_ratio_vs_trl_default": round(dbase["cpu_seconds"] / dpo["cpu_seconds"], 2),
         "dpo_final_loss": round(dpo["last_loss"], 4), "dpo_trl_default_final_loss": round(dbase["last_loss"], 4),
+        "load_average": round(os.getloadavg()[0], 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     print(json.dumps(result), flush=True)

@@ -37,8 +37,9 @@ class VLLMBackend:
         self.cfg, self.progress, self.name = cfg, progress, cfg.model
         self.model_dir = Path(model_dir)
         cuda = torch.cuda.is_available()
-        # The CPU engine sizes its KV cache from this (GiB); 2 GiB holds ~90k tokens of a 135M model.
-        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+        if not cuda:  # the CPU engine sizes its KV cache from this, read when the engine starts
+            os.environ["VLLM_CPU_KVCACHE_SPACE"] = str(cfg.kv_cache_gib)
+        batch = {"max_num_seqs": cfg.max_num_seqs} if cfg.max_num_seqs else {}
         # Thread binding is left to vllm-cpu (compute on core 0, core 1 reserved): `python -m
         # bench.engine` on this 2-core machine, shared and loaded, measured binding both cores
         # (VLLM_CPU_OMP_THREADS_BIND=0-1, VLLM_CPU_NUM_OF_RESERVED_CPU=0) at half the throughput
@@ -52,7 +53,7 @@ class VLLMBackend:
                        # setting, honoured by the guidance backend (llguidance), which also covers
                        # more of JSON Schema than xgrammar.
                        structured_outputs_config={"backend": "guidance", "disable_any_whitespace": True},
-                       **(engine_args or {}))
+                       **{**batch, **(engine_args or {})})
         self.tokenizer = self.llm.get_tokenizer()
         self._schema_errors: dict[str, str | None] = {}
 

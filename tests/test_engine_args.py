@@ -1,5 +1,6 @@
 """Multi-GPU settings reach the in-process vLLM engine on CUDA, and are refused without it."""
 
+import os
 import sys
 import types
 
@@ -81,3 +82,17 @@ def test_a_schema_the_engine_cannot_compile_is_quarantined_alone_and_persona_sch
     seeds = [SeedExample(id="s", instruction="Answer.", input="My bike?", output="ok")]
     persona = persona_request(seeds, ModelConfig(), GenerateConfig(personas="auto"), 0)
     assert backend.schema_error(persona) is None  # the auto-persona schema compiles under guidance
+
+
+def test_cpu_engine_gets_its_kv_cache_and_batch_size_from_the_config(fake_vllm, monkeypatch, tmp_path):
+    import torch
+
+    from seedfactory.generators.vllm_engine import VLLMBackend
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "9")
+    VLLMBackend(ModelConfig(kv_cache_gib=3, max_num_seqs=12), tmp_path)
+    assert os.environ["VLLM_CPU_KVCACHE_SPACE"] == "3" and fake_vllm["max_num_seqs"] == 12
+    fake_vllm.clear()
+    VLLMBackend(ModelConfig(), tmp_path)
+    assert os.environ["VLLM_CPU_KVCACHE_SPACE"] == "2" and "max_num_seqs" not in fake_vllm

@@ -10,7 +10,7 @@ from factories import make_env, make_example
 from seedfactory.schemas import SeedExample
 from seedfactory.validators import near_dedup
 from seedfactory.validators.lsh import ShingleIndex, lsh_params
-from seedfactory.validators.minhash import band_pairs, pair_jaccard, shingle_table
+from seedfactory.validators.minhash import band_pairs, pair_jaccard, sha1_fingerprints, shingle_table
 from seedfactory.validators.similarity import jaccard, shingles, template_shingles
 
 VOCAB = "the a of write list name email customer order short blue Über café why how 42 x_y".split()
@@ -34,6 +34,27 @@ def test_signatures_and_sets_match_datasketch_and_shingles():
     for i, text in enumerate(texts):
         assert np.array_equal(table.signatures[i], reference_minhash(text, 64).hashvalues), text
         assert len(table.doc(i)) == len(shingles(text)), text
+
+
+def test_compiled_ascii_path_matches_hashlib_and_datasketch():
+    # ASCII only, so every text takes minhash_jit's kernels; long words make shingles of more
+    # than one 64-byte SHA-1 block, capitals and underscores test the \w rule after lowercasing.
+    rng = random.Random(5)
+    vocab = [w for w in VOCAB if w.isascii()] + ["Mixed_Case9", "x" * 40, "pneumonoultramicroscopicsilicovolcano" * 2]
+    texts = ["", "...", "Hi", "Hi, you"] + [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 30)))
+                                             for _ in range(300)]
+    table = shingle_table(texts, num_perm=32)
+    for i, text in enumerate(texts):
+        assert table.doc(i).tolist() == sorted(sha1_fingerprints(shingles(text)).tolist()), text
+        assert np.array_equal(table.signatures[i], reference_minhash(text, 32).hashvalues), text
+
+
+def test_ascii_and_non_ascii_texts_share_one_numbering_of_shingles():
+    texts = ["café one two three", "one two three four", "One two three four!"]
+    table = shingle_table(texts, num_perm=16)
+    pairs = np.array([(0, 1), (1, 2), (0, 2)])
+    want = [jaccard(shingles(texts[i]), shingles(texts[j])) for i, j in pairs]
+    assert pair_jaccard(table, pairs).tolist() == want == [1 / 3, 1.0, 1 / 3]
 
 
 def test_pair_jaccard_equals_set_jaccard():

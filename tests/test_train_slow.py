@@ -108,6 +108,9 @@ def test_sft_trains_lora_and_publishes_only_the_adapter(sft):
     assert math.isfinite(stats["first_loss"]) and math.isfinite(stats["last_loss"])
     assert math.isfinite(stats["train_loss"]) and stats["seconds"] > 0
     assert stats["last_loss"] < stats["first_loss"]  # lr 1e-3 on 8 near-identical rows: loss must fall
+    # Padding-free batches and a bf16 base (where the CPU has bf16) still train a float32 adapter.
+    assert stats["padding_free"] is True and stats["cpu_seconds"] > 0
+    assert {t.dtype for t in tensors.values()} == {torch.float32}
     # r=8 on the 7 linear layers of 30 blocks of SmolLM2-135M.
     assert stats["trainable_params"] == sum(t.numel() for t in tensors.values()) == 2_442_240
 

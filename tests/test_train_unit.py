@@ -188,3 +188,37 @@ def test_trainer_runs_on_the_gpu_whenever_cuda_is_present_lora_or_qlora(monkeypa
             args = trainer_args(TrainConfig(qlora=qlora), seed=0, steps=1, output_dir=Path("x"), progress=NO_PROGRESS)
             assert args["use_cpu"] is (not cuda)
             assert args["gradient_checkpointing"] is False
+
+
+def test_padding_free_batches_give_the_padded_loss_and_gradients():
+    """One flattened sequence per batch (train.padding_free) must train exactly as padded rows do:
+    transformers masks attention across rows by the restarting position_ids (sdpa here)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    from seedfactory.train.common import padding_free_collator
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                         num_attention_heads=4, num_key_value_heads=2, attn_implementation="sdpa"))
+    rows = []
+    for n, prompt in ((9, 4), (3, 1), (14, 6), (6, 2)):  # lengths differ, so the padded batch pads
+        ids = torch.randint(1, 64, (n,)).tolist()
+        rows.append({"input_ids": ids, "labels": [-100] * prompt + ids[prompt:]})
+
+    def loss_and_grads(batch):
+        model.zero_grad()
+        # use_cache=False as SFTTrainer's compute_loss passes it: with a cache transformers does
+        # not look for packed rows, and rows would attend to earlier rows.
+        loss = model(**{k: v for k, v in batch.items() if k in ("input_ids", "labels", "attention_mask",
+                                                                 "position_ids")}, use_cache=False).loss
+        loss.backward()
+        return loss.item(), [p.grad.clone() for p in model.parameters()]
+
+    padded = DataCollatorForLanguageModeling(pad_token_id=0)(rows)
+    flat = padding_free_collator(type("Tok", (), {"pad_token_id": 0})())(rows)
+    assert flat["input_ids"].shape == (1, 32) and padded["input_ids"].shape == (4, 14)
+    (lp, gp), (lf, gf) = loss_and_grads(padded), loss_and_grads(flat)
+    assert abs(lp - lf) < 1e-5
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(gp, gf))

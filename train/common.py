@@ -45,9 +45,12 @@ def bf16_ok() -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-def load_student(model_dir: Path, threads: int = 0, qlora: bool = False):
-    """(model, tokenizer) with a pad token (SmolLM2 pads with its EOS): float32 on the CPU, or
-    4-bit NF4 weights on the GPU for QLoRA."""
+def load_student(model_dir: Path, threads: int = 0, qlora: bool = False, bf16_base: bool = False):
+    """(model, tokenizer) with a pad token (SmolLM2 pads with its EOS): float32, or 4-bit NF4
+    weights on the GPU for QLoRA. With `bf16_base` (LoRA training) on a CPU with native bf16 the
+    frozen base weights are bfloat16: the bf16 autocast the trainer runs under would otherwise cast every weight again
+    at every use (frozen weights are not in autocast's cache); the LoRA adapter stays float32
+    (peft keeps adapter weights in float32). Export and evaluation load float32."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -70,7 +73,8 @@ def load_student(model_dir: Path, threads: int = 0, qlora: bool = False):
                                                      dtype=torch.bfloat16)
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     else:
-        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        bf16 = bf16_base and not torch.cuda.is_available() and bf16_ok()
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16 if bf16 else torch.float32)
     model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
 
@@ -98,6 +102,17 @@ def trainer_args(cfg: TrainConfig, *, seed: int, steps: int, output_dir: Path,
         # under `accelerate launch` (DDP): every trainable weight takes part in each forward pass
         ddp_find_unused_parameters=False,
     )
+
+
+def padding_free_collator(tokenizer):
+    """trl's collator in padding-free mode: a batch is its rows end to end in one sequence, with
+    position_ids restarting at each row, from which transformers builds a block-diagonal mask (sdpa
+    and eager alike), so no step computes padding and no row sees another. Given as the collator,
+    not as `SFTConfig(padding_free=True)`, which without packing would also drop the truncation to
+    max_length."""
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    return DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id, padding_free=True)
 
 
 def losses(log_history: list[dict]) -> list[float]:

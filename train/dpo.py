@@ -87,7 +87,7 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
     if cfg.preference == "kto":
         records = kto_records(records)
 
-    base, tokenizer = load_student(Path(model_dir), cfg.threads, qlora=use_qlora(cfg))
+    base, tokenizer = load_student(Path(model_dir), cfg.threads, qlora=use_qlora(cfg), bf16_base=True)
     model = PeftModel.from_pretrained(base, sft_adapter, is_trainable=True)
     with staged_adapter(out_dir, publish=process_rank() == 0) as (work, adapter_dir):
         trainer_dir, saving = work / "trainer", {}
@@ -126,7 +126,7 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
             # copy in ref/. With that sub-folder present the Trainer reloads only "ref", so drop it:
             # "ref" is the SFT adapter, rebuilt above, and the root then restores "default".
             shutil.rmtree(resume / "ref", ignore_errors=True)
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         if ckpt.finished(resume, cfg.dpo_steps):
             history = ckpt.final_result(resume, adapter_dir)
         else:
@@ -135,11 +135,12 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
             # The frozen "ref" copy is trl's bookkeeping, not part of the result.
             trainer.model.save_pretrained(adapter_dir, safe_serialization=True, selected_adapters=["default"])
             history = trainer.state.log_history
-        seconds = time.monotonic() - started
+        seconds, cpu_seconds = time.monotonic() - started, time.process_time() - cpu_started
     stats = {
         "steps": len(losses(history)),
         **loss_stats(history),
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_seconds, 2),  # this process's CPU time: steadier than wall time on a shared machine
         "rows": len(records),
         "trainable_params": trainable_params(trainer.model),
         "reference": reference,

@@ -26,6 +26,7 @@ from seedfactory.train.common import (
     load_student,
     loss_stats,
     losses,
+    padding_free_collator,
     process_rank,
     resumed_step,
     staged_adapter,
@@ -74,9 +75,10 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
     from the newest one (`seedfactory.train.checkpoints`); `callbacks` go to the Trainer
     (`seedfactory.train.curve.checkpoint_reporter` scores each checkpoint as it is saved).
     Stats: steps, train_loss (mean over steps), first_loss, last_loss, losses, seconds (training
-    only, without loading), trainable_params, rows, curve (per-step losses, for the run report),
-    resumed_from (the step it resumed at, or 0), batches (the row ids of each batch this process trained on),
-    adapter_sha256 (of the saved adapter_model.safetensors), started_from (base or the adapter).
+    only, without loading), cpu_seconds, trainable_params, rows, curve (per-step losses, for the
+    run report), resumed_from (the step it resumed at, or 0), padding_free, batches (the row ids of
+    each batch this process trained on), adapter_sha256 (of the saved adapter_model.safetensors),
+    started_from (base or the adapter).
     """
     if not records:
         raise ValueError("train_sft: no SFT rows to train on (every example was filtered out?)")
@@ -85,7 +87,8 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
 
     from seedfactory.util.files import file_digest
 
-    model, tokenizer = load_student(Path(model_dir), cfg.threads, qlora=use_qlora(cfg))
+    model, tokenizer = load_student(Path(model_dir), cfg.threads, qlora=use_qlora(cfg),
+                                    bf16_base=cfg.peft == "lora")
     if init_adapter is not None:
         model = continued_model(model, init_adapter, cfg)
     start = file_digest(Path(init_adapter) / ADAPTER_FILES[0]) if init_adapter is not None else "base"
@@ -101,6 +104,9 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
             completion_only_loss=True,  # the default for prompt-completion rows; stated so it cannot drift
             remove_unused_columns=False,  # the rows' "id" reaches SeenBatches, which takes it off
         )
+        # Padding-free batches only for LoRA: prefix and prompt tuning prepend virtual tokens,
+        # which one flattened sequence would share across its rows.
+        padding_free = cfg.padding_free and cfg.peft == "lora"
         trainer = SFTTrainer(
             model=model,
             args=args,
@@ -108,11 +114,12 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
             processing_class=tokenizer,
             callbacks=callbacks,
             peft_config=None if init_adapter is not None else peft_config(cfg),
+            **({"data_collator": padding_free_collator(tokenizer)} if padding_free else {}),
         )
         trainer.data_collator = seen_batches = SeenBatches(trainer.data_collator)
         resume = ckpt.last_checkpoint(trainer_dir) if checkpoint_dir is not None else None
         ckpt.note_resume(trainer_dir, resume)
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         if ckpt.finished(resume, cfg.sft_steps):
             history = ckpt.final_result(resume, adapter_dir)
         else:
@@ -120,7 +127,7 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
                 trainer.train(resume_from_checkpoint=str(resume) if resume else None)
             trainer.model.save_pretrained(adapter_dir, safe_serialization=True)
             history = trainer.state.log_history
-        seconds = time.monotonic() - started
+        seconds, cpu_seconds = time.monotonic() - started, time.process_time() - cpu_started
         adapter_sha = file_digest(adapter_dir / ADAPTER_FILES[0])
     seen = losses(history)
     run_steps = len(seen) - resumed_step(resume)
@@ -129,10 +136,12 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
         "train_loss": sum(seen) / len(seen),
         **loss_stats(history),
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_seconds, 2),  # this process's CPU time: steadier than wall time on a shared machine
         "trainable_params": trainable_params(trainer.model),
         "rows": len(records),
         "curve": curve(history),
         "resumed_from": resumed_step(resume),
+        "padding_free": padding_free,
         "losses": seen,
         # a lookahead dataloader may collate one batch more than it trains on
         "batches": seen_batches.batches[:max(run_steps, 0)],

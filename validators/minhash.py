@@ -1,15 +1,18 @@
-"""Bulk word-shingling, MinHash and LSH banding with numpy, for near-duplicate search at scale.
+"""Bulk word-shingling, MinHash and LSH banding for near-duplicate search at scale: numpy, with
+the per-shingle and per-pair loops compiled by numba (validators/minhash_jit.py).
 
 Signatures are bit-identical to datasketch's default `MinHash(num_perm, seed=1)` (its "affine32"
 scheme, datasketch >= 2.0) updated with each shingle's UTF-8 bytes: sha1 of the shingle, its
 first 4 bytes little-endian, the MurmurHash3 finalizer, then `a*h + b mod 2^32` per permutation,
-minimum over the set. Here that runs once per distinct shingle and as one array operation over
-every document, instead of a Python call per shingle per document.
+minimum over the set. Here sha1 runs once per distinct shingle and the minimum in one compiled
+loop over every document, instead of a Python call per shingle per document.
 
 Shingles are `similarity.shingles`' word 3-grams (a short text: its words; no words: the
-normalised text), built for all texts at once: one regex pass per text, words numbered once,
-3-grams as integer keys so each distinct shingle is joined and hashed only once. Each document
-also keeps its shingles as sorted 64-bit sha1 fingerprints, on which true Jaccard is computed
+normalised text), built for all texts at once. ASCII texts: one compiled pass over their joined
+bytes finds the words, hash tables number the distinct words and 3-grams, and SHA-1 runs in the
+same compiled code. Other texts: one regex pass, words numbered once, 3-grams as integer keys so
+each distinct shingle is joined and hashed once with hashlib. Each document also keeps its
+shingles as sorted 64-bit sha1 fingerprints, on which true Jaccard is computed by a merge
 (exact unless two distinct shingles share a 64-bit sha1 prefix).
 
     table = shingle_table(texts)                       # ShingleTable: fingerprints + signatures
@@ -36,12 +39,17 @@ from seedfactory.validators.similarity import SHINGLE_WORDS, WORD, normalise
 _WORD_OR_NUL = re.compile(WORD.pattern + r"|\0")
 
 SEED = 1  # datasketch's default MinHash seed
-_MAX32 = np.uint32(0xFFFFFFFF)
-# Shingle occurrences per signature chunk: num_perm x chunk uint32 (4 MB at 128) stays in cache.
-_CHUNK = 1 << 13
 # Members of one LSH bucket paired with at most this many neighbours in bucket order, so a
 # bucket of thousands of copies costs linear, not quadratic, work.
 BUCKET_WINDOW = 64
+
+
+def _jit():
+    """The compiled kernels, imported on first use: importing numba takes a second, and
+    importing this module should not."""
+    from seedfactory.validators import minhash_jit
+
+    return minhash_jit
 
 
 @lru_cache(maxsize=8)
@@ -76,23 +84,8 @@ def signatures(fps: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int = 
     A document without shingles keeps datasketch's empty value (all 2^32 - 1).
     """
     a, b = permutations(num_perm, seed)
-    n = len(offsets) - 1
-    out = np.full((n, num_perm), _MAX32, dtype=np.uint32)
     h = fmix32((fps & np.uint64(0xFFFFFFFF)).astype(np.uint32))
-    d0 = 0
-    while d0 < n:
-        # A run of whole documents holding about _CHUNK shingles (at least one document).
-        d1 = int(np.searchsorted(offsets, offsets[d0] + _CHUNK, side="right")) - 1
-        d1 = min(max(d1, d0 + 1), n)
-        lo, hi = int(offsets[d0]), int(offsets[d1])
-        if hi > lo:
-            # (num_perm, shingles): reducing along the contiguous axis is ~7x faster than along rows.
-            phv = a[:, None] * h[None, lo:hi] + b[:, None]  # wraps mod 2^32, as datasketch's does
-            starts = offsets[d0:d1] - lo
-            nonempty = offsets[d0 + 1:d1 + 1] > offsets[d0:d1]
-            out[d0:d1][nonempty] = np.minimum.reduceat(phv, starts[nonempty], axis=1).T
-        d0 = d1
-    return out
+    return _jit().signature_rows(h, offsets, a, b)
 
 
 @dataclass
@@ -102,11 +95,6 @@ class ShingleTable:
     offsets: np.ndarray     # int64, len(docs) + 1
     fps: np.ndarray         # uint64, sorted within each document
     signatures: np.ndarray  # uint32 (docs, num_perm)
-    ranks: np.ndarray | None = None  # int64 rank of each fp among the table's distinct fps
-
-    def __post_init__(self):
-        if self.ranks is None:
-            self.ranks = np.unique(self.fps, return_inverse=True)[1].astype(np.int64).reshape(-1)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -173,9 +161,41 @@ def _doc_keys(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray, lis
     return np.concatenate(docs), np.concatenate(keys), texts_out
 
 
+def _doc_fps(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-occurrence (document, shingle key) and the fingerprint of every distinct key.
+
+    ASCII texts go through the compiled kernels (minhash_jit), any others through the regex
+    path; when both occur, keys are renumbered by fingerprint so one shingle has one key.
+    """
+    fast = np.fromiter((t.isascii() and "\0" not in t for t in texts), dtype=bool, count=len(texts))
+    if fast.all():
+        return _ascii_fps(texts, n)
+    slow = np.flatnonzero(~fast)
+    docs, keys, shingle_texts = _doc_keys([texts[i] for i in slow.tolist()], n)
+    if not fast.any():
+        return slow[docs], keys, sha1_fingerprints(shingle_texts)
+    quick = np.flatnonzero(fast)
+    qdocs, qkeys, qfps = _ascii_fps([texts[i] for i in quick.tolist()], n)
+    fps, inverse = np.unique(np.concatenate([qfps, sha1_fingerprints(shingle_texts)]), return_inverse=True)
+    inverse = inverse.reshape(-1)
+    return (np.concatenate([quick[qdocs], slow[docs]]),
+            np.concatenate([inverse[qkeys], inverse[len(qfps) + keys]]), fps)
+
+
+def _ascii_fps(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_doc_fps for ASCII texts without NUL: one compiled pass over their joined bytes."""
+    buf = np.frombuffer("\0".join(texts).lower().encode("ascii"), dtype=np.uint8)
+    docs, keys, fps, empty = _jit().ascii_doc_keys(buf, len(texts), n)
+    norms = [(i, t) for i, t in ((i, normalise(texts[i])) for i in empty.tolist()) if t]
+    if norms:  # no word characters: the normalised text is the one shingle, if there is any
+        docs = np.concatenate([docs, np.array([i for i, _ in norms], dtype=np.int64)])
+        keys = np.concatenate([keys, np.arange(len(fps), len(fps) + len(norms), dtype=np.int64)])
+        fps = np.concatenate([fps, sha1_fingerprints([t for _, t in norms])])
+    return docs, keys, fps
+
+
 def _table(texts: Sequence[str], num_perm: int, exclude: frozenset[str], n: int) -> ShingleTable:
-    docs, keys, shingle_texts = _doc_keys(texts, n)
-    fp_of_key = sha1_fingerprints(shingle_texts)
+    docs, keys, fp_of_key = _doc_fps(texts, n)
     if exclude:
         # Template shingles leave a document, unless they are all it has.
         drop = np.isin(fp_of_key[keys], sha1_fingerprints(sorted(exclude)))
@@ -194,7 +214,7 @@ def _table(texts: Sequence[str], num_perm: int, exclude: frozenset[str], n: int)
     fps = fp_of_key[by_fp][ranks]
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum(np.bincount(docs, minlength=len(texts)))
-    return ShingleTable(offsets, fps, signatures(fps, offsets, num_perm), ranks)
+    return ShingleTable(offsets, fps, signatures(fps, offsets, num_perm))
 
 
 def shingle_table(texts: Sequence[str], *, num_perm: int = 128, exclude: Iterable[str] = (),
@@ -216,12 +236,8 @@ def shingle_table(texts: Sequence[str], *, num_perm: int = 128, exclude: Iterabl
     for p in parts:
         offsets.append(p.offsets[1:] + base)
         base += int(p.offsets[-1])
-    # Chunks numbered their shingles apart: number them again on one scale, each document's in order.
     offsets, fps = np.concatenate(offsets), np.concatenate([p.fps for p in parts])
-    docs = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-    ranks = np.unique(fps, return_inverse=True)[1].reshape(-1).astype(np.int64)
-    order = np.lexsort((ranks, docs))
-    return ShingleTable(offsets, fps[order], np.concatenate([p.signatures for p in parts]), ranks[order])
+    return ShingleTable(offsets, fps, np.concatenate([p.signatures for p in parts]))
 
 
 def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -244,55 +260,16 @@ def band_pairs(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     n = len(sigs)
     if n < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    keys = band_keys(sigs, bands, rows)
-    found = []
-    for band in range(bands):
-        order = np.argsort(keys[:, band], kind="stable")  # equal keys stay in index order
-        k = keys[order, band]
-        for d in range(1, min(BUCKET_WINDOW, n - 1) + 1):
-            same = np.flatnonzero(k[d:] == k[:-d])
-            if not len(same):
-                break  # no bucket has d + 1 members
-            found.append(order[same] * n + order[same + d])
-    if not found:
-        return np.zeros((0, 2), dtype=np.int64)
-    codes = np.unique(np.concatenate(found))
+    sigs = np.ascontiguousarray(sigs)
+    found = _jit().band_codes(sigs, bands, rows, BUCKET_WINDOW)
+    codes = np.sort(np.concatenate(found))  # np.unique's hash path is several times slower here
+    codes = codes[np.diff(codes, prepend=-1) != 0]
     return np.stack([codes // n, codes % n], axis=1)
 
 
-def pair_jaccard(table: ShingleTable, pairs: np.ndarray, other: ShingleTable | None = None,
-                 chunk: int = 1 << 18) -> np.ndarray:
-    """True Jaccard of each pair's shingle sets (pairs index `table`, or `table` x `other`).
-
-    Each pair's second set, keyed (pair, value), is one sorted array; the first set's keys are
-    looked up in it with one searchsorted, so no sort is needed.
-    """
-    if other is not None:  # rank both tables' shingles on one scale
-        both = np.unique(np.concatenate([table.fps, other.fps]), return_inverse=True)[1].reshape(-1)
-        ra, rb = both[:len(table.fps)], both[len(table.fps):]
-    else:
-        other, ra, rb = table, table.ranks, table.ranks
-    scale = int(max(ra.max(initial=0), rb.max(initial=0))) + 1
-    out = np.zeros(len(pairs), dtype=np.float64)
-    for c0 in range(0, len(pairs), chunk):
-        p = pairs[c0:c0 + chunk]
-        li, lj = table.offsets[p[:, 0]], other.offsets[p[:, 1]]
-        na, nb = table.offsets[p[:, 0] + 1] - li, other.offsets[p[:, 1] + 1] - lj
-        tag = np.arange(len(p), dtype=np.int64) * scale
-        ka = np.repeat(tag, na) + ra[_ranges(li, na)]
-        kb = np.repeat(tag, nb) + rb[_ranges(lj, nb)]  # sorted: tags ascend, ranks ascend per document
-        pos = np.minimum(np.searchsorted(kb, ka), max(len(kb) - 1, 0))
-        found = kb[pos] == ka if len(kb) else np.zeros(len(ka), dtype=bool)
-        inter = np.bincount(np.repeat(np.arange(len(p)), na)[found], minlength=len(p))
-        union = na + nb - inter
-        out[c0:c0 + len(p)] = np.where((na > 0) & (nb > 0), inter / np.maximum(union, 1), 0.0)
-    return out
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenated aranges [s, s + l) for each (s, l), without a Python loop."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    run_starts = np.cumsum(lengths) - lengths
-    return np.repeat(starts - run_starts, lengths) + np.arange(total)
+def pair_jaccard(table: ShingleTable, pairs: np.ndarray, other: ShingleTable | None = None) -> np.ndarray:
+    """True Jaccard of each pair's shingle sets (pairs index `table`, or `table` x `other`),
+    merging the two documents' sorted fingerprints (minhash_jit.jaccard_pairs)."""
+    other = table if other is None else other
+    pairs = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
+    return _jit().jaccard_pairs(table.offsets, table.fps, other.offsets, other.fps, pairs)
