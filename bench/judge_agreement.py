@@ -29,6 +29,7 @@ import sys
 import time
 from pathlib import Path
 
+from seedfactory.judges.fence import strip_grader_text
 from seedfactory.judges.pairwise import combine, judge_both_orders
 from seedfactory.judges.rubric import judge_rows
 from seedfactory.schemas import Example, Lineage, Sampling
@@ -96,7 +97,9 @@ def measure(records: list[dict], backend, judge: ModelConfig) -> dict:
                                          / (2 * len(both)), 3),
             "seconds_per_pairwise_verdict": round(pair_seconds, 3),
             "seconds_per_rubric_verdict": round(rubric_seconds, 3),
-            "errors": sum(v.winner is None for v in both) + sum(v.score is None for v in verdicts)}
+            "errors": sum(v.winner is None for v in both) + sum(v.score is None for v in verdicts),
+            # honest answers the neutraliser changed (false positives: each one is judged on altered text)
+            "outputs_neutralised": sum(strip_grader_text(r.output_text) != r.output_text for r in rows)}
 
 
 def injection(records: list[dict], backend, judge: ModelConfig) -> dict:

@@ -22,7 +22,7 @@ from seedfactory.judges import (
     rubric_request,
     self_test,
 )
-from seedfactory.judges.fence import fence
+from seedfactory.judges.fence import fence, neutralise
 from seedfactory.judges.pairwise import first_better
 from seedfactory.schemas import GenerationResult, Sampling, SeedExample
 from seedfactory.schemas.config import ModelConfig
@@ -148,7 +148,7 @@ def test_no_payload_escapes_its_fence(payload):
         for name, nonce in opens:
             inside = text.split(f"<<{name} {nonce}>>\n", 1)[1].split(f"\n<</{name} {nonce}>>", 1)[0]
             assert "<<" not in inside and ">>" not in inside
-        assert payload.replace("<<", "\u2039\u2039").replace(">>", "\u203a\u203a") in text  # shown, defused
+        assert f"\n{neutralise(bad.output_text)}\n" in text  # shown (neutralised), not dropped
     assert len(PAYLOADS) >= 20
 
 
