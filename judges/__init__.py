@@ -3,6 +3,7 @@ rubric scores, pairwise comparisons in both orders, consensus among sampled answ
 preference pairs from the signals that passed."""
 
 from seedfactory.judges.consensus import Consensus, consensus, field_agreement
+from seedfactory.judges.fence import neutralise, strip_grader_text
 from seedfactory.judges.pairs import dpo_readiness, panel_pairs, panel_score
 from seedfactory.judges.pairwise import (
     BothOrders,
@@ -23,6 +24,6 @@ from seedfactory.judges.rubric import (
 from seedfactory.judges.selftest import auc, check_set, corruptions, self_test
 
 __all__ = ["BothOrders", "Consensus", "RubricReply", "auc", "check_set", "combine", "consensus", "corruptions",
-           "dpo_readiness", "field_agreement", "judge_both_orders", "judge_rows", "load_criteria", "panel_pairs",
-           "panel_score", "pairwise_request", "parse_pairwise", "parse_rubric", "rubric_request", "score_cutoff",
-           "self_test", "win_rate"]
+           "dpo_readiness", "field_agreement", "judge_both_orders", "judge_rows", "load_criteria", "neutralise",
+           "panel_pairs", "panel_score", "pairwise_request", "parse_pairwise", "parse_rubric", "rubric_request",
+           "score_cutoff", "self_test", "strip_grader_text", "win_rate"]

@@ -252,6 +252,8 @@ def judge(ctx: RunContext) -> dict:
             "consensus_mean": round(sum(agreements) / len(agreements), 3) if agreements else None,
             "teacher_field_accuracy_on_targets":
                 round(sum(teacher_vs_target) / len(teacher_vs_target), 3) if teacher_vs_target else None,
+            # answers the neutraliser changed before judging: text addressed to the grader (judges/fence.py)
+            "responses_neutralised": sum(J.strip_grader_text(r.output_text) != r.output_text for r in rows),
             "self_test_requests": self_test_requests, **backend.stats(since=before)}
 
 

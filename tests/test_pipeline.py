@@ -59,6 +59,7 @@ def test_judge_stage_accounts_for_every_row(out):
     stats = run(load_config(None, FAST), out, progress=False, until="judge")
     j = stats["stages"]["judge"]
     assert j["in"] == j["out"] + sum(j["rejected"].values())
+    assert j["responses_neutralised"] == 0  # the fake teacher writes nothing addressed to the grader
 
 
 def test_rerun_skips_finished_stages_and_config_change_reruns_from_there(out, capsys):
