@@ -18,6 +18,7 @@ answer. KTO (trl) learns from unpaired good/bad answers, so each pair becomes tw
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -58,10 +59,11 @@ def preference_trainer(kind: str):
 
 def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: Path, cfg: TrainConfig,
               seed: int, progress: Progress = NO_PROGRESS, checkpoint_dir: Path | None = None,
-              callbacks: list | None = None) -> dict:
+              callbacks: list | None = None, extra: dict | None = None) -> dict:
     """Continue the SFT adapter with DPO on prompt/chosen/rejected rows, read in the order given;
     save it; return step stats.
 
+    `extra` adds trainer settings (`bench.dpo_pairs` passes trl's `loss_type` / `loss_weights`).
     With `checkpoint_dir`, checkpoints every `cfg.save_steps` and a rerun resumes from the newest
     (`seedfactory.train.checkpoints`); the job key includes the SFT adapter's digest.
 
@@ -94,7 +96,8 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
         if checkpoint_dir is not None:
             from seedfactory.util.files import file_digest
 
-            key = job_key("dpo", model_dir, records, cfg, seed, file_digest(sft_adapter / ADAPTER_FILES[0]))
+            key = job_key("dpo", model_dir, records, cfg, seed, file_digest(sft_adapter / ADAPTER_FILES[0]),
+                          *([json.dumps(extra, sort_keys=True)] if extra else []))
             trainer_dir = ckpt.prepare(checkpoint_dir, key)
             saving = ckpt.checkpoint_args(cfg.save_steps)
         args = Config(
@@ -104,6 +107,7 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
             beta=cfg.dpo_beta,
             # The caller orders the rows (reviewers' edits first); the trainer must not reshuffle them.
             train_sampling_strategy="sequential",
+            **(extra or {}),
         )
         reference_free = {} if cfg.preference == "orpo" else {"ref_model": None}
         trainer = Trainer(
