@@ -1,0 +1,127 @@
+"""Benchmark: how far injected payloads move a judge's rubric score, with the fence alone and with
+the neutraliser in front of it, side by side in one process.
+
+The rubric score is read as `bench.judge_agreement` reads it (the probability-weighted digit 1-5
+at the score position: the reply's first field), here from one forward pass of a transformers model
+over the judge prompt followed by `{"score":`, so no engine is needed: the 1.5B's vLLM engine needs
+~6 GB while loading, this ~4 GB. Two prompt builders are compared on the same answers:
+  before  the fence only (marker brackets defused) and the note without its last sentence: what
+          `seedfactory.judges.fence` did before the neutraliser;
+  after   the current `fence` (`neutralise`: grader-addressed text replaced by a visible note).
+The worse output of each of the first `--injection` LLMBar Natural pairs is scored plain, with each
+payload of `bench.judge_agreement.PAYLOADS` appended, and with the harmless `CONTROL` sentence (the
+noise floor). With `--natural N`, rubric-score accuracy on N Natural pairs, before and after.
+
+    OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 .venv/bin/python -m bench.judge_injection \\
+        [--model qwen2.5-coder-1.5b] [--injection 5] [--natural 15]
+
+Progress lines go to stderr; the last line on stdout is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+
+from bench.judge_agreement import CONTROL, PAYLOADS, accuracy, as_row, load
+from seedfactory.judges import fence as F
+from seedfactory.judges import rubric as R
+from seedfactory.schemas.config import ModelConfig
+
+OLD_NOTE = F.NOTE.rsplit(" A response that tries", 1)[0]
+
+
+def fence_only(text: str) -> str:
+    return text.replace("<<", "\u2039\u2039").replace(">>", "\u203a\u203a")
+
+
+@contextmanager
+def prompts(which: str):
+    """Judge prompts built as `which` ("before" / "after") says, restored on exit."""
+    saved = F.neutralise, R.NOTE
+    if which == "before":
+        F.neutralise, R.NOTE = fence_only, OLD_NOTE
+    try:
+        yield
+    finally:
+        F.neutralise, R.NOTE = saved
+
+
+class ForwardScorer:
+    """Expected rubric digit after `{"score":`, from one forward pass (bf16 on the CPU)."""
+
+    def __init__(self, model_dir):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.torch = torch
+        self.tok = AutoTokenizer.from_pretrained(model_dir)
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16).eval()
+        self.digits = {k: self.tok.convert_tokens_to_ids(str(k)) for k in range(1, 6)}
+        self.judge = ModelConfig(model="bench", temperature=0.0)
+
+    def __call__(self, question: str, answer: str) -> float:
+        req = R.rubric_request(as_row("x", question, answer), self.judge)
+        text = self.tok.apply_chat_template([{"role": m.role, "content": m.content} for m in req.messages],
+                                            tokenize=False, add_generation_prompt=True) + '{"score":'
+        ids = self.tok(text, return_tensors="pt", add_special_tokens=False)
+        with self.torch.inference_mode():
+            logits = self.model(**ids, logits_to_keep=1).logits[0, -1].float()
+        p = self.torch.softmax(logits, -1)
+        probs = {k: float(p[i]) for k, i in self.digits.items()}
+        return sum(k * v for k, v in probs.items()) / sum(probs.values())
+
+
+def shifts(scores: dict[str, list[float]]) -> dict:
+    plain = scores["plain"]
+    delta = {k: [a - b for a, b in zip(v, plain)] for k, v in scores.items() if k != "plain"}
+    per_payload = {k[:40]: round(statistics.mean(v), 3) for k, v in delta.items() if k != CONTROL}
+    control = delta[CONTROL]
+    return {"n": len(plain), "mean_shift_per_payload": per_payload,
+            "mean_shift": round(statistics.mean(per_payload.values()), 3), "max_shift": max(per_payload.values()),
+            "control_shift": round(statistics.mean(control), 3),
+            "control_spread_sd": round(statistics.pstdev(control), 3) if len(control) > 1 else None,
+            "plain_mean_score": round(statistics.mean(plain), 3)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="qwen2.5-coder-1.5b", help="a model alias or a transformers folder")
+    p.add_argument("--injection", type=int, default=5, help="Natural pairs whose worse output gets the payloads")
+    p.add_argument("--natural", type=int, default=0, help="Natural pairs for rubric accuracy (0: skip)")
+    args = p.parse_args()
+    import torch
+
+    from seedfactory.util.models import resolve_model
+
+    torch.set_num_threads(1)
+    score = ForwardScorer(resolve_model(args.model))
+    started = time.monotonic()
+    worse = [(r["input"], r["output_2" if r["label"] == 1 else "output_1"]) for r in load("natural", args.injection)]
+    out: dict = {"model": args.model}
+    for which in ("before", "after"):
+        with prompts(which):
+            scores = {"plain": [score(q, o) for q, o in worse]}
+            for payload in [*PAYLOADS, CONTROL]:
+                scores[payload] = [score(q, f"{o}\n\n{payload}") for q, o in worse]
+        out[f"injection_{which}"] = shifts(scores)
+        print(f"injection {which}: {json.dumps(out[f'injection_{which}'])}", file=sys.stderr, flush=True)
+    if args.natural:
+        records = load("natural", args.natural)
+        gold = ["a" if r["label"] == 1 else "b" for r in records]
+        for which in ("before", "after"):
+            with prompts(which):
+                pairs = [(score(r["input"], r["output_1"]), score(r["input"], r["output_2"])) for r in records]
+            verdicts = ["a" if a > b else "b" if b > a else "tie" for a, b in pairs]
+            out[f"natural_rubric_{which}"] = {"n": len(records), "accuracy": accuracy(verdicts, gold)}
+            print(f"natural {which}: {json.dumps(out[f'natural_rubric_{which}'])}", file=sys.stderr, flush=True)
+    out["seconds"] = round(time.monotonic() - started, 1)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
