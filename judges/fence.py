@@ -31,7 +31,8 @@ REMOVED = "[removed: text addressed to the grader]"
 
 # Spans replaced on their own: fake fence markers, chat-template role tags, role labels.
 TAGS = re.compile(
-    r"<{2,}/?[A-Za-z]\w*(?:[ \t]+[^<>\n]{0,40})?>{2,}"  # <<Response 1234abcd>>, <</A x>>, <<<</Response>>>>
+    r"<{2,}/[A-Za-z]\w*(?:[ \t]+[^<>\n]{0,40})?>{2,}"  # a closing marker: <</A x>>, <<<</Response>>>>
+    r"|<{2,}[A-Za-z]\w*[ \t]+[^<>\n]{1,40}>{2,}"  # an opening one with a nonce: <<Response 1234abcd>>
     r"|<\|[^|\n]{1,40}\|>(?:\s*(?:system|user|assistant)\b)?"  # <|im_start|>system
     r"|</?s>|\[/?INST\]|<</?SYS>>"  # </s>, [INST], <<SYS>>
     r"|(?:^|(?<=[.!?;]\s))(?:system|assistant|human|ai)\s*:"  # "SYSTEM:", "Assistant:" opening a line or sentence
