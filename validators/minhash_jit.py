@@ -104,12 +104,7 @@ def _word_ids(buf, starts, ends):
             size <<= 1
             first = _grown(first, size)
             hashes = _grown(hashes, size)
-            table = np.full(size, -1, np.int64)
-            for w2 in range(nw):
-                slot = np.int64(hashes[w2] & np.uint64(size - 1))
-                while table[slot] != -1:
-                    slot = (slot + 1) & (size - 1)
-                table[slot] = w2
+            table = _rehash(hashes, nw, size)
     return wid, first[:nw]
 
 
@@ -168,14 +163,22 @@ def _shingle_ids(wid, lens, n):
                 size <<= 1
                 words = _grown(words, size)
                 hashes = _grown(hashes, size)
-                table = np.full(size, -1, np.int64)
-                for s2 in range(ns):
-                    slot = np.int64(hashes[s2] & np.uint64(size - 1))
-                    while table[slot] != -1:
-                        slot = (slot + 1) & (size - 1)
-                    table[slot] = s2
+                table = _rehash(hashes, ns, size)
         pos += length
     return docs, sid, words[:ns]
+
+
+@njit(cache=True)
+def _rehash(hashes, count, size):
+    """A fresh open-addressing table of `size` slots (a power of two) holding entries 0..count-1
+    by their stored hashes, linear probing."""
+    table = np.full(size, -1, np.int64)
+    for i in range(count):
+        slot = np.int64(hashes[i] & np.uint64(size - 1))
+        while table[slot] != -1:
+            slot = (slot + 1) & (size - 1)
+        table[slot] = i
+    return table
 
 
 @njit(cache=True)
