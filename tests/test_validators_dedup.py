@@ -14,6 +14,7 @@ from seedfactory.validators import (
     exact_dedup,
     near_dedup,
 )
+from seedfactory.validators.dedup import near_duplicate_clusters
 from seedfactory.validators.lsh import ShingleIndex
 from seedfactory.validators.similarity import jaccard, shingles
 
@@ -201,3 +202,31 @@ def test_blocked_greedy_selection_matches_one_row_at_a_time(monkeypatch):
     got = [(int(j), round(float(s), 5) if j >= 0 else 0.0) for j, s in zip(nearest, sims)]
     want = one_at_a_time(5, 0.8)
     assert got == want and sum(j >= 0 for j, _ in want) > 20
+
+
+def test_clusters_are_the_groups_of_two_or_more_in_order_without_singletons():
+    other = ("Summarise the attached quarterly sales report for the board of directors in five short bullet "
+             "points and one closing sentence please.")
+    texts = [BASE, DISTINCT, REWORDED, other, other.replace("five", "six"), "Translate good morning into Welsh."]
+    index = ShingleIndex(texts, threshold=0.7, num_perm=128)
+    # two clusters, each ascending, neither singleton (DISTINCT, the Welsh prompt) listed
+    assert near_duplicate_clusters(index) == [[0, 2], [3, 4]]
+
+
+def _cluster_rows(n: int) -> tuple[list, str]:
+    """n prompts that are all near-duplicates of each other: an 80-word text and n - 1 copies with one word
+    each changed at its own position. The unchanged text (placed 11th) is the medoid: 75 of 81 shingles shared
+    with every copy, while two copies share at most 74 of 82."""
+    words = [f"word{i}" for i in range(80)]
+    texts = [" ".join(words[:p] + [f"edit{p}"] + words[p + 1:]) for p in range(5, 5 + n - 1)]
+    texts.insert(10, " ".join(words))
+    return [example(f"r{i}", t) for i, t in enumerate(texts)], "r10"
+
+
+def test_the_medoid_is_kept_in_a_cluster_of_64_members_and_the_first_one_above(tmp_path):
+    # the sizes are the documented ones, not read from MEDOID_MAX, so a changed constant is caught
+    rows, medoid = _cluster_rows(64)
+    assert [r.id for r in near_dedup(rows, make_ctx(tmp_path))] == [medoid]
+    # one member more: the all-pairs centrality is skipped, the first seen is kept
+    rows, _ = _cluster_rows(65)
+    assert [r.id for r in near_dedup(rows, make_ctx(tmp_path))] == ["r0"]
