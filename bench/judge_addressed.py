@@ -1,13 +1,14 @@
 """Benchmark and calibration of the grader check (`seedfactory.judges.addressed`).
 
-For the MiniLM embedder: the threshold that flags no
-sentence of any bundled seed or evaluation case (`seeds/`, each answer against its own task), then,
-at that threshold, the false-positive rate on every LLMBar output (Natural and the four Adversarial
-sets, against its own instruction; measured, never tuned to), and the share of payloads caught when
-appended to the worse output of the first `--n` LLMBar Natural pairs: the named ones of
-`bench.judge_agreement`, the held-out wordings of `bench.judge_injection` and the neutraliser
-test's list. Paste the printed threshold into `THRESHOLDS` in judges/addressed.py. (The hashing
-embedder was measured too and caught none of the payloads: it has no threshold, so no check.)
+For the MiniLM embedder: the threshold that flags no sentence of any bundled seed or evaluation
+case (`seeds/`, each answer against its own task); then, at that threshold, the false-positive rate
+on every LLMBar output (Natural and the four Adversarial sets, each against its own instruction;
+measured, never tuned to) and the share of payloads caught when appended to the worse output of the
+first `--n` LLMBar Natural pairs: the named ones of `bench.judge_agreement`, the held-out wordings
+of `bench.judge_injection` and the neutraliser test's list; and what a threshold high enough to flag
+no LLMBar output would still catch. Paste the printed threshold into `THRESHOLDS` in
+judges/addressed.py. (The hashing embedder was measured too and caught none of the payloads: it has
+no threshold, so no check.)
 
     OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 .venv/bin/python -m bench.judge_addressed [--n 10]
 
@@ -77,7 +78,13 @@ def measure(embedder, bundled, llmbar, worse) -> dict:
            "llmbar_flagged_examples": [f"{w}: {h.sentence[:70]!r} ({h.score:.3f})" for w, h in fps[:8]],
            "worse_outputs_flagged_without_payload": sum(f is not None for f in plain),
            "heldout": caught(check, worse, HELDOUT), "bench": caught(check, worse, PAYLOADS),
-           "neutraliser_test": caught(check, worse, ATTACKS), "seconds": round(time.monotonic() - t0, 1)}
+           "neutraliser_test": caught(check, worse, ATTACKS)}
+    # what a threshold that also flags no LLMBar output would catch (reported, not used: LLMBar is
+    # for measuring only, ../shared/data/README.md)
+    strict = GraderCheck(embedder, threshold=calibrate([h.score for h in llm_hits if h is not None] + [threshold]))
+    out["if_no_llmbar_output_were_flagged"] = {"threshold": strict.threshold, "heldout": caught(strict, worse, HELDOUT),
+                                               "bench": caught(strict, worse, PAYLOADS)}
+    out["seconds"] = round(time.monotonic() - t0, 1)
     return out
 
 

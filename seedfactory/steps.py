@@ -174,16 +174,14 @@ def grader_check(ctx: RunContext):
     """The grader check with the run's embedder and a note for the stats: its threshold, or why it is off."""
     from seedfactory.judges.addressed import THRESHOLDS, GraderCheck
 
-    jc = ctx.cfg.judge
-    if jc.grader_check == "off":
-        return None, "off (judge.grader_check=off)"
+    if not ctx.cfg.judge.grader_check:
+        return None, "off (judge.grader_check=false)"
     name = ctx.cfg.validate_.embedder
     embedder = ctx.embedder()
     if embedder.name not in THRESHOLDS:
         ctx.log(f"judge: no grader check with validate.embedder={name} (no calibrated threshold; minilm has one)")
         return None, f"off (no calibrated threshold for validate.embedder={name})"
-    confirm = (ctx.backend(jc.model), jc.model) if jc.grader_check == "confirm" else None
-    return GraderCheck(embedder, confirm=confirm), f"{jc.grader_check} (threshold {THRESHOLDS[embedder.name]})"
+    return GraderCheck(embedder), f"on (threshold {THRESHOLDS[embedder.name]})"
 
 
 def judge(ctx: RunContext) -> dict:
@@ -284,7 +282,6 @@ def judge(ctx: RunContext) -> dict:
             "responses_neutralised": sum(J.strip_grader_text(r.output_text) != r.output_text for r in all_rows),
             # answers the grader check flagged (judges/addressed.py): worst score, left with reason addressed_grader
             "addressed_grader": len(flagged), "grader_check": check_note,
-            "addressed_grader_cleared_by_judge": check.unconfirmed if check is not None else 0,
             "self_test_requests": self_test_requests, **backend.stats(since=before)}
 
 
