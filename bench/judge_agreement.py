@@ -16,6 +16,10 @@ a harmless sentence causes (`CONTROL`, the noise floor: appending any text moves
 and the spread of that control's per-answer shifts.
 
     .venv/bin/python -m bench.judge_agreement [--n 30] [--model smollm2-135m | qwen2.5-coder-1.5b]
+        [--subsets natural,adversarial] [--selftest 12]
+
+`--selftest N` also runs the judge stage's self-test (judges/selftest.py) on N invoice-fields seeds
+with the same engine: AUC and both-order pairwise accuracy on the seed check set.
 
 Progress lines go to stderr; the last line on stdout is one JSON object.
 """
@@ -126,11 +130,28 @@ def injection(records: list[dict], backend, judge: ModelConfig) -> dict:
             "plain_mean_score": round(sum(v.score for v in plain if v.score) / max(1, len(plain)), 3)}
 
 
+def selftest(n: int, backend, judge: ModelConfig) -> dict:
+    """The judge stage's self-test on `n` invoice-fields seeds (seed 0), as `seedfactory run` does it."""
+    import random
+
+    from seedfactory.judges.selftest import check_set, self_test
+    from seedfactory.schemas import load_schema, load_seeds
+    from seedfactory.seeds import bundled_sets
+
+    path = bundled_sets()["invoice-fields"]
+    schema = load_schema(path.with_name("invoice-fields.schema.json"))
+    checks = check_set(load_seeds(path, schema), random.Random(0), n)
+    report = self_test(checks, backend, judge, schema)
+    return {k: report[k] for k in ("n_good", "n_bad", "judge_errors", "auc", "auc_by_kind", "pairwise")}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=30, help="pairs per subset (0: injection only)")
     p.add_argument("--model", default="smollm2-135m", help="a model alias (smollm2-135m, qwen2.5-coder-1.5b) or folder")
     p.add_argument("--injection", type=int, default=10, help="pairs whose worse output gets the payloads (0: skip)")
+    p.add_argument("--subsets", default="natural,adversarial", help="LLMBar subsets measured, comma-separated")
+    p.add_argument("--selftest", type=int, default=0, help="invoice-fields seeds in the judge self-test (0: skip)")
     args = p.parse_args()
     from seedfactory.generators.vllm_engine import VLLMBackend
     from seedfactory.util.models import resolve_model
@@ -140,7 +161,10 @@ def main() -> None:
     backend = VLLMBackend(judge, resolve_model(args.model))
     out: dict = {"model": args.model}
     try:
-        for subset in ("natural", "adversarial") if args.n else ():
+        if args.selftest:
+            out["selftest"] = selftest(args.selftest, backend, judge)
+            log(f"selftest: {json.dumps(out['selftest'])}")
+        for subset in args.subsets.split(",") if args.n else ():
             records = load(subset, args.n)
             log(f"{subset}: {len(records)} pairs ...")
             out[subset] = measure(records, backend, judge)

@@ -95,16 +95,26 @@ def parse_rubric(row: Example, req: GenerationRequest, res: GenerationResult) ->
     return JudgeVerdict(**base, score=score, rationale=reply.rationale)
 
 
+WORST = 1.0  # the score a row gets when the grader check flags it
+
+
 def judge_rows(rows: list[Example], backend, judge: ModelConfig, batch_size: int = 64,
                output_schema: dict | None = None, progress: Progress = NO_PROGRESS,
-               criteria: str | None = None) -> list[JudgeVerdict]:
-    """One rubric verdict per row, in order."""
+               criteria: str | None = None, check=None) -> list[JudgeVerdict]:
+    """One rubric verdict per row, in order. With a `check` (judges/addressed.GraderCheck), a row
+    whose answer addresses the grader gets the worst score and the check's reason as its `flag`,
+    and the judge is not asked about it."""
     verdicts = []
     batches = range(0, len(rows), batch_size)
     for start in progress(batches, desc="judge: rubric"):
         chunk = rows[start:start + batch_size]
-        reqs = [rubric_request(r, judge, output_schema, criteria) for r in chunk]
-        verdicts += [parse_rubric(r, q, s) for r, q, s in zip(chunk, reqs, backend.generate(reqs))]
+        flags = check.flags([(r.prompt, r.output_text) for r in chunk]) if check is not None else [None] * len(chunk)
+        asked = [r for r, f in zip(chunk, flags) if f is None]
+        reqs = [rubric_request(r, judge, output_schema, criteria) for r in asked]
+        replies = iter([parse_rubric(r, q, s) for r, q, s in zip(asked, reqs, backend.generate(reqs) if reqs else [])])
+        verdicts += [next(replies) if f is None else
+                     JudgeVerdict(kind="rubric", example_id=r.id, judge_model=judge.model, score=WORST, rationale=f,
+                                  flag=f) for r, f in zip(chunk, flags)]
     return verdicts
 
 

@@ -95,13 +95,13 @@ def auc(good: list[float], bad: list[float]) -> float:
 
 
 def self_test(checks: list[tuple[Example, Example, str]], backend, judge: ModelConfig, output_schema: dict | None,
-              criteria: str | None = None, pairwise: bool = True) -> dict:
+              criteria: str | None = None, pairwise: bool = True, check=None) -> dict:
     """Score the check set as the judge stage scores rows; AUC, pairwise accuracy, per-kind AUC."""
     goods = {g.id: g for g, _, _ in checks}
     bads = [b for _, b, _ in checks]
     rows = list(goods.values()) + bads
     verdicts = {v.example_id: v for v in judge_rows(rows, backend, judge, output_schema=output_schema,
-                                                    criteria=criteria)}
+                                                    criteria=criteria, check=check)}
     score = {i: v.score for i, v in verdicts.items() if v.score is not None}
     errors = sum(v.score is None for v in verdicts.values())
     good_scores = [score[i] for i in goods if i in score]

@@ -120,6 +120,7 @@ class JudgeConfig(Section):
     self_test_size: int = Field(12, ge=0, description="train seeds the judge's self-test corrupts (each gives 3-4 known-bad answers); 0 skips the test and the judge is not trusted")
     min_consensus: float = Field(0.5, ge=0, le=1, description="a teacher-labelled task whose answers agree less than this (field share, or mean cosine for text) leaves (no_consensus)")
     criteria: list[str] | str | None = Field(None, description="rubric criteria: a list of lines or a text file; replaces the default rubric (seed sets may ship <name>.criteria.txt)")
+    grader_check: bool = Field(True, description="flag answers with a sentence addressed to the grader (judges/addressed.py, by meaning, with the run's embedder: minilm has a calibrated threshold, hash none): they get the worst score and leave with reason addressed_grader")
     max_failed_share: float = Field(0.5, ge=0, le=1, description="share of judge requests that may fail (quarantined) before the run stops; fewer are asked again next run")
 
 

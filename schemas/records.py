@@ -191,6 +191,9 @@ class JudgeVerdict(Strict):
     raw: str = ""
     error: str | None = None
     request_keys: list[str] = []
+    # set when the grader check (judges/addressed.py) found text addressed to the grader: the
+    # reason string; the score is then the rubric's worst and the judge was not asked
+    flag: str | None = None
 
     @model_validator(mode="after")
     def _error_or_value(self) -> "JudgeVerdict":

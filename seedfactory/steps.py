@@ -170,6 +170,20 @@ def validate(ctx: RunContext) -> dict:
     return stats | ({"threshold_calibration": thresholds} if thresholds else {})
 
 
+def grader_check(ctx: RunContext):
+    """The grader check with the run's embedder and a note for the stats: its threshold, or why it is off."""
+    from seedfactory.judges.addressed import THRESHOLDS, GraderCheck
+
+    if not ctx.cfg.judge.grader_check:
+        return None, "off (judge.grader_check=false)"
+    name = ctx.cfg.validate_.embedder
+    embedder = ctx.embedder()
+    if embedder.name not in THRESHOLDS:
+        ctx.log(f"judge: no grader check with validate.embedder={name} (no calibrated threshold; minilm has one)")
+        return None, f"off (no calibrated threshold for validate.embedder={name})"
+    return GraderCheck(embedder), f"on (threshold {THRESHOLDS[embedder.name]})"
+
+
 def judge(ctx: RunContext) -> dict:
     """Self-test the judge on the seeds; consensus per task picks its SFT row (the target for
     output-first tasks); the judge filters and ranks only if it passed; pairs from the signals that
@@ -178,18 +192,14 @@ def judge(ctx: RunContext) -> dict:
     from seedfactory.validators.similarity import prompt_groups
 
     jc, schema = ctx.cfg.judge, ctx.output_schema
-    rows = list(read_jsonl(ctx.out / "validate" / "kept.jsonl", Example))
-    groups = prompt_groups(rows)
-    failed: dict[str, list[Example]] = {}  # answers that failed schema or grounding: pair material
-    for rj in read_jsonl(ctx.out / "validate" / "rejects.jsonl", Reject):
-        if rj.reason in ("schema_invalid", "ungrounded") and rj.row and rj.row["prompt_id"] in groups:
-            failed.setdefault(rj.row["prompt_id"], []).append(Example.model_validate(rj.row))
+    rows = all_rows = list(read_jsonl(ctx.out / "validate" / "kept.jsonl", Example))
     backend = ctx.backend(jc.model)
     before = backend.stats()
     criteria = J.load_criteria(jc.criteria, ctx.seeds_path)
+    check, check_note = grader_check(ctx)
 
     checks = J.check_set(ctx.train_seeds, random.Random(ctx.cfg.seed), jc.self_test_size)
-    cal = J.self_test(checks, backend, jc.model, schema, criteria) if checks else {"auc": None}
+    cal = J.self_test(checks, backend, jc.model, schema, criteria, check=check) if checks else {"auc": None}
     self_test_requests = backend.stats(since=before)  # a fixed cost, whatever the number of rows (--dry-run)
     trusted = cal["auc"] is not None and cal["auc"] >= jc.min_auc
     cal.update(min_auc=jc.min_auc, passed=trusted, judge=jc.model.model)
@@ -198,15 +208,31 @@ def judge(ctx: RunContext) -> dict:
         ctx.log(f"judge: {jc.model.model} failed its self-test on the seeds (AUC {cal['auc']} < judge.min_auc="
                 f"{jc.min_auc}); it does not filter rows or rank pairs: consensus, schema and grounding decide")
 
-    verdicts = J.judge_rows(rows, backend, jc.model, output_schema=schema, progress=ctx.progress, criteria=criteria)
+    verdicts = J.judge_rows(rows, backend, jc.model, output_schema=schema, progress=ctx.progress, criteria=criteria,
+                            check=check)
     write_jsonl(ctx.stage_dir / "verdicts.jsonl", verdicts)
     scores = {v.example_id: v.score for v in verdicts if v.score is not None}
+    # answers that address the grader leave, scored and flagged; they stay pair material (rejected side)
+    flagged = {v.example_id: v.flag for v in verdicts if v.flag}
+    scored = [r.model_copy(update={"scores": {**r.scores, "judge": scores[r.id], "addressed_grader": 1.0}})
+              for r in rows if r.id in flagged]
+    for r in scored:
+        ctx.rejects(r, "addressed_grader", score=scores[r.id], detail=flagged[r.id])
+    rows = [r for r in rows if r.id not in flagged]
+    groups = prompt_groups(rows)
+    failed: dict[str, list[Example]] = {}  # answers that failed schema or grounding: pair material
+    for rj in read_jsonl(ctx.out / "validate" / "rejects.jsonl", Reject):
+        if rj.reason in ("schema_invalid", "ungrounded") and rj.row and rj.row["prompt_id"] in groups:
+            failed.setdefault(rj.row["prompt_id"], []).append(Example.model_validate(rj.row))
+    for r in scored:
+        if r.prompt_id in groups:
+            failed.setdefault(r.prompt_id, []).append(r)
     embed = None if schema else ctx.embedder().embed
     # a target task's teacher answers that failed validation still count against the target: the
     # teacher's accuracy on its own texts is measured over every answer it gave
     cons = {pid: J.consensus(g + failed.get(pid, []) if any(r.lineage.label == "target" for r in g) else g, embed)
             for pid, g in groups.items()}
-    scored, sft = [], []
+    sft = []
     for pid, group in groups.items():
         c = cons[pid]
         for r in group:
@@ -246,14 +272,16 @@ def judge(ctx: RunContext) -> dict:
     write_jsonl(ctx.stage_dir / "pairs.jsonl", pairs)
     agreements = [c.agreement for c in cons.values() if not c.against_target]
     teacher_vs_target = [c.agreement for c in cons.values() if c.against_target]
-    return {"in": len(rows), "out": len(sft), "kept_by": lineage_counts(sft), "pairs": len(pairs), "cutoff": cutoff,
+    return {"in": len(all_rows), "out": len(sft), "kept_by": lineage_counts(sft), "pairs": len(pairs), "cutoff": cutoff,
             "judge_trusted": trusted,
             "judge_auc": cal["auc"], "judge_errors": sum(v.error is not None for v in verdicts),
             "consensus_mean": round(sum(agreements) / len(agreements), 3) if agreements else None,
             "teacher_field_accuracy_on_targets":
                 round(sum(teacher_vs_target) / len(teacher_vs_target), 3) if teacher_vs_target else None,
             # answers the neutraliser changed before judging: text addressed to the grader (judges/fence.py)
-            "responses_neutralised": sum(J.strip_grader_text(r.output_text) != r.output_text for r in rows),
+            "responses_neutralised": sum(J.strip_grader_text(r.output_text) != r.output_text for r in all_rows),
+            # answers the grader check flagged (judges/addressed.py): worst score, left with reason addressed_grader
+            "addressed_grader": len(flagged), "grader_check": check_note,
             "self_test_requests": self_test_requests, **backend.stats(since=before)}
 
 
