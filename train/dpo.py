@@ -39,6 +39,7 @@ from seedfactory.train.common import (
     trainer_args,
     use_qlora,
 )
+from seedfactory.train.packed import pack_fused_forward
 from seedfactory.util.progress import NO_PROGRESS, Progress
 
 
@@ -118,6 +119,8 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
             processing_class=tokenizer,
             callbacks=callbacks,
         )
+        # DPO batches packed into one row, LM head on the completion tokens only (same log-probs)
+        padding_free = cfg.padding_free and cfg.preference == "dpo" and pack_fused_forward(trainer.model)
         # trl falls back to the adapter-disabled base model only where peft cannot hold a second
         # adapter; report which one this run actually used.
         reference = "sft_adapter" if "ref" in trainer.model.peft_config else "base_model"
@@ -152,6 +155,7 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
         "method": cfg.preference,
         "resumed_from": resumed_step(resume),
         "losses": losses(history),
+        "padding_free": padding_free,
     }
     margins = [h["rewards/margins"] for h in history if "rewards/margins" in h]
     if margins:

@@ -34,6 +34,7 @@ from seedfactory.train.common import (
     trainer_args,
     use_qlora,
 )
+from seedfactory.train.packed import pack_fused_forward
 from seedfactory.util.progress import NO_PROGRESS, Progress
 
 
@@ -116,6 +117,8 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
             peft_config=None if init_adapter is not None else peft_config(cfg),
             **({"data_collator": padding_free_collator(tokenizer)} if padding_free else {}),
         )
+        if padding_free:
+            pack_fused_forward(trainer.model)  # the LM head on the completion tokens only
         trainer.data_collator = seen_batches = SeenBatches(trainer.data_collator)
         resume = ckpt.last_checkpoint(trainer_dir) if checkpoint_dir is not None else None
         ckpt.note_resume(trainer_dir, resume)
