@@ -236,13 +236,13 @@ def _tiny_llama(vocab: int = 64):
                                         pad_token_id=0))
 
 
-def test_packed_fused_forward_gives_the_padded_log_probs():
+def test_packed_fused_forward_gives_the_padded_log_probs(monkeypatch):
     """Rows of different lengths, right-padded as trl's DPO collator pads them: packed into one row,
     the per-token log-probs (and entropy, top-1) scattered back equal trl's padded forward's."""
     import torch
     from trl.trainer.utils import add_fused_lm_head
 
-    from seedfactory.train.packed import pack_fused_forward
+    from seedfactory.train.packed import pack_fused_forward, use_segment_attention
 
     model = _tiny_llama()
     add_fused_lm_head(model, outputs=("log_probs", "entropy", "is_top1"))
@@ -276,6 +276,16 @@ def test_packed_fused_forward_gives_the_padded_log_probs():
     assert torch.equal(packed.is_top1, padded.is_top1) and torch.equal(packed.label_mask, padded.label_mask)
     assert abs(packed.loss.item() - padded.loss.item()) < 1e-5
     assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(padded_grads, packed_grads))
+
+    # Attention per packed row (causal, no [T, T] mask): the same again, one sdpa call per row and layer
+    calls, sdpa = [], torch.nn.functional.scaled_dot_product_attention
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention",
+                        lambda *a, **k: calls.append(a[0].shape[2]) or sdpa(*a, **k))
+    assert use_segment_attention(model)
+    segmented, segmented_grads = run()
+    assert calls == list(lengths) * 2  # 2 layers
+    assert torch.allclose(segmented.log_probs, padded.log_probs, atol=1e-5)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(padded_grads, segmented_grads))
 
 
 def test_packed_dpo_loss_and_gradients_equal_trl_padded(tmp_path: Path):

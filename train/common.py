@@ -104,6 +104,24 @@ def trainer_args(cfg: TrainConfig, *, seed: int, steps: int, output_dir: Path,
     )
 
 
+def bf16_lora_inputs(model) -> int:
+    """On a bfloat16 base (`load_student(bf16_base=True)`), let each LoRA layer take its bf16 input as
+    it comes: peft casts it to the adapter's float32 first (a copy per layer and call), only for
+    the bf16 autocast the trainer runs under to cast it back for the matmul. Returns the number of
+    layers changed (0 on a float32 base, where nothing is cast, and on CUDA: QLoRA's bf16 base
+    may train without autocast there)."""
+    import torch
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if torch.cuda.is_available() or base.dtype != torch.bfloat16:
+        return 0
+    layers = [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
+    for layer in layers:
+        layer.cast_input_dtype_enabled = False
+    return len(layers)
+
+
 def padding_free_collator(tokenizer):
     """trl's collator in padding-free mode: a batch is its rows end to end in one sequence, with
     position_ids restarting at each row, from which transformers builds a block-diagonal mask (sdpa

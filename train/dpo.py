@@ -27,6 +27,7 @@ from seedfactory.schemas.config import TrainConfig
 from seedfactory.train import checkpoints as ckpt
 from seedfactory.train.common import (
     ADAPTER_FILES,
+    bf16_lora_inputs,
     curve,
     job_key,
     load_student,
@@ -39,7 +40,7 @@ from seedfactory.train.common import (
     trainer_args,
     use_qlora,
 )
-from seedfactory.train.packed import pack_fused_forward
+from seedfactory.train.packed import pack_fused_forward, use_segment_attention
 from seedfactory.util.progress import NO_PROGRESS, Progress
 
 
@@ -121,6 +122,9 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
         )
         # DPO batches packed into one row, LM head on the completion tokens only (same log-probs)
         padding_free = cfg.padding_free and cfg.preference == "dpo" and pack_fused_forward(trainer.model)
+        if padding_free:
+            use_segment_attention(trainer.model)
+        bf16_lora_inputs(trainer.model)
         # trl falls back to the adapter-disabled base model only where peft cannot hold a second
         # adapter; report which one this run actually used.
         reference = "sft_adapter" if "ref" in trainer.model.peft_config else "base_model"

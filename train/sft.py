@@ -20,6 +20,7 @@ from seedfactory.train import checkpoints as ckpt
 from seedfactory.train.common import (
     ADAPTER_FILES,
     SeenBatches,
+    bf16_lora_inputs,
     continued_model,
     curve,
     job_key,
@@ -34,7 +35,7 @@ from seedfactory.train.common import (
     trainer_args,
     use_qlora,
 )
-from seedfactory.train.packed import pack_fused_forward
+from seedfactory.train.packed import pack_fused_forward, use_segment_attention
 from seedfactory.util.progress import NO_PROGRESS, Progress
 
 
@@ -119,6 +120,8 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
         )
         if padding_free:
             pack_fused_forward(trainer.model)  # the LM head on the completion tokens only
+            use_segment_attention(trainer.model)  # attention per row, not one [T, T] masked block
+        bf16_lora_inputs(trainer.model)
         trainer.data_collator = seen_batches = SeenBatches(trainer.data_collator)
         resume = ckpt.last_checkpoint(trainer_dir) if checkpoint_dir is not None else None
         ckpt.note_resume(trainer_dir, resume)
