@@ -148,7 +148,7 @@ class TrainConfig(Section):
     lora_r: int = Field(8, gt=0, description="LoRA rank")
     lora_alpha: int = Field(16, gt=0, description="LoRA alpha")
     max_length: int = Field(512, gt=0, description="longest training sequence, in tokens")
-    padding_free: bool = Field(True, description="SFT with LoRA: each batch is its rows end to end in one sequence, no padding computed (same loss; python -m bench.train measures the speed)")
+    padding_free: bool = Field(True, description="SFT and DPO with LoRA: each batch is its rows end to end in one sequence, no padding computed, the LM head run on the answer tokens only (same loss; python -m bench.train measures the speed)")
     threads: int = Field(0, ge=0, description="torch threads (0: all cores)")
     save_steps: int = Field(16, ge=0, description="save a resumable checkpoint every this many steps (0: none); a rerun after a crash or kill resumes from the newest")
     curve: bool = Field(True, description="score the held-out set at every checkpoint (greedy, batched) for the learning curve in train/curve.jsonl")

@@ -122,7 +122,7 @@ def test_dpo_starts_at_ln2_against_the_sft_adapter_and_moves_it(sft, dpo):
     after = _assert_clean_adapter(out)
     assert after.keys() == before.keys()
     assert any(not torch.equal(after[k], before[k]) for k in after)
-    assert stats["reference"] == "sft_adapter"
+    assert stats["reference"] == "sft_adapter" and stats["padding_free"] is True
     assert stats["first_loss"] == pytest.approx(math.log(2), abs=0.05)
     assert math.isfinite(stats["last_loss"]) and stats["steps"] == CFG.dpo_steps and stats["rows"] == 8
     assert math.isfinite(stats["rewards_margin_last"])
