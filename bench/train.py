@@ -1,22 +1,22 @@
 """Benchmark: SFT and DPO with trl's defaults against this project's trainer settings, in one
 process on the same 64 rows, model (SmolLM2-135M), LoRA, learning rate, beta, batch and steps.
 
-Rows are Self-Instruct seed tasks (instruction + input -> output, as chat prompt-completion;
-DPO's rejected answer is another task's output), so lengths vary as in real data; DPO reads them
-in the caller's order (train_sampling_strategy="sequential"), nothing is sorted. "trl default"
-is SFTConfig/DPOConfig with only the shared settings given (trl then turns on bf16 autocast and
+Rows are Self-Instruct seed tasks (instruction + input -> output, as chat prompt-completion; DPO's
+rejected answer is another task's output), so lengths vary as in real data; DPO reads them in the
+caller's order (train_sampling_strategy="sequential"), nothing is sorted. "trl default" is
+SFTConfig/DPOConfig with only the shared settings given (trl then turns on bf16 autocast and
 gradient checkpointing by itself); "project" is seedfactory.train's train_sft/train_dpo, the code
 the pipeline runs: padding-free batches for SFT and DPO (DPO's [chosen; rejected] rows packed into
 one sequence for the policy and the reference forward alike, `seedfactory.train.packed`), the LM
 head run on the answer tokens only, sdpa per packed row, the frozen base in bf16 under bf16 autocast
 with LoRA inputs left in bf16, no gradient checkpointing. trl's `precompute_ref_log_probs` is not
 used: it runs in DPOTrainer's __init__, over every row (64 here, of which 8 steps train on 32), on
-trl's padded path; measured with construction and training both timed, 16 rows and 4 steps (its
-best case, every row trained once), two rounds took 59.6 s wall / 33.4 s CPU and 41.9 / 29.2 against
-49.8 / 26.4 and 33.9 / 23.6 for the reference forward inline (packed). Ratios are given by wall time and by this process's CPU time (one
-thread: the CPU-time ratio is what survives a shared, loaded machine). Tokens/s counts the
-non-padding tokens of the rows trained on. An untimed warm-up runs first (the first trainer in a
-process pays for kernel set-up). Last line JSON.
+trl's padded path; measured with construction and training both timed, 16 rows and 4 steps (its best
+case, every row trained once), two rounds took 59.6 s wall / 33.4 s CPU and 41.9 / 29.2 against
+49.8 / 26.4 and 33.9 / 23.6 for the reference forward inline (packed). Ratios are given by wall time and
+by this process's CPU time (one thread: the CPU-time ratio is what survives a shared, loaded
+machine). Tokens/s counts the non-padding tokens of the rows trained on. An untimed warm-up runs
+first (the first trainer in a process pays for kernel set-up). Last line JSON.
 
     OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 .venv/bin/python -m bench.train [--sft-steps 16] [--dpo-steps 8]
 """
