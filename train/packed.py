@@ -165,7 +165,7 @@ def segment_sdpa(module, query, key, value, attention_mask, dropout: float = 0.0
     bounds = cu.tolist()
     out = torch.cat([torch.nn.functional.scaled_dot_product_attention(
         query[:, :, s:e], key[:, :, s:e], value[:, :, s:e], is_causal=True, scale=scaling)
-        for s, e in zip(bounds[:-1], bounds[1:])], dim=2)
+        for s, e in zip(bounds[:-1], bounds[1:]) if e > s], dim=2)
     return out.transpose(1, 2).contiguous(), None
 
 
