@@ -12,6 +12,16 @@ beside the run's own SFT and DPO figures (paired bootstrap interval of new DPO -
                 seeds; k sampled at temperature 1) that miss a field or the schema, as rejected,
                 the validated target as chosen (on-policy pairs), same settings as judge_rpo
   onpolicy_dpo  the on-policy pairs with plain DPO (no "sft" term), 16 steps at 2e-4
+  minimal       minimal-edit pairs (judges.pairs.minimal_edit_pairs): chosen the validated answer of
+                each SFT row and train seed, rejected the same answer with one field corrupted the
+                way the student slips (a date or number altered, the currency swapped, a key
+                misspelled or with a leading space, a field dropped; up to 3 kinds per prompt), each
+                rejected by the schema or grounding check; the run's train settings
+  minimal_strong the same pairs, 16 steps at 2e-4 (twice the steps, four times the learning rate)
+  minimal_rpo   minimal_strong with trl's "sft" loss beside "sigmoid" (RPO)
+
+With --heldout each variant (and the run's SFT adapter) is also scored on the run's held-out seeds
+(split/heldout.jsonl), so settings can be chosen without looking at the evaluation cases.
 
 The run's pairs differ from their chosen answer in three or four fields (another teacher sample);
 the student's own slips are one field or a malformed key, which is what on-policy pairs target.
@@ -30,6 +40,7 @@ import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 RPO = {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 1.0]}
@@ -39,7 +50,11 @@ VARIANTS = {  # name: (pair source, train overrides, extra trainer settings)
     "judge_rpo": ("judge", STRONGER, RPO),
     "onpolicy": ("onpolicy", STRONGER, RPO),
     "onpolicy_dpo": ("onpolicy", STRONGER, None),
+    "minimal": ("minimal", {}, None),
+    "minimal_strong": ("minimal", STRONGER, None),
+    "minimal_rpo": ("minimal", STRONGER, RPO),
 }
+PER_PROMPT = 3  # minimal-edit pairs per prompt, of different kinds
 
 
 def log(msg: str) -> None:
@@ -95,13 +110,36 @@ def onpolicy_pairs(run: Path, model_dir: Path, schema: dict, k: int, seed: int) 
     return {"asked": len(items), "k": k, "seconds": round(time.monotonic() - started, 1), "pairs": pairs}
 
 
+def minimal_pairs(run: Path, schema: dict, seed: int) -> list:
+    """Minimal-edit pairs from the run's SFT rows and train seeds, in DPO's order."""
+    import random as _random
+
+    from seedfactory.judges.pairs import minimal_edit_pairs
+    from seedfactory.schemas import Example, SeedExample
+    from seedfactory.train.data import dpo_order
+    from seedfactory.validators.values import is_stated
+
+    rows = [Example.model_validate_json(j) for j in lines(run / "judge" / "sft.jsonl")]
+    rows += [SeedExample.model_validate_json(j) for j in lines(run / "split" / "train.jsonl")]
+    return dpo_order(minimal_edit_pairs(rows, schema, _random.Random(seed), PER_PROMPT, is_stated), seed)
+
+
 def as_records(pairs: list[dict]) -> list[dict]:
     return [{"prompt": [{"role": "user", "content": p["prompt"]}],
              "chosen": [{"role": "assistant", "content": p["chosen"]}],
              "rejected": [{"role": "assistant", "content": p["rejected"]}]} for p in pairs]
 
 
-def one_run(run: Path, variants: list[str], work: Path, k: int) -> dict:
+def heldout_score(model_dir: Path, adapter: Path, cases: list, schema: dict) -> float | None:
+    from seedfactory.train.evaluate import generate_answers, score_json
+
+    if not cases:
+        return None
+    answers = generate_answers(model_dir, adapter, [c.prompt for c in cases], 160, 16)
+    return round(score_json(answers, [c.output for c in cases], schema)["value"], 4)
+
+
+def one_run(run: Path, variants: list[str], work: Path, k: int, heldout: bool = False) -> dict:
     import yaml
 
     from seedfactory.schemas import PreferencePair, SeedExample
@@ -121,7 +159,12 @@ def one_run(run: Path, variants: list[str], work: Path, k: int) -> dict:
     report: dict = {"run": str(run), "seed": seed, "sft": old["sft"]["value"], "dpo_old": old["dpo"]["value"],
                     "judge_pairs": len(judged), "variants": {},
                     "five_judge_pairs": [{"chosen": p.chosen, "rejected": p.rejected[:300]} for p in judged[:5]]}
-    onpolicy = None
+    held = [SeedExample.model_validate_json(j) for j in lines(run / "split" / "heldout.jsonl")] if heldout else []
+    if held:
+        report["heldout_sft"] = heldout_score(model_dir, run / "adapter_sft", held, schema)
+        report["heldout_n"] = len(held)
+        log(f"seed {seed} SFT on {len(held)} held-out seeds: {report['heldout_sft']}")
+    onpolicy, minimal = None, None
     for name in variants:
         source, over, extra = VARIANTS[name]
         if source == "onpolicy" and onpolicy is None:
@@ -133,11 +176,16 @@ def one_run(run: Path, variants: list[str], work: Path, k: int) -> dict:
                 cached.write_text(json.dumps(onpolicy, ensure_ascii=False, indent=1))
             report["onpolicy"] = {k2: onpolicy[k2] for k2 in ("asked", "k", "seconds")} | {
                 "pairs": len(onpolicy["pairs"]), "five_pairs": onpolicy["pairs"][:5]}
+        if source == "minimal" and minimal is None:
+            minimal = minimal_pairs(run, schema, seed)
+            report["minimal"] = {"pairs": len(minimal), "kinds": dict(sorted(
+                Counter(p.rejected_id.rsplit(":", 1)[1] for p in minimal).items())),
+                "five_pairs": [{"chosen": p.chosen, "rejected": p.rejected} for p in minimal[:5]]}
         if source == "onpolicy":
             records = as_records(onpolicy["pairs"])
             random.Random(seed).shuffle(records)
         else:
-            records = dpo_records(judged)
+            records = dpo_records(minimal if source == "minimal" else judged)
         cfg = TrainConfig(**{**conf["train"], **over, "threads": 1})
         adapter = work / f"seed{seed}-{name}"
         log(f"seed {seed} {name}: DPO on {len(records)} pairs ...")
@@ -148,8 +196,12 @@ def one_run(run: Path, variants: list[str], work: Path, k: int) -> dict:
         report["variants"][name] = {
             "dpo_new": round(sc["value"], 4), "schema_valid": round(sc["schema_valid"], 4),
             "new_minus_sft": paired_difference(new_case, sft_case, 2000, seed),
-            "pairs": len(records), "train_seconds": stats["seconds"], "last_loss": stats.get("last_loss")}
+            "pairs": len(records), "steps": cfg.dpo_steps, "train_seconds": stats["seconds"],
+            "last_loss": stats.get("last_loss"), "rewards_margin_last": stats.get("rewards_margin_last")}
+        if held:
+            report["variants"][name]["heldout"] = heldout_score(model_dir, adapter, held, schema)
         log(f"seed {seed} {name}: {json.dumps(report['variants'][name])}")
+        (work / f"seed{seed}-report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1))
     return report
 
 
@@ -158,6 +210,7 @@ def main() -> None:
     p.add_argument("runs", nargs="+", type=Path, help="finished run directories (read only)")
     p.add_argument("--variants", default="judge,onpolicy", help=f"comma-separated, of {', '.join(VARIANTS)}")
     p.add_argument("--work", type=Path, default=None, help="where adapters and sampled pairs go (default: a temp dir)")
+    p.add_argument("--heldout", action="store_true", help="also score the run's held-out seeds (for choosing settings)")
     p.add_argument("--k", type=int, default=2, help="answers sampled per training prompt for on-policy pairs")
     args = p.parse_args()
     variants = args.variants.split(",")
@@ -166,7 +219,7 @@ def main() -> None:
         p.error(f"--variants: unknown {unknown}; choose from {list(VARIANTS)}")
     work = args.work or Path(tempfile.mkdtemp(prefix="dpo-pairs-"))
     work.mkdir(parents=True, exist_ok=True)
-    reports = [one_run(r, variants, work, args.k) for r in args.runs]
+    reports = [one_run(r, variants, work, args.k, args.heldout) for r in args.runs]
     mean = {v: round(sum(r["variants"][v]["dpo_new"] - r["sft"] for r in reports) / len(reports), 4) for v in variants}
     old = round(sum(r["dpo_old"] - r["sft"] for r in reports) / len(reports), 4)
     print(json.dumps({"runs": reports, "mean_dpo_minus_sft": mean, "mean_old_dpo_minus_sft": old}))

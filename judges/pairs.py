@@ -8,14 +8,25 @@ self-test on the seeds. Chosen is the task's best answer, rejected its worst; a 
 gap of at least `min_margin`. A judge that failed its self-test never ranks anything.
 
     pairs, no_pair = panel_pairs(groups, failed, consensus, judge_scores, min_margin=0.2)
+
+Minimal-edit pairs: the chosen answer is a validated one, the rejected the same answer with one
+field corrupted the way a small student slips (`selftest.minimal_edits`), kept only where the
+programmatic checks reject it (schema-invalid, or the changed value is not stated in the input
+while the chosen one is), so it is ranked by a signal that works, not by a judge.
+
+    pairs = minimal_edit_pairs(sft_rows, schema, random.Random(seed), per_prompt=3, stated=is_stated)
 """
 
 from __future__ import annotations
 
+import random
 from collections import Counter
+from collections.abc import Callable
 
 from seedfactory.judges.consensus import Consensus
-from seedfactory.schemas import Example, PreferencePair, stable_hash
+from seedfactory.judges.selftest import minimal_edits
+from seedfactory.schemas import Example, PreferencePair, SeedExample, output_text, stable_hash
+from seedfactory.schemas.seedfile import schema_validator
 
 
 def panel_score(row: Example, passed: bool, cons: Consensus | None, judge_score: float | None) -> float:
@@ -52,6 +63,43 @@ def panel_pairs(groups: dict[str, list[Example]], failed: dict[str, list[Example
             rejected=worst.output_text, chosen_id=best.id, rejected_id=worst.id, margin=round(hi - lo, 4),
             source=source))
     return pairs, no_pair
+
+
+def edit_fails(row: Example | SeedExample, field: str, edited: dict, validator,
+               stated: Callable[[object, str], bool]) -> str | None:
+    """Why the programmatic checks reject `edited` (row's output with `field` changed), or None:
+    "schema" when it does not validate, "ungrounded" when the row's input states the old value of
+    `field` and not the new one."""
+    if validator is not None and not validator.is_valid(edited):
+        return "schema"
+    text, old, new = row.input or row.prompt, row.output.get(field), edited.get(field)
+    if old is not None and new is not None and stated(old, text) and not stated(new, text):
+        return "ungrounded"
+    return None
+
+
+def minimal_edit_pairs(rows: list[Example | SeedExample], schema: dict | None, rng: random.Random, per_prompt: int,
+                       stated: Callable[[object, str], bool]) -> list[PreferencePair]:
+    """Up to `per_prompt` pairs per structured row: chosen its output, rejected that output with one
+    field corrupted (`minimal_edits`, a random mix of kinds, one edit per kind) that the checks
+    reject (`edit_fails`). Rows in the order given, edits in a seeded order."""
+    validator = schema_validator(schema) if schema else None
+    pairs = []
+    for row in rows:
+        if not isinstance(row.output, dict):
+            continue
+        edits = [(kind, edited) for kind, field, edited in minimal_edits(row.output, rng, schema)
+                 if edit_fails(row, field, edited, validator, stated)]
+        rng.shuffle(edits)
+        chosen = output_text(row.output)
+        for kind, edited in edits[:per_prompt]:
+            rejected = output_text(edited)
+            pairs.append(PreferencePair(
+                id=stable_hash([row.id, kind, rejected]), prompt_id=getattr(row, "prompt_id", row.id),
+                prompt=row.prompt, chosen=chosen, rejected=rejected, chosen_id=row.id, rejected_id=f"{row.id}:{kind}",
+                margin=1.0,
+                source="minimal_edit"))
+    return pairs
 
 
 def dpo_readiness(pairs: list[PreferencePair], below_cutoff: set[str], min_pairs: int, max_length_bias: float) -> dict:

@@ -45,6 +45,67 @@ def _alter(value, rng: random.Random):
     return None
 
 
+def _dropped(obj: dict, keys: list[str], rng: random.Random) -> dict | None:
+    """`obj` without one of `keys` (None: no keys)."""
+    if not keys:
+        return None
+    k = rng.choice(keys)
+    return {kk: v for kk, v in obj.items() if kk != k}
+
+
+def _altered(obj: dict, keys: list[str], rng: random.Random) -> dict | None:
+    """`obj` with one of `keys` altered by `_alter` (None: none of them can be)."""
+    alterable = [k for k in keys if _alter(obj[k], rng) is not None]
+    if not alterable:
+        return None
+    k = rng.choice(alterable)
+    return {**obj, k: _alter(obj[k], rng)}
+
+
+def _is_date(value) -> bool:
+    return isinstance(value, str) and _alter(value, random.Random(0)) is not None
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _misspelled(key: str, rng: random.Random) -> str:
+    """`key` with one inner character dropped ("invoice_number" -> "invoice_nmber")."""
+    if len(key) < 3:
+        return key + key[-1]
+    i = rng.randrange(1, len(key) - 1)
+    return key[:i] + key[i + 1:]
+
+
+def minimal_edits(obj: dict, rng: random.Random, schema: dict | None = None) -> list[tuple[str, str, dict]]:
+    """(kind, field, edited object) for one field of `obj` changed the way a small student slips:
+    a date moved (`_alter`: a day or month off), a number altered (`_alter`), an enum value swapped
+    for another of the schema's, a key misspelled or given a leading space (`" tax"`), a field
+    dropped (`_dropped`). Each edit touches exactly one field; kinds whose field is missing are left out."""
+    keys = [k for k in obj if obj[k] is not None]
+    props = (schema or {}).get("properties", {})
+    out: list[tuple[str, str, dict]] = []
+
+    def add(kind: str, edited: dict | None) -> None:
+        if edited is not None and edited != obj:
+            changed = [k for k in set(obj) | set(edited) if obj.get(k, ...) != edited.get(k, ...)]
+            out.append((kind, sorted(changed, key=lambda k: k not in obj)[0], edited))
+
+    add("date_altered", _altered(obj, [k for k in keys if _is_date(obj[k])], rng))
+    add("number_altered", _altered(obj, [k for k in keys if _number(obj[k])], rng))
+    enums = [k for k in keys if len(props.get(k, {}).get("enum", [])) > 1 and obj[k] in props[k]["enum"]]
+    if enums:
+        k = rng.choice(enums)
+        add("enum_swapped", {**obj, k: rng.choice([v for v in props[k]["enum"] if v != obj[k]])})
+    if keys:
+        for kind, rename in (("key_misspelled", lambda k: _misspelled(k, rng)), ("key_leading_space", " ".__add__)):
+            k = rng.choice(keys)
+            add(kind, {(rename(kk) if kk == k else kk): v for kk, v in obj.items()})
+    add("field_dropped", _dropped(obj, keys, rng))
+    return out
+
+
 def corruptions(seed: SeedExample, others: list[SeedExample], rng: random.Random) -> list[tuple[str, object]]:
     """(kind, bad output) pairs made from one seed's output."""
     other = rng.choice(others)
@@ -56,13 +117,10 @@ def corruptions(seed: SeedExample, others: list[SeedExample], rng: random.Random
         if swappable:
             k = rng.choice(swappable)
             out.append(("field_swapped", {**obj, k: other.output[k]}))
-        if keys:
-            k = rng.choice(keys)
-            out.append(("field_dropped", {kk: v for kk, v in obj.items() if kk != k}))
-        alterable = [k for k in keys if _alter(obj[k], rng) is not None]
-        if alterable:
-            k = rng.choice(alterable)
-            out.append(("value_altered", {**obj, k: _alter(obj[k], rng)}))
+        if (dropped := _dropped(obj, keys, rng)) is not None:
+            out.append(("field_dropped", dropped))
+        if (altered := _altered(obj, keys, rng)) is not None:
+            out.append(("value_altered", altered))
         return out
     text = seed.output
     sentences = [s.strip() for s in text.replace("\n", " ").split(". ") if s.strip()]

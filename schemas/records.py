@@ -215,7 +215,7 @@ class PreferencePair(Strict):
     chosen_id: str
     rejected_id: str
     margin: float
-    source: Literal["target", "panel", "judge_pairwise", "review"]
+    source: Literal["target", "panel", "judge_pairwise", "review", "minimal_edit"]
 
 
 class Reject(Strict):

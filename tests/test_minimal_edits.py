@@ -1,0 +1,98 @@
+"""Minimal-edit preference pairs (judges/pairs.py `minimal_edit_pairs`, edits from
+judges/selftest.py `minimal_edits`): the rejected answer is the chosen one with exactly one field
+corrupted, and the programmatic checks (schema, grounding) reject it.
+
+    .venv/bin/python -m pytest -q tests/test_minimal_edits.py
+"""
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+from seedfactory.judges import dpo_readiness
+from seedfactory.judges.pairs import edit_fails, minimal_edit_pairs
+from seedfactory.judges.selftest import minimal_edits
+from seedfactory.schemas import SeedExample
+from seedfactory.schemas.seedfile import schema_validator
+from seedfactory.validators.quality import grounding_failures
+from seedfactory.validators.values import is_stated
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+SCHEMA = json.loads((SEEDS / "invoice-fields.schema.json").read_text())
+KINDS = {"date_altered", "number_altered", "enum_swapped", "key_misspelled", "key_leading_space", "field_dropped"}
+
+
+def invoice_seeds() -> list[SeedExample]:
+    return [SeedExample.model_validate_json(j) for j in (SEEDS / "invoice-fields.jsonl").read_text().splitlines()]
+
+
+def changed_fields(chosen: dict, rejected: dict) -> list[str]:
+    """Fields of `chosen` that `rejected` does not hold with the same key and value."""
+    return [k for k, v in chosen.items() if k not in rejected or rejected[k] != v]
+
+
+def test_each_rejected_differs_in_one_field_and_fails_the_checks():
+    seeds, validator = invoice_seeds(), schema_validator(SCHEMA)
+    by_id = {s.id: s for s in seeds}
+    pairs = minimal_edit_pairs(seeds, SCHEMA, random.Random(0), per_prompt=6, stated=is_stated)
+    assert len(pairs) >= 3 * len(seeds)
+    for p in pairs:
+        seed = by_id[p.chosen_id]
+        chosen, rejected = json.loads(p.chosen), json.loads(p.rejected)
+        assert chosen == seed.output and validator.is_valid(chosen) and p.source == "minimal_edit"
+        changed = changed_fields(chosen, rejected)
+        assert len(changed) == 1, (p.chosen, p.rejected)
+        assert len(set(rejected) - set(chosen)) <= 1 and len(rejected) in (len(chosen), len(chosen) - 1)
+        field = changed[0]
+        as_row = seed.model_copy(update={"output": rejected})
+        ungrounded = field in rejected and bool(grounding_failures(as_row, [field]))
+        assert ungrounded or not validator.is_valid(rejected), (p.chosen, p.rejected)
+        assert not grounding_failures(seed, [field]) or not validator.is_valid(rejected)
+    per_seed = Counter(p.chosen_id for p in pairs)
+    kinds = Counter(p.rejected_id.rsplit(":", 1)[1] for p in pairs)
+    assert set(kinds) == KINDS and max(per_seed.values()) <= 6
+    assert all(len({p.rejected for p in pairs if p.chosen_id == s}) == n for s, n in per_seed.items())
+
+
+def test_per_prompt_caps_the_pairs_of_a_row_and_mixes_kinds():
+    seed = invoice_seeds()[0]
+    pairs = minimal_edit_pairs([seed], SCHEMA, random.Random(3), per_prompt=3, stated=is_stated)
+    assert len(pairs) == 3 and len({p.rejected_id for p in pairs}) == 3
+
+
+def test_edits_are_the_students_slips():
+    obj = {"vendor": "Acme", "invoice_number": "A-1", "date": "2023-05-11", "currency": "JPY", "total": 120.0,
+           "tax": 20.0}
+    edits = {kind: (field, edited) for kind, field, edited in minimal_edits(obj, random.Random(1), SCHEMA)}
+    assert set(edits) == KINDS
+    field, edited = edits["date_altered"]
+    assert field == "date" and edited["date"] != "2023-05-11" and len(edited["date"]) == 10
+    field, edited = edits["enum_swapped"]
+    assert field == "currency" and edited["currency"] in SCHEMA["properties"]["currency"]["enum"]
+    assert edited["currency"] != "JPY"
+    field, edited = edits["key_leading_space"]
+    assert " " + field in edited and field not in edited and edited[" " + field] == obj[field]
+    field, edited = edits["key_misspelled"]
+    (new,) = set(edited) - set(obj)
+    assert field not in edited and len(new) == len(field) - 1 and edited[new] == obj[field]
+    field, edited = edits["field_dropped"]
+    assert field not in edited and len(edited) == len(obj) - 1
+    field, edited = edits["number_altered"]
+    assert field in ("total", "tax") and edited[field] != obj[field]
+
+
+def test_an_edit_the_input_still_states_is_not_a_pair():
+    seed = SeedExample(id="s", instruction="Extract.", input="Acme\nSubtotal 100.00\nTotal 120.00 USD",
+                       output={"vendor": "Acme", "total": 120.0, "currency": "USD"})
+    validator = schema_validator({"type": "object", "properties": {}})
+    assert edit_fails(seed, "total", {**seed.output, "total": 100.0}, validator, is_stated) is None
+    assert edit_fails(seed, "total", {**seed.output, "total": 131.0}, validator, is_stated) == "ungrounded"
+    strict = schema_validator({"type": "object", "required": ["vendor", "total", "currency"]})
+    assert edit_fails(seed, "total", {"vendor": "Acme", "currency": "USD"}, strict, is_stated) == "schema"
+
+
+def test_readiness_names_the_minimal_edit_source():
+    pairs = minimal_edit_pairs(invoice_seeds()[:4], SCHEMA, random.Random(0), per_prompt=2, stated=is_stated)
+    report = dpo_readiness(pairs, set(), min_pairs=2, max_length_bias=0.9)
+    assert report["sources"] == {"minimal_edit": 8} and report["skip"] is None
