@@ -117,3 +117,13 @@ def test_data_quality_block_counts_grounded_rows_and_drops():
 @pytest.mark.parametrize("min_pass, applied", [(0.9, True), (1.0, True)])
 def test_min_seed_pass_is_read(min_pass, applied):
     assert calibrate(SEEDS, SCHEMA, min_pass)["checks"]["ungrounded"]["applied"] is applied
+
+
+def test_seed_band_with_fewer_than_three_seeds_passes_every_row_and_says_why():
+    seeds = [seed(i, t, {"vendor": "x"}) for i, t in enumerate(["invoice total vendor", "receipt total tax"])]
+    env = make_env(train_seeds=seeds)
+    far = make_example("far", INSTR, input="the migration of arctic terns over the southern ocean", output="x")
+    assert [r.id for r in seed_band([far], env)] == ["far"] and env.reject.records == []
+    assert env.calibration["checks"]["off_domain"]["applied"] is False
+    env = make_env(train_seeds=[])
+    assert [r.id for r in seed_band([far], env)] == ["far"] and env.reject.records == []

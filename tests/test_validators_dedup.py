@@ -230,3 +230,31 @@ def test_the_medoid_is_kept_in_a_cluster_of_64_members_and_the_first_one_above(t
     # one member more: the all-pairs centrality is skipped, the first seen is kept
     rows, _ = _cluster_rows(65)
     assert [r.id for r in near_dedup(rows, make_ctx(tmp_path))] == ["r0"]
+
+
+def test_greedy_selection_ties_go_to_the_earlier_kept_row_and_the_threshold_itself_drops(monkeypatch):
+    import numpy as np
+
+    from seedfactory.validators import diversity
+
+    e1, e2, e3 = np.eye(3, dtype=np.float32)
+    mid = (e1 + e2) / np.float32(np.sqrt(2))  # the same cosine (1/sqrt 2) to e1 and to e2
+    # two seeds; the candidate ties between them, read in two kept chunks: the first seed stays nearest
+    monkeypatch.setattr(diversity, "KEPT_CHUNK", 1)
+    nearest, sims = diversity.greedy_select(np.stack([e1, e2, mid]), 2, 0.7)
+    assert nearest.tolist() == [0] and sims[0] == pytest.approx(2 ** -0.5)
+    # a tie between a seed (kept before the block) and a row kept inside the block: the seed stays nearest
+    nearest, _ = diversity.greedy_select(np.stack([e1, e2, mid]), 1, 0.7)
+    assert nearest.tolist() == [-1, 0]
+    # a cosine exactly at the threshold is dropped; just above it, the row is kept
+    assert diversity.greedy_select(np.stack([e3, e3]), 1, 1.0)[0].tolist() == [0]
+    assert diversity.greedy_select(np.stack([e3, e1]), 1, 0.0)[0].tolist() == [0]
+    assert diversity.greedy_select(np.stack([e3, e1]), 1, 1e-6)[0].tolist() == [-1]
+
+
+def test_a_group_too_similar_to_a_kept_group_names_that_groups_first_row(tmp_path):
+    ctx = make_ctx(tmp_path, "validate.diversity_threshold=0.9")
+    rows = [example("k1", DISTINCT, prompt_id="K"), example("k2", DISTINCT, prompt_id="K"),
+            example("d1", DISTINCT, prompt_id="D")]
+    assert [r.id for r in diversity_filter(rows, ctx)] == ["k1", "k2"]
+    assert {r.row_id: (r.reason, r.dup_of) for r in ctx.reject.records} == {"d1": ("too_similar", "k1")}
