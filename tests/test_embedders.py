@@ -95,3 +95,26 @@ def test_minilm_paraphrase_beats_unrelated_and_drives_diversity(tmp_path, monkey
     [rej] = env.reject.records
     assert (rej.row_id, rej.reason, rej.dup_of) == ("r1", "too_similar", "r0")
     assert rej.similarity == pytest.approx(para, abs=1e-5) and rej.score == rej.similarity
+
+
+def test_hash_embedder_vector_is_the_signed_hash_of_each_unigram_and_bigram():
+    # Pinned buckets and signs (blake2b, the same on any machine): the tests that compute exact cosines
+    # rely on them. Low bits pick the bucket (h % 64), the top bit the sign (set: +1).
+    emb = HashEmbedder(64)
+    assert emb._features("Red fox, runs!") == ["red", "fox", "runs", "red fox", "fox runs"]
+    vec = emb._vector("red fox runs")
+    assert {int(i): float(vec[i]) for i in np.flatnonzero(vec)} == {35: -1.0, 48: -1.0, 54: -1.0, 55: -1.0, 56: 1.0}
+    # "tree" and "tall tree" have bit 62 set but not 63: still negative
+    vec = emb._vector("tall tree")
+    assert {int(i): float(vec[i]) for i in np.flatnonzero(vec)} == {3: 1.0, 40: -1.0, 45: -1.0}
+    unit = emb.embed(["red fox runs"])[0]
+    assert unit[56] == pytest.approx(5 ** -0.5) and unit[35] == pytest.approx(-(5 ** -0.5))
+
+
+def test_hash_embedder_empty_text_is_the_zero_vector_and_dim_must_be_positive():
+    vecs = HashEmbedder(4).embed(["", "..."])
+    assert vecs[0].tolist() == [0.0] * 4  # not NaN: nothing to hash stays zero
+    assert float(np.linalg.norm(vecs[1])) == pytest.approx(1.0)  # punctuation-only text still gets a vector
+    assert HashEmbedder(1).embed(["a b"]).shape == (1, 1)
+    with pytest.raises(ValueError, match="dim must be positive, got 0"):
+        HashEmbedder(0)
