@@ -118,3 +118,59 @@ def test_hash_embedder_empty_text_is_the_zero_vector_and_dim_must_be_positive():
     assert HashEmbedder(1).embed(["a b"]).shape == (1, 1)
     with pytest.raises(ValueError, match="dim must be positive, got 0"):
         HashEmbedder(0)
+
+
+def test_minilm_model_dir_is_the_model_folder_that_holds_modules_json(tmp_path, monkeypatch):
+    from pathlib import PurePosixPath
+
+    names = ["pkg/model/README.md", "pkg/model/model.safetensors",  # a "model" folder, no modules.json
+             "pkg/st/model/modules.json", "pkg/st/model/model.safetensors", "pkg/other/modules.json"]
+    for f in names:
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).write_text("x")
+
+    class Dist:
+        files = [PurePosixPath(f) for f in names]
+
+        @staticmethod
+        def locate_file(f):
+            return tmp_path / f
+
+    monkeypatch.setattr(embedders_mod.metadata, "distribution", lambda name: Dist)
+    assert embedders_mod.minilm_model_dir() == tmp_path / "pkg/st/model"
+    (tmp_path / "pkg/st/model/model.safetensors").unlink()  # modules.json without weights: a clear error
+    with pytest.raises(RuntimeError, match="no model folder with modules.json and model.safetensors"):
+        embedders_mod.minilm_model_dir()
+
+
+def test_minilm_embedder_loads_offline_in_bf16_where_asked_and_normalises_in_float32(tmp_path, monkeypatch):
+    """A fake sentence-transformers records how the model is loaded and called: never from a hub
+    (local_files_only), bf16 weights only where asked (or where the CPU has bf16), a tensor out (so a
+    bf16 result can be cast), no progress bar of its own, rows normalised here in float32."""
+    import types
+
+    calls = []
+
+    class FakeST:
+        def __init__(self, path, **kw):
+            calls.append(("init", path, kw))
+
+        def get_embedding_dimension(self):
+            return 2
+
+        def encode(self, texts, **kw):
+            calls.append(("encode", texts, kw))
+            arr = np.array([[3.0, 4.0]] * len(texts))
+            return types.SimpleNamespace(float=lambda: types.SimpleNamespace(numpy=lambda: arr))
+
+    monkeypatch.setitem(sys.modules, "sentence_transformers", types.SimpleNamespace(SentenceTransformer=FakeST))
+    monkeypatch.setattr(embedders_mod, "cpu_has_bf16", lambda: True)
+    emb = embedders_mod.MiniLMEmbedder(tmp_path, bf16=False)
+    assert calls[-1] == ("init", str(tmp_path), {"device": "cpu", "local_files_only": True})
+    embedders_mod.MiniLMEmbedder(tmp_path)  # bf16 unset: the CPU decides (here: it has bf16)
+    assert calls[-1][2]["model_kwargs"] == {"dtype": "bfloat16"}
+    assert emb.embed([]).shape == (0, 2) and calls[-1][0] == "init"  # nothing to encode, no call
+    vecs = emb.embed(["a", "b"])
+    assert calls[-1] == ("encode", ["a", "b"], {"batch_size": 16, "convert_to_tensor": True,
+                                                "normalize_embeddings": False, "show_progress_bar": False})
+    assert vecs.dtype == np.float32 and vecs.tolist() == [[0.6000000238418579, 0.800000011920929]] * 2
