@@ -127,3 +127,19 @@ def test_seed_band_with_fewer_than_three_seeds_passes_every_row_and_says_why():
     assert env.calibration["checks"]["off_domain"]["applied"] is False
     env = make_env(train_seeds=[])
     assert [r.id for r in seed_band([far], env)] == ["far"] and env.reject.records == []
+
+
+def test_seed_band_keeps_an_input_exactly_at_its_threshold(monkeypatch):
+    from seedfactory.validators import quality
+
+    texts = ["invoice total paid amount vendor", "receipt total amount paid vendor", "vendor invoice number total tax"]
+    seeds = [seed(i, t, {"vendor": "x"}) for i, t in enumerate(texts)]
+    env = make_env(train_seeds=seeds)
+    row = make_example("edge", INSTR, input="invoice vendor total", output="x")
+    emb = env.get_embedder()
+    at = float((emb.embed([row.input]) @ emb.embed(texts).T).max())
+    monkeypatch.setattr(quality, "calibrate_band", lambda vecs, margin: {"applied": True, "threshold": at})
+    # off-domain means further than the band: a cosine equal to the threshold stays
+    assert [r.id for r in seed_band([row], env)] == ["edge"] and env.reject.records == []
+    monkeypatch.setattr(quality, "calibrate_band", lambda vecs, margin: {"applied": True, "threshold": at + 1e-6})
+    assert list(seed_band([row], env)) == [] and env.reject.records[0].reason == "off_domain"
