@@ -135,6 +135,8 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("generators/cache.py", "ReplaceFalseWithTrue", "db = sqlite3.connect(str(path), check_same_thread=False)",
      "only the opening thread uses the connection (the OpenAI backend's asyncio loop runs on the caller's"
      " thread): the flag merely permits other threads"),
+    ("validators/diversity.py", "NumberReplacer", "dropped = {g[0].prompt_id: (ids[j], float(sim))",
+     "g[0] -> g[-1]: the rows of a prompt group share its prompt_id"),
     ("judges/rubric.py", "ReplaceBinaryOperator_Add_Sub", "probs.get(int(alt.strip()), 0.0) + math.exp(lp)",
      "every digit's mass negated alike: the weighted mean, a ratio of the two sums, is the same"),
     ("judges/rubric.py", "NumberReplacer", "batch_size: int = 64,",
