@@ -143,3 +143,23 @@ def test_seed_band_keeps_an_input_exactly_at_its_threshold(monkeypatch):
     assert [r.id for r in seed_band([row], env)] == ["edge"] and env.reject.records == []
     monkeypatch.setattr(quality, "calibrate_band", lambda vecs, margin: {"applied": True, "threshold": at + 1e-6})
     assert list(seed_band([row], env)) == [] and env.reject.records[0].reason == "off_domain"
+
+
+def test_seed_band_compares_whole_prompts_when_a_seed_has_no_input():
+    from seedfactory.validators import HashEmbedder
+
+    class Recording(HashEmbedder):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def embed(self, texts):
+            self.seen.append(list(texts))
+            return super().embed(texts)
+
+    texts = ["invoice total paid amount vendor", "receipt total amount paid vendor", "vendor invoice number total"]
+    seeds = [seed(i, t, {"vendor": "x"}) for i, t in enumerate(texts)] + [seed(3, "", {"vendor": "x"})]
+    emb = Recording()
+    row = make_example("r", INSTR, input="invoice vendor total", output="x")
+    list(seed_band([row], make_env(train_seeds=seeds, embedder=emb)))
+    assert emb.seen[0] == [s.prompt for s in seeds] and emb.seen[1] == [row.prompt]
