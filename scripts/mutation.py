@@ -137,6 +137,8 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      " thread): the flag merely permits other threads"),
     ("validators/diversity.py", "NumberReplacer", "dropped = {g[0].prompt_id: (ids[j], float(sim))",
      "g[0] -> g[-1]: the rows of a prompt group share its prompt_id"),
+    ("validators/embedders.py", "NumberReplacer", "return (vectors / np.where(norms == 0, 1.0, norms))",
+     "1.0 -> 2.0 divides only zero vectors, which stay zero (1.0 -> 0.0 gives NaN and is killed)"),
     ("judges/rubric.py", "ReplaceBinaryOperator_Add_Sub", "probs.get(int(alt.strip()), 0.0) + math.exp(lp)",
      "every digit's mass negated alike: the weighted mean, a ratio of the two sums, is the same"),
     ("judges/rubric.py", "NumberReplacer", "batch_size: int = 64,",
