@@ -4,6 +4,7 @@ definitions: datasketch's MinHash and MinHashLSH, and shingles()/jaccard() on Py
 import random
 
 import numpy as np
+import pytest
 from datasketch import MinHash, MinHashLSH
 from factories import make_env, make_example
 
@@ -85,6 +86,30 @@ def test_process_pool_gives_the_same_table():
     assert np.array_equal(one.offsets, pooled.offsets) and np.array_equal(one.fps, pooled.fps)
     assert np.array_equal(one.signatures, pooled.signatures)
 
+
+
+def test_a_pool_starts_only_above_min_chunk_texts(monkeypatch):
+    import seedfactory.validators.minhash as mh
+
+    def no_pool(*a, **k):
+        raise AssertionError("a process pool was started")
+
+    texts = corpus(33, seed=4)  # 7 fixed texts + 33
+    one = shingle_table(texts, num_perm=16)
+    monkeypatch.setattr(mh, "ProcessPoolExecutor", no_pool)
+    at = shingle_table(texts, num_perm=16, workers=2, min_chunk=len(texts))
+    assert np.array_equal(one.signatures, at.signatures)
+    with pytest.raises(AssertionError, match="process pool"):
+        shingle_table(texts, num_perm=16, workers=2, min_chunk=len(texts) - 1)
+
+
+def test_non_ascii_texts_without_words_are_their_own_single_shingle():
+    texts = ["→ ✓", "\u00a0\u2003", "★★ ☆", "café au lait", "→  ✓"]  # the 2nd is only (non-ASCII) spaces
+    table = shingle_table(texts, num_perm=16)
+    for i, text in enumerate(texts):
+        assert table.doc(i).tolist() == sorted(sha1_fingerprints(shingles(text)).tolist()), text
+    assert [len(table.doc(i)) for i in range(3)] == [1, 0, 1]
+    assert pair_jaccard(table, np.array([(0, 4), (0, 2)])).tolist() == [1.0, 0.0]
 
 TEMPLATE = ("You are a helpful support agent for the bike shop on Mill Street. Answer the customer politely "
             "and briefly, in plain English, without promising refunds or delivery dates, and sign every "
