@@ -13,7 +13,9 @@ through). Prints the score per file and every survivor, and as its last line one
 Affordable because a mutant in module M runs only M's tests, fail-fast (`-x`), fastest files first.
 Which tests exercise M comes from one coverage run of the fast suite with a context per test
 (`.mutation/testmap.json`, made again when a file under tests/ changes), less the few tests slower
-than `--max-test-seconds` (a survivor runs all of its module's tests). Each module has its own
+than `--max-test-seconds`. Of those, a mutant runs only the tests that execute its mutated lines
+(scripts/mutation_run.py; the whole list where a line runs at import or in code coverage cannot see,
+such as numba kernels; `--full-lists` to run the whole list always). Each module has its own
 cosmic-ray session in `.mutation/`, so a stopped run resumes where it stopped; a module whose source
 or tests changed starts over. Its timeout is its tests' baseline time on the unmutated code times
 `--factor`. Tests run in subprocesses the map cannot see: a module only they exercise gets no
@@ -185,8 +187,11 @@ def without_slow(collected: dict, limit: float) -> dict[str, list[str]]:
     return {m: [t for t in tests if t not in slow] for m, tests in collected["modules"].items()}
 
 
-def config(path: str, tests: list[str], timeout: float) -> str:
-    test_cmd = shlex.join([sys.executable, *PYTEST, *tests])
+def config(path: str, tests: list[str], timeout: float, spec: Path | None = None) -> str:
+    """cosmic-ray's config for one module; with `spec`, each mutant runs through mutation_run.py,
+    which keeps only the tests that execute its mutated lines."""
+    select = [sys.executable, str(ROOT / "scripts" / "mutation_run.py"), str(spec), "--"] if spec else []
+    test_cmd = shlex.join([*select, sys.executable, *PYTEST, *tests])
     return "\n".join([
         "[cosmic-ray]", f"module-path = {json.dumps(path)}", f"timeout = {timeout:.0f}", "excluded-modules = []",
         f"test-command = {json.dumps(test_cmd)}", "", "[cosmic-ray.distributor]", 'name = "local"', "",
@@ -277,13 +282,20 @@ def forget_survivors(session: Path) -> int:
         return s.query(WorkResultStorage).filter(WorkResultStorage.test_outcome == TestOutcome.SURVIVED).delete()
 
 
-def run_module(path: str, tests: list[str], work: Path, factor: float, floor: float, retest: bool = False) -> dict:
+def run_module(path: str, tests: list[str], work: Path, factor: float, floor: float, retest: bool = False,
+               lines: dict[str, list[str]] | None = None) -> dict:
     """Init (or resume) the module's session, run its pending mutants, and return its results.
 
     A module whose source or tests changed starts over; with `retest`, a module whose tests alone
-    changed keeps its killed mutants and runs its survivors again (for tests that were only added)."""
+    changed keeps its killed mutants and runs its survivors again (for tests that were only added).
+    With `lines` (line -> tests that execute it), each mutant runs only the tests on its lines."""
     slug = path.replace("/", "__").removesuffix(".py")
     cfg, session, meta = work / f"{slug}.toml", work / f"{slug}.sqlite", work / f"{slug}.json"
+    spec = None
+    if lines is not None:
+        spec, pristine = work / f"{slug}.select.json", work / f"{slug}.pristine.py"
+        shutil.copyfile(ROOT / path, pristine)
+        spec.write_text(json.dumps({"module": path, "pristine": str(pristine), "tests": tests, "lines": lines}))
     if not tests:
         print(f"mutation: no test exercises {path}; every mutant counts as a survivor", file=sys.stderr)
         tests = ["--co", "-q", "tests/test_packaging.py"]  # collects, runs nothing, passes
@@ -294,11 +306,11 @@ def run_module(path: str, tests: list[str], work: Path, factor: float, floor: fl
         session.unlink(missing_ok=True)
     if info.get("tests") != tests or info.get("suite") != suite:
         info.update(tests=tests, suite=suite, baseline_s=round(baseline(tests), 1))
-        cfg.write_text(config(path, tests, max(floor, factor * info["baseline_s"])))
         if session.exists() and retest:
             print(f"mutation: {path}: {forget_survivors(session)} survivors to run again", file=sys.stderr)
         elif session.exists():
             session.unlink()
+    cfg.write_text(config(path, tests, max(floor, factor * info["baseline_s"]), spec))
     if not session.exists():
         subprocess.run([tool("cosmic-ray"), "init", str(cfg), str(session)], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
@@ -321,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", action="store_true", help="only summarise the sessions already run (runs nothing)")
     ap.add_argument("--retest-survivors", action="store_true",
                     help="where only tests changed (added), keep the killed mutants and run the survivors again")
+    ap.add_argument("--full-lists", action="store_true",
+                    help="run every mutant on its module's whole test list, not only the tests on its lines")
     ap.add_argument("--factor", type=float, default=3.0, help="timeout = this x the tests' baseline time")
     ap.add_argument("--max-test-seconds", type=float, default=30.0,
                     help="tests slower than this in the coverage run are left out of the map")
@@ -333,16 +347,21 @@ def main(argv: list[str] | None = None) -> int:
     started, mods = time.monotonic(), modules(args.paths)
     if args.report:
         return report(mods, args.work, started)
+    line_map = None
     if args.tests:
         test_map = {m: args.tests for m in mods}
     else:
         map_file = args.work / "testmap.json"
         collected = json.loads(map_file.read_text()) if map_file.exists() else {}
-        if not set(mods) <= set(collected.get("modules", {})) or collected.get("tests_digest") != tests_digest():
+        if not set(mods) <= set(collected.get("modules", {})) or collected.get("tests_digest") != tests_digest() \
+                or "lines" not in collected:
             collect_map(sorted(set(modules(SCOPE + args.paths))), map_file)  # new or changed tests: map again
             map_file.write_text(json.dumps({**json.loads(map_file.read_text()), "tests_digest": tests_digest()}))
-        test_map = without_slow(json.loads(map_file.read_text()), args.max_test_seconds)
-    per = {m: run_module(m, test_map[m], args.work, args.factor, args.min_timeout, args.retest_survivors) for m in mods}
+        collected = json.loads(map_file.read_text())
+        test_map = without_slow(collected, args.max_test_seconds)
+        line_map = None if args.full_lists else collected["lines"]
+    per = {m: run_module(m, test_map[m], args.work, args.factor, args.min_timeout, args.retest_survivors,
+                         None if args.tests or line_map is None else line_map.get(m, {})) for m in mods}
     return summary(args.paths, per, started)
 
 

@@ -2,8 +2,9 @@
 
 Called by scripts/mutation.py (not on its own): `main(out, files)` runs `pytest -m "not slow"` in this
 process under coverage, switching the coverage context to each test's node id, and writes
-`{"modules": {module: [node ids]}, "seconds": {node id: seconds}}` for the `files` given (absolute
-paths; modules are named relative to the repo root). Each module's list is grouped by test file,
+`{"modules": {module: [node ids]}, "lines": {module: {line: [node ids]}}, "seconds": {node id: seconds}}`
+for the `files` given (absolute paths; modules are named relative to the repo root; "lines" holds the
+tests that executed each line, import-time runs outside any test left out). Each module's list is grouped by test file,
 the fastest files first and the fastest tests first within a file, so that `pytest -x` on a mutant
 stops as early as it can. Lines run in threads count for the test that started them; lines run in
 subprocesses are not seen.
@@ -57,10 +58,12 @@ def main(out: str, files: list[str], tests: tuple[str, ...] = ("tests",)) -> int
     if code:
         raise SystemExit(f"mutation_map: the fast suite fails (exit {code}); fix it before mutation testing")
     data = cov.get_data()
-    test_map = {}
+    test_map, line_map = {}, {}
     for f in files:
-        tests = {c for ctxs in data.contexts_by_lineno(f).values() for c in ctxs if c}
-        test_map[str(Path(f).relative_to(ROOT))] = ordered(tests, plugin.seconds)
+        by_line = {n: sorted(c for c in ctxs if c) for n, ctxs in data.contexts_by_lineno(f).items()}
+        name = str(Path(f).relative_to(ROOT))
+        test_map[name] = ordered({c for ctxs in by_line.values() for c in ctxs}, plugin.seconds)
+        line_map[name] = {n: ctxs for n, ctxs in sorted(by_line.items()) if ctxs}
     seconds = {t: round(s, 2) for t, s in plugin.seconds.items()}
-    Path(out).write_text(json.dumps({"modules": test_map, "seconds": seconds}, indent=1))
+    Path(out).write_text(json.dumps({"modules": test_map, "lines": line_map, "seconds": seconds}))
     return 0

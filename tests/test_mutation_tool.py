@@ -46,3 +46,98 @@ def test_the_scope_is_real_files():
     mods = mutation.modules(mutation.SCOPE)
     assert "validators/quality.py" in mods and "seedfactory/publish.py" in mods
     assert all((mutation.ROOT / m).is_file() for m in mods)
+
+
+mutation_run = load("mutation_run")
+
+MODULE = '''"""doc"""
+LIMIT = 3
+
+
+def decorate(f):
+    return f
+
+
+@decorate
+def clip(x, top=LIMIT):
+    if x > top:
+        return top
+    if x < -100:
+        return -100
+    return x
+
+
+class Box:
+    size = 2
+
+    def area(self):
+        return self.size * (
+            self.size)
+'''
+
+
+def spec_for(tmp_path, lines, tests=("t::a", "t::b", "t::c")):
+    pristine = tmp_path / "pristine.py"
+    pristine.write_text(MODULE)
+    return {"module": "m.py", "pristine": str(pristine), "tests": list(tests),
+            "lines": {str(k): v for k, v in lines.items()}}
+
+
+def mutate(old, new):
+    assert MODULE.count(old) == 1
+    return MODULE.replace(old, new)
+
+
+def test_changed_lines_are_numbered_in_the_pristine_source():
+    before = ["a", "b", "c", "d"]
+    assert mutation_run.changed_lines(before, ["a", "B", "c", "d"]) == {2}
+    assert mutation_run.changed_lines(before, ["a", "c", "d"]) == {2}
+    assert mutation_run.changed_lines(before, before) == set()
+
+
+def test_a_mutant_runs_only_the_tests_that_execute_its_lines_in_list_order(tmp_path):
+    # line numbers of MODULE: 11 `if x > top`, 12 `return top`, 13 `if x < -100`, 14 `return -100`,
+    # 15 `return x`, 22-23 the two lines of one return statement
+    lines = {11: ["t::c", "t::a"], 12: ["t::c"], 13: ["t::a"], 15: ["t::a"], 22: ["t::b"], 23: ["t::c"]}
+    spec = spec_for(tmp_path, lines)
+    assert mutation_run.select(spec, mutate("if x > top:", "if x >= top:")) == ["t::a", "t::c"]
+    assert mutation_run.select(spec, mutate("return top\n", "return top + 1\n")) == ["t::c"]
+    # a statement over two lines: the tests seen on either line
+    assert mutation_run.select(spec, mutate("self.size)", "self.size + 1)")) == ["t::b", "t::c"]
+    # a line in a function tests run, that no test executes: nothing can kill it
+    assert mutation_run.select(spec, mutate("return -100", "return -101")) == []
+
+
+def test_import_time_lines_and_unseen_functions_run_the_whole_list(tmp_path):
+    spec = spec_for(tmp_path, {11: ["t::a"], 15: ["t::a"]})
+    for old, new in [("LIMIT = 3", "LIMIT = 4"),  # module level
+                     ("top=LIMIT", "top=LIMIT + 1"),  # a default, evaluated at import
+                     ("@decorate\n", "@decorate\n@decorate\n"),  # a decorator
+                     ("size = 2", "size = 3"),  # class level
+                     ("return self.size * (", "return self.size / (")]:  # a function no coverage saw run
+        assert mutation_run.select(spec, mutate(old, new)) is None, old
+
+
+def test_the_selection_matches_real_coverage_of_a_real_test_run(tmp_path, monkeypatch):
+    # the map mutation_map.py writes, made here by coverage on two tiny tests, drives the selection
+    import coverage
+
+    pkg = tmp_path / "m.py"
+    pkg.write_text(MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cov = coverage.Coverage(data_file=None, include=[str(pkg)])
+    cov.start()
+    import m
+
+    for name, arg in [("t::small", 1), ("t::big", 5)]:
+        cov.switch_context(name)
+        m.clip(arg)
+    cov.switch_context("")
+    cov.stop()
+    by_line = {n: sorted(c for c in ctxs if c) for n, ctxs in cov.get_data().contexts_by_lineno(str(pkg)).items()}
+    spec = spec_for(tmp_path, {n: c for n, c in by_line.items() if c}, tests=["t::big", "t::small"])
+    assert mutation_run.select(spec, mutate("return top\n", "return -top\n")) == ["t::big"]
+    assert mutation_run.select(spec, mutate("if x < -100", "if x <= -100")) == ["t::small"]
+    assert mutation_run.select(spec, mutate("return -100", "return 100")) == []
+    assert mutation_run.select(spec, mutate("LIMIT = 3", "LIMIT = 2")) is None
+    sys.modules.pop("m", None)
