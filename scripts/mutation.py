@@ -153,6 +153,16 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "a one-column row: [0] -> [-1] is the same value ([1] raises and is killed)"),
     ("judges/pairs.py", "NumberReplacer", "scored.sort(key=lambda t: (-t[0], t[1]))",
      "t[1] -> t[0]: ties then keep list order, which is the index order t[1] sorts by (sort is stable)"),
+    ("judges/fence.py", "ReplaceComparisonOperator_Lt_LtE", "while start < m.start() and text[start] in",
+     "every GRADER branch opens with \\b and a word character, so text[m.start()] is never a space or tab"),
+    ("judges/fence.py", "ReplaceComparisonOperator_LtE_Lt", "if merged and start <= merged[-1][1]:",
+     "spans that only touch stay two: the final re.sub joins their two notes into one"),
+    ("judges/fence.py", "NumberReplacer", "if merged and start <= merged[-1][1]:",
+     "sentence spans are equal (claims in one sentence) or apart, never partly overlapping: comparing with the"
+     " first span or the last span's start merges the same equal ones, and touching ones are joined by re.sub"),
+    ("judges/fence.py", "NumberReplacer", "merged[-1][1] = max(merged[-1][1], end)",
+     "only equal spans merge, so max(first end | last start, end) is end as well (merged[-0] on the left"
+     " is killed by test_two_claims_in_one_sentence_do_not_reach_back...)"),
 ]
 PYTEST = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow"]
 
