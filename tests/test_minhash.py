@@ -223,3 +223,12 @@ def test_group_score_is_the_mean_judge_score_else_consensus():
 def test_a_template_needs_two_texts_and_is_what_both_share():
     assert template_shingles(["a b c d", "a b c e"]) == frozenset({"a b c"})
     assert template_shingles(["a b c d"]) == frozenset() and template_shingles([]) == frozenset()
+
+
+def test_a_text_made_only_of_template_shingles_keeps_them():
+    template = shingles(TEMPLATE)
+    texts = [TEMPLATE, f"{TEMPLATE} Where is my order?", "Where is my order?"]
+    table = shingle_table(texts, num_perm=16, exclude=template)
+    assert table.doc(0).tolist() == sorted(sha1_fingerprints(template).tolist())  # all it has: kept
+    assert table.doc(1).tolist() == sorted(sha1_fingerprints(shingles(texts[1]) - template).tolist())
+    assert table.doc(2).tolist() == sorted(sha1_fingerprints(shingles(texts[2])).tolist())
