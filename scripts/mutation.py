@@ -163,6 +163,28 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("judges/fence.py", "NumberReplacer", "merged[-1][1] = max(merged[-1][1], end)",
      "only equal spans merge, so max(first end | last start, end) is end as well (merged[-0] on the left"
      " is killed by test_two_claims_in_one_sentence_do_not_reach_back...)"),
+    ("validators/minhash.py", "AddNot", 'if not texts or joined.count("\\0") != len(texts) - 1:',
+     "the per-text path gives the same words and counts as the one-pass path; it is only slower"),
+    ("validators/minhash.py", "NumberReplacer", "V = max(len(words), 1)",
+     "V is 0 only when there are no words, and then there is no key to scale"),
+    ("validators/minhash.py", "NumberReplacer", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
+    ("validators/minhash.py", "ReplaceBinaryOperator_Add_Sub", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
+    ("validators/minhash.py", "ReplaceBinaryOperator_Sub_Add", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
+    ("validators/minhash.py", "ReplaceBinaryOperator_Mul_Div", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
+    ("validators/minhash.py", "ReplaceComparisonOperator_Lt_LtE", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
+    ("validators/minhash.py", "ReplaceComparisonOperator_Lt_GtE", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
+    ("validators/minhash.py", "ReplaceComparisonOperator_GtE_Gt", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
+    ("validators/minhash.py", "ReplaceComparisonOperator_GtE_Lt", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
+    ("validators/minhash.py", "ReplaceAndWithOr", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
+    ("validators/minhash.py", "NumberReplacer", "workers: int = 1, n: int = SHINGLE_WORDS, min_chunk: int = 20_000)",
+     "the default moves where a pool starts, not the table (the boundary is tested with min_chunk given:"
+     " test_a_pool_starts_only_above_min_chunk_texts; test_process_pool_gives_the_same_table)"),
+    ("validators/minhash.py", "NumberReplacer", "size = max(min_chunk // 4, -(-len(texts) // (workers * 4)))",
+     "the chunk size changes how the work is cut, not the table (test_process_pool_gives_the_same_table)"),
+    ("validators/minhash.py", "NumberReplacer", "codes = codes[np.diff(codes, prepend=-1) != 0]",
+     "codes are i * n + j with i < j, so at least 1: a prepended 0 or -2 keeps the first code as -1 does"),
+    ("validators/minhash.py", "NumberReplacer", "pairs = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)",
+     "numpy 2 reads reshape(-2, 2) as reshape(-1, 2)"),
 ]
 PYTEST = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow"]
 

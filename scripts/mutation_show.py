@@ -1,4 +1,7 @@
-"""Show the survivors of one module's cosmic-ray session as diffs: python scripts/mutation_show.py MODULE [WORK]."""
+"""The survivors of one module's cosmic-ray session as diffs, those named in EQUIVALENT left out:
+
+    python scripts/mutation_show.py MODULE [WORK]
+"""
 
 import json
 import subprocess
@@ -9,6 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(module: str, work: str = str(ROOT / ".mutation")) -> int:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from mutation import equivalent_reason
+
     session = Path(work) / (module.replace("/", "__").removesuffix(".py") + ".sqlite")
     dump = subprocess.run([str(Path(sys.executable).with_name("cosmic-ray")), "dump", str(session)],
                           capture_output=True, text=True, check=True).stdout
@@ -16,8 +22,11 @@ def main(module: str, work: str = str(ROOT / ".mutation")) -> int:
         item, result = json.loads(line)
         if not result or result.get("test_outcome") != "survived":
             continue
-        for m, d in zip(item["mutations"], result.get("diff") or [""] * len(item["mutations"])):
-            print(f"== {m['module_path']}:{m['start_pos'][0]} {m['operator_name']}#{m['occurrence']}")
+        m = item["mutations"][0]
+        op = m["operator_name"].removeprefix("core/")
+        if equivalent_reason(m["module_path"], op, m["start_pos"][0]):
+            continue
+        print(f"== {m['module_path']}:{m['start_pos'][0]} {op}#{m['occurrence']}")
         print("\n".join(l for l in (result.get("diff") or "").splitlines() if l[:1] in "+-" and l[:3] not in ("---", "+++")))
     return 0
 

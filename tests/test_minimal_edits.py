@@ -41,6 +41,7 @@ def test_each_rejected_differs_in_one_field_and_fails_the_checks():
         seed = by_id[p.chosen_id]
         chosen, rejected = json.loads(p.chosen), json.loads(p.rejected)
         assert chosen == seed.output and validator.is_valid(chosen) and p.source == "minimal_edit"
+        assert p.margin == 1.0  # the checks reject the edit outright
         changed = changed_fields(chosen, rejected)
         assert len(changed) == 1, (p.chosen, p.rejected)
         field, renamed = changed[0], set(rejected) - set(chosen)
@@ -100,3 +101,17 @@ def test_readiness_names_the_minimal_edit_source():
     pairs = minimal_edit_pairs(invoice_seeds()[:4], SCHEMA, random.Random(0), per_prompt=2, stated=is_stated)
     report = dpo_readiness(pairs, set(), min_pairs=2, max_length_bias=0.9)
     assert report["sources"] == {"minimal_edit": 8} and report["skip"] is None
+
+
+def test_a_row_without_input_is_grounded_in_its_prompt():
+    seed = SeedExample(id="s", instruction="Extract from: Acme, Total 120.00 USD", output={"total": 120.0})
+    validator = schema_validator({"type": "object", "properties": {}})
+    assert edit_fails(seed, "total", {"total": 131.0}, validator, is_stated) == "ungrounded"
+    assert edit_fails(seed, "total", {"total": 120.0}, validator, is_stated) is None
+
+
+def test_rows_with_a_text_output_are_passed_over_not_the_end():
+    text_row = SeedExample(id="t", instruction="Say hi.", output="hi")
+    seed = invoice_seeds()[0]
+    pairs = minimal_edit_pairs([text_row, seed], SCHEMA, random.Random(0), per_prompt=2, stated=is_stated)
+    assert [p.chosen_id for p in pairs] == [seed.id, seed.id]
