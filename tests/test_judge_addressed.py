@@ -81,7 +81,7 @@ def test_a_flagged_row_gets_the_worst_score_and_the_judge_is_not_asked():
     backend = FakeBackend()
     verdicts = judge_rows(rows, backend, ModelConfig(temperature=0), check=A.GraderCheck(HashEmbedder(), 0.9))
     assert [v.example_id for v in verdicts] == ["r0", "r1", "r2"]
-    assert verdicts[1].score == WORST and verdicts[1].flag.startswith("addressed_grader: ")
+    assert verdicts[1].score == WORST == 1.0 and verdicts[1].flag.startswith("addressed_grader: ")  # the scale's floor
     assert verdicts[1].request_keys == [] and verdicts[0].flag is None and verdicts[2].flag is None
     assert len(backend.calls) == 2 and all(A.BANK[0] not in c.messages[-1].content for c in backend.calls)
 

@@ -115,3 +115,13 @@ def test_rows_with_a_text_output_are_passed_over_not_the_end():
     seed = invoice_seeds()[0]
     pairs = minimal_edit_pairs([text_row, seed], SCHEMA, random.Random(0), per_prompt=2, stated=is_stated)
     assert [p.chosen_id for p in pairs] == [seed.id, seed.id]
+
+
+def test_a_misspelt_key_loses_one_inner_character_never_its_first_or_last():
+    from seedfactory.judges.selftest import _misspelled
+
+    rng = random.Random(0)
+    for key in ["tax", "total", "invoice_number"] * 40:
+        new = _misspelled(key, rng)
+        assert len(new) == len(key) - 1 and new[0] == key[0] and new[-1] == key[-1], (key, new)
+    assert _misspelled("id", rng) == "idd"  # too short to lose an inner one: doubled instead
