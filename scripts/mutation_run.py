@@ -8,7 +8,9 @@ executes none of them runs the same code as on the unmutated module, so it canno
 and is left out. The module's full list runs instead where a line-level map cannot be trusted:
 
 - a line executed at import (module or class level, a function's header, defaults or decorators);
-- a line in a function no test's coverage saw run at all (numba-compiled kernels, subprocesses).
+- a line in a function no test's coverage saw run at all (numba-compiled kernels, subprocesses);
+- a line in a memoised function (a decorator named like `lru_cache`/`cache`): only the first test
+  that calls it runs its lines, later ones read the cached result and depend on them all the same.
 
 A line inside a function that tests do run, but that no test executes, gets no test: the mutant
 survives at once, as it would after the full list. The selected tests keep the list's order
@@ -76,6 +78,8 @@ def select(spec: dict, source: str) -> list[str] | None:
         stmt, func = locate(tree, line)
         if stmt is None or func is None or isinstance(stmt, FUNCS):
             return None  # import time: module or class level, a def's header, defaults, decorators
+        if any("cache" in ast.unparse(d) for d in func.decorator_list):
+            return None  # memoised: tests after the first depend on lines they do not run
         span = range(func.lineno, (func.end_lineno or func.lineno) + 1)
         if not any(by_line.get(n) for n in span):
             return None  # a function no coverage saw run (compiled or in a subprocess)

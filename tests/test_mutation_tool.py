@@ -52,7 +52,7 @@ mutation_run = load("mutation_run")
 
 MODULE = '''"""doc"""
 LIMIT = 3
-
+import functools
 
 def decorate(f):
     return f
@@ -65,6 +65,11 @@ def clip(x, top=LIMIT):
     if x < -100:
         return -100
     return x
+
+
+@functools.lru_cache(maxsize=4)
+def table(n):
+    return [n] * n
 
 
 class Box:
@@ -97,8 +102,9 @@ def test_changed_lines_are_numbered_in_the_pristine_source():
 
 def test_a_mutant_runs_only_the_tests_that_execute_its_lines_in_list_order(tmp_path):
     # line numbers of MODULE: 11 `if x > top`, 12 `return top`, 13 `if x < -100`, 14 `return -100`,
-    # 15 `return x`, 22-23 the two lines of one return statement
-    lines = {11: ["t::c", "t::a"], 12: ["t::c"], 13: ["t::a"], 15: ["t::a"], 22: ["t::b"], 23: ["t::c"]}
+    # 15 `return x`, 27-28 the two lines of one return statement
+    lines = {11: ["t::c", "t::a"], 12: ["t::c"], 13: ["t::a"], 15: ["t::a"], 20: ["t::a"], 27: ["t::b"],
+             28: ["t::c"]}
     spec = spec_for(tmp_path, lines)
     assert mutation_run.select(spec, mutate("if x > top:", "if x >= top:")) == ["t::a", "t::c"]
     assert mutation_run.select(spec, mutate("return top\n", "return top + 1\n")) == ["t::c"]
@@ -114,7 +120,8 @@ def test_import_time_lines_and_unseen_functions_run_the_whole_list(tmp_path):
                      ("top=LIMIT", "top=LIMIT + 1"),  # a default, evaluated at import
                      ("@decorate\n", "@decorate\n@decorate\n"),  # a decorator
                      ("size = 2", "size = 3"),  # class level
-                     ("return self.size * (", "return self.size / (")]:  # a function no coverage saw run
+                     ("return self.size * (", "return self.size / ("),  # a function no coverage saw run
+                     ("return [n] * n", "return [n] * (n + 1)")]:  # memoised: a later test reads the cache
         assert mutation_run.select(spec, mutate(old, new)) is None, old
 
 
