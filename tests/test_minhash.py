@@ -98,7 +98,8 @@ def test_a_pool_starts_only_above_min_chunk_texts(monkeypatch):
     one = shingle_table(texts, num_perm=16)
     monkeypatch.setattr(mh, "ProcessPoolExecutor", no_pool)
     at = shingle_table(texts, num_perm=16, workers=2, min_chunk=len(texts))
-    assert np.array_equal(one.signatures, at.signatures)
+    alone = shingle_table(texts, num_perm=16, workers=1, min_chunk=1)  # one worker is never a pool
+    assert np.array_equal(one.signatures, at.signatures) and np.array_equal(one.signatures, alone.signatures)
     with pytest.raises(AssertionError, match="process pool"):
         shingle_table(texts, num_perm=16, workers=2, min_chunk=len(texts) - 1)
 
@@ -227,8 +228,22 @@ def test_a_template_needs_two_texts_and_is_what_both_share():
 
 def test_a_text_made_only_of_template_shingles_keeps_them():
     template = shingles(TEMPLATE)
-    texts = [TEMPLATE, f"{TEMPLATE} Where is my order?", "Where is my order?"]
+    texts = [TEMPLATE, f"{TEMPLATE} Where is my order?", "Where is my order?", f"{TEMPLATE} Thanks."]
     table = shingle_table(texts, num_perm=16, exclude=template)
+    assert table.doc(3).tolist() == sha1_fingerprints(["the weekend thanks"]).tolist()  # one of its own: that alone
     assert table.doc(0).tolist() == sorted(sha1_fingerprints(template).tolist())  # all it has: kept
     assert table.doc(1).tolist() == sorted(sha1_fingerprints(shingles(texts[1]) - template).tolist())
     assert table.doc(2).tolist() == sorted(sha1_fingerprints(shingles(texts[2])).tolist())
+
+
+def test_long_shingles_over_a_large_vocabulary_are_renumbered_and_stay_exact():
+    # with 8-word shingles, 300 distinct words pass the int64 guard (300**8 >= 2**62) on the path for
+    # non-ASCII texts, so keys are renumbered mid-way
+    rng = random.Random(9)
+    vocab = [f"wört{i}" for i in range(300)]
+    texts = [" ".join(rng.choice(vocab) for _ in range(rng.randint(6, 30))) for _ in range(60)]
+    texts += [texts[0], texts[1][:-1]]
+    table = shingle_table(texts, num_perm=16, n=8)
+    for i, text in enumerate(texts):
+        assert table.doc(i).tolist() == sorted(sha1_fingerprints(shingles(text, 8)).tolist()), text
+    assert pair_jaccard(table, np.array([(0, 60)])).tolist() == [1.0]
