@@ -201,8 +201,8 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      " (test_chained_near_duplicates_form_one_cluster), and every candidate is confirmed by true Jaccard"),
     ("validators/minhash.py", "NumberReplacer", "@lru_cache(maxsize=8)", "the cache's size changes speed, not results"),
     ("validators/minhash.py", "NumberReplacer", "a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32)",
-     "1 << 31 -> 2 << 31: randint's masked draw gives the same low 31 bits and * 2 in uint32 drops the"
-     " 32nd, so a is the same; (1 << 30 and 1 << 32 are killed)"),
+     "1 << 31 -> 2 << 31 or 1 << 32: randint's masked draw gives the same low 31 bits and * 2 in uint32"
+     " drops the 32nd, so a is the same (1 << 30, randint(1, ...) and + 0 are killed)"),
     ("validators/minhash.py", "NumberReplacer", "keys ^= keys >> np.uint64(29)",
      "another shift is another band hash: a collision only adds a candidate, which Jaccard rejects"),
     ("validators/minhash.py", "NumberReplacer", "    if n < 2:",
