@@ -44,7 +44,7 @@ def test_fake_backend_answers_schema_requests_with_valid_instances():
 
 def test_cache_serves_repeats_and_does_not_store_errors(tmp_path):
     fake = FakeBackend(responder=lambda r: RuntimeError("boom") if "bad" in r.messages[0].content else "ok")
-    cached = CachedBackend(fake, tmp_path / "cache.sqlite")
+    cached = CachedBackend(fake, tmp_path / "run" / "generate" / "cache.sqlite")  # its folders are made
     first = cached.generate([req("a"), req("bad"), req("a")])
     assert [r.text for r in first] == ["ok", "", "ok"] and first[1].error
     assert len(fake.calls) == 2  # the duplicate in one batch went out once
@@ -52,7 +52,7 @@ def test_cache_serves_repeats_and_does_not_store_errors(tmp_path):
     assert again[0].cached and again[0].text == "ok"
     assert len(fake.calls) == 3  # only the failed request is asked again
     cached.close()
-    reopened = CachedBackend(FakeBackend(script=[]), tmp_path / "cache.sqlite")
+    reopened = CachedBackend(FakeBackend(script=[]), tmp_path / "run" / "generate" / "cache.sqlite")
     assert reopened.generate([req("a")])[0].cached  # survives a restart (a killed run)
     assert reopened.stats()["requests_sent"] == 0
 
