@@ -336,13 +336,34 @@ def forget_survivors(session: Path) -> int:
         return s.query(WorkResultStorage).filter(WorkResultStorage.test_outcome == TestOutcome.SURVIVED).delete()
 
 
+def sample_session(session: Path, keep: int, seed: int = 0) -> tuple[int, int]:
+    """Leave `keep` of the session's pending mutants, drawn at random (seeded), and mark the others
+    skipped, so that a module too costly to run whole is measured on a sample; (kept, of how many)."""
+    import random
+
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        # drawn from the mutants in a stable order (job ids are random per init), so a sample is repeatable
+        items = sorted(db.pending_work_items, key=lambda i: (str(i.mutations[0].module_path),
+                                                            tuple(i.mutations[0].start_pos),
+                                                            i.mutations[0].operator_name, i.mutations[0].occurrence))
+        pending = [i.job_id for i in items]
+        drop = set(pending) - set(random.Random(seed).sample(pending, min(keep, len(pending))))
+        for job in sorted(drop):
+            db.set_result(job, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="sampled out"))
+    return len(pending) - len(drop), len(pending)
+
+
 def run_module(path: str, tests: list[str], work: Path, factor: float, floor: float, retest: bool = False,
-               lines: dict[str, list[str]] | None = None) -> dict:
+               lines: dict[str, list[str]] | None = None, sample: int | None = None) -> dict:
     """Init (or resume) the module's session, run its pending mutants, and return its results.
 
     A module whose source or tests changed starts over; with `retest`, a module whose tests alone
     changed keeps its killed mutants and runs its survivors again (for tests that were only added).
-    With `lines` (line -> tests that execute it), each mutant runs only the tests on its lines."""
+    With `lines` (line -> tests that execute it), each mutant runs only the tests on its lines.
+    With `sample`, a new session keeps that many of its mutants, drawn at random."""
     slug = path.replace("/", "__").removesuffix(".py")
     cfg, session, meta = work / f"{slug}.toml", work / f"{slug}.sqlite", work / f"{slug}.json"
     spec = None
@@ -369,13 +390,17 @@ def run_module(path: str, tests: list[str], work: Path, factor: float, floor: fl
         subprocess.run([tool("cosmic-ray"), "init", str(cfg), str(session)], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
         subprocess.run([tool("cr-filter-operators"), str(session), str(cfg)], cwd=ROOT, check=True)
+        info.pop("sampled", None)
+        if sample is not None:
+            info["sampled"] = sample_session(session, sample)
     meta.write_text(json.dumps(info))
     started = time.monotonic()
     execute(cfg, session, path)
     info["exec_s"] = round(info["exec_s"] + time.monotonic() - started, 1)
     meta.write_text(json.dumps(info))
     res = results(session)
-    return res | {"seconds": info["exec_s"], "baseline_s": info["baseline_s"], "tests": len(tests)}
+    return res | {"seconds": info["exec_s"], "baseline_s": info["baseline_s"], "tests": len(tests),
+                  "sampled": info.get("sampled")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -387,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", action="store_true", help="only summarise the sessions already run (runs nothing)")
     ap.add_argument("--retest-survivors", action="store_true",
                     help="where only tests changed (added), keep the killed mutants and run the survivors again")
+    ap.add_argument("--sample", action="append", default=[], metavar="MODULE=N",
+                    help="run a random N of MODULE's mutants (a module too costly to run whole), e.g."
+                         " validators/minhash_jit.py=150; applies when its session starts")
     ap.add_argument("--full-lists", action="store_true",
                     help="run every mutant on its module's whole test list, not only the tests on its lines")
     ap.add_argument("--factor", type=float, default=3.0, help="timeout = this x the tests' baseline time")
@@ -414,8 +442,10 @@ def main(argv: list[str] | None = None) -> int:
         collected = json.loads(map_file.read_text())
         test_map = without_slow(collected, args.max_test_seconds)
         line_map = None if args.full_lists else collected["lines"]
+    samples = {m: int(n) for m, n in (a.split("=") for a in args.sample)}
     per = {m: run_module(m, test_map[m], args.work, args.factor, args.min_timeout, args.retest_survivors,
-                         None if args.tests or line_map is None else line_map.get(m, {})) for m in mods}
+                         None if args.tests or line_map is None else line_map.get(m, {}), samples.get(m))
+           for m in mods}
     return summary(args.paths, per, started)
 
 
@@ -428,7 +458,7 @@ def report(mods: list[str], work: Path, started: float) -> int:
         if session.exists() and meta.exists():
             info = json.loads(meta.read_text())
             per[m] = results(session) | {"seconds": info["exec_s"], "baseline_s": info["baseline_s"],
-                                         "tests": len(info["tests"])}
+                                         "tests": len(info["tests"]), "sampled": info.get("sampled")}
     return summary(list(per), per, started)
 
 
@@ -436,8 +466,9 @@ def summary(scope: list[str], per: dict[str, dict], started: float) -> int:
     """Per module and in all: killed, survivors, equivalent mutants; the last line one JSON object."""
     for m, r in per.items():
         rate = r["mutants"] / r["seconds"] if r["seconds"] else 0.0
-        print(f"{m}: {r['killed']}/{r['mutants']} killed, {len(r['equivalent'])} equivalent, {r['tests']} tests, "
-              f"{r['seconds']:.0f} s ({rate:.2f} mutants/s)")
+        sampled = f" (a random sample of {r['sampled'][1]})" if r.get("sampled") else ""
+        print(f"{m}: {r['killed']}/{r['mutants']} killed{sampled}, {len(r['equivalent'])} equivalent, "
+              f"{r['tests']} tests, {r['seconds']:.0f} s ({rate:.2f} mutants/s)")
     survivors = [s for r in per.values() for s in r["survivors"]]
     equivalent = [s for r in per.values() for s in r["equivalent"]]
     print("survivors:" if survivors else "no survivors", *survivors, sep="\n  ")
@@ -449,6 +480,7 @@ def summary(scope: list[str], per: dict[str, dict], started: float) -> int:
     print(json.dumps({"scope": scope, "mutants": n, "killed": k, "score": round(k / n, 4) if n else None,
                       "score_without_equivalent": round(k / (n - len(equivalent)), 4) if n > len(equivalent) else None,
                       "survivors": survivors, "equivalent": equivalent,
+                      "sampled": {m: f"{r['sampled'][0]} of {r['sampled'][1]}" for m, r in per.items() if r.get("sampled")},
                       "seconds": round(sum(r["seconds"] for r in per.values()))}))
     return 0
 

@@ -150,3 +150,30 @@ def test_the_selection_matches_real_coverage_of_a_real_test_run(tmp_path, monkey
     assert mutation_run.select(spec, mutate("return -100", "return 100")) == []
     assert mutation_run.select(spec, mutate("LIMIT = 3", "LIMIT = 2")) is None
     sys.modules.pop("m", None)
+
+
+def test_a_sample_keeps_n_pending_mutants_drawn_the_same_way_each_time(tmp_path):
+    import subprocess
+
+    from cosmic_ray.work_db import WorkDB, use_db
+
+    (tmp_path / "m.py").write_text(MODULE)
+    cfg = tmp_path / "m.toml"
+    cfg.write_text(mutation.config("m.py", ["tests"], 30))
+    kept = []
+    for name in ("a", "b"):
+        session = tmp_path / f"{name}.sqlite"
+        subprocess.run([mutation.tool("cosmic-ray"), "init", str(cfg), str(session)], cwd=tmp_path, check=True,
+                       capture_output=True)
+        subprocess.run([mutation.tool("cr-filter-operators"), str(session), str(cfg)], cwd=tmp_path, check=True,
+                       capture_output=True)
+        with use_db(str(session), WorkDB.Mode.open) as db:
+            before = len(list(db.pending_work_items))
+        assert mutation.sample_session(session, 5) == (5, before) and before > 5
+        with use_db(str(session), WorkDB.Mode.open) as db:
+            pending = sorted((str(i.mutations[0].start_pos), i.mutations[0].operator_name, i.mutations[0].occurrence)
+                             for i in db.pending_work_items)
+        assert len(pending) == 5
+        kept.append(pending)
+    assert kept[0] == kept[1]
+    assert mutation.results(tmp_path / "a.sqlite")["mutants"] == 0  # sampled-out mutants are not counted
