@@ -86,6 +86,32 @@ def test_requests_per_minute_paces_the_backend():
     assert t.t >= 120  # 5 requests at 2 a minute: the 5th goes in the third minute
 
 
+def test_a_wait_under_a_second_is_still_waited():
+    t = FakeTime()
+    arrivals = []
+
+    def answer(body):
+        arrivals.append(t.t)
+        t.t += 59.5  # the first request leaves the minute's window half a second after this reply
+        return "ok"
+
+    with FakeOpenAIServer([], default=answer) as srv:
+        backend = OpenAIBackend(cfg(srv.url, requests_per_minute=1, concurrency=1), sleep=t.sleep, clock=t.clock)
+        out = backend.generate([req("q0"), req("q1")])
+    assert all(r.error is None for r in out)
+    assert arrivals == [0.0, 60.0] and t.sleeps == [0.5]
+
+
+def test_a_results_seconds_are_the_time_its_request_took():
+    import time
+
+    with FakeOpenAIServer([], default="ok") as srv:
+        started = time.monotonic()
+        [res] = OpenAIBackend(cfg(srv.url)).generate([req()])
+        took = time.monotonic() - started
+    assert 0.0 < res.seconds <= took
+
+
 def test_a_429_makes_every_worker_wait_one_shared_cool_down():
     t = FakeTime()
     arrivals = []
@@ -98,6 +124,7 @@ def test_a_429_makes_every_worker_wait_one_shared_cool_down():
         backend = OpenAIBackend(cfg(srv.url, concurrency=3), sleep=t.sleep, clock=t.clock)
         out = backend.generate([req(f"q{i}") for i in range(6)])
     assert all(r.error is None for r in out) and len(arrivals) == 7
+    assert backend.stats() == {srv.url: {"sent": 7, "answered": 6, "http_429": 1}}
     # the 429 came first; at most the two requests already in flight were sent before the cool-down
     # ended, every later one (the retry included) waited for it, not one backoff each
     assert sum(a < 5 for a in arrivals) <= 3 and sum(a >= 5 for a in arrivals) >= 4
