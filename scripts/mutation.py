@@ -207,6 +207,22 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "another shift is another band hash: a collision only adds a candidate, which Jaccard rejects"),
     ("validators/minhash.py", "NumberReplacer", "    if n < 2:",
      "n < 1: one signature gives no pair on the compiled path either (an empty (0, 2) array)"),
+    ("validators/minhash.py", "ReplaceBinaryOperator_Sub_Add", 'if not texts or joined.count("\\0") != len(texts) - 1:',
+     'the per-text path gives the same words and counts as the one-pass path; it is only slower'),
+    ("validators/minhash.py", "AddNot", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
+    ("validators/minhash.py", "ReplaceUnaryOperator_Delete_USub",
+     "size = max(min_chunk // 4, -(-len(texts) // (workers * 4)))",
+     "the chunk size changes how the work is cut, not the table (test_process_pool_gives_the_same_table)"),
+    ("validators/minhash.py", "NumberReplacer", "for k in range(1, n):  # mixed radix",
+     "range(0, n) folds the first word in twice, w0 * (V**3 + V**2) + w1 * V + w2: still one key per n-gram"),
+    ("validators/minhash.py", "NumberReplacer", "inverse = inverse.reshape(-1)", "numpy 2 reads reshape(-2) as reshape(-1)"),
+    ("validators/minhash.py", "NumberReplacer", "scale = max(len(by_fp), 1)",
+     "any scale at least the number of ranks encodes (document, rank) one-to-one; 0 only when there is no"
+     " shingle at all and the arrays it divides are empty"),
+    ("validators/minhash.py", "NumberReplacer", "combined = combined[np.diff(combined, prepend=-1) != 0]",
+     "-1 -> -2: combined values are >= 0, so the first is kept either way (-1 -> 0 is killed)"),
+    ("validators/minhash.py", "NumberReplacer", "mult = np.uint64(0x9E3779B97F4A7C15)",
+     "another odd constant is another band hash: a collision only adds a candidate, which Jaccard rejects"),
 ]
 PYTEST = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow"]
 

@@ -247,3 +247,15 @@ def test_long_shingles_over_a_large_vocabulary_are_renumbered_and_stay_exact():
     for i, text in enumerate(texts):
         assert table.doc(i).tolist() == sorted(sha1_fingerprints(shingles(text, 8)).tolist()), text
     assert pair_jaccard(table, np.array([(0, 60)])).tolist() == [1.0]
+
+
+def test_a_querys_candidates_are_datasketch_lsh_candidates():
+    texts = corpus(200, seed=6)
+    index = ShingleIndex(texts, threshold=0.5, num_perm=128, weights=(0.1, 0.9))
+    lsh = MinHashLSH(threshold=0.5, num_perm=128, weights=(0.1, 0.9))
+    for i, t in enumerate(texts):
+        lsh.insert(i, reference_minhash(t))
+    queries = texts[10:40] + corpus(30, seed=7)[7:]
+    found = [sorted(index.candidates(q)) for q in queries]
+    assert found == [sorted(lsh.query(reference_minhash(q))) for q in queries]
+    assert 0 < sum(map(len, found)) < len(queries) * len(texts) // 4  # some, and far from all
