@@ -344,12 +344,19 @@ def tests_digest() -> str:
 
 
 def forget_survivors(session: Path) -> int:
-    """Drop the results of surviving mutants so that the next exec runs them again; how many."""
+    """Drop the results of surviving mutants so that the next exec runs them again; how many.
+    Survivors named in EQUIVALENT keep their result: no test can kill them, so they are not rerun."""
     from cosmic_ray.work_db import WorkDB, WorkResultStorage, use_db
     from cosmic_ray.work_item import TestOutcome
 
-    with use_db(str(session), WorkDB.Mode.open) as db, db._session_maker.begin() as s:
-        return s.query(WorkResultStorage).filter(WorkResultStorage.test_outcome == TestOutcome.SURVIVED).delete()
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        again = [item.job_id for item, result in db.completed_work_items
+                 if result.test_outcome == TestOutcome.SURVIVED
+                 and not equivalent_reason(str(item.mutations[0].module_path),
+                                           item.mutations[0].operator_name.removeprefix("core/"),
+                                           item.mutations[0].start_pos[0])]
+        with db._session_maker.begin() as s:
+            return s.query(WorkResultStorage).filter(WorkResultStorage.job_id.in_(again)).delete()
 
 
 def sample_session(session: Path, keep: int, seed: int = 0) -> tuple[int, int]:

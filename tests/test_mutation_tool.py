@@ -177,3 +177,32 @@ def test_a_sample_keeps_n_pending_mutants_drawn_the_same_way_each_time(tmp_path)
         kept.append(pending)
     assert kept[0] == kept[1]
     assert mutation.results(tmp_path / "a.sqlite")["mutants"] == 0  # sampled-out mutants are not counted
+
+
+def test_retesting_runs_the_survivors_again_but_not_the_equivalent_ones(tmp_path, monkeypatch):
+    import subprocess
+
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+    (tmp_path / "m.py").write_text(MODULE)
+    cfg, session = tmp_path / "m.toml", tmp_path / "m.sqlite"
+    cfg.write_text(mutation.config("m.py", ["tests"], 30))
+    subprocess.run([mutation.tool("cosmic-ray"), "init", str(cfg), str(session)], cwd=tmp_path, check=True,
+                   capture_output=True)
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        lines = {}  # one mutant per line, three lines
+        for i in sorted(db.pending_work_items, key=lambda i: (tuple(i.mutations[0].start_pos), i.mutations[0].occurrence)):
+            lines.setdefault(i.mutations[0].start_pos[0], i)
+        items = list(lines.values())[:3]
+        outcomes = [TestOutcome.SURVIVED, TestOutcome.SURVIVED, TestOutcome.KILLED]
+        for item, outcome in zip(items, outcomes):
+            db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=outcome))
+    equivalent = items[1].mutations[0]
+    line = (tmp_path / "m.py").read_text().splitlines()[equivalent.start_pos[0] - 1]
+    monkeypatch.setattr(mutation, "ROOT", tmp_path)
+    monkeypatch.setattr(mutation, "EQUIVALENT", [("m.py", equivalent.operator_name.removeprefix("core/"), line, "why")])
+    assert mutation.forget_survivors(session) == 1
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        done = {item.job_id for item, _ in db.completed_work_items}
+    assert done == {items[1].job_id, items[2].job_id}
