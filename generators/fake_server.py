@@ -61,6 +61,8 @@ class FakeOpenAIServer:
                     self._send(200, _completion(body, "late"))
                 elif kind == "garbage":
                     self._send_raw(200, b"<html>not json</html>")
+                elif kind == "no_usage":  # a server that reports no token counts
+                    self._send(200, {k: v for k, v in _completion(body, value).items() if k != "usage"})
                 else:
                     self._send(200, _completion(body, value))
 

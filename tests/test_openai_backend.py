@@ -142,6 +142,22 @@ def test_a_dropped_connection_is_retried():
     with FakeOpenAIServer([("drop", None), "fine"]) as srv:
         [res] = OpenAIBackend(cfg(srv.url)).generate([req()])
     assert res.error is None and res.text == "fine" and res.attempts == 2 and len(srv.requests) == 2
+    assert (res.prompt_tokens, res.completion_tokens) == (7, 1)  # the dropped attempt cost nothing
+
+
+def test_a_reply_without_usage_counts_no_tokens():
+    with FakeOpenAIServer([("no_usage", "two words")]) as srv:
+        [res] = OpenAIBackend(cfg(srv.url)).generate([req()])
+    assert res.error is None and res.text == "two words" and (res.prompt_tokens, res.completion_tokens) == (0, 0)
+
+
+def test_a_busy_server_gets_no_new_request_while_another_is_free():
+    # the slow server holds its one request for two seconds; the fast one takes every other meanwhile
+    with FakeOpenAIServer([], default=("sleep", 2.0)) as slow, FakeOpenAIServer([], default="ok") as fast:
+        backend = OpenAIBackend(cfg([slow.url, fast.url], concurrency=2))
+        out = backend.generate([req(f"q{i}") for i in range(10)])
+    assert all(r.error is None for r in out)
+    assert len(slow.requests) == 1 and len(fast.requests) == 9
 
 
 def test_no_seed_is_sent_unless_asked_and_the_key_travels_as_a_header():
