@@ -224,7 +224,7 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("validators/minhash.py", "NumberReplacer", "mult = np.uint64(0x9E3779B97F4A7C15)",
      "another odd constant is another band hash: a collision only adds a candidate, which Jaccard rejects"),
     ("generators/openai_backend.py", "NumberReplacer", 'f"garbage reply: {type(e).__name__}: {str(e)[:120]}"',
-     "not worth a test: how many characters of a parser's message a garbage-reply error quotes"),
+     "not worth a test: how many characters of the parser's message and of the body a garbage-reply error keeps"),
 ]
 PYTEST = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow"]
 
