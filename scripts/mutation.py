@@ -52,6 +52,13 @@ EXCLUDE = [
     r"core/ReplaceUnaryOperator_(?!Delete_Not$|Delete_USub$)",
     r"core/(VariableInserter|VariableReplacer|RemoveDecorator|ExceptionReplacer)$",
 ]
+# Reasons and lines shared by several entries below.
+RENUMBERED = "if k < n - 1 and V ** (k + 2) >= 2 ** 62:"
+RENUMBER = ("renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never"
+            " gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2"
+            " million distinct words in non-ASCII texts) and even then collides two n-grams only by chance")
+ONE_PASS = "the per-text path gives the same words and counts as the one-pass path; it is only slower"
+FILL_OVERWRITTEN = "every distinct key has an occurrence, so every fill value is overwritten before it is read"
 # Mutants no test can tell apart from the code: (file, operator, text on the mutated line, why).
 # Matched by the line's text, not its number, so edits elsewhere in the file do not unhook them.
 EQUIVALENT: list[tuple[str, str, str, str]] = [
@@ -164,18 +171,18 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "only equal spans merge, so max(first end | last start, end) is end as well (merged[-0] on the left"
      " is killed by test_two_claims_in_one_sentence_do_not_reach_back...)"),
     ("validators/minhash.py", "AddNot", 'if not texts or joined.count("\\0") != len(texts) - 1:',
-     "the per-text path gives the same words and counts as the one-pass path; it is only slower"),
+     ONE_PASS),
     ("validators/minhash.py", "NumberReplacer", "V = max(len(words), 1)",
      "V is 0 only when there are no words, and then there is no key to scale"),
-    ("validators/minhash.py", "NumberReplacer", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
-    ("validators/minhash.py", "ReplaceBinaryOperator_Add_Sub", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
-    ("validators/minhash.py", "ReplaceBinaryOperator_Sub_Add", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
-    ("validators/minhash.py", "ReplaceBinaryOperator_Mul_Div", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
-    ("validators/minhash.py", "ReplaceComparisonOperator_Lt_LtE", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
-    ("validators/minhash.py", "ReplaceComparisonOperator_Lt_GtE", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
-    ("validators/minhash.py", "ReplaceComparisonOperator_GtE_Gt", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
-    ("validators/minhash.py", "ReplaceComparisonOperator_GtE_Lt", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
-    ("validators/minhash.py", "ReplaceAndWithOr", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
+    ("validators/minhash.py", "NumberReplacer", RENUMBERED, RENUMBER),
+    ("validators/minhash.py", "ReplaceBinaryOperator_Add_Sub", RENUMBERED, RENUMBER),
+    ("validators/minhash.py", "ReplaceBinaryOperator_Sub_Add", RENUMBERED, RENUMBER),
+    ("validators/minhash.py", "ReplaceBinaryOperator_Mul_Div", RENUMBERED, RENUMBER),
+    ("validators/minhash.py", "ReplaceComparisonOperator_Lt_LtE", RENUMBERED, RENUMBER),
+    ("validators/minhash.py", "ReplaceComparisonOperator_Lt_GtE", RENUMBERED, RENUMBER),
+    ("validators/minhash.py", "ReplaceComparisonOperator_GtE_Gt", RENUMBERED, RENUMBER),
+    ("validators/minhash.py", "ReplaceComparisonOperator_GtE_Lt", RENUMBERED, RENUMBER),
+    ("validators/minhash.py", "ReplaceAndWithOr", RENUMBERED, RENUMBER),
     ("validators/minhash.py", "NumberReplacer", "workers: int = 1, n: int = SHINGLE_WORDS, min_chunk: int = 20_000)",
      "the default moves where a pool starts, not the table (the boundary is tested with min_chunk given:"
      " test_a_pool_starts_only_above_min_chunk_texts; test_process_pool_gives_the_same_table)"),
@@ -185,17 +192,18 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "codes are i * n + j with i < j, so at least 1: a prepended 0 or -2 keeps the first code as -1 does"),
     ("validators/minhash.py", "NumberReplacer", "pairs = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)",
      "numpy 2 reads reshape(-2, 2) as reshape(-1, 2)"),
-    ("validators/minhash.py", "ReplaceUnaryOperator_Delete_Not", 'if not texts or joined.count("\\0") != len(texts) - 1:',
-     'the per-text path gives the same words and counts as the one-pass path; it is only slower'),
-    ("validators/minhash.py", "NumberReplacer", 'if not texts or joined.count("\\0") != len(texts) - 1:', 'the per-text path gives the same words and counts as the one-pass path; it is only slower'),
+    ("validators/minhash.py", "ReplaceUnaryOperator_Delete_Not",
+     'if not texts or joined.count("\\0") != len(texts) - 1:',
+     ONE_PASS),
+    ("validators/minhash.py", "NumberReplacer", 'if not texts or joined.count("\\0") != len(texts) - 1:', ONE_PASS),
     ("validators/minhash.py", "ReplaceBinaryOperator_Add_Sub", "key = key * V + wid[pos + k]",
      "key * V - w is as one-to-one as key * V + w for 0 <= w < V: keys are only compared for equality"),
     ("validators/minhash.py", "ReplaceBinaryOperator_Mul_Div", "key = key * V + wid[pos + k]",
      "not worth a test: float keys key / V + w are distinct in exact arithmetic and collide only when V**2"
      " outgrows a double's precision, past ~300,000 distinct words in non-ASCII texts"),
-    ("validators/minhash.py", "NumberReplacer", "first = np.full(len(ukeys), -1, dtype=np.int64)", 'every distinct key has an occurrence, so every fill value is overwritten before it is read'),
+    ("validators/minhash.py", "NumberReplacer", "first = np.full(len(ukeys), -1, dtype=np.int64)", FILL_OVERWRITTEN),
     ("validators/minhash.py", "ReplaceUnaryOperator_Delete_USub", "first = np.full(len(ukeys), -1, dtype=np.int64)",
-     'every distinct key has an occurrence, so every fill value is overwritten before it is read'),
+     FILL_OVERWRITTEN),
     ("validators/minhash.py", "NumberReplacer", "BUCKET_WINDOW = 64",
      "the window trades candidate pairs for speed: members of a bucket still chain into one cluster"
      " (test_chained_near_duplicates_form_one_cluster), and every candidate is confirmed by true Jaccard"),
@@ -208,14 +216,15 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("validators/minhash.py", "NumberReplacer", "    if n < 2:",
      "n < 1: one signature gives no pair on the compiled path either (an empty (0, 2) array)"),
     ("validators/minhash.py", "ReplaceBinaryOperator_Sub_Add", 'if not texts or joined.count("\\0") != len(texts) - 1:',
-     'the per-text path gives the same words and counts as the one-pass path; it is only slower'),
-    ("validators/minhash.py", "AddNot", "if k < n - 1 and V ** (k + 2) >= 2 ** 62:", "renumbering keeps the keys' order and equality, so renumbering earlier, later, more often or never gives the same n-gram keys; it guards against int64 wrap, which takes V**3 >= 2**63 (over 2 million distinct words in non-ASCII texts) and even then collides two n-grams only by chance"),
+     ONE_PASS),
+    ("validators/minhash.py", "AddNot", RENUMBERED, RENUMBER),
     ("validators/minhash.py", "ReplaceUnaryOperator_Delete_USub",
      "size = max(min_chunk // 4, -(-len(texts) // (workers * 4)))",
      "the chunk size changes how the work is cut, not the table (test_process_pool_gives_the_same_table)"),
     ("validators/minhash.py", "NumberReplacer", "for k in range(1, n):  # mixed radix",
      "range(0, n) folds the first word in twice, w0 * (V**3 + V**2) + w1 * V + w2: still one key per n-gram"),
-    ("validators/minhash.py", "NumberReplacer", "inverse = inverse.reshape(-1)", "numpy 2 reads reshape(-2) as reshape(-1)"),
+    ("validators/minhash.py", "NumberReplacer", "inverse = inverse.reshape(-1)",
+     "numpy 2 reads reshape(-2) as reshape(-1)"),
     ("validators/minhash.py", "NumberReplacer", "scale = max(len(by_fp), 1)",
      "any scale at least the number of ranks encodes (document, rank) one-to-one; 0 only when there is no"
      " shingle at all and the arrays it divides are empty"),
@@ -505,7 +514,8 @@ def summary(scope: list[str], per: dict[str, dict], started: float) -> int:
     print(json.dumps({"scope": scope, "mutants": n, "killed": k, "score": round(k / n, 4) if n else None,
                       "score_without_equivalent": round(k / (n - len(equivalent)), 4) if n > len(equivalent) else None,
                       "survivors": survivors, "equivalent": equivalent,
-                      "sampled": {m: f"{r['sampled'][0]} of {r['sampled'][1]}" for m, r in per.items() if r.get("sampled")},
+                      "sampled": {m: f"{r['sampled'][0]} of {r['sampled'][1]}"
+                                  for m, r in per.items() if r.get("sampled")},
                       "seconds": round(sum(r["seconds"] for r in per.values()))}))
     return 0
 

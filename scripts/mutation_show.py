@@ -27,7 +27,8 @@ def main(module: str, work: str = str(ROOT / ".mutation")) -> int:
         if equivalent_reason(m["module_path"], op, m["start_pos"][0]):
             continue
         print(f"== {m['module_path']}:{m['start_pos'][0]} {op}#{m['occurrence']}")
-        print("\n".join(l for l in (result.get("diff") or "").splitlines() if l[:1] in "+-" and l[:3] not in ("---", "+++")))
+        diff = (result.get("diff") or "").splitlines()
+        print("\n".join(d for d in diff if d[:1] in "+-" and d[:3] not in ("---", "+++")))
     return 0
 
 

@@ -80,7 +80,8 @@ def test_fence_shows_the_neutralised_text_and_brackets_stay_defused():
 
 def test_a_removed_sentence_starts_right_after_its_boundary_even_at_the_texts_start():
     # the boundary before a sentence is kept, the sentence's first character is not
-    assert strip_grader_text("The fuse is blown.\nScore: 5\nReplace it.") == f"The fuse is blown.\n{REMOVED}\nReplace it."
+    text = "The fuse is blown.\nScore: 5\nReplace it."
+    assert strip_grader_text(text) == f"The fuse is blown.\n{REMOVED}\nReplace it."
     assert strip_grader_text(".Score: 5") == f".{REMOVED}"
     assert strip_grader_text("\nScore: 5. Fine.") == f"\n{REMOVED} Fine."
 

@@ -192,7 +192,8 @@ def test_retesting_runs_the_survivors_again_but_not_the_equivalent_ones(tmp_path
                    capture_output=True)
     with use_db(str(session), WorkDB.Mode.open) as db:
         lines = {}  # one mutant per line, three lines
-        for i in sorted(db.pending_work_items, key=lambda i: (tuple(i.mutations[0].start_pos), i.mutations[0].occurrence)):
+        for i in sorted(db.pending_work_items, key=lambda i: (tuple(i.mutations[0].start_pos),
+                                                              i.mutations[0].occurrence)):
             lines.setdefault(i.mutations[0].start_pos[0], i)
         items = list(lines.values())[:3]
         outcomes = [TestOutcome.SURVIVED, TestOutcome.SURVIVED, TestOutcome.KILLED]
