@@ -133,9 +133,37 @@ def test_a_429_makes_every_worker_wait_one_shared_cool_down():
 
 def test_a_400_is_not_retried_and_keeps_the_servers_message():
     with FakeOpenAIServer([("status", 400)]) as srv:
-        [res] = OpenAIBackend(cfg(srv.url)).generate([req()])
+        backend = OpenAIBackend(cfg(srv.url))
+        [res] = backend.generate([req()])
     assert len(srv.requests) == 1
     assert res.error == "not retried: HTTP 400: scripted 400" and res.attempts == 1
+    assert backend.stats() == {srv.url: {"sent": 1, "answered": 0, "fatal": 1}}
+
+
+@pytest.mark.parametrize(("status", "retried"), [(499, False), (500, True), (408, True), (409, True), (404, False)])
+def test_5xx_408_and_409_are_retried_other_4xx_are_not(status, retried):
+    with FakeOpenAIServer([("status", status), "fine"]) as srv:
+        [res] = OpenAIBackend(cfg(srv.url)).generate([req()])
+    if retried:
+        assert res.error is None and res.attempts == 2
+    else:
+        assert res.attempts == 1 and f"HTTP {status}" in res.error
+
+
+def test_a_request_for_top_logprobs_asks_the_server_for_them():
+    with FakeOpenAIServer([]) as srv:
+        OpenAIBackend(cfg(srv.url)).generate([req().model_copy(update={"top_logprobs": 5}), req("plain")])
+    assert srv.requests[0]["logprobs"] is True and srv.requests[0]["top_logprobs"] == 5
+    assert "logprobs" not in srv.requests[1] and "top_logprobs" not in srv.requests[1]
+
+
+def test_a_requests_cost_estimate_is_a_token_per_four_characters_plus_its_answer():
+    from seedfactory.generators.openai_backend import estimate_tokens
+
+    two = GenerationRequest(model="m", messages=[Message(role="system", content="x" * 23),
+                                                 Message(role="user", content="y" * 20)],
+                            sampling=Sampling(max_tokens=16))
+    assert estimate_tokens(two) == 43 // 4 + 16 == 26
 
 
 def test_a_dropped_connection_is_retried():
