@@ -77,3 +77,22 @@ def test_strings_are_stated_as_whole_words_ignoring_case_and_spacing():
     assert is_stated("THE COPPER KETTLE CAFE", "the copper kettle cafe\n12 High St")
     assert not is_stated("Druck", "Drucker GmbH")
     assert not is_stated("Acme", "nothing here")
+
+
+def test_ordinal_suffixes_of_every_kind_of_day():
+    fmt = DateFormat("{mon} {d}{sfx}, {y}", False, suffix=True)
+    days = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 11: "11th", 12: "12th", 13: "13th", 20: "20th", 21: "21st",
+            22: "22nd", 23: "23rd", 30: "30th", 31: "31st"}
+    assert {d: render(date(2025, 1, d), fmt) for d in days} == {d: f"January {s}, 2025" for d, s in days.items()}
+
+
+def test_both_readings_of_a_slash_date_write_it_back_as_it_was_written():
+    for text in ["le 9/05/2024", "le 09/5/2024", "on 03/7/24"]:
+        readings = dates_in(text)
+        assert len(readings) == 2, text
+        assert all(render(m.value, m.fmt) == m.text for m in readings), text
+
+
+def test_every_date_of_a_text_is_found_not_only_the_first():
+    assert {m.value for m in dates_in("from 13/02/2024 to 14/03/2024")} == {date(2024, 2, 13), date(2024, 3, 14)}
+    assert {m.value for m in dates_in("2024-02-13 and 2024-03-14")} == {date(2024, 2, 13), date(2024, 3, 14)}
