@@ -96,3 +96,21 @@ def test_both_readings_of_a_slash_date_write_it_back_as_it_was_written():
 def test_every_date_of_a_text_is_found_not_only_the_first():
     assert {m.value for m in dates_in("from 13/02/2024 to 14/03/2024")} == {date(2024, 2, 13), date(2024, 3, 14)}
     assert {m.value for m in dates_in("2024-02-13 and 2024-03-14")} == {date(2024, 2, 13), date(2024, 3, 14)}
+
+
+def test_every_date_written_back_in_its_own_format_is_itself():
+    for text in ["Sent 19 Feb. 2024", "Issued: 2024-2-5", "Issued: 2024-02-05", "am 5.3.2024", "Sent 19 Feb 2024"]:
+        readings = dates_in(text)
+        assert readings and all(m.text in text and render(m.value, m.fmt) == m.text for m in readings), text
+    assert [m.text for m in dates_in("Issued: 2024-02-29.")] == ["2024-02-29"]  # the whole date, nothing else
+
+
+def test_zero_and_negative_numbers_are_written_with_a_sign_only_below_zero():
+    fmt = NumberFormat(",", ".", 2)
+    assert render(0, fmt) == "0.00" and render(-1234.5, fmt) == "-1,234.50" and render(0.0, fmt) == "0.00"
+
+
+def test_a_found_format_is_frozen():
+    [m] = [m for m in numbers_in("Total 1,234.50") if m.value == 1234.5]
+    with pytest.raises(AttributeError):
+        m.fmt.decimals = 0
