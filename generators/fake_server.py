@@ -95,9 +95,15 @@ class FakeOpenAIServer:
 
 
 def _completion(body: dict, text: str) -> dict:
+    choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+    if body.get("logprobs"):  # as OpenAI and vLLM send them: per word, its log-prob and the top alternatives
+        choice["logprobs"] = {"content": [
+            {"token": w, "logprob": -0.25, "top_logprobs": [{"token": w, "logprob": -0.25},
+                                                            {"token": "else", "logprob": -2.5}]}
+            for w in text.split()]}
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": body.get("model", "fake"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "choices": [choice],
         "usage": {"prompt_tokens": 7, "completion_tokens": len(text.split()), "total_tokens": 7 + len(text.split())},
     }
 

@@ -239,6 +239,17 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      " gives 'th' as well (21 -> 'st' and the table's own changes are killed by test_ordinal_suffixes...)"),
     ("validators/values.py", "ReplaceComparisonOperator_LtE_Lt", 'return "th" if 10 <= n % 100 <= 20 else',
      "10 < n or n < 20: days 10 and 20 end in 0, which the table gives 'th' as well"),
+    ("generators/openai_backend.py", "NumberReplacer", "sleep=None, clock=time.monotonic, seed: int = 0):",
+     "not worth a test: the default seed of the backoff jitter (its draws are tested with a seed given)"),
+    ("generators/openai_backend.py", "NumberReplacer", 'choice = data["choices"][0]',
+     "[0] -> [-1]: one completion is asked for, so a reply holds one choice ([1] raises and is killed)"),
+    ("generators/openai_backend.py", "NumberReplacer", "await self.sleep(max(wait, 0.01))",
+     "0.01 -> -0.99: no server is free only while one's cool-down is ahead, so wait > 0 and max() is wait"
+     " (0.01 -> 1.01 is killed by test_a_retry_after_under_a_second_is_waited_exactly)"),
+    ("generators/openai_backend.py", "NumberReplacer", 'return str(err["message"])[:500]',
+     "not worth a test: how many characters of a server's error message are kept"),
+    ("generators/openai_backend.py", "NumberReplacer", "    return str(e)[:500]",
+     "not worth a test: how many characters of a server's error message are kept"),
 ]
 PYTEST = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow"]
 

@@ -237,3 +237,14 @@ def test_cache_cost_is_rounded_to_six_places(tmp_path):
     assert cached.stats()["cost"] == 2e-06
     cached.generate([req("a b c d e f g h")])  # 13 tokens in all: 5.2e-06, 5e-06 to six places
     assert cached.stats()["cost"] == 5e-06
+
+
+def test_a_response_format_goes_only_with_a_schema_and_never_when_structured_is_none():
+    with FakeOpenAIServer([], default='{"a": 1}') as srv:
+        OpenAIBackend(openai_cfg(srv.url)).generate([req("x")])
+        OpenAIBackend(openai_cfg(srv.url)).generate([req("y", schema=SCHEMA)])
+        OpenAIBackend(openai_cfg(srv.url, structured="none")).generate([req("z", schema=SCHEMA)])
+    assert "response_format" not in srv.requests[0]
+    assert srv.requests[1]["response_format"] == {"type": "json_schema", "json_schema": {"name": "reply",
+                                                                                         "schema": SCHEMA}}
+    assert "response_format" not in srv.requests[2]

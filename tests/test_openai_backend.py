@@ -129,6 +129,20 @@ def test_a_429_makes_every_worker_wait_one_shared_cool_down():
     # ended, every later one (the retry included) waited for it, not one backoff each
     assert sum(a < 5 for a in arrivals) <= 3 and sum(a >= 5 for a in arrivals) >= 4
     assert 5 in t.sleeps or any(s >= 5 for s in t.sleeps)
+    assert min(t.sleeps) >= 0  # nobody sleeps a negative time
+
+
+def test_a_retry_after_under_a_second_is_waited_exactly():
+    t = FakeTime()
+    arrivals = []
+
+    def answer(body):
+        arrivals.append(t.t)
+        return ("retry_after", "0.5") if len(arrivals) == 1 else "ok"
+
+    with FakeOpenAIServer([], default=answer) as srv:
+        [res] = OpenAIBackend(cfg(srv.url), sleep=t.sleep, clock=t.clock).generate([req()])
+    assert res.error is None and arrivals == [0.0, 0.5]
 
 
 def test_a_400_is_not_retried_and_keeps_the_servers_message():
@@ -150,11 +164,65 @@ def test_5xx_408_and_409_are_retried_other_4xx_are_not(status, retried):
         assert res.attempts == 1 and f"HTTP {status}" in res.error
 
 
-def test_a_request_for_top_logprobs_asks_the_server_for_them():
-    with FakeOpenAIServer([]) as srv:
-        OpenAIBackend(cfg(srv.url)).generate([req().model_copy(update={"top_logprobs": 5}), req("plain")])
+def test_a_request_for_top_logprobs_asks_the_server_for_them_and_reads_them():
+    with FakeOpenAIServer([], default="two words") as srv:
+        asked, plain = OpenAIBackend(cfg(srv.url)).generate([req().model_copy(update={"top_logprobs": 5}),
+                                                             req("plain")])
     assert srv.requests[0]["logprobs"] is True and srv.requests[0]["top_logprobs"] == 5
     assert "logprobs" not in srv.requests[1] and "top_logprobs" not in srv.requests[1]
+    assert [(t.token, t.top) for t in asked.logprobs] == [("two", {"two": -0.25, "else": -2.5}),
+                                                         ("words", {"words": -0.25, "else": -2.5})]
+    assert plain.logprobs is None
+
+
+def test_loopback_hosts_are_told_apart_from_others():
+    from seedfactory.generators.openai_backend import _is_loopback
+
+    assert _is_loopback("http://localhost:8000/v1") and _is_loopback("http://127.0.0.1:8000/v1")
+    assert _is_loopback("http://[::1]:8000/v1")
+    assert not _is_loopback("https://api.openai.com/v1") and not _is_loopback("http://10.0.0.5:8000/v1")
+
+
+def test_a_server_that_always_drops_the_connection_is_named_in_the_error():
+    with FakeOpenAIServer([], default=("drop", None)) as srv:
+        [res] = OpenAIBackend(cfg(srv.url, max_retries=1)).generate([req()])
+    assert res.error == ("quarantined after 2 attempts: connection: connection failed: "
+                         "Server disconnected without sending a response.")
+
+
+def test_a_quarantined_request_counts_the_tokens_of_every_attempt():
+    with FakeOpenAIServer([], default="not json at all") as srv:
+        r = req().model_copy(update={"response_schema": {"type": "object"}, "sampling": Sampling(temperature=0.7)})
+        [res] = OpenAIBackend(cfg(srv.url, max_retries=2)).generate([r])
+    assert res.error.startswith("quarantined after 3 attempts: unusable: reply is not JSON")
+    assert (res.prompt_tokens, res.completion_tokens) == (3 * 7, 3 * 4)
+
+
+def test_requests_a_stopped_run_did_not_send_say_so_with_the_last_error():
+    with FakeOpenAIServer([("status", 503)], default="ok") as srv:
+        backend = OpenAIBackend(cfg(srv.url, concurrency=1))
+        out = backend.generate([req("q0"), req("q1"), req("q2")], on_result=lambda i, r: True)  # stop at once
+    # q0 got a 503 and waited out its backoff without its slot; q1 took the slot, was answered and
+    # stopped the run; q0's retry and q2 were then not sent, q0's saying what its one attempt met
+    assert [(r.error, r.attempts) for r in out] == [
+        ("not sent: the run was stopped (budget cap); earlier: http_503: HTTP 503: scripted 503", 1),
+        (None, 1), ("not sent: the run was stopped (budget cap)", 0)]
+
+
+def test_every_client_is_closed_after_a_batch(monkeypatch):
+    from openai import AsyncOpenAI
+
+    closed = []
+    original = AsyncOpenAI.close
+
+    async def close(self):
+        closed.append(str(self.base_url))
+        await original(self)
+
+    monkeypatch.setattr(AsyncOpenAI, "close", close)
+    with FakeOpenAIServer([]) as a, FakeOpenAIServer([]) as b:
+        OpenAIBackend(cfg([a.url, b.url])).generate([req()])
+    assert sorted(u.rstrip("/") for u in closed) == sorted([a.url, b.url])
 
 
 def test_a_requests_cost_estimate_is_a_token_per_four_characters_plus_its_answer():
@@ -221,6 +289,9 @@ def test_a_healthy_fleet_shares_the_load():
     with FakeOpenAIServer([]) as a, FakeOpenAIServer([]) as b:
         OpenAIBackend(cfg([a.url, b.url], concurrency=4)).generate([req(f"q{i}") for i in range(20)])
     assert len(a.requests) + len(b.requests) == 20 and min(len(a.requests), len(b.requests)) >= 6
+    with FakeOpenAIServer([]) as a, FakeOpenAIServer([]) as b:  # one at a time: they take turns
+        OpenAIBackend(cfg([a.url, b.url], concurrency=1)).generate([req(f"q{i}") for i in range(20)])
+    assert len(a.requests) == len(b.requests) == 10
 
 
 def test_each_reply_is_in_the_cache_before_the_next_request_is_sent(tmp_path):
