@@ -430,7 +430,9 @@ def run_module(path: str, tests: list[str], work: Path, factor: float, floor: fl
         info = {"source": source, "exec_s": 0.0}
         session.unlink(missing_ok=True)
     if info.get("tests") != tests or info.get("suite") != suite:
-        info.update(tests=tests, suite=suite, baseline_s=round(baseline(tests), 1))
+        # a retest keeps the baseline it had (tests were only added: the timeout's factor covers them)
+        kept = info.get("baseline_s") if retest and session.exists() else None
+        info.update(tests=tests, suite=suite, baseline_s=kept if kept is not None else round(baseline(tests), 1))
         if session.exists() and retest:
             print(f"mutation: {path}: {forget_survivors(session)} survivors to run again", file=sys.stderr)
         elif session.exists():
