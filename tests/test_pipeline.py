@@ -345,3 +345,30 @@ def test_dry_run_estimates_the_real_run_and_its_sample_is_not_paid_twice(tmp_pat
         <= 0.2 * est["judge"]["requests"]
     assert est["generate"]["cost"] == round((est["generate"]["prompt_tokens"] * 0.5
                                              + est["generate"]["completion_tokens"] * 1.5) / 1e6, 4)
+
+
+def test_the_funnel_keeps_later_finished_stages_when_an_earlier_one_is_unfinished(out):
+    import yaml
+
+    from seedfactory.pipeline import gather
+
+    cfg = load_config(None, FAST)
+    run(cfg, out, progress=False, until="judge")
+    assert list(yaml.safe_load((out / "config.yaml").read_text())) == list(cfg.dump())  # the config's own order
+    (out / "validate" / ".done").unlink()  # as when a rerun of validate was killed mid-way
+    stats = gather(out, log=lambda msg: None)
+    assert "validate" not in stats["stages"] and {"split", "generate", "judge"} <= set(stats["stages"])
+
+
+def test_an_outage_is_a_share_of_every_request_asked_cache_hits_included():
+    from types import SimpleNamespace
+
+    from seedfactory.pipeline import _outage
+
+    ctx = SimpleNamespace(cfg=load_config(None, FAST + ["judge.max_failed_share=0.2"]))
+    judge = STAGES["judge"]
+    assert _outage(ctx, "judge", judge, {"quarantined": 1, "requests_sent": 1, "cache_hits": 9}) is None  # 1 of 10
+    message = _outage(ctx, "judge", judge, {"quarantined": 3, "requests_sent": 1, "cache_hits": 9})
+    assert message.startswith("judge: 3 of 10 model requests failed (30% > judge.max_failed_share=0.2)")
+    assert _outage(ctx, "judge", judge, {"quarantined": 2}) is None  # nothing asked: no share to speak of
+    assert _outage(ctx, "judge", judge, {"requests_sent": 5}) is None
