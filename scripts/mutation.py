@@ -461,6 +461,19 @@ def run_module(path: str, tests: list[str], work: Path, factor: float, floor: fl
                   "sampled": info.get("sampled")}
 
 
+def hold_lock(work: Path):
+    """An exclusive lock on `work`: two runs in one worktree would mutate its files under each other
+    (one reads a file the other has mutated as a changed source, and drops its session)."""
+    import fcntl
+
+    handle = open(work / ".lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"mutation: another run holds {work / '.lock'}; stop it (Ctrl-C) before starting one")
+    return handle
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("paths", nargs="*", default=SCOPE, help="files or folders to mutate (default: the scope)")
@@ -480,9 +493,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="tests slower than this in the coverage run are left out of the map")
     ap.add_argument("--min-timeout", type=float, default=30.0, help="seconds: the timeout's floor")
     args = ap.parse_args(argv)
-    if args.fresh:
+    if args.fresh and not args.report:
         shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True, exist_ok=True)
+    if not args.report:
+        lock = hold_lock(args.work)  # noqa: F841 (held until the process ends)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started, mods = time.monotonic(), modules(args.paths)
     if args.report:

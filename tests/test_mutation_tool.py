@@ -207,3 +207,13 @@ def test_retesting_runs_the_survivors_again_but_not_the_equivalent_ones(tmp_path
     with use_db(str(session), WorkDB.Mode.open) as db:
         done = {item.job_id for item, _ in db.completed_work_items}
     assert done == {items[1].job_id, items[2].job_id}
+
+
+def test_a_second_run_on_the_same_work_folder_is_refused(tmp_path):
+    import pytest
+
+    held = mutation.hold_lock(tmp_path)
+    with pytest.raises(SystemExit, match="another run holds"):
+        mutation.main(["--work", str(tmp_path), "validators/base.py"])
+    held.close()
+    assert mutation.hold_lock(tmp_path)  # free again once the first one ends

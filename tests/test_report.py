@@ -106,7 +106,11 @@ def test_model_text_is_escaped_and_embeddings_are_cached(published, monkeypatch)
     assert "validate:too_short (1)" in samples
 
 
-def test_card_gains_review_and_eval_results(published):
+def test_card_gains_review_and_eval_results(published, tmp_path):
+    import shutil
+
+    # a copy: the verdicts and eval files written here must not reach the other tests of the module run
+    published = shutil.copytree(published, tmp_path / "run")
     card = published / "dataset" / "README.md"
     assert card.read_text().startswith("---\nlicense:") and "Not evaluated yet" in card.read_text()
     with ReviewStore(published / "review" / "queue.sqlite") as store:
@@ -122,13 +126,9 @@ def test_card_gains_review_and_eval_results(published):
     answers.parent.mkdir()
     answers.write_text("".join(json.dumps({f"{n}_score": {"parsed": True, "field_match": m}
                                            for n in ["base", "sft", "dpo", "teacher"]}) + "\n" for m in [0.0, 0.5]))
-    try:
-        assert main(["report", str(published)]) == 0
-        text = card.read_text()
-        html = (published / "report.html").read_text()
-    finally:
-        (published / "eval.json").unlink()
-        answers.unlink()
+    assert main(["report", str(published)]) == 0
+    text = card.read_text()
+    html = (published / "report.html").read_text()
     assert "Queued rows: 6; approved 3, rejected 1, edited 0, pending 2." in text
     assert "- Defect rate (rejected among reviewed): 25.0% (95% Wilson interval 4.6% to 69.9%)" in text
     assert "| sft | field_exact_match | 0.250 | 0.010 to 0.500 | 6 |" in text and "Not evaluated yet" not in text
