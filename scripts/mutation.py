@@ -256,6 +256,8 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "not worth a test: the default of `progress`; the CLI and dry_run pass it explicitly"),
     ("seedfactory/pipeline.py", "NumberReplacer", "no rows left ({result.get('in', 0)} in;",
      "not worth a test: a default in a warning's wording; every stage reports its 'in' count"),
+    ("seedfactory/pipeline.py", "NumberReplacer", '"seconds": round(ctx.elapsed(), 1), "finished_at"',
+     "not worth a test: the rounding of a stage's seconds in its stats"),
 ]
 PYTEST = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow"]
 

@@ -74,6 +74,7 @@ def test_rerun_skips_finished_stages_and_config_change_reruns_from_there(out, ca
     run(load_config(None, FAST + ["judge.min_consensus=0.99"]), out, progress=False, until="publish", log=logs.append)
     ran = [line.split()[1].rstrip(":") for line in logs if line.endswith("...")]
     assert ran == ["judge", "review", "publish"]
+    assert not [line for line in logs if line.startswith("warning")]  # a changed key is no cause for warning
     assert read_json(out / "stats.json")["stages"]["judge"]["out"] < first["stages"]["judge"]["out"]
 
 
@@ -371,4 +372,8 @@ def test_an_outage_is_a_share_of_every_request_asked_cache_hits_included():
     message = _outage(ctx, "judge", judge, {"quarantined": 3, "requests_sent": 1, "cache_hits": 9})
     assert message.startswith("judge: 3 of 10 model requests failed (30% > judge.max_failed_share=0.2)")
     assert _outage(ctx, "judge", judge, {"quarantined": 2}) is None  # nothing asked: no share to speak of
-    assert _outage(ctx, "judge", judge, {"requests_sent": 5}) is None
+    assert _outage(ctx, "judge", judge, {"requests_sent": 2}) is None  # nothing quarantined
+    assert _outage(ctx, "judge", judge, {"quarantined": 0, "requests_sent": 2, "cache_hits": 0}) is None
+    assert _outage(ctx, "judge", judge, {"quarantined": 2, "requests_sent": 5, "cache_hits": 5}) is None  # at it
+    assert _outage(ctx, "judge", judge, {"quarantined": 1, "cache_hits": 5}) is None  # 1 of 5, all from the cache
+    assert _outage(ctx, "validate", STAGES["validate"], {"quarantined": 5, "requests_sent": 5}) is None  # no limit
