@@ -135,3 +135,22 @@ def test_cli_serves_the_page_and_ctrl_c_stops_it(reviewed):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_dataset_size_categories_change_exactly_at_their_bounds():
+    from seedfactory.publish import _size_category
+
+    got = {n: _size_category(n) for n in [0, 999, 1000, 9_999, 10_000, 99_999, 100_000, 10**6]}
+    assert got == {0: "n<1K", 999: "n<1K", 1000: "1K<n<10K", 9_999: "1K<n<10K", 10_000: "10K<n<100K",
+                   99_999: "10K<n<100K", 100_000: "n>100K", 10**6: "n>100K"}
+
+
+def test_the_review_card_counts_edited_rows_as_reviewed():
+    from seedfactory.publish import review_card
+
+    kappa = {"kappa": None, "n": 0}
+    summary = {"counts": {"accepted": 2, "rejected": 1, "edited": 1, "pending": 3},
+               "agreement": {"judge_vs_reviewers": kappa, "between_reviewers": kappa}}
+    text = "\n".join(review_card(summary))
+    assert "Queued rows: 7; approved 2, rejected 1, edited 1, pending 3." in text
+    assert "Defect rate (rejected among reviewed): 25.0%" in text  # 1 of 4 reviewed, the edited one included
