@@ -125,3 +125,18 @@ def test_a_misspelt_key_loses_one_inner_character_never_its_first_or_last():
         new = _misspelled(key, rng)
         assert len(new) == len(key) - 1 and new[0] == key[0] and new[-1] == key[-1], (key, new)
     assert _misspelled("id", rng) == "idd"  # too short to lose an inner one: doubled instead
+
+
+def test_an_enum_is_swapped_only_where_it_has_another_value():
+    schema = {"type": "object", "properties": {"one": {"enum": ["only"]}, "two": {"enum": ["a", "b"]}}}
+    for seed in range(20):
+        edits = {kind: (field, edited) for kind, field, edited in
+                 minimal_edits({"one": "only", "two": "a"}, random.Random(seed), schema)}
+        assert edits["enum_swapped"] == ("two", {"one": "only", "two": "b"})
+    assert "enum_swapped" not in {kind for kind, _, _ in minimal_edits({"one": "only"}, random.Random(0), schema)}
+
+
+def test_a_one_letter_key_is_doubled():
+    from seedfactory.judges.selftest import _misspelled
+
+    assert _misspelled("q", random.Random(0)) == "qq"
