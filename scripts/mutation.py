@@ -258,6 +258,10 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "not worth a test: a default in a warning's wording; every stage reports its 'in' count"),
     ("seedfactory/pipeline.py", "NumberReplacer", '"seconds": round(ctx.elapsed(), 1), "finished_at"',
      "not worth a test: the rounding of a stage's seconds in its stats"),
+    ("validators/values.py", "ReplaceFalseWithTrue", 'suffix: bool = False  # "8th"',
+     "the flag records how a date was read and is never read back: render fills {sfx} whenever the layout has it"),
+    ("validators/values.py", "ReplaceTrueWithFalse", 'layout, g["d"].startswith("0"), True, len(g["y"]), lang, abbr',
+     "month_pad of a layout with a month name: such layouts have no {m} slot to pad"),
 ]
 PYTEST = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow"]
 

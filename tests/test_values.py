@@ -114,3 +114,44 @@ def test_a_found_format_is_frozen():
     [m] = [m for m in numbers_in("Total 1,234.50") if m.value == 1234.5]
     with pytest.raises(AttributeError):
         m.fmt.decimals = 0
+
+
+def test_numbers_are_grouped_in_threes_from_the_right_and_signed_below_zero():
+    assert render(123456, NumberFormat(",", ".", 0)) == "123,456"
+    assert render(1234567.5, NumberFormat(".", ",", 2)) == "1.234.567,50"
+    assert render(-0.5, NumberFormat(",", ".", 2)) == "-0.50"
+    assert render(-123456, NumberFormat(" ", None, 0)) == "-123 456"
+
+
+def test_a_grouping_read_as_a_decimal_keeps_its_three_places():
+    [grouped, decimal] = numbers_in("a 1.250 b")
+    assert (grouped.value, decimal.value) == (1250.0, 1.25)
+    assert render(grouped.value, grouped.fmt) == "1.250" and render(decimal.value, decimal.fmt) == "1.250"
+
+
+def test_a_date_format_pads_both_by_default_and_a_found_one_is_frozen():
+    assert render(date(2025, 1, 9), DateFormat("{y}-{m}-{d}")) == "2025-01-09"
+    [m] = dates_in("Issued: 2024-02-29")
+    with pytest.raises(AttributeError):
+        m.fmt.day_pad = False
+
+
+def test_a_number_is_stated_within_half_a_cent_and_not_inside_a_date():
+    assert is_stated(14.484, "TOTAL 14.48") and not is_stated(14.486, "TOTAL 14.48")
+    assert not is_stated(2024, "Date: 30/08/2024") and is_stated(2024, "Date: 30/08/2024, ref 2024")
+
+
+def test_scanning_goes_on_past_a_token_that_is_no_number_and_a_date_that_does_not_exist():
+    assert 42.0 in {m.value for m in numbers_in("1.250.5 and 42")}
+    assert {m.value for m in dates_in("31 Feb 2024 and 3 Mar 2024")} == {date(2024, 3, 3)}
+    assert render(1234567890, NumberFormat(",", ".", 0)) == "1,234,567,890"
+
+
+def test_strings_under_three_characters_are_stated_anywhere_longer_ones_as_words():
+    assert is_stated("ab", "xaby") and not is_stated("abc", "xabcy") and is_stated("abc", "x abc y")
+
+
+def test_a_mention_is_frozen():
+    [m] = dates_in("Issued: 2024-02-29")
+    with pytest.raises(AttributeError):
+        m.value = date(2024, 3, 1)
