@@ -168,8 +168,9 @@ def test_a_request_for_top_logprobs_asks_the_server_for_them_and_reads_them():
     with FakeOpenAIServer([], default="two words") as srv:
         asked, plain = OpenAIBackend(cfg(srv.url)).generate([req().model_copy(update={"top_logprobs": 5}),
                                                              req("plain")])
-    assert srv.requests[0]["logprobs"] is True and srv.requests[0]["top_logprobs"] == 5
-    assert "logprobs" not in srv.requests[1] and "top_logprobs" not in srv.requests[1]
+    sent = {r["_key"]: r for r in srv.requests}  # both go out at once: found by key, not by order
+    assert sent[asked.request_key]["logprobs"] is True and sent[asked.request_key]["top_logprobs"] == 5
+    assert "logprobs" not in sent[plain.request_key] and "top_logprobs" not in sent[plain.request_key]
     assert [(t.token, t.top) for t in asked.logprobs] == [("two", {"two": -0.25, "else": -2.5}),
                                                          ("words", {"words": -0.25, "else": -2.5})]
     assert plain.logprobs is None
