@@ -347,6 +347,12 @@ def equivalent_reason(path: str, operator: str, line: int) -> str | None:
     return next((why for f, op, snippet, why in EQUIVALENT if f == path and op == operator and snippet in text), None)
 
 
+def item_equivalence(item) -> str | None:
+    """Why a cosmic-ray work item's mutant is equivalent (EQUIVALENT), or None."""
+    m = item.mutations[0]
+    return equivalent_reason(str(m.module_path), m.operator_name.removeprefix("core/"), m.start_pos[0])
+
+
 def results(session: Path) -> dict:
     """Per session: mutants run, killed, survivors and equivalent ones as `file:line operator#n` (filtered left out)."""
     from cosmic_ray.work_db import WorkDB, use_db
@@ -363,7 +369,7 @@ def results(session: Path) -> dict:
             out["mutants"] += 1
             if result.test_outcome != TestOutcome.SURVIVED:  # killed, timed out, or would not even import
                 out["killed"] += 1
-            elif why := equivalent_reason(str(m.module_path), op, m.start_pos[0]):
+            elif why := item_equivalence(item):
                 out["equivalent"].append(f"{name}: {why}")
             else:
                 out["survivors"].append(name)
@@ -390,10 +396,7 @@ def forget_survivors(session: Path) -> int:
 
     with use_db(str(session), WorkDB.Mode.open) as db:
         again = [item.job_id for item, result in db.completed_work_items
-                 if result.test_outcome == TestOutcome.SURVIVED
-                 and not equivalent_reason(str(item.mutations[0].module_path),
-                                           item.mutations[0].operator_name.removeprefix("core/"),
-                                           item.mutations[0].start_pos[0])]
+                 if result.test_outcome == TestOutcome.SURVIVED and not item_equivalence(item)]
         with db._session_maker.begin() as s:
             return s.query(WorkResultStorage).filter(WorkResultStorage.job_id.in_(again)).delete()
 
