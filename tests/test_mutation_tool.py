@@ -217,3 +217,31 @@ def test_a_second_run_on_the_same_work_folder_is_refused(tmp_path):
         mutation.main(["--work", str(tmp_path), "validators/base.py"])
     held.close()
     assert mutation.hold_lock(tmp_path)  # free again once the first one ends
+
+
+def test_a_shared_fixtures_setup_counts_for_every_test_that_uses_it(tmp_path):
+    # a real map of a tiny project: `run` is module-scoped and set up during the first test only, yet
+    # the lines it runs count for both tests that read its output, not for the test that does not use it
+    import json
+    import subprocess
+
+    (tmp_path / "m.py").write_text(MODULE)
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_m.py").write_text(
+        "import pytest\nimport m\n\n\n@pytest.fixture(scope='module')\ndef run():\n    return m.table(3)\n\n\n"
+        "@pytest.fixture\ndef doubled(run):\n    return run * 2\n\n\n"
+        "def test_first(run):\n    assert run == [3, 3, 3]\n\n\n"
+        "def test_second(doubled):\n    assert len(doubled) == 6\n\n\n"
+        "def test_other():\n    assert m.clip(5) == 3\n")
+    out = tmp_path / "map.json"
+    code = (f"import sys; sys.path[:0] = [{str(SCRIPTS)!r}, {str(tmp_path)!r}]; import mutation_map; "
+            f"from pathlib import Path; mutation_map.main({str(out)!r}, [{str(tmp_path / 'm.py')!r}], "
+            f"tests=({str(tests)!r},), root=Path({str(tmp_path)!r}))")
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True)
+    got = json.loads(out.read_text())
+    stripped = [line.strip() for line in MODULE.splitlines()]
+    table_line, clip_line = (str(stripped.index(text) + 1) for text in ("return [n] * n", "return top"))
+    assert got["lines"]["m.py"][table_line] == ["tests/test_m.py::test_first", "tests/test_m.py::test_second"]
+    assert got["lines"]["m.py"][clip_line] == ["tests/test_m.py::test_other"]
+    assert set(got["modules"]["m.py"]) == {f"tests/test_m.py::test_{n}" for n in ("first", "second", "other")}
