@@ -154,3 +154,73 @@ def test_the_review_card_counts_edited_rows_as_reviewed():
     text = "\n".join(review_card(summary))
     assert "Queued rows: 7; approved 2, rejected 1, edited 1, pending 3." in text
     assert "Defect rate (rejected among reviewed): 25.0%" in text  # 1 of 4 reviewed, the edited one included
+
+
+def test_each_verdict_on_a_row_in_a_judge_pair_reaches_the_dataset(reviewed, tmp_path):
+    # on a copy: one row that is the chosen side of judge pairs is approved, one edited (no reviewer
+    # name), one rejected; published again, each verdict shows in the pairs, the sft rows and the stats
+    import shutil
+
+    from datasets import load_from_disk
+
+    out = tmp_path / "run"
+    shutil.copytree(reviewed[0], out)
+    from seedfactory.schemas import Example
+    from seedfactory.util.files import read_jsonl
+
+    chosen = {p["chosen_id"] for p in read_jsonl_dicts(out / "judge" / "pairs.jsonl")}
+    judged = {v["example_id"]: v for v in read_jsonl_dicts(out / "judge" / "verdicts.jsonl")}
+    with ReviewStore(out / "review" / "queue.sqlite") as store:
+        for item in store.items():
+            store.decide(item.id, "pending")
+        queued = {i.id for i in store.items()}
+        store.add([r for r in read_jsonl(out / "judge" / "sft.jsonl", Example)
+                   if r.id in chosen and r.id not in queued], {})
+        in_pairs = [i for i in store.items() if i.id in chosen]
+        assert len(in_pairs) >= 3
+        approved, edited, rejected = in_pairs[:3]
+        store.decide(approved.id, "accepted", reviewer="ana")
+        new_output = dict(edited.example.output, vendor="Edited GmbH")
+        store.decide(edited.id, "edited", new_output)
+        store.decide(rejected.id, "rejected", reviewer="ana", reason="wrong")
+    run(load_config(None, FAST), out, progress=False, until="publish", log=lambda m: None)
+    ds = load_from_disk(str(out / "dataset"))
+    judge_pairs = [p for p in ds["preference"] if p["source"] != "review"]
+    assert any(p["chosen_id"] == approved.id for p in judge_pairs)
+    assert not any(p["chosen_id"] in (edited.id, rejected.id) for p in judge_pairs)
+    review_pairs = [p for p in ds["preference"] if p["source"] == "review"]
+    assert [(p["rejected_id"], p["margin"]) for p in review_pairs] == [(edited.id, 0.0)]
+    rows = {r["id"]: r for r in ds["sft"]}
+    assert rejected.id not in rows
+    assert (rows[approved.id]["review"], rows[approved.id]["reviewer"]) == ("accepted", "ana")
+    assert (rows[edited.id]["review"], rows[edited.id]["reviewer"]) == ("edited", "")
+    assert rows[approved.id]["original_output"] == ""
+    assert json.loads(rows[edited.id]["output"]) == new_output
+    assert json.loads(rows[edited.id]["original_output"]) == edited.example.output
+    assert rows[approved.id]["judge_rationale"] == judged[approved.id]["rationale"] != ""
+    assert read_json(out / "publish" / "stats.json")["review_approved_in_sft"] == 1
+
+
+def test_refresh_card_rewrites_an_existing_card_only(reviewed, tmp_path):
+    # on a copy: an evaluation without a value and publish counts without sizes still give a card
+    # (zeros, not made-up numbers); with the card or the publish counts missing nothing is written
+    import shutil
+
+    from seedfactory.publish import refresh_card
+    from seedfactory.util.files import write_json
+
+    out = tmp_path / "run"
+    shutil.copytree(reviewed[0], out)
+    card, counts = out / "dataset" / "README.md", out / "publish" / "stats.json"
+    write_json(out / "eval.json", {"sft": {"metric": "exact_match", "n": 3}})
+    write_json(counts, {k: v for k, v in read_json(counts).items() if k not in ("sft", "preference")})
+    assert refresh_card(out) is True
+    text = card.read_text()
+    assert "| sft | exact_match | 0.000 | - | 3 |" in text
+    assert "- `sft`: 0 rows" in text and "- `preference`: 0 pairs" in text
+    card.write_text("old card")
+    counts.unlink()
+    assert refresh_card(out) is False and card.read_text() == "old card"
+    write_json(counts, {"sft": 1})
+    card.unlink()
+    assert refresh_card(out) is False and not card.exists()
