@@ -61,6 +61,8 @@ ONE_PASS = "the per-text path gives the same words and counts as the one-pass pa
 FILL_OVERWRITTEN = "every distinct key has an occurrence, so every fill value is overwritten before it is read"
 # Mutants no test can tell apart from the code: (file, operator, text on the mutated line, why).
 # Matched by the line's text, not its number, so edits elsewhere in the file do not unhook them.
+LINE_BUFFERED = ("flush of a message to stderr: since Python 3.9 stderr is line-buffered, and every message"
+                 " ends in a newline")
 EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("validators/quality.py", "ReplaceAndWithOr", "if a and b else 0.0",
      "with one word set empty the intersection is empty: 0.0 either way"),
@@ -258,6 +260,13 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "not worth a test: a default in a warning's wording; every stage reports its 'in' count"),
     ("seedfactory/pipeline.py", "NumberReplacer", '"seconds": round(ctx.elapsed(), 1), "finished_at"',
      "not worth a test: the rounding of a stage's seconds in its stats"),
+    ("seedfactory/pipeline.py", "ReplaceTrueWithFalse", "print(msg, file=sys.stderr, flush=True)", LINE_BUFFERED),
+    ("generators/cache.py", "ReplaceTrueWithFalse", 'print(f"warning: {msg}", file=sys.stderr, flush=True)',
+     LINE_BUFFERED),
+    ("seedfactory/pipeline.py", "NumberReplacer", 'failed = result.get("quarantined", 0) or 0',
+     "-1 for a missing or zero quarantined count: a negative share never exceeds a limit >= 0 (the config"
+     " forbids negative ones), so there is no outage either way; the +1 replacements are killed by"
+     " test_an_outage_is_a_share_of_every_request_asked_cache_hits_included"),
     ("validators/values.py", "ReplaceFalseWithTrue", 'suffix: bool = False  # "8th"',
      "the flag records how a date was read and is never read back: render fills {sfx} whenever the layout has it"),
     ("validators/values.py", "ReplaceTrueWithFalse", 'layout, g["d"].startswith("0"), True, len(g["y"]), lang, abbr',

@@ -57,6 +57,16 @@ def test_cache_serves_repeats_and_does_not_store_errors(tmp_path):
     assert reopened.stats()["requests_sent"] == 0
 
 
+
+def test_open_cache_makes_its_folders_itself(tmp_path):
+    # callers other than CachedBackend (tools reading a run's cache) give a path whose folders may not exist
+    from seedfactory.generators.cache import open_cache
+
+    db = open_cache(tmp_path / "a" / "b" / "cache.sqlite")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+    assert (tmp_path / "a" / "b" / "cache.sqlite").is_file()
+
 def openai_cfg(url, **kw):
     return ModelConfig(backend="openai", model="served", base_url=url, max_retries=kw.pop("max_retries", 3),
                        timeout=kw.pop("timeout", 5.0), backoff=kw.pop("backoff", 0.01), **kw)

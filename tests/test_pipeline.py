@@ -377,3 +377,80 @@ def test_an_outage_is_a_share_of_every_request_asked_cache_hits_included():
     assert _outage(ctx, "judge", judge, {"quarantined": 2, "requests_sent": 5, "cache_hits": 5}) is None  # at it
     assert _outage(ctx, "judge", judge, {"quarantined": 1, "cache_hits": 5}) is None  # 1 of 5, all from the cache
     assert _outage(ctx, "validate", STAGES["validate"], {"quarantined": 5, "requests_sent": 5}) is None  # no limit
+
+
+def test_the_funnel_sums_missing_counts_as_zero_and_rounds_seconds_and_costs(out):
+    # hand-written stage stats over finished markers: a count a stage did not report is 0, not 1, a
+    # reported 0 stays 0; seconds are summed to a tenth, costs per model to a millionth
+    from seedfactory.pipeline import TOKEN_KEYS, gather
+    from seedfactory.rundir import Marker
+    from seedfactory.util.files import write_json
+
+    stats = {"split": {"seconds": 1.26}, "generate": {"model": "m", "prompt_tokens": 0, "cost": 1.23e-6},
+             "judge": {"model": "m", "completion_tokens": 5, "seconds": 0.0}, "validate": {}}
+    for name, st in stats.items():
+        (out / name).mkdir(parents=True)
+        Marker("fp").write(out / name / ".done")
+        write_json(out / name / "stats.json", st)
+    got = gather(out, log=lambda msg: None)
+    assert got["seconds"] == 1.3
+    want = dict.fromkeys(TOKEN_KEYS, 0) | {"completion_tokens": 5}
+    assert got["tokens"] == want | {"cost": 1.23e-6}
+    assert got["tokens_by_model"] == {"m": want | {"cost": 1e-6}}
+
+
+def test_the_engines_are_freed_before_a_stage_that_runs_alone_and_kept_otherwise(out, monkeypatch):
+    # a stage runs with the engine earlier stages loaded, unless it runs alone (training); the log
+    # says how many quarantined requests a stage owes, and nothing about owing when it owes none
+    from seedfactory.context import RunContext
+    from seedfactory.pipeline import run_stage
+    from seedfactory.rundir import prepare_out
+    from seedfactory.steps import Stage
+
+    cfg = load_config(None, FAST)
+    ctx = RunContext(cfg, prepare_out(out), progress=False)
+    engine = ctx.backend(cfg.teacher)
+    same, logged = [], []
+
+    def fn(owed):
+        def stage(c):
+            same.append(c.backend(cfg.teacher) is engine)
+            return {"in": 3, "out": 2, "quarantined": owed, "requests_sent": 10}
+        return stage
+
+    monkeypatch.setitem(STAGES, "shares", Stage(fn(0), []))
+    monkeypatch.setitem(STAGES, "owes", Stage(fn(1), []))
+    monkeypatch.setitem(STAGES, "alone", Stage(fn(0), [], alone=True))
+    for name in ("shares", "owes", "alone"):
+        run_stage(ctx, name, "fp", logged.append)
+    ctx.close_backends()
+    assert same == [True, True, False]
+    assert [("owed" in m, m.endswith("; 1 requests owed, asked again next run")) for m in logged] == \
+        [(False, False), (True, True), (False, False)]
+
+
+def test_a_first_run_numbers_its_stages_from_one_and_warns_about_nothing(out):
+    from seedfactory.pipeline import why_rerun
+
+    assert why_rerun("split", None, "fp", out) == ("not finished", False)
+    logged = []
+    run(load_config(None, FAST), out, progress=False, until="generate", log=logged.append)
+    assert logged[0] == f"[1/{len(STAGES)}] split ..." and f"[2/{len(STAGES)}] generate ..." in logged
+    assert not [m for m in logged if m.startswith("warning")]
+
+
+def test_an_outage_message_names_the_last_server_error_or_says_it_is_unknown():
+    from types import SimpleNamespace
+
+    from seedfactory.pipeline import _outage
+
+    ctx = SimpleNamespace(cfg=load_config(None, FAST + ["judge.max_failed_share=0.2"]))
+    judge = STAGES["judge"]
+    down = {"quarantined": 5, "requests_sent": 5}
+    assert "; last server error: unknown. Run the same command" in _outage(ctx, "judge", judge, down)
+    message = _outage(ctx, "judge", judge, down | {"last_error": "HTTP 503: busy"})
+    assert "; last server error: HTTP 503: busy. Run the same command" in message
+    # a count missing or 0 adds nothing to what was asked: 1 of 5 is at the limit, not above it
+    for asked in ({"requests_sent": 5}, {"requests_sent": 5, "cache_hits": 0}, {"requests_sent": 0, "cache_hits": 5},
+                  {"cache_hits": 5}):
+        assert _outage(ctx, "judge", judge, {"quarantined": 1} | asked) is None, asked
