@@ -37,11 +37,12 @@ def _alter(value, rng: random.Random):
         return None
     if isinstance(value, (int, float)):
         return round(value * rng.choice([0.5, 0.9, 1.1, 2.0]) + rng.choice([1, 7]), 2)
-    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
-        try:
-            return (date.fromisoformat(value) + timedelta(days=rng.choice([-40, -3, 3, 40]))).isoformat()
-        except ValueError:
-            return None
+    if _is_date(value):
+        day = date.fromisoformat(value)
+        shift = rng.choice([-40, -3, 3, 40])
+        if not date.min + timedelta(days=40) <= day <= date.max - timedelta(days=40):
+            shift = 40 if day.year == 1 else -40  # at the calendar's ends: move inwards, never past them
+        return (day + timedelta(days=shift)).isoformat()
     return None
 
 
@@ -63,7 +64,14 @@ def _altered(obj: dict, keys: list[str], rng: random.Random) -> dict | None:
 
 
 def _is_date(value) -> bool:
-    return isinstance(value, str) and _alter(value, random.Random(0)) is not None
+    """An ISO date (YYYY-MM-DD) that exists."""
+    if not (isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-"):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _number(value) -> bool:

@@ -267,6 +267,9 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
      "-1 for a missing or zero quarantined count: a negative share never exceeds a limit >= 0 (the config"
      " forbids negative ones), so there is no outage either way; the +1 replacements are killed by"
      " test_an_outage_is_a_share_of_every_request_asked_cache_hits_included"),
+    ("validators/values.py", "ReplaceTrueWithFalse", "sorted(_MONTH_NUMBER, key=len, reverse=True)",
+     "the order of the month alternatives: each is letters only and is followed by a non-letter ('.', space,"
+     " '-', ',' or a digit), so where one name is a prefix of another at most one of them leads to a match"),
     ("validators/values.py", "ReplaceFalseWithTrue", 'suffix: bool = False  # "8th"',
      "the flag records how a date was read and is never read back: render fills {sfx} whenever the layout has it"),
     ("validators/values.py", "ReplaceTrueWithFalse", 'layout, g["d"].startswith("0"), True, len(g["y"]), lang, abbr',

@@ -140,3 +140,13 @@ def test_a_one_letter_key_is_doubled():
     from seedfactory.judges.selftest import _misspelled
 
     assert _misspelled("q", random.Random(0)) == "qq"
+
+
+def test_a_date_is_moved_inside_the_calendar_and_only_a_real_iso_date_is_one():
+    # the calendar's first and last days: moved inwards whatever the draw (past them Python raises)
+    for value, later in [("9999-12-31", False), ("9999-12-20", False), ("0001-01-01", True), ("0001-01-15", True)]:
+        for seed in range(20):
+            (_, _, edited), = [e for e in minimal_edits({"due": value}, random.Random(seed)) if e[0] == "date_altered"]
+            assert (edited["due"] > value) is later, (value, seed)
+    for not_a_date in ["2024-02-30", "2024-1-05", "05/01/2024", "2024-01-0x"]:
+        assert not [e for e in minimal_edits({"due": not_a_date}, random.Random(0)) if e[0] == "date_altered"]

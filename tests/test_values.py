@@ -138,6 +138,7 @@ def test_a_date_format_pads_both_by_default_and_a_found_one_is_frozen():
 
 def test_a_number_is_stated_within_half_a_cent_and_not_inside_a_date():
     assert is_stated(14.484, "TOTAL 14.48") and not is_stated(14.486, "TOTAL 14.48")
+    assert not is_stated(0, "a fee of 0.005")  # exactly half a cent off (0.005 - 0 is exact in floats)
     assert not is_stated(2024, "Date: 30/08/2024") and is_stated(2024, "Date: 30/08/2024, ref 2024")
 
 
