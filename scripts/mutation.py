@@ -45,6 +45,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SCOPE = ["validators", "judges", "generators/cache.py", "generators/openai_backend.py",
          "seedfactory/pipeline.py", "seedfactory/publish.py"]
+# Modules too costly to run whole: each mutant of minhash_jit recompiles its numba kernels (~10 s a
+# process, 648 mutants); a seeded random sample of this many runs instead (`--sample MODULE=0`: all).
+SAMPLED = {"validators/minhash_jit.py": 30}
 EXCLUDE = [
     r"core/ReplaceBinaryOperator_(?!Add_Sub$|Sub_Add$|Mul_Div$|Div_Mul$)",
     r"core/ReplaceComparisonOperator_(?!(Lt_LtE|LtE_Lt|Gt_GtE|GtE_Gt|Lt_GtE|GtE_Lt|Gt_LtE|LtE_Gt|Eq_NotEq|NotEq_Eq"
@@ -506,7 +509,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="where only tests changed (added), keep the killed mutants and run the survivors again")
     ap.add_argument("--sample", action="append", default=[], metavar="MODULE=N",
                     help="run a random N of MODULE's mutants (a module too costly to run whole), e.g."
-                         " validators/minhash_jit.py=150; applies when its session starts")
+                         " validators/minhash_jit.py=150, or 0 for all of them; applies when its session starts"
+                         f" (default: {', '.join(f'{m}={n}' for m, n in SAMPLED.items())})")
     ap.add_argument("--full-lists", action="store_true",
                     help="run every mutant on its module's whole test list, not only the tests on its lines")
     ap.add_argument("--factor", type=float, default=3.0, help="timeout = this x the tests' baseline time")
@@ -536,11 +540,22 @@ def main(argv: list[str] | None = None) -> int:
         collected = json.loads(map_file.read_text())
         test_map = without_slow(collected, args.max_test_seconds)
         line_map = None if args.full_lists else collected["lines"]
-    samples = {m: int(n) for m, n in (a.split("=") for a in args.sample)}
+    samples = sample_sizes(args.sample)
     per = {m: run_module(m, test_map[m], args.work, args.factor, args.min_timeout, args.retest_survivors,
                          None if args.tests or line_map is None else line_map.get(m, {}), samples.get(m))
            for m in mods}
     return summary(args.paths, per, started)
+
+
+def sample_sizes(given: list[str]) -> dict[str, int]:
+    """Module -> how many of its mutants to run: SAMPLED, then `--sample MODULE=N` (0: all of them)."""
+    sizes = dict(SAMPLED)
+    for arg in given:
+        module, _, n = arg.rpartition("=")
+        if not module or not n.isdigit():
+            sys.exit(f"mutation: --sample {arg!r}: expected MODULE=N, e.g. validators/minhash_jit.py=30")
+        sizes[module] = int(n)
+    return {m: n for m, n in sizes.items() if n}
 
 
 def report(mods: list[str], work: Path, started: float) -> int:

@@ -245,3 +245,12 @@ def test_a_shared_fixtures_setup_counts_for_every_test_that_uses_it(tmp_path):
     assert got["lines"]["m.py"][table_line] == ["tests/test_m.py::test_first", "tests/test_m.py::test_second"]
     assert got["lines"]["m.py"][clip_line] == ["tests/test_m.py::test_other"]
     assert set(got["modules"]["m.py"]) == {f"tests/test_m.py::test_{n}" for n in ("first", "second", "other")}
+
+
+def test_minhash_jit_is_sampled_unless_told_otherwise():
+    import pytest
+
+    assert mutation.sample_sizes([]) == {"validators/minhash_jit.py": 30}
+    assert mutation.sample_sizes(["validators/minhash_jit.py=0", "judges/pairs.py=5"]) == {"judges/pairs.py": 5}
+    with pytest.raises(SystemExit, match="expected MODULE=N"):
+        mutation.sample_sizes(["validators/minhash_jit.py"])
