@@ -62,11 +62,12 @@ RENUMBER = ("renumbering keeps the keys' order and equality, so renumbering earl
             " million distinct words in non-ASCII texts) and even then collides two n-grams only by chance")
 ONE_PASS = "the per-text path gives the same words and counts as the one-pass path; it is only slower"
 FILL_OVERWRITTEN = "every distinct key has an occurrence, so every fill value is overwritten before it is read"
-# Mutants no test can tell apart from the code: (file, operator, text on the mutated line, why).
-# Matched by the line's text, not its number, so edits elsewhere in the file do not unhook them.
 LINE_BUFFERED = ("flush of a message to stderr: since Python 3.9 stderr is line-buffered, and every message"
                  " ends in a newline")
-EQUIVALENT: list[tuple[str, str, str, str]] = [
+# Mutants no test can tell apart from the code: (file, operator, text on the mutated line, why[, text
+# of the mutant's line, where only some replacements on the line are equivalent]).
+# Matched by the line's text, not its number, so edits elsewhere in the file do not unhook them.
+EQUIVALENT: list[tuple[str, ...]] = [
     ("validators/quality.py", "ReplaceAndWithOr", "if a and b else 0.0",
      "with one word set empty the intersection is empty: 0.0 either way"),
     ("validators/quality.py", "NumberReplacer", "if flags else 1.0",
@@ -266,10 +267,10 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("seedfactory/pipeline.py", "ReplaceTrueWithFalse", "print(msg, file=sys.stderr, flush=True)", LINE_BUFFERED),
     ("generators/cache.py", "ReplaceTrueWithFalse", 'print(f"warning: {msg}", file=sys.stderr, flush=True)',
      LINE_BUFFERED),
-    ("seedfactory/pipeline.py", "NumberReplacer", 'failed = result.get("quarantined", 0) or 0',
-     "-1 for a missing or zero quarantined count: a negative share never exceeds a limit >= 0 (the config"
-     " forbids negative ones), so there is no outage either way; the +1 replacements are killed by"
-     " test_an_outage_is_a_share_of_every_request_asked_cache_hits_included"),
+    *[("seedfactory/pipeline.py", "NumberReplacer", 'failed = result.get("quarantined", 0) or 0',
+       "-1 for a missing or zero quarantined count: a negative share never exceeds a limit >= 0 (the config"
+       " forbids negative ones), so there is no outage either way", becomes)
+      for becomes in ('result.get("quarantined", -1) or 0', 'result.get("quarantined", 0) or -1')],
     ("validators/values.py", "ReplaceTrueWithFalse", "sorted(_MONTH_NUMBER, key=len, reverse=True)",
      "the order of the month alternatives: each is letters only and is followed by a non-letter ('.', space,"
      " '-', ',' or a digit), so where one name is a prefix of another at most one of them leads to a match"),
@@ -357,15 +358,25 @@ def execute(cfg: Path, session: Path, desc: str) -> None:
         sys.exit(f"mutation: cosmic-ray exec failed on {desc} (exit {proc.returncode})")
 
 
-def equivalent_reason(path: str, operator: str, line: int) -> str | None:
+def added_lines(diff: str | None) -> str:
+    """The mutant's own lines in a cosmic-ray diff (those it adds)."""
+    return "\n".join(d[1:] for d in (diff or "").splitlines() if d.startswith("+") and not d.startswith("+++"))
+
+
+def equivalent_reason(path: str, operator: str, line: int, mutant: str = "") -> str | None:
+    """Why the mutant is named equivalent, or None. An EQUIVALENT entry matches by file, operator and
+    a snippet of the original line; one with a fifth element also needs it in the mutant's lines
+    (`mutant`), for when only some replacements on a line are equivalent."""
     text = (ROOT / path).read_text().splitlines()[line - 1]
-    return next((why for f, op, snippet, why in EQUIVALENT if f == path and op == operator and snippet in text), None)
+    return next((entry[3] for entry in EQUIVALENT if entry[:2] == (path, operator) and entry[2] in text
+                 and (len(entry) < 5 or entry[4] in mutant)), None)
 
 
-def item_equivalence(item) -> str | None:
-    """Why a cosmic-ray work item's mutant is equivalent (EQUIVALENT), or None."""
+def item_equivalence(item, result) -> str | None:
+    """Why a cosmic-ray work item's mutant (with its result, which holds the diff) is equivalent, or None."""
     m = item.mutations[0]
-    return equivalent_reason(str(m.module_path), m.operator_name.removeprefix("core/"), m.start_pos[0])
+    return equivalent_reason(str(m.module_path), m.operator_name.removeprefix("core/"), m.start_pos[0],
+                             added_lines(result.diff))
 
 
 def results(session: Path) -> dict:
@@ -384,7 +395,7 @@ def results(session: Path) -> dict:
             out["mutants"] += 1
             if result.test_outcome != TestOutcome.SURVIVED:  # killed, timed out, or would not even import
                 out["killed"] += 1
-            elif why := item_equivalence(item):
+            elif why := item_equivalence(item, result):
                 out["equivalent"].append(f"{name}: {why}")
             else:
                 out["survivors"].append(name)
@@ -411,7 +422,7 @@ def forget_survivors(session: Path) -> int:
 
     with use_db(str(session), WorkDB.Mode.open) as db:
         again = [item.job_id for item, result in db.completed_work_items
-                 if result.test_outcome == TestOutcome.SURVIVED and not item_equivalence(item)]
+                 if result.test_outcome == TestOutcome.SURVIVED and not item_equivalence(item, result)]
         with db._session_maker.begin() as s:
             return s.query(WorkResultStorage).filter(WorkResultStorage.job_id.in_(again)).delete()
 

@@ -42,6 +42,17 @@ def test_equivalent_mutants_match_by_file_operator_and_line_text(monkeypatch):
     assert mutation.equivalent_reason("validators/quality.py", "ReplaceAndWithOr", line + 1) is None
 
 
+def test_an_equivalent_entry_can_name_only_some_replacements_on_a_line(monkeypatch):
+    monkeypatch.setattr(mutation, "EQUIVALENT", [("validators/quality.py", "NumberReplacer", "if a and b else 0.0",
+                                                  "why", "else -1.0")])
+    line = next(i for i, t in enumerate((mutation.ROOT / "validators/quality.py").read_text().splitlines(), 1)
+                if "if a and b else 0.0" in t)
+    diff = "--- a\n+++ b\n@@ -1 +1 @@\n-    x = 1 if a and b else 0.0\n+    x = 1 if a and b else {}\n"
+    got = [mutation.equivalent_reason("validators/quality.py", "NumberReplacer", line,
+                                      mutation.added_lines(diff.format(v))) for v in ("-1.0", "1.0")]
+    assert got == ["why", None]
+
+
 def test_the_scope_is_real_files():
     mods = mutation.modules(mutation.SCOPE)
     assert "validators/quality.py" in mods and "seedfactory/publish.py" in mods
