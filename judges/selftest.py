@@ -38,11 +38,11 @@ def _alter(value, rng: random.Random):
     if isinstance(value, (int, float)):
         return round(value * rng.choice([0.5, 0.9, 1.1, 2.0]) + rng.choice([1, 7]), 2)
     if _is_date(value):
-        day = date.fromisoformat(value)
-        shift = rng.choice([-40, -3, 3, 40])
-        if not date.min + timedelta(days=40) <= day <= date.max - timedelta(days=40):
-            shift = 40 if day.year == 1 else -40  # at the calendar's ends: move inwards, never past them
-        return (day + timedelta(days=shift)).isoformat()
+        day, shift = date.fromisoformat(value), timedelta(days=rng.choice([-40, -3, 3, 40]))
+        try:
+            return (day + shift).isoformat()
+        except OverflowError:  # past the calendar's first or last day: the other way
+            return (day - shift).isoformat()
     return None
 
 

@@ -8,6 +8,7 @@ corrupted, and the programmatic checks (schema, grounding) reject it.
 import json
 import random
 from collections import Counter
+from datetime import date
 
 from seedfactory.judges import dpo_readiness
 from seedfactory.judges.pairs import edit_fails, minimal_edit_pairs
@@ -143,10 +144,14 @@ def test_a_one_letter_key_is_doubled():
 
 
 def test_a_date_is_moved_inside_the_calendar_and_only_a_real_iso_date_is_one():
-    # the calendar's first and last days: moved inwards whatever the draw (past them Python raises)
-    for value, later in [("9999-12-31", False), ("9999-12-20", False), ("0001-01-01", True), ("0001-01-15", True)]:
-        for seed in range(20):
+    # near the calendar's first and last days: moved inwards where a draw would pass them (Python raises)
+    for value, inwards in [("9999-12-31", "earlier"), ("9999-12-30", "earlier"), ("0001-01-01", "later"),
+                           ("0001-01-02", "later"), ("9999-12-20", None), ("0001-01-30", None)]:
+        moved = set()
+        for seed in range(30):
             (_, _, edited), = [e for e in minimal_edits({"due": value}, random.Random(seed)) if e[0] == "date_altered"]
-            assert (edited["due"] > value) is later, (value, seed)
+            assert edited["due"] != value and date.fromisoformat(edited["due"]), (value, seed)
+            moved.add("later" if edited["due"] > value else "earlier")
+        assert moved == ({inwards} if inwards else {"earlier", "later"}), value
     for not_a_date in ["2024-02-30", "2024-1-05", "05/01/2024", "2024-01-0x"]:
         assert not [e for e in minimal_edits({"due": not_a_date}, random.Random(0)) if e[0] == "date_altered"]
