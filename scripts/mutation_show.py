@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main(module: str, work: str = str(ROOT / ".mutation")) -> int:
     sys.path.insert(0, str(ROOT / "scripts"))
-    from mutation import added_lines, equivalent_reason
+    from mutation import equivalent_reason, mutant_side
 
     session = Path(work) / (module.replace("/", "__").removesuffix(".py") + ".sqlite")
     dump = subprocess.run([str(Path(sys.executable).with_name("cosmic-ray")), "dump", str(session)],
@@ -24,7 +24,7 @@ def main(module: str, work: str = str(ROOT / ".mutation")) -> int:
             continue
         m = item["mutations"][0]
         op = m["operator_name"].removeprefix("core/")
-        if equivalent_reason(m["module_path"], op, m["start_pos"][0], added_lines(result.get("diff"))):
+        if equivalent_reason(m["module_path"], op, m["start_pos"][0], mutant_side(result.get("diff"))):
             continue
         print(f"== {m['module_path']}:{m['start_pos'][0]} {op}#{m['occurrence']}")
         diff = (result.get("diff") or "").splitlines()

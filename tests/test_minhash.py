@@ -259,3 +259,22 @@ def test_a_querys_candidates_are_datasketch_lsh_candidates():
     found = [sorted(index.candidates(q)) for q in queries]
     assert found == [sorted(lsh.query(reference_minhash(q))) for q in queries]
     assert 0 < sum(map(len, found)) < len(queries) * len(texts) // 4  # some, and far from all
+
+
+def test_a_bucket_larger_than_the_window_pairs_each_member_with_its_next_window_members():
+    from seedfactory.validators.minhash import BUCKET_WINDOW
+
+    n = BUCKET_WINDOW + 40  # one band bucket holds every document
+    got = band_pairs(np.zeros((n, 8), np.uint64), 2, 4)
+    want = [[i, j] for i in range(n) for j in range(i + 1, min(i + BUCKET_WINDOW, n - 1) + 1)]
+    assert got.tolist() == want
+
+
+def test_the_compiled_shingle_table_grows_past_its_first_size_and_stays_exact():
+    # ASCII words w0, w1, ...: 3000 distinct shingles, more than half the table's first 4096 slots, so
+    # it grows and rehashes in the middle of the first text; that text's opening shingles come again
+    # at its end and in the next text, and must be found in the grown table, not counted twice
+    texts = [" ".join(f"w{i}" for i in range(3000)) + " w0 w1 w2 w3", "w0 w1 w2 w3"]
+    table = shingle_table(texts, num_perm=16)
+    for i, text in enumerate(texts):
+        assert table.doc(i).tolist() == sorted(sha1_fingerprints(shingles(text)).tolist()), i

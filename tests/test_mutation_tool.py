@@ -47,10 +47,11 @@ def test_an_equivalent_entry_can_name_only_some_replacements_on_a_line(monkeypat
                                                   "why", "else -1.0")])
     line = next(i for i, t in enumerate((mutation.ROOT / "validators/quality.py").read_text().splitlines(), 1)
                 if "if a and b else 0.0" in t)
-    diff = "--- a\n+++ b\n@@ -1 +1 @@\n-    x = 1 if a and b else 0.0\n+    x = 1 if a and b else {}\n"
+    diff = "--- a\n+++ b\n@@ -1 +1 @@\n y = 2\n-    x = 1 if a and b else 0.0\n+    x = 1 if a and b else {}\n"
     got = [mutation.equivalent_reason("validators/quality.py", "NumberReplacer", line,
-                                      mutation.added_lines(diff.format(v))) for v in ("-1.0", "1.0")]
+                                      mutation.mutant_side(diff.format(v))) for v in ("-1.0", "1.0")]
     assert got == ["why", None]
+    assert mutation.mutant_side(diff.format("-1.0")) == "y = 2\n    x = 1 if a and b else -1.0"  # context kept
 
 
 def test_the_scope_is_real_files():
