@@ -32,6 +32,17 @@ def test_tests_over_the_limit_leave_every_module_list():
     assert mutation.without_slow(collected, 30.0) == {"m.py": ["t::a"], "n.py": []}
 
 
+
+def test_compiled_kernels_run_the_tests_of_the_modules_that_call_them():
+    # numba kernels are invisible to coverage: a test reaching minhash_jit only through minhash.band_pairs
+    # must still be in minhash_jit's list, after its own tests, once
+    collected = {"seconds": {"t::own": 1, "t::band": 1, "t::slow": 99},
+                 "modules": {"validators/minhash_jit.py": ["t::own"],
+                             "validators/minhash.py": ["t::band", "t::own", "t::slow"]}}
+    lists = mutation.without_slow(collected, 30.0)
+    assert lists["validators/minhash_jit.py"] == ["t::own", "t::band"]
+    assert lists["validators/minhash.py"] == ["t::band", "t::own"]
+
 def test_equivalent_mutants_match_by_file_operator_and_line_text(monkeypatch):
     monkeypatch.setattr(mutation, "EQUIVALENT", [("validators/quality.py", "ReplaceAndWithOr",
                                                   "if a and b else 0.0", "why")])
