@@ -231,6 +231,26 @@ EQUIVALENT: list[tuple[str, ...]] = [
      "the first size of a word table that grows whenever it is half full: any first size gives the same ids"),
     ("validators/minhash_jit.py", "NumberReplacer", "size <<= 1",
      "a power-of-two table grown four-fold instead of two-fold: larger, with the same entries", "size <<= 2"),
+    ("validators/minhash_jit.py", "ReplaceComparisonOperator_Lt_LtE", "while size < 4 * min(m, 1 << 16):",
+     "the first size of a word table that grows whenever it is half full: any first size gives the same ids"),
+    ("validators/minhash_jit.py", "ReplaceTrueWithFalse", "@njit(cache=True",
+     "not worth a test: numba's on-disk cache of compiled kernels; without it each process compiles them"
+     " again (a slower start, the same results)"),
+    ("validators/minhash_jit.py", "ReplaceBreakWithContinue", "break",
+     "a shingle's word columns are padded with -1 only at the end, so `continue` skips the same trailing"
+     " columns that `break` leaves", "if words[s, c] < 0:\n                continue"),
+    ("validators/minhash_jit.py", "NumberReplacer", "h = np.uint64(0)",
+     "the seed of the hash that places shingles in the table: numbering follows first occurrence and"
+     " equal hashes are checked word by word, so any seed gives the same ids"),
+    ("validators/minhash_jit.py", "NumberReplacer", "longest = 0",
+     "-1 or 1 changes the scratch buffer only for a table without shingles (never written); otherwise the"
+     " longest shingle is at least n - 1 >= 0 bytes"),
+    ("validators/minhash_jit.py", "NumberReplacer", "q += 1",
+     "after a match, sets of distinct ascending fingerprints put the next x above y, so the else branch"
+     " moves q on one step later: the same intersection", "p += 1\n                q += 0"),
+    ("validators/minhash_jit.py", "NumberReplacer", "key ^= key >> np.uint64(29)",
+     "the mix of a band's rows into one key: rows are grouped by key equality, so another shift gives the"
+     " same buckets but for a 64-bit collision (band_codes returns pairs, never keys)"),
     ("validators/minhash_jit.py", "ReplaceComparisonOperator_Lt_LtE", "while size < 2 * n:",
      "a band table one doubling larger when 2n is a power of two: the same buckets, fewer collisions"),
     ("validators/values.py", "ReplaceTrueWithFalse", "sorted(_MONTH_NUMBER, key=len, reverse=True)",
