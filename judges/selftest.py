@@ -37,8 +37,8 @@ def _alter(value, rng: random.Random):
         return None
     if isinstance(value, (int, float)):
         return round(value * rng.choice([0.5, 0.9, 1.1, 2.0]) + rng.choice([1, 7]), 2)
-    if _is_date(value):
-        day, shift = date.fromisoformat(value), timedelta(days=rng.choice([-40, -3, 3, 40]))
+    if (day := _iso_date(value)) is not None:
+        shift = timedelta(days=rng.choice([-40, -3, 3, 40]))
         try:
             return (day + shift).isoformat()
         except OverflowError:  # past the calendar's first or last day: the other way
@@ -63,15 +63,18 @@ def _altered(obj: dict, keys: list[str], rng: random.Random) -> dict | None:
     return {**obj, k: _alter(obj[k], rng)}
 
 
-def _is_date(value) -> bool:
-    """An ISO date (YYYY-MM-DD) that exists."""
+def _iso_date(value) -> date | None:
+    """The date an ISO string (YYYY-MM-DD) names, or None when it is no such string or no real date."""
     if not (isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-"):
-        return False
+        return None
     try:
-        date.fromisoformat(value)
+        return date.fromisoformat(value)
     except ValueError:
-        return False
-    return True
+        return None
+
+
+def _is_date(value) -> bool:
+    return _iso_date(value) is not None
 
 
 def _number(value) -> bool:
