@@ -151,12 +151,18 @@ def mutant_side(diff: str | None) -> str:
     return "\n".join(d[1:] for d in lines[hunk + 1:] if d[:1] in ("+", " "))
 
 
-def equivalent_reason(path: str, operator: str, line: int, mutant: str = "") -> str | None:
+def removed_lines(diff: str | None) -> str:
+    """The lines a cosmic-ray diff takes out: the mutated line(s) as the session's source had them."""
+    return "\n".join(d[1:] for d in (diff or "").splitlines() if d.startswith("-") and not d.startswith("---"))
+
+
+def equivalent_reason(path: str, operator: str, line: int, mutant: str = "", original: str = "") -> str | None:
     """Why the mutant is named equivalent, or None. An EQUIVALENT entry matches by file, operator and
-    a snippet of the original line; one with a fifth element also needs it in the mutant's side of
-    the diff (`mutant`, its lines with their context), for when only some replacements on a line, or
-    only one of several lines alike, are equivalent."""
-    text = (ROOT / path).read_text().splitlines()[line - 1]
+    a snippet of the original line (`original`, from the mutant's diff; else line `line` of the file
+    as it is now, which edits since the session may have moved); one with a fifth element also needs
+    it in the mutant's side of the diff (`mutant`, its lines with their context), for when only some
+    replacements on a line, or only one of several lines alike, are equivalent."""
+    text = original or (ROOT / path).read_text().splitlines()[line - 1]
     return next((entry[3] for entry in EQUIVALENT if entry[:2] == (path, operator) and entry[2] in text
                  and (len(entry) < 5 or entry[4] in mutant)), None)
 
@@ -165,29 +171,40 @@ def item_equivalence(item, result) -> str | None:
     """Why a cosmic-ray work item's mutant (with its result, which holds the diff) is equivalent, or None."""
     m = item.mutations[0]
     return equivalent_reason(str(m.module_path), m.operator_name.removeprefix("core/"), m.start_pos[0],
-                             mutant_side(result.diff))
+                             mutant_side(result.diff), removed_lines(result.diff))
 
 
-def results(session: Path) -> dict:
-    """Per session: mutants run, killed, survivors and equivalent ones as `file:line operator#n` (filtered left out)."""
+def outcomes(session: Path):
+    """Each mutant run in a session (filtered and sampled-out ones left out) as (`file:line operator#n`,
+    "killed" | "equivalent" | "survivor", why it is equivalent or None, its diff)."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
-    out = {"mutants": 0, "killed": 0, "survivors": [], "equivalent": []}
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in db.completed_work_items:
             if result.worker_outcome == WorkerOutcome.SKIPPED:
                 continue
             m = item.mutations[0]
-            op = m.operator_name.removeprefix("core/")
-            name = f"{m.module_path}:{m.start_pos[0]} {op}#{m.occurrence}"
-            out["mutants"] += 1
+            name = f"{m.module_path}:{m.start_pos[0]} {m.operator_name.removeprefix('core/')}#{m.occurrence}"
             if result.test_outcome != TestOutcome.SURVIVED:  # killed, timed out, or would not even import
-                out["killed"] += 1
+                yield name, "killed", None, result.diff
             elif why := item_equivalence(item, result):
-                out["equivalent"].append(f"{name}: {why}")
+                yield name, "equivalent", why, result.diff
             else:
-                out["survivors"].append(name)
+                yield name, "survivor", None, result.diff
+
+
+def results(session: Path) -> dict:
+    """Per session: mutants run, killed, survivors and equivalent ones as `file:line operator#n`."""
+    out = {"mutants": 0, "killed": 0, "survivors": [], "equivalent": []}
+    for name, kind, why, _ in outcomes(session):
+        out["mutants"] += 1
+        if kind == "killed":
+            out["killed"] += 1
+        elif kind == "equivalent":
+            out["equivalent"].append(f"{name}: {why}")
+        else:
+            out["survivors"].append(name)
     return out
 
 

@@ -63,6 +63,10 @@ def test_an_equivalent_entry_can_name_only_some_replacements_on_a_line(monkeypat
                                       mutation.mutant_side(diff.format(v))) for v in ("-1.0", "1.0")]
     assert got == ["why", None]
     assert mutation.mutant_side(diff.format("-1.0")) == "y = 2\n    x = 1 if a and b else -1.0"  # context kept
+    # the original line comes from the diff: an edit that moved the file's lines since does not unhook it
+    moved = mutation.equivalent_reason("validators/quality.py", "NumberReplacer", line + 7,
+                                       mutation.mutant_side(diff.format("-1.0")), mutation.removed_lines(diff))
+    assert moved == "why"
 
 
 def test_the_scope_is_real_files():
