@@ -53,7 +53,8 @@ SCOPE = ["validators", "judges", "generators/cache.py", "generators/openai_backe
 COMPILED_CALLERS = {"validators/minhash_jit.py": ["validators/minhash.py"]}
 # Modules too costly to run whole: each mutant of minhash_jit recompiles its numba kernels (~25 s a
 # mutant here, 648 mutants); a seeded random sample of this many runs instead (`--sample MODULE=0`: all).
-SAMPLED = {"validators/minhash_jit.py": 100}
+SAMPLED = {"validators/minhash_jit.py": 200}
+SAMPLED_OUT = "sampled out"  # the output a sampled-out mutant's result carries
 EXCLUDE = [
     r"core/ReplaceBinaryOperator_(?!Add_Sub$|Sub_Add$|Mul_Div$|Div_Mul$)",
     r"core/ReplaceComparisonOperator_(?!(Lt_LtE|LtE_Lt|Gt_GtE|GtE_Gt|Lt_GtE|GtE_Lt|Gt_LtE|LtE_Gt|Eq_NotEq|NotEq_Eq"
@@ -233,24 +234,36 @@ def forget_survivors(session: Path) -> int:
             return s.query(WorkResultStorage).filter(WorkResultStorage.job_id.in_(again)).delete()
 
 
-def sample_session(session: Path, keep: int, seed: int = 0) -> tuple[int, int]:
-    """Leave `keep` of the session's pending mutants, drawn at random (seeded), and mark the others
-    skipped, so that a module too costly to run whole is measured on a sample; (kept, of how many)."""
+def sample_session(session: Path, keep: int | None, seed: int = 0) -> tuple[int, int]:
+    """Leave `keep` (None: all) of the session's mutants to run, drawn at random (seeded), and mark the
+    others skipped, so that a module too costly to run whole is measured on a sample; (kept, of how many).
+
+    Called again on a sampled session with a larger `keep`, it grows the sample: the same seeded draw
+    of more mutants starts with the smaller draw's, so only the mutants new to it run. Mutants already
+    run keep their results, so a sample never shrinks below what was run."""
     import random
 
-    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_db import WorkDB, WorkResultStorage, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     with use_db(str(session), WorkDB.Mode.open) as db:
-        # drawn from the mutants in a stable order (job ids are random per init), so a sample is repeatable
-        items = sorted(db.pending_work_items, key=lambda i: (str(i.mutations[0].module_path),
-                                                            tuple(i.mutations[0].start_pos),
-                                                            i.mutations[0].operator_name, i.mutations[0].occurrence))
-        pending = [i.job_id for i in items]
-        drop = set(pending) - set(random.Random(seed).sample(pending, min(keep, len(pending))))
-        for job in sorted(drop):
-            db.set_result(job, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="sampled out"))
-    return len(pending) - len(drop), len(pending)
+        results = dict(db.results)
+        # the operators filter skipped some mutants for good; the rest are drawn from, in a stable
+        # order (job ids are random per init), so a draw is repeatable
+        items = sorted((i for i in db.work_items if i.job_id not in results
+                        or results[i.job_id].worker_outcome != WorkerOutcome.SKIPPED
+                        or results[i.job_id].output == SAMPLED_OUT),
+                       key=lambda i: (str(i.mutations[0].module_path), tuple(i.mutations[0].start_pos),
+                                      i.mutations[0].operator_name, i.mutations[0].occurrence))
+        jobs = [i.job_id for i in items]
+        drawn = set(random.Random(seed).sample(jobs, len(jobs) if keep is None else min(keep, len(jobs))))
+        out = {j for j in jobs if j in results and results[j].output == SAMPLED_OUT}
+        with db._session_maker.begin() as s:  # drawn now, sampled out before: to run
+            s.query(WorkResultStorage).filter(WorkResultStorage.job_id.in_(drawn & out)).delete()
+        skip = [j for j in jobs if j not in drawn and j not in results]  # pending, not drawn
+        for job in skip:
+            db.set_result(job, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=SAMPLED_OUT))
+    return len(jobs) - len(out - drawn) - len(skip), len(jobs)
 
 
 def run_module(path: str, tests: list[str], work: Path, factor: float, floor: float, retest: bool = False,
@@ -260,7 +273,8 @@ def run_module(path: str, tests: list[str], work: Path, factor: float, floor: fl
     A module whose source or tests changed starts over; with `retest`, a module whose tests alone
     changed keeps its killed mutants and runs its survivors again (for tests that were only added).
     With `lines` (line -> tests that execute it), each mutant runs only the tests on its lines.
-    With `sample`, a new session keeps that many of its mutants, drawn at random."""
+    With `sample`, a new session keeps that many of its mutants, drawn at random; a sampled session
+    asked for more (None: all) runs the mutants its sample gains."""
     slug = path.replace("/", "__").removesuffix(".py")
     cfg, session, meta = work / f"{slug}.toml", work / f"{slug}.sqlite", work / f"{slug}.json"
     spec = None
@@ -292,6 +306,11 @@ def run_module(path: str, tests: list[str], work: Path, factor: float, floor: fl
         info.pop("sampled", None)
         if sample is not None:
             info["sampled"] = sample_session(session, sample)
+    elif info.get("sampled") and (sample is None or sample > info["sampled"][0]):  # a larger sample asked
+        info["sampled"] = sample_session(session, sample)
+        print(f"mutation: {path}: sample grown to {info['sampled'][0]} of {info['sampled'][1]}", file=sys.stderr)
+        if info["sampled"][0] == info["sampled"][1]:
+            info.pop("sampled")
     meta.write_text(json.dumps(info))
     started = time.monotonic()
     execute(cfg, session, path)
@@ -326,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="where only tests changed (added), keep the killed mutants and run the survivors again")
     ap.add_argument("--sample", action="append", default=[], metavar="MODULE=N",
                     help="run a random N of MODULE's mutants (a module too costly to run whole), e.g."
-                         " validators/minhash_jit.py=150, or 0 for all of them; applies when its session starts"
+                         " validators/minhash_jit.py=150, or 0 for all of them; a sampled session asked for more"
+                         " runs only the mutants it gains"
                          f" (default: {', '.join(f'{m}={n}' for m, n in SAMPLED.items())})")
     ap.add_argument("--full-lists", action="store_true",
                     help="run every mutant on its module's whole test list, not only the tests on its lines")

@@ -206,6 +206,56 @@ def test_a_sample_keeps_n_pending_mutants_drawn_the_same_way_each_time(tmp_path)
     assert mutation.results(tmp_path / "a.sqlite")["mutants"] == 0  # sampled-out mutants are not counted
 
 
+def test_a_larger_sample_keeps_the_mutants_run_and_runs_only_those_it_gains(tmp_path, monkeypatch):
+    import subprocess
+
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+    (tmp_path / "m.py").write_text(MODULE)
+    cfg = tmp_path / "m.toml"
+    cfg.write_text(mutation.config("m.py", ["tests"], 30))
+
+    def session(name: str) -> Path:
+        path = tmp_path / f"{name}.sqlite"
+        subprocess.run([mutation.tool("cosmic-ray"), "init", str(cfg), str(path)], cwd=tmp_path, check=True,
+                       capture_output=True)
+        subprocess.run([mutation.tool("cr-filter-operators"), str(path), str(cfg)], cwd=tmp_path, check=True,
+                       capture_output=True)
+        return path
+
+    def key(item) -> tuple:
+        m = item.mutations[0]
+        return str(m.start_pos), m.operator_name, m.occurrence
+
+    def pending(path: Path) -> set:
+        with use_db(str(path), WorkDB.Mode.open) as db:
+            return {key(i) for i in db.pending_work_items}
+
+    grown, direct, whole = session("grown"), session("direct"), session("whole")
+    monkeypatch.setattr(mutation, "ROOT", tmp_path)  # results() reads the mutated lines from m.py there
+    total = len(pending(whole))
+    assert mutation.sample_session(grown, 4) == (4, total) and total > 8
+    first = pending(grown)
+    with use_db(str(grown), WorkDB.Mode.open) as db:  # the first draw is run: two killed, two survived
+        for n, item in enumerate(db.pending_work_items):
+            db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.NORMAL, output="ran",
+                                                  test_outcome=TestOutcome.KILLED if n % 2 else TestOutcome.SURVIVED))
+    assert mutation.results(grown)["mutants"] == 4
+
+    assert mutation.sample_session(grown, 8) == (8, total)
+    assert mutation.sample_session(direct, 8) == (8, total)
+    gained = pending(grown)
+    assert len(gained) == 4 and not gained & first  # only the new four run; the four run keep their results
+    assert gained | first == pending(direct)  # the same eight as a sample of eight drawn at once
+    assert mutation.results(grown)["mutants"] == 4
+
+    assert mutation.sample_session(grown, 2) == (4, total)  # never below what was run: the unrun four drop
+    assert pending(grown) == set()
+    assert mutation.sample_session(grown, None) == (total, total)  # all of them
+    assert len(pending(grown)) == total - 4 and not pending(grown) & first
+
+
 def test_retesting_runs_the_survivors_again_but_not_the_equivalent_ones(tmp_path, monkeypatch):
     import subprocess
 
@@ -277,7 +327,7 @@ def test_a_shared_fixtures_setup_counts_for_every_test_that_uses_it(tmp_path):
 def test_minhash_jit_is_sampled_unless_told_otherwise():
     import pytest
 
-    assert mutation.sample_sizes([]) == {"validators/minhash_jit.py": 100}
+    assert mutation.sample_sizes([]) == {"validators/minhash_jit.py": 200}
     assert mutation.sample_sizes(["validators/minhash_jit.py=0", "judges/pairs.py=5"]) == {"judges/pairs.py": 5}
     with pytest.raises(SystemExit, match="expected MODULE=N"):
         mutation.sample_sizes(["validators/minhash_jit.py"])
