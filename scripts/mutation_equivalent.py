@@ -223,7 +223,7 @@ EQUIVALENT: list[tuple[str, ...]] = [
       for becomes in ('result.get("quarantined", -1) or 0', 'result.get("quarantined", 0) or -1')],
     ("validators/minhash.py", "ReplaceBinaryOperator_Mul_Div", "def shingle_table(texts: Sequence[str], *,",
      "the keyword-only marker * becomes the positional-only /: callers pass texts by position, the rest by keyword"),
-    # minhash_jit.py: found in the seeded sample of 30 (SAMPLED); its other 618 mutants are not run
+    # minhash_jit.py: found in the seeded sample (SAMPLED: 200 of 648); its other mutants are not run
     ("validators/minhash_jit.py", "ReplaceBreakWithContinue", "break",
      "after a new shingle is put in an empty slot, `continue` reads that slot again and finds the same shingle"
      " there: the same id, one probe later", "ns += 1\n                    continue"),
@@ -253,6 +253,33 @@ EQUIVALENT: list[tuple[str, ...]] = [
      " same buckets but for a 64-bit collision (band_codes returns pairs, never keys)"),
     ("validators/minhash_jit.py", "ReplaceComparisonOperator_Lt_LtE", "while size < 2 * n:",
      "a band table one doubling larger when 2n is a power of two: the same buckets, fewer collisions"),
+    ("validators/minhash_jit.py", "NumberReplacer", "while size < 2 * n:",
+     "a band table of at least n slots instead of 2n: a band has at most n distinct keys, so a probe always"
+     " finds a free slot or the key; the same buckets, more collisions", "while size < 1 * n:"),
+    ("validators/minhash_jit.py", "ReplaceComparisonOperator_LtE_Lt", "(65 <= c <= 90)",
+     "'Z' as a word byte: the compiled path gets text lowercased before it is encoded (minhash._ascii_fps),"
+     " so no byte from 'A' to 'Z' reaches _is_word", "(65 <= c < 90)"),
+    ("validators/minhash_jit.py", "NumberReplacer", "nw += 1",
+     "word ids 0, 2, 4, ...: still distinct, only compared, hashed into shingle keys (grouped by equality) and"
+     " used to index `first` at the ids given out; the table then grows earlier, with room to spare",
+     "nw += 2"),
+    ("validators/minhash_jit.py", "ReplaceBinaryOperator_Sub_Add", "length = n - 1",
+     "the scratch buffer sized two bytes longer than the longest shingle needs: a larger buffer, the same"
+     " fingerprints", "length = n + 1\n        for c in range(n):\n            if words[s, c] >= 0:"),
+    ("validators/minhash_jit.py", "NumberReplacer", "h ^= h >> np.uint64(29)",
+     "the mix of a shingle's word ids into the hash that places it in the table: equal hashes are checked"
+     " word by word and numbering follows first occurrence, so another shift gives the same ids"),
+    ("validators/minhash_jit.py", "NumberReplacer", "size = 1",
+     "the band table's first size 2 instead of 1: it doubles to the first power of two >= 2n either way"
+     " (2n >= 2 for any n >= 1; with n = 0 no key is put in it)", "size = 2\n    while size < 2 * n:"),
+    ("validators/minhash_jit.py", "ReplaceComparisonOperator_Lt_LtE", "elif x < y:",
+     "the branch before it takes x == y, so here x <= y is x < y", "elif x <= y:"),
+    ("validators/minhash_jit.py", "ReplaceBreakWithContinue", "break",
+     "a shingle's word columns compared to the end after a mismatch instead of stopping: `same` stays False,"
+     " the same answer, later", "same = False\n                            continue"),
+    ("validators/minhash_jit.py", "NumberReplacer", "for i in range(length + 1, padded - 8):",
+     "zeroing one more byte of SHA-1 padding: that byte, padded - 8, is the length's top byte, written just"
+     " after", "range(length + 1, padded - 7)"),
     ("validators/values.py", "ReplaceTrueWithFalse", "sorted(_MONTH_NUMBER, key=len, reverse=True)",
      "the order of the month alternatives: each is letters only and is followed by a non-letter ('.', space,"
      " '-', ',' or a digit), so where one name is a prefix of another at most one of them leads to a match"),

@@ -271,10 +271,50 @@ def test_a_bucket_larger_than_the_window_pairs_each_member_with_its_next_window_
 
 
 def test_the_compiled_shingle_table_grows_past_its_first_size_and_stays_exact():
-    # ASCII words w0, w1, ...: 3000 distinct shingles, more than half the table's first 4096 slots, so
-    # it grows and rehashes in the middle of the first text; that text's opening shingles come again
-    # at its end and in the next text, and must be found in the grown table, not counted twice
-    texts = [" ".join(f"w{i}" for i in range(3000)) + " w0 w1 w2 w3", "w0 w1 w2 w3"]
+    # ASCII words w0, w1, ...: 10000 distinct shingles, more than the table's first 4096 slots hold, so
+    # it grows and rehashes twice in the middle of the first text (a table that stays at 4096 slots
+    # fills and never finds a free one); that text's opening shingles come again at its end and in
+    # the next text, and must be found in the grown table, not counted twice
+    texts = [" ".join(f"w{i}" for i in range(10000)) + " w0 w1 w2 w3", "w0 w1 w2 w3"]
     table = shingle_table(texts, num_perm=16)
     for i, text in enumerate(texts):
         assert table.doc(i).tolist() == sorted(sha1_fingerprints(shingles(text)).tolist()), i
+
+
+def test_the_kernels_run_as_plain_python_give_the_compiled_results(tmp_path):
+    # Compiled numba code checks no index: a kernel that writes past its buffer may still give the
+    # right answer, or corrupt memory quietly. Run as plain Python (NUMBA_DISABLE_JIT), numpy checks
+    # every index, and the results must be the compiled ones. The first word is the longest, so the
+    # longest shingle holds word 0; lengths around SHA-1's 55/56/64-byte block edges; every ASCII
+    # punctuation byte, each one a word break (the compiled path's words must be the regex path's).
+    import json
+    import os
+    import string
+    import subprocess
+    import sys
+
+    texts = ["q" * 300 + " a b c", "x" * 51 + " y z", "x" * 52 + " y z", "x" * 59 + " y z", "x" * 60 + " y z",
+             "One two, THREE four", "a b c d e", "x[y]z {a} b|c d~e f`g h^i j\\k l@m n:o p/q" + string.punctuation,
+             *corpus(60, seed=4)]
+    (tmp_path / "texts.json").write_text(json.dumps(texts))
+    script = f"""
+import json, numpy as np
+from seedfactory.validators.minhash import band_pairs, pair_jaccard, shingle_table
+texts = json.load(open({str(tmp_path / "texts.json")!r}))
+t = shingle_table(texts, num_perm=32)
+pairs = np.array([(i, j) for i in range(len(texts)) for j in range(i + 1, len(texts))])
+np.savez({str(tmp_path / "plain.npz")!r}, offsets=t.offsets, fps=t.fps, sigs=t.signatures,
+         bands=band_pairs(t.signatures, 8, 4), jac=pair_jaccard(t, pairs))
+"""
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    proc = subprocess.run([sys.executable, "-W", "ignore", "-c", script], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    plain = np.load(tmp_path / "plain.npz")
+    table = shingle_table(texts, num_perm=32)
+    pairs = np.array([(i, j) for i in range(len(texts)) for j in range(i + 1, len(texts))])
+    assert np.array_equal(plain["offsets"], table.offsets) and np.array_equal(plain["fps"], table.fps)
+    assert np.array_equal(plain["sigs"], table.signatures)
+    assert np.array_equal(plain["bands"], band_pairs(table.signatures, 8, 4))
+    assert np.array_equal(plain["jac"], pair_jaccard(table, pairs))
+    for i, text in enumerate(texts):  # and the compiled path's shingles are the regex path's
+        assert table.doc(i).tolist() == sorted(sha1_fingerprints(shingles(text)).tolist()), text
