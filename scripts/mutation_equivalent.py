@@ -269,6 +269,17 @@ EQUIVALENT: list[tuple[str, ...]] = [
     ("validators/minhash_jit.py", "NumberReplacer", "h ^= h >> np.uint64(29)",
      "the mix of a shingle's word ids into the hash that places it in the table: equal hashes are checked"
      " word by word and numbering follows first occurrence, so another shift gives the same ids"),
+    ("validators/minhash_jit.py", "ReplaceComparisonOperator_Gt_GtE", "if 2 * nw > size:  # grow",
+     "the word table grown at exactly half full instead of one word past it: larger sooner, the same ids"
+     " (and it starts at four times the tokens, up to 65536, so it grows only past that)"),
+    ("validators/minhash_jit.py", "NumberReplacer", "nw = 0",
+     "word ids from 1 instead of 0: still distinct and only compared, hashed into shingle keys (grouped by"
+     " equality) and used to index `first` at the ids given out; first[0], never set, is never read",
+     "nw = 1"),
+    ("validators/minhash_jit.py", "NumberReplacer", "_GOLD = np.uint64(0x9E3779B97F4A7C15)",
+     "the multiplier of the hashes that place shingles and band keys in tables: shingles are then compared"
+     " word by word and bands by their whole 64-bit key, and band_codes returns pairs, never keys, so"
+     " another multiplier gives the same ids and buckets but for a 64-bit collision"),
     ("validators/minhash_jit.py", "NumberReplacer", "size = 1",
      "the band table's first size 2 instead of 1: it doubles to the first power of two >= 2n either way"
      " (2n >= 2 for any n >= 1; with n = 0 no key is put in it)", "size = 2\n    while size < 2 * n:"),

@@ -273,9 +273,10 @@ def test_a_bucket_larger_than_the_window_pairs_each_member_with_its_next_window_
 def test_the_compiled_shingle_table_grows_past_its_first_size_and_stays_exact():
     # ASCII words w0, w1, ...: 10000 distinct shingles, more than the table's first 4096 slots hold, so
     # it grows and rehashes twice in the middle of the first text (a table that stays at 4096 slots
-    # fills and never finds a free one); that text's opening shingles come again at its end and in
-    # the next text, and must be found in the grown table, not counted twice
-    texts = [" ".join(f"w{i}" for i in range(10000)) + " w0 w1 w2 w3", "w0 w1 w2 w3"]
+    # fills and never finds a free one); then the same words again and the next text: every shingle
+    # must be found where the rehash put it, not counted twice
+    words = " ".join(f"w{i}" for i in range(10000))
+    texts = [f"{words} {words}", "w0 w1 w2 w3"]
     table = shingle_table(texts, num_perm=16)
     for i, text in enumerate(texts):
         assert table.doc(i).tolist() == sorted(sha1_fingerprints(shingles(text)).tolist()), i
