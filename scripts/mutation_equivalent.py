@@ -280,6 +280,13 @@ EQUIVALENT: list[tuple[str, ...]] = [
      "the multiplier of the hashes that place shingles and band keys in tables: shingles are then compared"
      " word by word and bands by their whole 64-bit key, and band_codes returns pairs, never keys, so"
      " another multiplier gives the same ids and buckets but for a 64-bit collision"),
+    ("validators/minhash_jit.py", "NumberReplacer", "(65 <= c <= 90)",
+     "'A' no longer a word byte: the compiled path gets text lowercased before it is encoded"
+     " (minhash._ascii_fps), so no byte from 'A' to 'Z' reaches _is_word", "( 66 <= c <= 90)"),
+    ("validators/minhash_jit.py", "NumberReplacer", "k = 0",
+     "each occurrence written one slot back, the first into the last (a negative index wraps): documents and"
+     " shingle ids turn by the same one place, so the (document, shingle) pairs are the same, and _table"
+     " sorts them", "k = -1\n    pos = 0"),
     ("validators/minhash_jit.py", "NumberReplacer", "size = 1",
      "the band table's first size 2 instead of 1: it doubles to the first power of two >= 2n either way"
      " (2n >= 2 for any n >= 1; with n = 0 no key is put in it)", "size = 2\n    while size < 2 * n:"),
