@@ -287,6 +287,10 @@ EQUIVALENT: list[tuple[str, ...]] = [
      "each occurrence written one slot back, the first into the last (a negative index wraps): documents and"
      " shingle ids turn by the same one place, so the (document, shingle) pairs are the same, and _table"
      " sorts them", "k = -1\n    pos = 0"),
+    ("validators/minhash_jit.py", "NumberReplacer", "slot = (slot + 1) & (size - 1)",
+     "the band table probed in steps of two: it has at least 2n slots, so each parity holds at least n, room"
+     " for a band's at most n keys, and a key is put and found along the same steps: the same buckets",
+     "while table[slot] != -1 and tkeys[slot] != key:\n                slot = (slot + 2) & (size - 1)"),
     ("validators/minhash_jit.py", "NumberReplacer", "size = 1",
      "the band table's first size 2 instead of 1: it doubles to the first power of two >= 2n either way"
      " (2n >= 2 for any n >= 1; with n = 0 no key is put in it)", "size = 2\n    while size < 2 * n:"),

@@ -319,3 +319,16 @@ np.savez({str(tmp_path / "plain.npz")!r}, offsets=t.offsets, fps=t.fps, sigs=t.s
     assert np.array_equal(plain["jac"], pair_jaccard(table, pairs))
     for i, text in enumerate(texts):  # and the compiled path's shingles are the regex path's
         assert table.doc(i).tolist() == sorted(sha1_fingerprints(shingles(text)).tolist()), text
+
+
+def test_the_compiled_word_table_grows_past_its_largest_first_size_and_stays_exact():
+    # The word table starts at four times the tokens, capped at 4 * 65536 slots, and grows when half
+    # full: 270,000 distinct words make it grow twice (a table that grew only when full would fill at
+    # 262,144 and never find a free slot); the first words come again at the end and in the next text
+    n = 270_000
+    texts = [" ".join(f"w{i}" for i in range(n)) + " w0 w1 w2", "w0 w1 w2"]
+    table = shingle_table(texts, num_perm=2)
+    first = table.doc(0)
+    assert len(first) == n and len(np.unique(first)) == n  # n - 2 runs of three words and two across the end, once
+    assert table.doc(1).tolist() == sha1_fingerprints(["w0 w1 w2"]).tolist()
+    assert np.isin(table.doc(1), first).all()
