@@ -291,6 +291,11 @@ EQUIVALENT: list[tuple[str, ...]] = [
      "the band table probed in steps of two: it has at least 2n slots, so each parity holds at least n, room"
      " for a band's at most n keys, and a key is put and found along the same steps: the same buckets",
      "while table[slot] != -1 and tkeys[slot] != key:\n                slot = (slot + 2) & (size - 1)"),
+    ("validators/minhash_jit.py", "NumberReplacer", "if na == 0 or nb == 0:",
+     "nb is never negative; with b's set empty and a's not, the merge loop never runs and the pair gets"
+     " 0 / na = 0.0, what the skip leaves", "if na == 0 or nb == -1:"),
+    ("validators/minhash_jit.py", "NumberReplacer", "while size < 2 * n:",
+     "a band table of at least 3n slots instead of 2n: larger, the same buckets", "while size < 3 * n:"),
     ("validators/minhash_jit.py", "NumberReplacer", "size = 1",
      "the band table's first size 2 instead of 1: it doubles to the first power of two >= 2n either way"
      " (2n >= 2 for any n >= 1; with n = 0 no key is put in it)", "size = 2\n    while size < 2 * n:"),

@@ -304,8 +304,9 @@ from seedfactory.validators.minhash import band_pairs, pair_jaccard, shingle_tab
 texts = json.load(open({str(tmp_path / "texts.json")!r}))
 t = shingle_table(texts, num_perm=32)
 pairs = np.array([(i, j) for i in range(len(texts)) for j in range(i + 1, len(texts))])
+edge = shingle_table([{"x" * 52 + " y z"!r}], num_perm=2)  # its longest shingle pads to 72 more bytes
 np.savez({str(tmp_path / "plain.npz")!r}, offsets=t.offsets, fps=t.fps, sigs=t.signatures,
-         bands=band_pairs(t.signatures, 8, 4), jac=pair_jaccard(t, pairs))
+         bands=band_pairs(t.signatures, 8, 4), jac=pair_jaccard(t, pairs), edge=edge.fps)
 """
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
     proc = subprocess.run([sys.executable, "-W", "ignore", "-c", script], env=env, capture_output=True, text=True)
@@ -317,6 +318,9 @@ np.savez({str(tmp_path / "plain.npz")!r}, offsets=t.offsets, fps=t.fps, sigs=t.s
     assert np.array_equal(plain["sigs"], table.signatures)
     assert np.array_equal(plain["bands"], band_pairs(table.signatures, 8, 4))
     assert np.array_equal(plain["jac"], pair_jaccard(table, pairs))
+    # a table whose longest shingle is 56 bytes, the length SHA-1 pads most (to 128): the scratch
+    # buffer is sized by the longest shingle of the call, so this one is measured alone
+    assert plain["edge"].tolist() == shingle_table(["x" * 52 + " y z"], num_perm=2).fps.tolist()
     for i, text in enumerate(texts):  # and the compiled path's shingles are the regex path's
         assert table.doc(i).tolist() == sorted(sha1_fingerprints(shingles(text)).tolist()), text
 
