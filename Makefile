@@ -27,7 +27,7 @@ lint: env
 # module's mutants against the fast tests that cover it (a coverage map); prints the score and the
 # survivors, last line one JSON object. Resumable: run it again to go on where it stopped. Narrower:
 # make mutation MUTATE="judges/pairs.py" [MUTATION_TESTS="tests/test_judges.py"] [MUTATION_ARGS=--retest-survivors]
-# minhash_jit.py runs a seeded sample of 200 of its 648 mutants (numba recompiles per mutant, ~25 s each); all: MUTATION_ARGS="--sample validators/minhash_jit.py=0"
+# minhash_jit.py runs a seeded sample of 300 of its 648 mutants (numba recompiles per mutant, ~25 s each); all: MUTATION_ARGS="--sample validators/minhash_jit.py=0"
 MUTATE ?=
 MUTATION_TESTS ?=
 MUTATION_ARGS ?=

@@ -53,7 +53,7 @@ SCOPE = ["validators", "judges", "generators/cache.py", "generators/openai_backe
 COMPILED_CALLERS = {"validators/minhash_jit.py": ["validators/minhash.py"]}
 # Modules too costly to run whole: each mutant of minhash_jit recompiles its numba kernels (~25 s a
 # mutant here, 648 mutants); a seeded random sample of this many runs instead (`--sample MODULE=0`: all).
-SAMPLED = {"validators/minhash_jit.py": 200}
+SAMPLED = {"validators/minhash_jit.py": 300}
 SAMPLED_OUT = "sampled out"  # the output a sampled-out mutant's result carries
 EXCLUDE = [
     r"core/ReplaceBinaryOperator_(?!Add_Sub$|Sub_Add$|Mul_Div$|Div_Mul$)",

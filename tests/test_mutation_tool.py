@@ -327,7 +327,7 @@ def test_a_shared_fixtures_setup_counts_for_every_test_that_uses_it(tmp_path):
 def test_minhash_jit_is_sampled_unless_told_otherwise():
     import pytest
 
-    assert mutation.sample_sizes([]) == {"validators/minhash_jit.py": 200}
+    assert mutation.sample_sizes([]) == {"validators/minhash_jit.py": 300}
     assert mutation.sample_sizes(["validators/minhash_jit.py=0", "judges/pairs.py=5"]) == {"judges/pairs.py": 5}
     with pytest.raises(SystemExit, match="expected MODULE=N"):
         mutation.sample_sizes(["validators/minhash_jit.py"])
