@@ -302,6 +302,13 @@ EQUIVALENT: list[tuple[str, ...]] = [
     ("validators/minhash_jit.py", "NumberReplacer", "h = (h ^ np.uint64(wid[pos + j + c] + 1)) * _GOLD",
      "the word ids mixed into the hash that places a shingle in the table, unshifted: equal hashes are checked"
      " word by word and numbering follows first occurrence, so the same ids", "+ 0)) * _GOLD"),
+    ("validators/minhash_jit.py", "NumberReplacer", "if words[s, c] >= 0:",
+     "the scratch buffer's size also counts a padding column's word (first[-1], a real word): larger, the"
+     " same fingerprints", "if words[s, c] >= -1:\n                t = first[words[s, c]]\n"
+     "                length += ends[t] - starts[t]"),
+    ("validators/minhash_jit.py", "NumberReplacer", "msg = np.empty(longest + 72, np.uint8)",
+     "the scratch buffer one byte larger than SHA-1's padding can need: the same fingerprints",
+     "msg = np.empty(longest + 73, np.uint8)"),
     ("validators/minhash_jit.py", "NumberReplacer", "size = 1",
      "the band table's first size 2 instead of 1: it doubles to the first power of two >= 2n either way"
      " (2n >= 2 for any n >= 1; with n = 0 no key is put in it)", "size = 2\n    while size < 2 * n:"),
