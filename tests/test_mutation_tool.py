@@ -179,21 +179,27 @@ def test_the_selection_matches_real_coverage_of_a_real_test_run(tmp_path, monkey
     sys.modules.pop("m", None)
 
 
-def test_a_sample_keeps_n_pending_mutants_drawn_the_same_way_each_time(tmp_path):
+def toy_session(tmp_path: Path, name: str, filtered: bool = True) -> Path:
+    """A cosmic-ray session of MODULE (m.py, written to tmp_path), its operators filtered as a run does."""
     import subprocess
 
+    (tmp_path / "m.py").write_text(MODULE)
+    cfg, path = tmp_path / "m.toml", tmp_path / f"{name}.sqlite"
+    cfg.write_text(mutation.config("m.py", ["tests"], 30))
+    subprocess.run([mutation.tool("cosmic-ray"), "init", str(cfg), str(path)], cwd=tmp_path, check=True,
+                   capture_output=True)
+    if filtered:
+        subprocess.run([mutation.tool("cr-filter-operators"), str(path), str(cfg)], cwd=tmp_path, check=True,
+                       capture_output=True)
+    return path
+
+
+def test_a_sample_keeps_n_pending_mutants_drawn_the_same_way_each_time(tmp_path):
     from cosmic_ray.work_db import WorkDB, use_db
 
-    (tmp_path / "m.py").write_text(MODULE)
-    cfg = tmp_path / "m.toml"
-    cfg.write_text(mutation.config("m.py", ["tests"], 30))
     kept = []
     for name in ("a", "b"):
-        session = tmp_path / f"{name}.sqlite"
-        subprocess.run([mutation.tool("cosmic-ray"), "init", str(cfg), str(session)], cwd=tmp_path, check=True,
-                       capture_output=True)
-        subprocess.run([mutation.tool("cr-filter-operators"), str(session), str(cfg)], cwd=tmp_path, check=True,
-                       capture_output=True)
+        session = toy_session(tmp_path, name)
         with use_db(str(session), WorkDB.Mode.open) as db:
             before = len(list(db.pending_work_items))
         assert mutation.sample_session(session, 5) == (5, before) and before > 5
@@ -207,22 +213,8 @@ def test_a_sample_keeps_n_pending_mutants_drawn_the_same_way_each_time(tmp_path)
 
 
 def test_a_larger_sample_keeps_the_mutants_run_and_runs_only_those_it_gains(tmp_path, monkeypatch):
-    import subprocess
-
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
-
-    (tmp_path / "m.py").write_text(MODULE)
-    cfg = tmp_path / "m.toml"
-    cfg.write_text(mutation.config("m.py", ["tests"], 30))
-
-    def session(name: str) -> Path:
-        path = tmp_path / f"{name}.sqlite"
-        subprocess.run([mutation.tool("cosmic-ray"), "init", str(cfg), str(path)], cwd=tmp_path, check=True,
-                       capture_output=True)
-        subprocess.run([mutation.tool("cr-filter-operators"), str(path), str(cfg)], cwd=tmp_path, check=True,
-                       capture_output=True)
-        return path
 
     def key(item) -> tuple:
         m = item.mutations[0]
@@ -232,7 +224,7 @@ def test_a_larger_sample_keeps_the_mutants_run_and_runs_only_those_it_gains(tmp_
         with use_db(str(path), WorkDB.Mode.open) as db:
             return {key(i) for i in db.pending_work_items}
 
-    grown, direct, whole = session("grown"), session("direct"), session("whole")
+    grown, direct, whole = (toy_session(tmp_path, name) for name in ("grown", "direct", "whole"))
     monkeypatch.setattr(mutation, "ROOT", tmp_path)  # results() reads the mutated lines from m.py there
     total = len(pending(whole))
     assert mutation.sample_session(grown, 4) == (4, total) and total > 8
@@ -257,16 +249,10 @@ def test_a_larger_sample_keeps_the_mutants_run_and_runs_only_those_it_gains(tmp_
 
 
 def test_retesting_runs_the_survivors_again_but_not_the_equivalent_ones(tmp_path, monkeypatch):
-    import subprocess
-
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
-    (tmp_path / "m.py").write_text(MODULE)
-    cfg, session = tmp_path / "m.toml", tmp_path / "m.sqlite"
-    cfg.write_text(mutation.config("m.py", ["tests"], 30))
-    subprocess.run([mutation.tool("cosmic-ray"), "init", str(cfg), str(session)], cwd=tmp_path, check=True,
-                   capture_output=True)
+    session = toy_session(tmp_path, "m", filtered=False)
     with use_db(str(session), WorkDB.Mode.open) as db:
         lines = {}  # one mutant per line, three lines
         for i in sorted(db.pending_work_items, key=lambda i: (tuple(i.mutations[0].start_pos),
