@@ -18,9 +18,11 @@ from collections import Counter
 from pathlib import Path
 
 from seedfactory.cli import main as cli
+from seedfactory.generators import answers
 from seedfactory.generators import self_instruct as si
 from seedfactory.generators.fake_server import FakeOpenAIServer, schema_reply
 from seedfactory.generators.fault_proxy import FAULTS, FaultProxy
+from seedfactory.generators.plan import TaskDraft
 from seedfactory.schemas import SeedExample, load_config, stable_hash
 from seedfactory.util.files import read_jsonl, read_jsonl_dicts
 
@@ -34,12 +36,12 @@ def outcomes(out: Path, overrides: list[str]) -> dict[str, str]:
     schema_file = out / "split" / "schema.json"
     schema = json.loads(schema_file.read_text()) if schema_file.is_file() else None
     rejects = {r["row_id"]: r["reason"] for r in read_jsonl_dicts(out / "generate" / "rejects.jsonl")}
-    drafts = list(read_jsonl(out / "generate" / "tasks.jsonl", si.TaskDraft))
+    drafts = list(read_jsonl(out / "generate" / "tasks.jsonl", TaskDraft))
     done = {d.request_key: "task" for d in drafts}
     for req, _ in si.task_requests(seeds, cfg.teacher, cfg.generate, cfg.seed):
         done.setdefault(req.key, rejects.get(req.key, "missing"))
     rows = {r["id"] for r in read_jsonl_dicts(out / "generate" / "candidates.jsonl")}
-    for req, d in si.response_requests(drafts, seeds, cfg.teacher, cfg.generate, schema, cfg.seed):
+    for req, d in answers.response_requests(drafts, seeds, cfg.teacher, cfg.generate, schema, cfg.seed):
         rid = stable_hash([d.prompt_id, req.key])
         done[req.key] = "row" if rid in rows else rejects.get(rid, "missing")
     return done

@@ -23,11 +23,13 @@ import re
 
 from seedfactory.generators.novelty import rouge_l, tokens
 from seedfactory.generators.personas import all_topics, persona_line, stratum
-from seedfactory.generators.self_instruct import TaskDraft, parse_tasks, task_schema
+from seedfactory.generators.plan import Env, Plan, TaskDraft
+from seedfactory.generators.self_instruct import parse_tasks, task_schema
 from seedfactory.schemas import Example, GenerationRequest, Message, RejectLog, Sampling, SeedExample
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
 
 STRATEGY = "evol_instruct"
+USES_PERSONAS = True  # in-breadth rewrites take topics and personas in turn
 
 DEPTH = {
     "add_constraints": "Add one more constraint or requirement to #The Given Prompt#.",
@@ -117,6 +119,11 @@ def evolve_tasks(seeds: list[SeedExample], ask, teacher: ModelConfig, cfg: Gener
             pool.append(SeedExample(id=d.prompt_id, instruction=d.instruction, input=d.input, output="",
                                     topic=topic))
     return drafts
+
+
+def write_tasks(seeds: list[SeedExample], plan: Plan, env: Env) -> list[TaskDraft]:
+    """The strategy's entry point (generators/plan.py): `plan.tasks` evolutions of the seeds."""
+    return evolve_tasks(seeds, env.ask, env.teacher, env.part(plan), env.seed, env.rejects, env.personas)
 
 
 def eliminate_responses(rows: list[Example], reject: RejectLog) -> list[Example]:

@@ -6,6 +6,7 @@ case"), and later answers them like any task.
 
     pairs = input_requests(seeds, teacher, cfg, seed=0, personas=["a retired teacher"])  # (request, TaskSpec)
     drafts = parse_inputs(pairs, backend.generate([r for r, _ in pairs]), rejects)
+    drafts = write_tasks(seeds, Plan("input_variation", 40), env)   # both steps (generators/plan.py)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from seedfactory.generators.self_instruct import TaskDraft
+from seedfactory.generators.plan import Env, Plan, TaskDraft
 from seedfactory.schemas import (
     GenerationRequest,
     GenerationResult,
@@ -29,6 +30,7 @@ from seedfactory.schemas import (
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
 
 STRATEGY = "input_variation"
+USES_PERSONAS = True  # topics and personas take turns leading the input requests
 
 VARIATIONS = ["a typical one", "a short one", "a longer one with more detail", "an informal one",
               "one with an unusual or tricky case", "one from a different kind of person"]
@@ -107,3 +109,9 @@ def parse_inputs(pairs: list[tuple[GenerationRequest, TaskSpec]], results: list[
                                 request_key=req.key, raw=res.text, strategy=STRATEGY, topic=spec.topic,
                                 persona=spec.persona))
     return drafts
+
+
+def write_tasks(seeds: list[SeedExample], plan: Plan, env: Env) -> list[TaskDraft]:
+    """The strategy's entry point (generators/plan.py): `plan.tasks` new inputs for the seeds' task."""
+    pairs = input_requests(seeds, env.teacher, env.part(plan), env.seed, env.personas)
+    return parse_inputs(pairs, env.ask([r for r, _ in pairs]), env.rejects)

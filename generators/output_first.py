@@ -28,12 +28,14 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from seedfactory.schemas import GenerationRequest, Message, Sampling, SeedExample
+from seedfactory.generators.plan import Ask, Env, Plan, TaskDraft
+from seedfactory.schemas import Example, GenerationRequest, Message, RejectLog, Sampling, SeedExample, stable_hash
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
-from seedfactory.validators.quality import span_fields
+from seedfactory.validators.quality import grounding_failures, span_fields
 from seedfactory.validators.values import dates_in, is_stated, mentions, numbers_in, render, value_kind
 
 STRATEGY = "output_first"
+USES_PERSONAS = False  # texts are written for a target, not a person
 NAME_BLOCK = 16  # targets per teacher name request: block b draws names from requests 0..max(1, b)
 
 
@@ -262,3 +264,81 @@ def text_requests(targets: list[Target], drafts: list[str | None], seeds: list[S
                                   max_tokens=min(teacher.max_tokens, max(64, longest // 2)),
                                   seed=int(f"{seed}{i:05d}{j:02d}") % 2**31)), i))
     return out
+
+
+# ---- the strategy: targets, then texts -----------------------------------------------------------
+
+def write_tasks(seeds: list[SeedExample], plan: Plan, env: Env) -> list[TaskDraft]:
+    """The strategy's entry point (generators/plan.py): `plan.tasks` targets and their texts."""
+    if env.schema is None:
+        raise ValueError("generate.strategy=output_first needs an output schema (seeds.schema)")
+    return output_first_tasks(seeds, env.schema, env.ask, env.teacher, env.part(plan), env.seed, env.rejects)
+
+
+def prefix_stable_targets(seeds: list[SeedExample], schema: dict, name_fields: list[str], ask: Ask,
+                          teacher: ModelConfig, cfg: GenerateConfig, seed: int) -> list[Target]:
+    """`num_tasks` targets whose first k are the same for any `num_tasks` >= k (see output_first's doc):
+    the b-th block of NAME_BLOCK targets draws its names from name requests 0..max(1, b) and the first
+    NAME_BLOCK * (b + 1) recombined names, never from requests a shorter run would not send."""
+    outputs = [s.output for s in seeds if isinstance(s.output, dict)]
+    blocks = -(-cfg.num_tasks // NAME_BLOCK)
+    examples, proposals, recombined = {}, {}, {}
+    for f in name_fields:
+        examples[f] = sorted({o[f] for o in outputs if o.get(f)})
+        reqs = [name_request(f, random.Random(f"{seed}:{f}:{i}").sample(examples[f], min(5, len(examples[f]))),
+                                teacher, cfg, seed * 1000 + i) for i in range(max(2, blocks))]
+        proposals[f] = [r.text if r.error is None else "" for r in ask(reqs)]
+        recombined[f] = recombine_names(examples[f], random.Random(f"{seed}:names:{f}"), NAME_BLOCK * blocks)
+    targets = []
+    for b in range(blocks):
+        names = {f: parse_names(proposals[f][: max(2, b + 1)], examples[f])
+                 + recombined[f][: NAME_BLOCK * (b + 1)] for f in name_fields}
+        n = min(NAME_BLOCK, cfg.num_tasks - b * NAME_BLOCK)
+        targets += draw_targets(seeds, schema, n, f"{seed}:targets", names, start=b * NAME_BLOCK)
+    return targets
+
+
+def output_first_tasks(seeds: list[SeedExample], schema: dict, ask: Ask, teacher: ModelConfig,
+                       cfg: GenerateConfig, seed: int, rejects: RejectLog) -> list[TaskDraft]:
+    """Targets, then a template text and teacher texts per target; a teacher text that does not state
+    every value of its target leaves here (`ungrounded`), before anyone pays to answer it."""
+    outputs = [s.output for s in seeds if isinstance(s.output, dict)]
+    name_fields = [f for f in span_fields(schema, outputs)
+                   if all(isinstance(o.get(f), str) for o in outputs if o.get(f) is not None)
+                   and not _is_id([o[f] for o in outputs if o.get(f)])]
+    targets = prefix_stable_targets(seeds, schema, name_fields, ask, teacher, cfg, seed)
+    by_id = {s.id: s for s in seeds}
+    instructions = sorted({s.instruction for s in seeds})
+    fields = span_fields(schema, outputs)
+    tasks, seen = [], set()
+
+    def add(text: str, t: Target, kind: str, request_key: str, raw: str) -> None:
+        rng = random.Random(f"{seed}:instruction:{request_key}")
+        instruction = by_id[t.base_id].instruction if kind == "template" else rng.choice(instructions)
+        pid = stable_hash([instruction, text.strip()])
+        if pid in seen:
+            rejects(request_key, "duplicate_task", detail="same text as an earlier task")
+            return
+        seen.add(pid)
+        tasks.append(TaskDraft(prompt_id=pid, instruction=instruction, input=text.strip(), seed_ids=[t.base_id],
+                               request_key=request_key, raw=raw, strategy=f"{STRATEGY}:{kind}", target=t.object,
+                               topic=by_id[t.base_id].topic))
+
+    drafts = [template_text(by_id[t.base_id], t) for t in targets]
+    if cfg.templates:
+        for i, (t, text) in enumerate(zip(targets, drafts)):
+            if text is not None:
+                add(text, t, "template", f"template:{t.base_id}:{i}", text)
+    pairs = text_requests(targets, drafts, seeds, teacher, cfg, seed) if cfg.texts_per_target else []
+    for (req, i), res in zip(pairs, ask([r for r, _ in pairs])):
+        t = targets[i]
+        if res.error is not None:
+            rejects(req.key, "teacher_error", detail=f"{res.error} | raw: {res.text[:500]}")
+            continue
+        probe = Example.model_construct(input=res.text, output=t.object, instruction="")
+        missing = grounding_failures(probe, fields)
+        if missing:
+            rejects(req.key, "ungrounded", detail=f"text misses {', '.join(missing)} | raw: {res.text[:300]}")
+            continue
+        add(res.text, t, "teacher", req.key, res.text)
+    return tasks

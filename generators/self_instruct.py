@@ -1,38 +1,37 @@
-"""Self-Instruct generation: few-shot prompts from the seeds ask the teacher for new tasks, then
-several sampled answers per task (the material for preference pairs).
+"""Self-Instruct generation: few-shot prompts from the seeds ask the teacher for new tasks (the
+answers come from generators/answers.py, as for every strategy).
 
 As in the paper (`grow_tasks`), tasks are asked for in rounds: accepted tasks join the few-shot
 pool of later rounds (one shot in four), and a new task is kept only if it is novel against the
 whole pool (ROUGE-L below `generate.novelty_threshold`).
 
-Both steps use structured output where there is a schema: a new task is a pydantic `NewTask`;
-an answer follows the seed set's output schema when it declares one. What the teacher writes
-travels with each row (raw completion, request key, sampling) so any row can be traced back.
+A new task is asked for under structured output: a pydantic `NewTask`. What the teacher writes
+travels with each task (raw completion, request key) so any row can be traced back.
+
+    tasks = write_tasks(seeds, Plan("self_instruct", 40), env)
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from seedfactory.generators.plan import Env, Plan, TaskDraft
 from seedfactory.schemas import (
-    Example,
     GenerationRequest,
     GenerationResult,
-    Lineage,
     Message,
     RejectLog,
     Sampling,
     SeedExample,
-    output_text,
     stable_hash,
 )
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
 
 STRATEGY = "self_instruct"
+USES_PERSONAS = True  # topics and personas take turns leading the task requests
 
 
 class NewTask(BaseModel):
@@ -41,22 +40,6 @@ class NewTask(BaseModel):
     model_config = ConfigDict(extra="forbid")
     instruction: str = Field(min_length=3, max_length=160)
     input: str = Field("", max_length=360)
-
-
-class TaskDraft(BaseModel):
-    """A task to answer (an instruction and an input), with where it came from. Output-first tasks
-    carry the `target` their input was written for: their label, right by construction."""
-
-    prompt_id: str
-    instruction: str
-    input: str
-    seed_ids: list[str]
-    request_key: str
-    raw: str
-    strategy: str = STRATEGY
-    target: dict | None = None
-    topic: str | None = None  # the strata the task was written for (see generators/personas.py)
-    persona: str | None = None
 
 
 TASK_SCHEMA = NewTask.model_json_schema()
@@ -155,82 +138,6 @@ def parse_tasks(pairs: list[tuple[GenerationRequest, list[str]]], results: list[
     return drafts
 
 
-def answer_messages(task_prompt: str, shots: list[SeedExample]) -> list[Message]:
-    """The seeds that inspired a task are shown as earlier chat turns: they carry the answer format."""
-    msgs = [Message(role="system", content="Answer the user's task. Follow the format of your earlier answers.")]
-    for s in shots:
-        msgs += [Message(role="user", content=s.prompt), Message(role="assistant", content=output_text(s.output))]
-    return msgs + [Message(role="user", content=task_prompt)]
-
-
-def response_requests(drafts: list[TaskDraft], seeds: list[SeedExample], teacher: ModelConfig,
-                      cfg: GenerateConfig, output_schema: dict | None,
-                      seed: int) -> list[tuple[GenerationRequest, TaskDraft]]:
-    by_id = {s.id: s for s in seeds}
-    out = []
-    for d in drafts:
-        prompt = Example.model_construct(instruction=d.instruction, input=d.input).prompt
-        msgs = answer_messages(prompt, [by_id[i] for i in d.seed_ids if i in by_id])
-        for j in range(cfg.responses_per_prompt):
-            req = GenerationRequest(
-                model=teacher.model, purpose="response", messages=msgs, response_schema=output_schema,
-                sampling=Sampling(temperature=teacher.temperature, top_p=teacher.top_p,
-                                  max_tokens=teacher.max_tokens,
-                                  seed=int(stable_hash([seed, d.prompt_id, j]), 16) % 2**31))
-            out.append((req, d))
-    return out
-
-
-def reference_requests(targets: list[SeedExample], shots: list[SeedExample], teacher: ModelConfig,
-                       output_schema: dict | None) -> list[GenerationRequest]:
-    """Greedy teacher answers to the targets' prompts, in the same few-shot format as generation."""
-    return [GenerationRequest(model=teacher.model, purpose="reference", response_schema=output_schema,
-                              messages=answer_messages(t.prompt, shots),
-                              sampling=Sampling(temperature=0.0, max_tokens=teacher.max_tokens, seed=0))
-            for t in targets]
-
-
-def parse_responses(pairs: list[tuple[GenerationRequest, TaskDraft]], results: list[GenerationResult],
-                    teacher_name: str, output_schema: dict | None, reject: RejectLog) -> Iterator[Example]:
-    for (req, d), res in zip(pairs, results):
-        row_id = stable_hash([d.prompt_id, req.key])
-        if res.error is not None:
-            reject(row_id, "teacher_error", detail=f"{res.error} | raw: {res.text[:500]}")
-            continue
-        text = res.text.strip()
-        output: str | dict = text
-        if output_schema is not None:
-            try:
-                output = json.loads(text)
-            except json.JSONDecodeError as e:
-                reject(row_id, "unparseable_output", detail=f"{e.msg} | raw: {text[:500]}")
-                continue
-            if not isinstance(output, dict):
-                reject(row_id, "unparseable_output", detail=f"expected a JSON object | raw: {text[:500]}")
-                continue
-        yield Example(
-            id=row_id, prompt_id=d.prompt_id, instruction=d.instruction, input=d.input, output=output,
-            lineage=Lineage(seed_ids=d.seed_ids, strategy=d.strategy, teacher=teacher_name,
-                            prompt_hash=req.prompt_hash, request_key=req.key, raw=res.text,
-                            sampling=req.sampling, task_request_key=d.request_key, topic=d.topic,
-                            persona=d.persona))
-
-
-def target_rows(drafts: list[TaskDraft], teacher_name: str) -> list[Example]:
-    """One row per output-first task whose output is the target its input was written for."""
-    rows = []
-    for d in drafts:
-        if d.target is None:
-            continue
-        rows.append(Example(
-            id=stable_hash([d.prompt_id, "target"]), prompt_id=d.prompt_id, instruction=d.instruction, input=d.input,
-            output=d.target, lineage=Lineage(
-                seed_ids=d.seed_ids, strategy=d.strategy, teacher=teacher_name, prompt_hash="",
-                request_key=d.request_key, raw=json.dumps(d.target, ensure_ascii=False), sampling=Sampling(),
-                task_request_key=d.request_key, label="target", topic=d.topic, persona=d.persona)))
-    return rows
-
-
 def grow_tasks(seeds: list[SeedExample], ask, teacher: ModelConfig, cfg: GenerateConfig, seed: int,
                reject: RejectLog, personas: list[str] = ()) -> list[TaskDraft]:
     """Self-Instruct as in the paper: rounds of `generate.pool_round` task requests; accepted tasks
@@ -260,3 +167,8 @@ def grow_tasks(seeds: list[SeedExample], ask, teacher: ModelConfig, cfg: Generat
             pool_ids.append(d.prompt_id)
             machine.append(SeedExample(id=d.prompt_id, instruction=d.instruction, input=d.input, output=""))
     return drafts
+
+
+def write_tasks(seeds: list[SeedExample], plan: Plan, env: Env) -> list[TaskDraft]:
+    """The strategy's entry point (generators/plan.py): `plan.tasks` novel tasks, grown in rounds."""
+    return grow_tasks(seeds, env.ask, env.teacher, env.part(plan), env.seed, env.rejects, env.personas)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,45 +95,39 @@ def split(ctx: RunContext) -> dict:
 def generate(ctx: RunContext) -> dict:
     """New tasks by the strategy that fits the seeds (or `generate.strategy`), then several sampled
     answers per task; output-first tasks also carry their target as a row."""
-    from seedfactory.generators import self_instruct as si
+    from seedfactory.generators import answers
     from seedfactory.generators.evol_instruct import eliminate_responses
+    from seedfactory.generators.plan import Env
     from seedfactory.generators.strategies import choose, strata_personas, write_tasks
 
-    cfg, teacher = ctx.cfg.generate, ctx.cfg.teacher
+    cfg, teacher, seeds, schema = ctx.cfg.generate, ctx.cfg.teacher, ctx.train_seeds, ctx.output_schema
     backend = ctx.backend(teacher)
     before = backend.stats()
 
     def batched(reqs):
-        results = []
-        for start in ctx.progress(range(0, len(reqs), cfg.batch_size), desc="generate: batches"):
-            results += backend.generate(reqs[start:start + cfg.batch_size])
-        return results
+        starts = ctx.progress(range(0, len(reqs), cfg.batch_size), desc="generate: batches")
+        return [res for start in starts for res in backend.generate(reqs[start:start + cfg.batch_size])]
 
-    seeds, schema = ctx.train_seeds, ctx.output_schema
-    plan = choose(seeds, schema, cfg.strategy)
-    personas = strata_personas(plan, seeds, batched, teacher, cfg, ctx.cfg.seed, ctx.rejects)
-    drafts = write_tasks(plan, seeds, schema, batched, teacher, cfg, ctx.cfg.seed, ctx.rejects, personas)
+    mix = choose(seeds, schema, cfg.strategy)
+    env = Env(batched, teacher, cfg, ctx.cfg.seed, ctx.rejects, schema)
+    env.personas = strata_personas(mix, seeds, env)
+    drafts = write_tasks(mix, seeds, env)
     write_jsonl(ctx.stage_dir / "tasks.jsonl", drafts)
-    resp_pairs = si.response_requests(drafts, seeds, teacher, cfg, schema, ctx.cfg.seed)
-    rows = si.target_rows(drafts, backend.name)
-    rows += si.parse_responses(resp_pairs, batched([r for r, _ in resp_pairs]), backend.name, schema, ctx.rejects)
+    pairs = answers.response_requests(drafts, seeds, teacher, cfg, schema, ctx.cfg.seed)
+    rows = answers.target_rows(drafts, backend.name)
+    rows += answers.parse_responses(pairs, batched([r for r, _ in pairs]), backend.name, schema, ctx.rejects)
     rows = eliminate_responses(rows, ctx.rejects)  # Evol-Instruct's answer-side checks
     write_jsonl(ctx.stage_dir / "candidates.jsonl", rows)
-    by_strategy: dict[str, int] = {}
-    for d in drafts:
-        by_strategy[d.strategy] = by_strategy.get(d.strategy, 0) + 1
-    rows_by_strategy: dict[str, int] = {}
-    for r in rows:
-        rows_by_strategy[r.lineage.strategy] = rows_by_strategy.get(r.lineage.strategy, 0) + 1
-    return {"in": len(seeds), "strategy": plan, "personas": personas, "tasks": len(drafts),
-            "tasks_by_strategy": by_strategy, "rows_by_strategy": rows_by_strategy, "kept_by": lineage_counts(rows),
+    return {"in": len(seeds), "strategy": mix, "personas": env.personas, "tasks": len(drafts),
+            "tasks_by_strategy": dict(Counter(d.strategy for d in drafts)),
+            "rows_by_strategy": dict(Counter(r.lineage.strategy for r in rows)), "kept_by": lineage_counts(rows),
             "out": len(rows), **backend.stats(since=before)}
 
 
 def baseline(ctx: RunContext) -> dict:
     """The teacher answers the evaluation prompts greedily, in its few-shot generation format: the
     score the student is measured against. Runs while the teacher's engine is warm."""
-    from seedfactory.generators.self_instruct import reference_requests
+    from seedfactory.generators.answers import reference_requests
 
     teacher, held = ctx.cfg.teacher, ctx.eval_cases
     backend = ctx.backend(teacher)

@@ -5,10 +5,11 @@ run, which finds it in the cache. Fake teacher and a counting fake OpenAI-compat
 import pytest
 
 from seedfactory.cli import main
+from seedfactory.generators.answers import response_requests
 from seedfactory.generators.fake import FakeBackend
 from seedfactory.generators.fake_server import FakeOpenAIServer, schema_reply
-from seedfactory.generators.self_instruct import response_requests
-from seedfactory.generators.strategies import _split, choose, write_tasks
+from seedfactory.generators.plan import Env
+from seedfactory.generators.strategies import _split, choose, strata_personas, write_tasks
 from seedfactory.schemas import RejectLog, load_schema, load_seeds
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
 from seedfactory.seeds import resolve_seed_path
@@ -26,8 +27,10 @@ def asked(seeds, schema, strategy, n: int) -> list[str]:
     """Keys of every task and answer request a generate stage of `n` tasks sends (in order)."""
     teacher = FakeBackend()
     cfg = GenerateConfig(strategy=strategy, num_tasks=n, pool_round=4, responses_per_prompt=2, personas="auto")
-    drafts = write_tasks(choose(seeds, schema, strategy), seeds, schema, teacher.generate, ModelConfig(), cfg, 0,
-                         RejectLog("generate"))
+    mix = choose(seeds, schema, strategy)
+    env = Env(teacher.generate, ModelConfig(), cfg, 0, RejectLog("generate"), schema)
+    env.personas = strata_personas(mix, seeds, env)
+    drafts = write_tasks(mix, seeds, env)
     answers = response_requests(drafts, seeds, ModelConfig(), cfg, schema, 0)
     return [r.key for r in teacher.calls] + [r.key for r, _ in answers]
 

@@ -12,9 +12,11 @@ from collections import Counter
 import pytest
 
 from seedfactory.cli import main
+from seedfactory.generators import answers
 from seedfactory.generators import self_instruct as si
 from seedfactory.generators.fake_server import FakeOpenAIServer, schema_reply
 from seedfactory.generators.fault_proxy import FAULTS, FaultProxy
+from seedfactory.generators.plan import TaskDraft
 from seedfactory.schemas import SeedExample, load_config, stable_hash
 from seedfactory.util.files import read_jsonl, read_jsonl_dicts
 
@@ -45,7 +47,7 @@ def test_every_task_is_a_row_a_reject_or_quarantined_exactly_once(tmp_path):
     schema_file = out / "split" / "schema.json"
     schema = __import__("json").loads(schema_file.read_text()) if schema_file.is_file() else None
     task_pairs = si.task_requests(seeds, cfg.teacher.model_copy(update={"backend": "openai"}), cfg.generate, cfg.seed)
-    drafts = list(read_jsonl(out / "generate" / "tasks.jsonl", si.TaskDraft))
+    drafts = list(read_jsonl(out / "generate" / "tasks.jsonl", TaskDraft))
     rows = read_jsonl_dicts(out / "generate" / "candidates.jsonl")
     rejects = read_jsonl_dicts(out / "generate" / "rejects.jsonl")
 
@@ -54,7 +56,7 @@ def test_every_task_is_a_row_a_reject_or_quarantined_exactly_once(tmp_path):
     outcomes = Counter([d.request_key for d in drafts] + [r["row_id"] for r in rejects if r["row_id"] in task_keys])
     assert sorted(outcomes) == sorted(task_keys) and set(outcomes.values()) == {1}
     # answers: each response request of each draft is a row or a reject, exactly once
-    resp_pairs = si.response_requests(drafts, seeds, cfg.teacher, cfg.generate, schema, cfg.seed)
+    resp_pairs = answers.response_requests(drafts, seeds, cfg.teacher, cfg.generate, schema, cfg.seed)
     want = [stable_hash([d.prompt_id, r.key]) for r, d in resp_pairs]
     got = Counter([r["id"] for r in rows] + [r["row_id"] for r in rejects if r["row_id"] not in task_keys])
     assert sorted(got) == sorted(want) and set(got.values()) == {1}

@@ -5,6 +5,7 @@ import json
 import jsonschema
 import pytest
 
+from seedfactory.generators import answers
 from seedfactory.generators import self_instruct as si
 from seedfactory.generators.cache import CachedBackend
 from seedfactory.generators.fake import FakeBackend, synth_instance
@@ -131,7 +132,7 @@ def test_self_instruct_prompts_parse_and_reject_with_reasons():
                                                                (pairs[2][0].key, "duplicate_task")]
     assert "raw: oops" in rejects.records[0].detail
 
-    rpairs = si.response_requests(drafts, SEEDS, teacher, cfg, SCHEMA, seed=0)
+    rpairs = answers.response_requests(drafts, SEEDS, teacher, cfg, SCHEMA, seed=0)
     assert len(rpairs) == 4
     first = rpairs[0][0]
     # few-shot seeds appear as earlier chat turns, the task last; sampling seeds differ per response
@@ -139,7 +140,7 @@ def test_self_instruct_prompts_parse_and_reject_with_reasons():
     assert rpairs[0][0].sampling.seed != rpairs[1][0].sampling.seed
     out = ['{"vendor": "ACME", "total": 12, "currency": "EUR", "date": null}', "[1, 2]", "{bad", '{"vendor": "Z"}']
     rejects = RejectLog("generate")
-    rows = list(si.parse_responses(rpairs, FakeBackend(script=out).generate([r for r, _ in rpairs]),
+    rows = list(answers.parse_responses(rpairs, FakeBackend(script=out).generate([r for r, _ in rpairs]),
                                    "teacher-x", SCHEMA, rejects))
     assert [r.output for r in rows] == [{"vendor": "ACME", "total": 12, "currency": "EUR", "date": None},
                                         {"vendor": "Z"}]

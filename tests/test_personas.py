@@ -6,8 +6,8 @@ to the published dataset and the kept-rows tables. Fake teacher only."""
 import json
 from collections import Counter
 
+from seedfactory.generators import answers, input_variation
 from seedfactory.generators import evol_instruct as evol
-from seedfactory.generators import input_variation
 from seedfactory.generators import self_instruct as si
 from seedfactory.generators.cache import CachedBackend
 from seedfactory.generators.fake import FakeBackend
@@ -68,8 +68,8 @@ def test_self_instruct_rows_name_their_topic_and_persona():
     by_key = {r.key: r.messages[-1].content for r in teacher.calls}
     for d in drafts:
         assert persona_of(by_key[d.request_key]) == d.persona and d.topic in {"app", "battery", "theft", "shipping"}
-    pairs = si.response_requests(drafts, SEEDS, ModelConfig(), cfg, None, 0)
-    rows = list(si.parse_responses(pairs, FakeBackend().generate([r for r, _ in pairs]), "t", None, RejectLog()))
+    pairs = answers.response_requests(drafts, SEEDS, ModelConfig(), cfg, None, 0)
+    rows = list(answers.parse_responses(pairs, FakeBackend().generate([r for r, _ in pairs]), "t", None, RejectLog()))
     for r in rows:
         rows_by_persona[r.lineage.persona] += 1
         d = next(d for d in drafts if d.prompt_id == r.prompt_id)

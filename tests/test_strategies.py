@@ -9,6 +9,7 @@ import pytest
 
 from seedfactory.generators import input_variation, output_first
 from seedfactory.generators.fake import FakeBackend
+from seedfactory.generators.plan import Env
 from seedfactory.generators.strategies import choose, write_tasks
 from seedfactory.schemas import RejectLog, SeedExample, load_schema, load_seeds
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
@@ -95,8 +96,8 @@ def test_ungrounded_teacher_texts_leave_before_they_are_answered(invoices):
 
     rejects = RejectLog("generate")
     cfg = GenerateConfig(num_tasks=8, texts_per_target=2)
-    tasks = write_tasks({"output_first": 1.0}, seeds, schema, FakeBackend(responder=teacher).generate,
-                        ModelConfig(), cfg, 0, rejects)
+    env = Env(FakeBackend(responder=teacher).generate, ModelConfig(), cfg, 0, rejects, schema)
+    tasks = write_tasks({"output_first": 1.0}, seeds, env)
     assert tasks and all(t.strategy == "output_first:template" and t.target for t in tasks)
     assert calls.count("text") == 16
     assert [r.reason for r in rejects.records] == ["ungrounded"] * 16
