@@ -1,10 +1,12 @@
-"""What a stage gets: the config, its folder, a reject log, counters, progress bars, the split seeds,
-and the shared heavy objects (model backends, embedder), built on first use and reused across
-stages. The runner owns their lifetimes (`close_backends`).
+"""What a stage gets: the config, its folder, a reject log, counters, progress bars, the seed set (read
+once, seedfactory/seedset.py), the split seeds (read from the split stage's files once per change of
+those files), and the shared heavy objects (model backends, embedder), built on first use and reused
+across stages. The runner owns their lifetimes (`close_backends`).
 """
 
 from __future__ import annotations
 
+import copy
 import sys
 import time
 from collections import Counter
@@ -13,13 +15,17 @@ from typing import Any
 
 from seedfactory.schemas import RejectLog, RunConfig, SeedExample, load_schema
 from seedfactory.schemas.config import ModelConfig
+from seedfactory.seedset import SeedSet
 from seedfactory.util.files import read_json, read_jsonl
 from seedfactory.util.progress import Progress
 
 
 class RunContext:
-    def __init__(self, cfg: RunConfig, out: Path, *, progress: bool = True, cache_path: Path | None = None):
+    def __init__(self, cfg: RunConfig, out: Path, *, progress: bool = True, cache_path: Path | None = None,
+                 seed_set: SeedSet | None = None):
         self.cfg = cfg
+        self._seed_set = seed_set
+        self._read: dict[Path, tuple[tuple[int, int], object]] = {}
         self.out = Path(out)
         self.cache_path = Path(cache_path) if cache_path else self.out / "cache.sqlite"
         self.progress = Progress(progress)
@@ -52,30 +58,44 @@ class RunContext:
         print(msg, file=sys.stderr, flush=True)
         self.counters["log_lines"] += 1
 
-    # ---- the split, read from the split stage's files ---------------------------------------
+    # ---- the seed set, and the split read from the split stage's files ----------------------
+    @property
+    def seed_set(self) -> SeedSet:
+        if self._seed_set is None:
+            from seedfactory.seedset import read_seed_set
+
+            self._seed_set = read_seed_set(self.cfg)
+        return self._seed_set
+
+    def _split_file(self, name: str, read):
+        """A split file parsed once for each version of it (its size and mtime), not on every access."""
+        path = self.out / "split" / name
+        stat = path.stat()
+        key = (stat.st_size, stat.st_mtime_ns)
+        if path not in self._read or self._read[path][0] != key:
+            self._read[path] = (key, read(path))
+        return self._read[path][1]
+
     @property
     def train_seeds(self) -> list[SeedExample]:
-        return list(read_jsonl(self.out / "split" / "train.jsonl", SeedExample))
+        return list(self._split_file("train.jsonl", lambda p: list(read_jsonl(p, SeedExample))))
 
     @property
     def heldout(self) -> list[SeedExample]:
-        return list(read_jsonl(self.out / "split" / "heldout.jsonl", SeedExample))
+        return list(self._split_file("heldout.jsonl", lambda p: list(read_jsonl(p, SeedExample))))
 
     @property
     def eval_cases(self) -> list[SeedExample]:
         """What the student is measured on: the eval file's cases, or the held-out seeds."""
-        path = self.out / "split" / "eval.jsonl"
-        return list(read_jsonl(path, SeedExample)) if path.is_file() else self.heldout
-
-    @property
-    def seeds_path(self) -> Path | None:
-        source = self.out / "split" / "source.json"
-        return Path(read_json(source)["seeds"]) if source.is_file() else None
+        if (self.out / "split" / "eval.jsonl").is_file():
+            return list(self._split_file("eval.jsonl", lambda p: list(read_jsonl(p, SeedExample))))
+        return self.heldout
 
     @property
     def output_schema(self) -> dict | None:
-        path = self.out / "split" / "schema.json"
-        return load_schema(path) if path.is_file() else None
+        if not (self.out / "split" / "schema.json").is_file():
+            return None
+        return copy.deepcopy(self._split_file("schema.json", load_schema))  # callers may edit theirs
 
     # ---- shared heavy objects --------------------------------------------------------------
     def backend(self, model: ModelConfig):

@@ -31,7 +31,8 @@ from seedfactory.context import RunContext
 from seedfactory.generators.cache import BudgetExceeded
 from seedfactory.rundir import Marker, RunDirLock, describe_outputs, prepare_out
 from seedfactory.schemas import RunConfig, stable_hash
-from seedfactory.steps import STAGES, Stage, read_seed_set
+from seedfactory.seedset import read_seed_set
+from seedfactory.steps import STAGES, Stage
 from seedfactory.util.errors import SeedfactoryError
 from seedfactory.util.files import DamagedFile, atomic_write_text, read_json, read_jsonl_dicts, write_json, write_jsonl
 
@@ -160,11 +161,11 @@ def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None =
         cache_path: Path | None = None) -> dict:
     """Every stage up to `until`, skipping finished ones. `cache_path`: a request cache other than
     `<out>/cache.sqlite` (the dry run samples into a scratch folder with the run's own cache)."""
-    read_seed_set(cfg)  # a bad seed set stops here, before anything is written
+    seed_set = read_seed_set(cfg)  # a bad seed set stops here, before anything is written
     out = prepare_out(out)
     with RunDirLock(out):
         atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.dump(), sort_keys=False))
-        ctx = RunContext(cfg, out, progress=progress, cache_path=cache_path)
+        ctx = RunContext(cfg, out, progress=progress, cache_path=cache_path, seed_set=seed_set)
         stopped = None
         markers: dict[str, Marker] = {}
         names = list(STAGES)

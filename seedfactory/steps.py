@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 from seedfactory.context import RunContext
 from seedfactory.schemas import (
@@ -21,59 +20,21 @@ from seedfactory.schemas import (
     JudgeVerdict,
     PreferencePair,
     Reject,
-    RunConfig,
-    SeedExample,
     lineage_counts,
-    load_schema,
-    load_seeds,
 )
 from seedfactory.schemas.config import TrainConfig
-from seedfactory.schemas.seedfile import SeedFileError, schema_next_to
+from seedfactory.schemas.seedfile import SeedFileError
 from seedfactory.util.errors import SeedfactoryError
 from seedfactory.util.files import atomic_dir, read_jsonl, write_json, write_jsonl
-
-
-def eval_source(cfg: RunConfig, seeds_path: Path) -> Path | None:
-    from seedfactory.seeds import eval_file_next_to
-
-    if cfg.eval.path:
-        path = Path(cfg.eval.path).expanduser()
-        if not path.is_file():
-            raise SeedFileError(f"eval.path={cfg.eval.path!r}: no such file")
-        return path
-    return eval_file_next_to(seeds_path)
-
-
-class SeedSet(NamedTuple):
-    path: Path
-    schema_file: Path | None
-    schema: dict | None
-    seeds: list[SeedExample]
-    eval_path: Path | None
-    eval_cases: list[SeedExample] | None  # None: the held-out seeds are the evaluation cases
-
-
-def read_seed_set(cfg: RunConfig) -> SeedSet:
-    """The seed file, its schema and the evaluation file, read with `seeds.max_bytes`/`max_depth`
-    and checked. The runner calls it before it writes anything, so a bad seed set never touches an
-    existing run directory."""
-    from seedfactory.seeds import resolve_seed_path
-
-    path = resolve_seed_path(cfg.seeds.path)
-    schema_file = Path(cfg.seeds.schema_path) if cfg.seeds.schema_path else schema_next_to(path)
-    limits = {"max_bytes": cfg.seeds.max_bytes, "max_depth": cfg.seeds.max_depth}
-    schema = load_schema(schema_file, **limits) if schema_file else None
-    seeds = load_seeds(path, schema, **limits)
-    eval_path = eval_source(cfg, path)
-    cases = load_seeds(eval_path, schema, **limits) if eval_path else None
-    return SeedSet(path, schema_file, schema, seeds, eval_path, cases)
 
 
 def split(ctx: RunContext) -> dict:
     """Hold out part of the seeds; read the evaluation cases (the eval file, else the held-out seeds).
     Both are kept from the teacher, and generated rows too close to them leave (decontamination)."""
     cfg = ctx.cfg.seeds
-    path, schema_file, schema, seeds, eval_path, cases = read_seed_set(ctx.cfg)
+    path, schema_file, schema, seeds, eval_path, cases = (ctx.seed_set.path, ctx.seed_set.schema_file,
+                                                          ctx.seed_set.schema, ctx.seed_set.seeds,
+                                                          ctx.seed_set.eval_path, ctx.seed_set.eval_cases)
     order = list(seeds)
     random.Random(ctx.cfg.seed).shuffle(order)
     n_hold = max(1, round(len(order) * cfg.holdout))
@@ -190,7 +151,7 @@ def judge(ctx: RunContext) -> dict:
     rows = all_rows = list(read_jsonl(ctx.out / "validate" / "kept.jsonl", Example))
     backend = ctx.backend(jc.model)
     before = backend.stats()
-    criteria = J.load_criteria(jc.criteria, ctx.seeds_path)
+    criteria = ctx.seed_set.criteria
     check, check_note = grader_check(ctx)
 
     checks = J.check_set(ctx.train_seeds, random.Random(ctx.cfg.seed), jc.self_test_size)
@@ -483,21 +444,8 @@ class Stage:
 
 
 def seed_inputs(ctx: RunContext) -> dict:
-    """The seed file's and schema's contents: editing a seed reruns the split and what follows."""
-    from seedfactory.seeds import resolve_seed_path
-    from seedfactory.util.files import file_digest
-
-    try:
-        path = resolve_seed_path(ctx.cfg.seeds.path)
-    except SeedFileError:
-        return {"seeds": None}  # the split stage reports it
-    schema = Path(ctx.cfg.seeds.schema_path) if ctx.cfg.seeds.schema_path else schema_next_to(path)
-    try:
-        cases = eval_source(ctx.cfg, path)
-    except SeedFileError:
-        cases = None
-    return {"seeds": file_digest(path), "schema": file_digest(schema) if schema and schema.is_file() else None,
-            "eval": [str(cases), file_digest(cases)] if cases else None}
+    """The seed, schema and eval files' contents: editing a seed reruns the split and what follows."""
+    return ctx.seed_set.digests()
 
 
 def review_inputs(ctx: RunContext) -> dict:
