@@ -16,7 +16,7 @@ from typing import Any
 from seedfactory.schemas import RejectLog, RunConfig, SeedExample, load_schema
 from seedfactory.schemas.config import ModelConfig
 from seedfactory.seedset import SeedSet
-from seedfactory.util.files import read_json, read_jsonl
+from seedfactory.util.files import read_jsonl
 from seedfactory.util.progress import Progress
 
 
