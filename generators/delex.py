@@ -1,0 +1,178 @@
+"""Delexicalised rewrites: new wording for a seed's text from a small teacher, grounded by
+construction. Code replaces the seed's output values in its text by slots (`{date}`, `{name}`); the
+teacher rewrites that slotted text in another style, told to keep every slot exactly once; a rewrite
+that keeps each slot exactly once, adds no other slot and keeps none of the seed's values becomes a
+layout. A target (a new object drawn for the seed) is then written into the layout, each value in
+one of the common written forms of its kind (validators/values.py `forms`), so the text states the
+target's values by construction, in words the seeds never used.
+
+    slotted = delexicalise(seed.input, seed.output, fields, kinds)        # str, or Unreadable(why)
+    reqs = rewrite_requests(slotted_by_seed, teacher, cfg, seed)          # [(request, seed id)]
+    layout = parse_rewrite(reply.text, slotted, seed.output)              # str, or Unreadable(why)
+    text = fill(layout, target.object, kinds, rng)
+
+Label fields (enums, booleans) are not slotted: the rewrite keeps the seed's meaning and the target
+keeps the seed's labels, so a label stays supported by the words that carried it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from seedfactory.schemas import GenerationRequest, Message, Sampling
+from seedfactory.schemas.config import GenerateConfig, ModelConfig
+from seedfactory.validators.values import is_stated, mentions
+
+SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+STRATEGY = "output_first:rewrite"
+
+REWRITE_SYSTEM = ("You rewrite short texts for a dataset. Words in curly braces, like {name}, are placeholders: "
+                  "copy each placeholder exactly as written, once, and never fill it in. Change the wording, the "
+                  "order and the layout; keep the meaning.")
+# Styles name a register or a shape of text, never a domain: they apply to any seed set.
+STYLES = ["a shorter version", "a more formal version", "a casual, friendly version", "a version in one long sentence",
+          "a version with each detail on its own line", "a version that gives the details in another order",
+          "a polite version that starts with a greeting", "a brief, direct version"]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """Why a text could not be slotted or a rewrite was not kept."""
+
+    why: str
+
+
+def _kind(kinds: dict | None, name: str) -> str | None:
+    fk = (kinds or {}).get(name)
+    return getattr(fk, "kind", fk)
+
+
+def _mentions(value, text: str, kind: str | None):
+    try:
+        return mentions(value, text, kind=kind) if kind else mentions(value, text)
+    except TypeError:  # a finder without kinds
+        return mentions(value, text)
+
+
+def _stated(value, text: str, kind: str | None) -> bool:
+    try:
+        return is_stated(value, text, kind=kind) if kind else is_stated(value, text)
+    except TypeError:
+        return is_stated(value, text)
+
+
+def delexicalise(text: str, output: dict, fields: list[str], kinds: dict | None = None) -> str | Unreadable:
+    """The text with every mention of each field's value replaced by `{field}`; Unreadable naming the
+    first value the finder cannot locate (or two fields claiming one span)."""
+    spans: list[tuple[int, int, str]] = []
+    for name in fields:
+        value = output.get(name)
+        if value is None:
+            continue
+        found = _mentions(value, text, _kind(kinds, name))
+        if not found:
+            return Unreadable(f"{name}={value!r} not found in its text")
+        spans += [(m.start, m.end, name) for m in found]
+    spans.sort()
+    for (a1, b1, n1), (a2, b2, n2) in zip(spans, spans[1:]):
+        if a2 < b1 and n1 != n2:
+            return Unreadable(f"{n1} and {n2} are read from one span ({text[a1:b1]!r})")
+    out, pos = [], 0
+    for a, b, name in spans:
+        if a < pos:
+            continue
+        out.append(text[pos:a] + "{" + name + "}")
+        pos = b
+    if SLOT.search(text):
+        return Unreadable("the text already holds {braces}")
+    return "".join(out) + text[pos:]
+
+
+def rewrite_requests(slotted: dict[str, str], teacher: ModelConfig, cfg: GenerateConfig, seed: int,
+                     per_seed: int) -> list[tuple[GenerationRequest, str]]:
+    """`per_seed` sampled rewrite requests for each slotted seed text (seed id -> text), styles in turn.
+    The list depends on the seeds only, not on `num_tasks`, so a dry run's requests are the real run's."""
+    out = []
+    for sid, text in sorted(slotted.items()):
+        for j in range(per_seed):
+            style = STYLES[(j + len(out)) % len(STYLES)]
+            slots = ", ".join(dict.fromkeys(SLOT.findall(text)))
+            user = (f"Rewrite this text as {style}. Keep the placeholders {slots} exactly as written, once each.\n\n"
+                    f"{text}")
+            out.append((GenerationRequest(
+                model=teacher.model, purpose="rewrite",
+                messages=[Message(role="system", content=REWRITE_SYSTEM), Message(role="user", content=user)],
+                sampling=Sampling(temperature=cfg.task_temperature, top_p=teacher.top_p,
+                                  max_tokens=min(teacher.max_tokens, max(64, len(text) // 2)),
+                                  seed=(seed * 7919 + j * 104729 + len(out)) % 2**31)), sid))
+    return out
+
+
+def parse_rewrite(text: str, slotted: str, seed_output: dict, kinds: dict | None = None) -> str | Unreadable:
+    """A rewrite kept as a layout: each slot of the source exactly once, no other slot, none of the seed's
+    slotted values written out, and not the source itself."""
+    text = text.strip().strip('"').strip()
+    want = set(SLOT.findall(slotted))
+    got = SLOT.findall(text)
+    if set(got) - want:
+        return Unreadable(f"adds placeholders {sorted(set(got) - want)}")
+    missing = sorted(want - set(got))
+    if missing:
+        return Unreadable(f"drops placeholders {missing}")
+    twice = sorted({g for g in got if got.count(g) > 1})
+    if twice:
+        return Unreadable(f"repeats placeholders {twice}")
+    if " ".join(text.split()).casefold() == " ".join(slotted.split()).casefold():
+        return Unreadable("the source text unchanged")
+    bare = SLOT.sub(" ", text)
+    for name in want:
+        value = seed_output.get(name)
+        if value is not None and _stated(value, bare, _kind(kinds, name)):
+            return Unreadable(f"writes out the seed's {name} value")
+    if any(c in bare for c in "{}"):
+        return Unreadable("stray braces")
+    return text
+
+
+def written_form(value, kind: str | None, rng: random.Random) -> str:
+    """One common written form of a value of its kind (the finder reads it back), chosen by rng."""
+    if isinstance(value, str) and kind in (None, "span", "person", "organisation", "place", "code", "email", "url",
+                                           "label"):
+        return value
+    try:
+        from seedfactory.validators.values import forms
+    except ImportError:
+        forms = None
+    options = []
+    if forms is not None and kind:
+        try:
+            options = [f for f in forms(value, kind) if _stated(value, f, kind)]
+        except (TypeError, ValueError, KeyError):
+            options = []
+    if options:
+        return rng.choice(options)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def fill(layout: str, output: dict, kinds: dict | None, rng: random.Random) -> str | Unreadable:
+    """The layout with each slot written as the target's value in a form of its kind; Unreadable when a
+    slot's value is null or the filled text does not state a value (the finder reads it back)."""
+    chosen: dict[str, str] = {}
+
+    def one(m: re.Match) -> str:
+        name = m.group(1)
+        if name not in chosen:
+            chosen[name] = written_form(output.get(name), _kind(kinds, name), rng)
+        return chosen[name]
+
+    if any(output.get(n) is None for n in SLOT.findall(layout)):
+        return Unreadable("a slot whose target value is null")
+    text = SLOT.sub(one, layout)
+    for name in chosen:
+        if not _stated(output[name], text, _kind(kinds, name)):
+            return Unreadable(f"{name}={output[name]!r} written as {chosen[name]!r} is not read back")
+    return text
