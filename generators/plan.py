@@ -61,6 +61,7 @@ class Env:
     schema: dict | None = None
     personas: list[str] = field(default_factory=list)
     kinds: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)  # figures a strategy reports for the stage's stats
 
     def part(self, plan: Plan) -> GenerateConfig:
         """The generate config with `num_tasks` set to this strategy's share."""

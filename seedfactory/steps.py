@@ -82,7 +82,7 @@ def generate(ctx: RunContext) -> dict:
     return {"in": len(seeds), "strategy": mix, "personas": env.personas, "tasks": len(drafts),
             "tasks_by_strategy": dict(Counter(d.strategy for d in drafts)),
             "rows_by_strategy": dict(Counter(r.lineage.strategy for r in rows)), "kept_by": lineage_counts(rows),
-            "out": len(rows), **backend.stats(since=before)}
+            "out": len(rows), **env.notes, **backend.stats(since=before)}
 
 
 def baseline(ctx: RunContext) -> dict:

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from seedfactory.generators import input_variation, output_first
+from seedfactory.generators import input_variation, targets, template
 from seedfactory.generators.fake import FakeBackend
 from seedfactory.generators.plan import Env
 from seedfactory.generators.strategies import choose, write_tasks
@@ -41,15 +41,15 @@ def test_targets_are_valid_varied_and_templates_state_every_new_value(invoices):
 
     seeds, schema = invoices
     names = {"vendor": ["Oakfield Bakery", "Casa Verde SRL", "Nordlicht Papier GmbH"]}
-    targets = output_first.draw_targets(seeds, schema, 44, 3, names)
+    drawn = targets.draw_targets(seeds, schema, 44, 3, names)
     by_id = {s.id: s for s in seeds}
     made = 0
-    for t in targets:
+    for t in drawn:
         jsonschema.validate(t.object, schema)
         base = by_id[t.base_id].output
         if base["total"]:  # the factor keeps the tax/total ratio of the base seed
             assert t.object["total"] == pytest.approx(base["total"] * t.factor, abs=0.6)
-        text = output_first.template_text(by_id[t.base_id], t)
+        text = template.template_text(by_id[t.base_id], t)
         if text is None:
             continue
         made += 1
@@ -58,7 +58,7 @@ def test_targets_are_valid_varied_and_templates_state_every_new_value(invoices):
             if isinstance(base[field], str) and not base[field].isdigit():
                 assert not is_stated(base[field], text)  # the seed's value is gone
     assert made >= 15
-    assert len({json.dumps(t.object, sort_keys=True) for t in targets}) == len(targets)
+    assert len({json.dumps(t.object, sort_keys=True) for t in drawn}) == len(drawn)
 
 
 def test_template_keeps_the_seed_layout_and_writes_values_its_way():
@@ -66,9 +66,9 @@ def test_template_keeps_the_seed_layout_and_writes_values_its_way():
                     "Netto 1.250,00 EUR\nKrämer Druck GmbH",
                     output={"vendor": "Krämer Druck GmbH", "number": "RE-2024-0193", "date": "2024-03-14",
                             "total": 1487.5})
-    t = output_first.Target({"vendor": "Oakfield Bakery", "number": "RE-2031-7741", "date": "2025-01-09",
+    t = targets.Target({"vendor": "Oakfield Bakery", "number": "RE-2031-7741", "date": "2025-01-09",
                              "total": 2975.0}, "x", 2.0, ["vendor", "number", "date", "total"])
-    assert output_first.template_text(s, t) == ("Rechnung RE-2031-7741 vom 09.01.2025\nGesamt: 2.975,00 EUR\n"
+    assert template.template_text(s, t) == ("Rechnung RE-2031-7741 vom 09.01.2025\nGesamt: 2.975,00 EUR\n"
                                                 "Netto 2.500,00 EUR\nOakfield Bakery")  # net scaled too
 
 
@@ -76,8 +76,8 @@ def test_proposed_names_are_shape_checked_and_recombined_names_are_new():
     examples = ["Krämer Druck GmbH", "Alpenblick Software AG", "Maple Ridge Office Supply"]
     texts = [json.dumps({"values": ["Nordlicht Papier GmbH", "vendor:vendor:joy", "Vendor 8. SEMI 2018-10-31",
                                     "x", "Krämer Druck GmbH", "oakfield bakery"]})]
-    assert output_first.parse_names(texts, examples) == ["Nordlicht Papier GmbH"]
-    made = output_first.recombine_names(examples, random.Random(0), 10)
+    assert targets.parse_names(texts, examples) == ["Nordlicht Papier GmbH"]
+    made = targets.recombine_names(examples, random.Random(0), 10)
     assert made and not set(made) & set(examples)
     assert all(m.split()[0] in {"Krämer", "Alpenblick", "Maple"} for m in made)
 
@@ -95,7 +95,7 @@ def test_ungrounded_teacher_texts_leave_before_they_are_answered(invoices):
         raise AssertionError(req.purpose)
 
     rejects = RejectLog("generate")
-    cfg = GenerateConfig(num_tasks=8, texts_per_target=2)
+    cfg = GenerateConfig(num_tasks=8, texts_per_target=2, rewrites_per_seed=0)
     env = Env(FakeBackend(responder=teacher).generate, ModelConfig(), cfg, 0, rejects, schema)
     tasks = write_tasks({"output_first": 1.0}, seeds, env)
     assert tasks and all(t.strategy == "output_first:template" and t.target for t in tasks)

@@ -1,0 +1,185 @@
+"""Targets for output-first generation: new output objects drawn from the seeds, each valid under the
+schema, with where it came from (its base seed) and which values changed.
+
+Target i is drawn with its own random stream, so the first k targets are the same whatever `n`:
+a `--dry-run` sample of k tasks is the start of the real run, and the real run finds it cached.
+
+    targets = prefix_stable_targets(seeds, schema, name_fields, ask, teacher, cfg, seed)
+    targets = draw_targets(seeds, schema, n=64, seed=0, names={"vendor": [...]})
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from seedfactory.generators.plan import Ask
+from seedfactory.schemas import GenerationRequest, Message, Sampling, SeedExample
+from seedfactory.schemas.config import GenerateConfig, ModelConfig
+from seedfactory.validators.quality import span_fields
+from seedfactory.validators.values import value_kind
+
+NAME_BLOCK = 16  # targets per teacher name request: block b draws names from requests 0..max(1, b)
+
+
+@dataclass
+class Target:
+    object: dict
+    base_id: str
+    factor: float
+    changed: list[str] = field(default_factory=list)  # span fields whose value differs from the base
+    templatable: bool = True  # only span values changed: the base seed's text can carry it
+
+
+def _is_id(values: list[str]) -> bool:
+    """Id-like fields (invoice numbers, codes) hold digits in most values; names do not."""
+    return sum(any(c.isdigit() for c in v) for v in values) >= max(1, len(values) // 2)
+
+
+def redraw_id(value: str, rng: random.Random) -> str:
+    """Same shape, new digits: 'RE-2024-0193' -> 'RE-2024-7741'; a leading digit stays non-zero."""
+    out = []
+    for i, ch in enumerate(value):
+        if ch.isdigit():
+            first = i == 0 or not value[i - 1].isdigit()
+            out.append(str(rng.randint(1 if first and ch != "0" else 0, 9)))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def name_request(field_name: str, examples: list[str], teacher: ModelConfig, cfg: GenerateConfig,
+                 i: int) -> GenerationRequest:
+    """Ask for new values of a name-like field, as a JSON list, under guided decoding."""
+    longest = max(len(v) for v in examples)
+    schema = {"type": "object", "properties": {"values": {
+        "type": "array", "minItems": 3, "maxItems": 8,
+        "items": {"type": "string", "minLength": 2, "maxLength": min(80, 2 * longest)}}},
+        "required": ["values"], "additionalProperties": False}
+    shown = "\n".join(f"- {v}" for v in examples)
+    user = (f"Examples of `{field_name}` values:\n{shown}\n\nWrite 8 new `{field_name}` values of the same kind, "
+            "all different from the examples and from each other. Reply as JSON: {\"values\": [...]}.")
+    return GenerationRequest(model=teacher.model, purpose="names", response_schema=schema,
+                             messages=[Message(role="user", content=user)],
+                             sampling=Sampling(temperature=cfg.task_temperature, top_p=teacher.top_p,
+                                               max_tokens=384, seed=i))
+
+
+def parse_names(texts: list[str], examples: list[str]) -> list[str]:
+    """Usable proposed names: shaped like the seeds' values (length, word count, digits only if the
+    seeds have some), not a seed's value, no debris or field labels."""
+    seen = {e.casefold() for e in examples}
+    lo, hi = min(len(e) for e in examples) // 2, max(len(e) for e in examples) * 3 // 2
+    max_words = max(len(e.split()) for e in examples) + 1
+    digits = any(c.isdigit() for e in examples for c in e)
+    out: list[str] = []
+    for text in texts:
+        try:
+            values = json.loads(text).get("values", [])
+        except (json.JSONDecodeError, AttributeError):
+            continue
+        for v in values:
+            v = " ".join(str(v).split())
+            ok = (lo <= len(v) <= hi and len(v.split()) <= max_words and any(c.isalpha() for c in v)
+                  and (digits or not any(c.isdigit() for c in v)) and not any(c in v for c in "{}<>[]:|=_")
+                  and v.casefold() not in seen and v[0].isupper())
+            if ok:
+                seen.add(v.casefold())
+                out.append(v)
+    return out
+
+
+def recombine_names(examples: list[str], rng: random.Random, n: int) -> list[str]:
+    """New names from the seeds' own parts: the first word of one value with the rest of another
+    ("Krämer" + "Office Supply"), never a seed's value. Plausible in shape, and varied."""
+    parts = [e.split() for e in examples if len(e.split()) >= 2]
+    heads = sorted({p[0] for p in parts})
+    tails = sorted({" ".join(p[1:]) for p in parts})
+    seen = {e.casefold() for e in examples}
+    # an all-caps head goes with an all-caps tail, so a name reads as one style
+    combos = [f"{h} {t}" for h in heads for t in tails
+              if f"{h} {t}".casefold() not in seen and (h.isupper() == t.replace("&", "").isupper())]
+    rng.shuffle(combos)
+    return combos[:n]
+
+
+def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str,
+                 names: dict[str, list[str]], edge_rate: float = 0.1, start: int = 0) -> list[Target]:
+    """Targets `start` .. `start + n - 1`, each from a base seed (taken in turn) with new span values,
+    target i drawn with its own `random.Random(f"{seed}:target:{i}")` (prefix-stable in i)."""
+    bases = [s for s in seeds if isinstance(s.output, dict)]
+    outputs = [s.output for s in bases]
+    spans = span_fields(schema, outputs)
+    props = schema.get("properties", {})
+    id_fields = {f for f in spans if value_kind(outputs[0].get(f) or "") == "string"
+                 and _is_id([o[f] for o in outputs if isinstance(o.get(f), str)])}
+    targets = []
+    for i in range(start, start + n):
+        rng = random.Random(f"{seed}:target:{i}")
+        base = bases[i % len(bases)]
+        obj, factor = dict(base.output), round(rng.uniform(0.25, 4.0), 3)
+        t = Target(obj, base.id, factor)
+        for name in spans:
+            value = obj.get(name)
+            kind = value_kind(value)
+            if kind == "number":  # integers stay integers: a text may write them without decimals
+                obj[name] = (round(value * factor) if isinstance(value, int) else round(value * factor, 2)) if value \
+                    else value
+            elif kind == "date":
+                obj[name] = (date.fromisoformat(value) + timedelta(days=rng.randint(-500, 500))).isoformat()
+            elif kind == "string" and name in id_fields:
+                obj[name] = redraw_id(value, rng)
+            elif kind == "string" and names.get(name):
+                obj[name] = rng.choice(names[name])
+            if obj.get(name) != value:
+                t.changed.append(name)
+        # Edge cases the seeds rarely show: another enum value, a null where the schema allows one.
+        for name, prop in props.items():
+            if rng.random() >= edge_rate:
+                continue
+            if "enum" in prop:
+                obj[name] = rng.choice(prop["enum"])
+            elif "null" in (prop.get("type") if isinstance(prop.get("type"), list) else [prop.get("type")]):
+                obj[name] = None
+            else:
+                continue  # no edge case for this field: its drawn value stands, and the seed's text can carry it
+            if obj[name] != base.output.get(name):
+                t.templatable = False
+        if any(obj.get(f) == base.output.get(f) and base.output.get(f) is not None for f in spans
+               if value_kind(base.output.get(f)) == "string" and f not in id_fields):
+            t.templatable = False  # a name the teacher could not replace would copy the seed's
+        targets.append(t)
+    return targets
+
+
+def name_fields_of(schema: dict, outputs: list[dict], kinds: dict | None = None) -> list[str]:
+    """Span fields whose values are names (strings that are not ids): the teacher proposes new ones."""
+    return [f for f in span_fields(schema, outputs)
+            if all(isinstance(o.get(f), str) for o in outputs if o.get(f) is not None)
+            and not _is_id([o[f] for o in outputs if o.get(f)])]
+
+
+def prefix_stable_targets(seeds: list[SeedExample], schema: dict, name_fields: list[str], ask: Ask,
+                          teacher: ModelConfig, cfg: GenerateConfig, seed: int, kinds: dict | None = None
+                          ) -> list[Target]:
+    """`num_tasks` targets whose first k are the same for any `num_tasks` >= k (see output_first's doc):
+    the b-th block of NAME_BLOCK targets draws its names from name requests 0..max(1, b) and the first
+    NAME_BLOCK * (b + 1) recombined names, never from requests a shorter run would not send."""
+    outputs = [s.output for s in seeds if isinstance(s.output, dict)]
+    blocks = -(-cfg.num_tasks // NAME_BLOCK)
+    examples, proposals, recombined = {}, {}, {}
+    for f in name_fields:
+        examples[f] = sorted({o[f] for o in outputs if o.get(f)})
+        reqs = [name_request(f, random.Random(f"{seed}:{f}:{i}").sample(examples[f], min(5, len(examples[f]))),
+                                teacher, cfg, seed * 1000 + i) for i in range(max(2, blocks))]
+        proposals[f] = [r.text if r.error is None else "" for r in ask(reqs)]
+        recombined[f] = recombine_names(examples[f], random.Random(f"{seed}:names:{f}"), NAME_BLOCK * blocks)
+    targets = []
+    for b in range(blocks):
+        names = {f: parse_names(proposals[f][: max(2, b + 1)], examples[f])
+                 + recombined[f][: NAME_BLOCK * (b + 1)] for f in name_fields}
+        n = min(NAME_BLOCK, cfg.num_tasks - b * NAME_BLOCK)
+        targets += draw_targets(seeds, schema, n, f"{seed}:targets", names, start=b * NAME_BLOCK)
+    return targets
