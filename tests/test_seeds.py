@@ -88,7 +88,8 @@ def test_schema_set_and_its_eval_cases_follow_the_schema(name):
     seed_path = _bundled(name)
     schema_file = schema_next_to(seed_path)
     assert schema_file is not None, f"{name}: no {name}.schema.json beside the seeds"
-    schema, props = load_schema(schema_file), load_schema(schema_file)["properties"]
+    schema = load_schema(schema_file)
+    props = schema["properties"]
     assert schema["additionalProperties"] is False and set(schema["required"]) == set(props)
     assert all(p.get("description") for p in props.values()), "every field says what it holds"
     # The format checker reads "date" as a real calendar day (2027-02-30 fails) and "email" as an address.
