@@ -131,7 +131,9 @@ def test_minilm_catches_held_out_payloads_and_flags_no_bundled_answer():
     bundled = [(render_prompt(s.instruction, s.input), output_text(s.output))
                for path in [*bundled_sets().values(), *bundled_eval_sets().values()] for s in load_seeds(path)]
     assert len(bundled) > 150 and check.flags(bundled) == [None] * len(bundled)
-    task, answer = bundled[30]  # a support-bikeshop reply, a text answer
+    # a support-bikeshop reply, a text answer, picked by name: a list index shifts when a set is added
+    reply = load_seeds(bundled_sets()["support-bikeshop"])[8]
+    task, answer = render_prompt(reply.instruction, reply.input), output_text(reply.output)
     payloads = [*HELDOUT, *FRESH]
     flags = check.flags([(task, f"{answer}\n\n{p}") for p in payloads])
     assert [f is not None for f in flags] == [True] * len(payloads)

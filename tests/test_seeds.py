@@ -7,11 +7,19 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from jsonschema import FormatChecker
 
 from seedfactory.schemas import SeedFileError, load_schema, load_seeds, schema_next_to
 from seedfactory.seeds import SEEDS_DIR, bundled_eval_sets, bundled_sets, resolve_seed_path
 
-EXPECTED_SETS = {"invoice-fields", "support-bikeshop", "clause-classify"}
+# Seed sets whose outputs are JSON objects checked against `<name>.schema.json`: one per domain, so
+# that nothing in the code is shaped by one of them (issue 21).
+SCHEMA_SETS = ["invoice-fields", "appointment-requests", "ticket-triage", "product-listings", "bank-transactions",
+               "contact-details", "recipes", "job-posts", "medication-instructions"]
+# Written on a parallel branch: until it is merged their files are missing and their cases skip.
+# Only these may be missing; delete this set once they are in.
+AWAITING_MERGE = {"contact-details", "recipes", "job-posts", "medication-instructions"}
+EXPECTED_SETS = {"support-bikeshop", "clause-classify", *SCHEMA_SETS}
 CLAUSE_LABELS = {"rent", "deposit", "term", "termination", "repairs", "assignment", "insurance", "use",
                  "disputes"}
 
@@ -21,16 +29,24 @@ def _load(path: Path):
     return load_seeds(path, load_schema(schema_file) if schema_file else None)
 
 
+def _bundled(name: str) -> Path:
+    """The bundled seed file of `name`; a skip only for a set of AWAITING_MERGE that is not there yet."""
+    sets = bundled_sets()
+    if name not in sets and name in AWAITING_MERGE:
+        pytest.skip(f"{name}: its files come with another branch, not merged yet")
+    return sets[name]
+
+
 def test_bundled_sets_are_found_by_name():
     sets = bundled_sets()
-    assert EXPECTED_SETS <= set(sets)
+    assert EXPECTED_SETS - set(sets) <= AWAITING_MERGE
     assert all(p.parent == SEEDS_DIR and p.stem == name for name, p in sets.items())
     assert sets["clause-classify"].suffix == ".yaml"  # the YAML reader is exercised by a real set
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_SETS))
 def test_bundled_set_loads(name):
-    seeds = _load(bundled_sets()[name])
+    seeds = _load(_bundled(name))
     assert 10 <= len(seeds) <= 30
     ids = [s.id for s in seeds]
     assert len(set(ids)) == len(ids)
@@ -62,6 +78,45 @@ def test_invoice_outputs_follow_the_schema():
     assert len({s.output["currency"] for s in seeds}) >= 5
 
 
+def _free_text(prop: dict) -> bool:
+    """A string field with no enum, format or pattern: a name or span the text must state verbatim."""
+    return not {"enum", "format", "pattern"} & set(prop)
+
+
+@pytest.mark.parametrize("name", SCHEMA_SETS)
+def test_schema_set_and_its_eval_cases_follow_the_schema(name):
+    seed_path = _bundled(name)
+    schema_file = schema_next_to(seed_path)
+    assert schema_file is not None, f"{name}: no {name}.schema.json beside the seeds"
+    schema = load_schema(schema_file)
+    props = schema["properties"]
+    assert schema["additionalProperties"] is False and set(schema["required"]) == set(props)
+    assert all(p.get("description") for p in props.values()), "every field says what it holds"
+    # The format checker reads "date" as a real calendar day (2027-02-30 fails) and "email" as an address.
+    validator = jsonschema.Draft202012Validator(schema, format_checker=FormatChecker())
+    seeds, cases = load_seeds(seed_path), load_seeds(bundled_eval_sets()[name])  # unchecked: list every error
+    assert len(seeds) >= 12 and len(cases) >= 40
+    ids = [r.id for r in [*seeds, *cases]]
+    assert len(set(ids)) == len(ids), "ids are unique across the seeds and their eval cases"
+    assert not {c.input.strip() for c in cases} & {s.input.strip() for s in seeds}
+    for r in [*seeds, *cases]:
+        assert isinstance(r.output, dict) and len(r.input) < 400, r.id
+        assert [e.message for e in validator.iter_errors(r.output)] == [], r.id
+        assert list(r.output) == list(props), f"{r.id}: keys in schema order"
+        for key, value in r.output.items():
+            if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\d", value):
+                datetime.date.fromisoformat(value)  # a pattern alone lets 2027-02-31 through
+            if isinstance(value, str) and _free_text(props[key]):
+                assert value in r.input, f"{r.id}: {key}={value!r} is not written in the input"
+    # Every label is taught and measured somewhere, and every nullable field has its null cases.
+    for key, prop in props.items():
+        for label in prop.get("enum", []):
+            assert any(r.output[key] == label for r in [*seeds, *cases]), f"{name}: {key}={label!r} never used"
+        if "null" in prop.get("type", []):
+            assert any(s.output[key] is None for s in seeds), f"{name}: no seed with {key}=null"
+            assert any(c.output[key] is None for c in cases), f"{name}: no eval case with {key}=null"
+
+
 def test_support_replies_are_short():
     for s in load_seeds(bundled_sets()["support-bikeshop"]):
         assert isinstance(s.output, str)
@@ -78,18 +133,20 @@ def test_clause_outputs_are_label_and_reason():
 
 def test_readme_table_lists_every_bundled_set():
     readme = (SEEDS_DIR / "README.md").read_text()
-    for name in bundled_sets():
+    for name in {*bundled_sets(), *EXPECTED_SETS}:
         assert f"`{name}`" in readme
+    for path in bundled_eval_sets().values():
+        assert f"`{path.name}`" in readme, "the evaluation files table names every eval file"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_SETS))
 def test_bundled_eval_set_is_separate_from_its_seeds(name):
     """`<name>.eval.*` holds cases written only to measure the student: never a seed set, no seed copied."""
-    evals = bundled_eval_sets()
+    seed_path, evals = _bundled(name), bundled_eval_sets()
     assert name in evals and f"{name}.eval" not in bundled_sets()
     schema_file = SEEDS_DIR / f"{name}.schema.json"
     schema = load_schema(schema_file) if schema_file.is_file() else None
-    seeds, cases = load_seeds(bundled_sets()[name], schema), load_seeds(evals[name], schema)
+    seeds, cases = load_seeds(seed_path, schema), load_seeds(evals[name], schema)
     assert len(cases) >= 40
     assert not {c.id for c in cases} & {s.id for s in seeds}
     assert not {c.input.strip() for c in cases} & {s.input.strip() for s in seeds}
