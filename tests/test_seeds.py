@@ -16,9 +16,6 @@ from seedfactory.seeds import SEEDS_DIR, bundled_eval_sets, bundled_sets, resolv
 # that nothing in the code is shaped by one of them (issue 21).
 SCHEMA_SETS = ["invoice-fields", "appointment-requests", "ticket-triage", "product-listings", "bank-transactions",
                "contact-details", "recipes", "job-posts", "medication-instructions"]
-# Written on a parallel branch: until it is merged their files are missing and their cases skip.
-# Only these may be missing; delete this set once they are in.
-AWAITING_MERGE = {"contact-details", "recipes", "job-posts", "medication-instructions"}
 EXPECTED_SETS = {"support-bikeshop", "clause-classify", *SCHEMA_SETS}
 CLAUSE_LABELS = {"rent", "deposit", "term", "termination", "repairs", "assignment", "insurance", "use",
                  "disputes"}
@@ -30,16 +27,13 @@ def _load(path: Path):
 
 
 def _bundled(name: str) -> Path:
-    """The bundled seed file of `name`; a skip only for a set of AWAITING_MERGE that is not there yet."""
-    sets = bundled_sets()
-    if name not in sets and name in AWAITING_MERGE:
-        pytest.skip(f"{name}: its files come with another branch, not merged yet")
-    return sets[name]
+    """The bundled seed file of `name`."""
+    return bundled_sets()[name]
 
 
 def test_bundled_sets_are_found_by_name():
     sets = bundled_sets()
-    assert EXPECTED_SETS - set(sets) <= AWAITING_MERGE
+    assert EXPECTED_SETS <= set(sets)
     assert all(p.parent == SEEDS_DIR and p.stem == name for name, p in sets.items())
     assert sets["clause-classify"].suffix == ".yaml"  # the YAML reader is exercised by a real set
 
