@@ -24,7 +24,7 @@ import os
 import sys
 from pathlib import Path
 
-from seedfactory.schemas import load_config, load_schema
+from seedfactory.schemas import RunConfig, load_config, load_schema
 from seedfactory.schemas.config import config_help
 from seedfactory.steps import STAGES
 from seedfactory.util.errors import SeedfactoryError
@@ -86,9 +86,16 @@ def runs_command(args) -> int:
     return 0
 
 
+def open_store(queue: Path, schema: dict | None, cfg: RunConfig):
+    """The review queue with the run's lease length and overlap share."""
+    from seedfactory.review import ReviewStore
+
+    return ReviewStore(queue, schema=schema, overlap=cfg.review.overlap, lease_minutes=cfg.review.lease_minutes)
+
+
 def review_command(args) -> int:
     """`seedfactory review RUN_DIR ...`: the run's own config sets leases and overlap."""
-    from seedfactory.review import ReviewError, ReviewStore
+    from seedfactory.review import ReviewError
     from seedfactory.review.exchange import export_jsonl, import_jsonl
 
     queue = args.run_dir / "review" / "queue.sqlite"
@@ -97,8 +104,7 @@ def review_command(args) -> int:
     schema_file = args.run_dir / "split" / "schema.json"
     schema = load_schema(schema_file) if schema_file.is_file() else None
     config = args.run_dir / "config.yaml"
-    cfg = load_config(config if config.is_file() else None).review
-    with ReviewStore(queue, schema=schema, overlap=cfg.overlap, lease_minutes=cfg.lease_minutes) as store:
+    with open_store(queue, schema, load_config(config if config.is_file() else None)) as store:
         if args.add_reviewer:
             token = store.add_reviewer(args.add_reviewer)
             print(f"reviewer {args.add_reviewer}: token {token}\n(shown once; only its hash is kept)")
