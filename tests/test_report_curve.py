@@ -54,6 +54,10 @@ def chart(html: str, label: str) -> str:
     return svg
 
 
+def xticks(svg: str) -> list[str]:
+    return re.findall(r'<text class="tick" x="[\d.]+" y="219" text-anchor="middle">([^<]*)</text>', svg)
+
+
 def points(svg: str) -> list[tuple[str, float, float]]:
     """(series, x, y) of every dot, read back from the dots' tooltips."""
     found = re.findall(r"<title>(.*?) @ ([-\d.]+): ([-\d.e]+)</title>", svg)
@@ -67,9 +71,10 @@ def test_the_learning_curve_plots_heldout_against_step_and_each_phase_loss(tmp_p
     html = training(run)
     assert "No learning curve" not in html
     held = chart(html, "held-out field_exact_match by training step (SFT, then preference)")
-    # SFT checkpoints at 0, 2, 4; the preference phase's step 2 lands at 4 + 2 on the shared axis
+    # SFT checkpoints at 0, 2, 4; the preference phase starts from SFT's last (4) and its step 2 is 4 + 2
     assert points(held) == [("SFT held-out", 0, 0.1), ("SFT held-out", 2, 0.4), ("SFT held-out", 4, 0.55),
-                            ("ORPO held-out", 6, 0.5)]
+                            ("ORPO held-out", 4, 0.55), ("ORPO held-out", 6, 0.5)]
+    assert xticks(held) == ["0", "2", "4", "6"]
     assert held.count("<polyline") == 2
     losses = [points(svg) for label, svg in charts(html) if label == "loss by step"]
     assert losses == [[("SFT loss", i, v) for i, v in enumerate(SFT_LOSSES, 1)],
@@ -99,8 +104,10 @@ def test_rounds_are_plotted_round_over_round(tmp_path):
         write_json(folder / "round.json", {"round": n, "date": "2026-12-07T10:00:00", "from": "base", "rows": 8,
                                            "new_rows": 8, "replayed": 0})
         write_json(folder / "eval.json", ev)
-    assert sorted(points(chart(training(Run(path)), "metric by training round"))) == [
+    rounds = chart(training(Run(path)), "metric by training round")
+    assert sorted(points(rounds)) == [
         ("after", 1, 0.5), ("after", 2, 0.6), ("before", 1, 0.1), ("before", 2, 0.5), ("old cases after", 2, 0.45)]
+    assert xticks(rounds) == ["1", "2"]  # rounds are counted: no tick at 1.5
     (path / "train" / "rounds" / "2" / "round.json").unlink()  # one round: the eval section's table says it all
     assert "metric by training round" not in dict(charts(training(Run(path))))
 

@@ -148,6 +148,10 @@ def learning_curve(run: Run) -> Curve | None:
             metric = metric or r.get("metric")
         if r.get("loss") is not None:
             loss.setdefault(phase, []).append((step, r["loss"]))
+    sft_end = [p for p in heldout.get("sft", []) if p[0] == offset]
+    for phase in heldout:  # the preference phase starts from the SFT adapter: draw the line on from there
+        if phase != "sft" and sft_end and heldout[phase][0][0] > offset:
+            heldout[phase].insert(0, sft_end[0])
     return Curve(metric, heldout, loss, offset)
 
 

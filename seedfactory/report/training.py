@@ -31,9 +31,9 @@ def curve_charts(run: Run, curve: Curve) -> list[str]:
     if curve.heldout:
         series = {f"{_phase_name(run, p)} held-out": pts for p, pts in curve.heldout.items()}
         charts.append(line_chart(series, xlabel="training step (SFT, then preference)",
-                                 ylabel=f"held-out {curve.metric or 'score'}"))
+                                 ylabel=f"held-out {curve.metric or 'score'}", whole_x=True))
     for phase, pts in curve.loss.items():
-        charts.append(line_chart({f"{_phase_name(run, phase)} loss": pts}, xlabel="step", ylabel="loss"))
+        charts.append(line_chart({f"{_phase_name(run, phase)} loss": pts}, xlabel="step", ylabel="loss", whole_x=True))
     return charts
 
 
@@ -56,7 +56,8 @@ def learning(run: Run, ts: dict) -> str:
     parts.append(f'<div class="grid">{"".join(curve_charts(run, curve))}</div>')
     rounds = round_curve(run)
     if rounds:
-        parts.append("<h3>Round over round</h3>" + line_chart(rounds, xlabel="training round", ylabel="metric")
+        parts.append("<h3>Round over round</h3>" + line_chart(rounds, xlabel="training round", ylabel="metric",
+                                                         whole_x=True)
                      + '<p class="tag">After each round on its own eval set, before it (the adapter it continued '
                        "or the base), and after on the previous round's cases (below before is forgetting).</p>")
     return "".join(parts)
@@ -81,5 +82,5 @@ def training(run: Run) -> str:
     if _steps(dpo, "margin") or _steps(dpo, "accuracy"):  # rewards are in train/stats.json only
         parts.append("<h3>Preference rewards</h3>" + line_chart(
             {"reward margin": _steps(dpo, "margin"), "reward accuracy": _steps(dpo, "accuracy")},
-            xlabel="step", ylabel="value"))
+            xlabel="step", ylabel="value", whole_x=True))
     return "".join(parts)
