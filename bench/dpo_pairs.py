@@ -150,8 +150,9 @@ def one_run(run: Path, variants: list[str], work: Path, k: int, heldout: bool = 
     from seedfactory.schemas.config import TrainConfig
     from seedfactory.train.data import dpo_order, dpo_records
     from seedfactory.train.dpo import train_dpo
-    from seedfactory.train.evaluate import generate_answers, paired_difference, score_json
+    from seedfactory.train.evaluate import generate_answers, score_json
     from seedfactory.util.models import resolve_model
+    from seedfactory.util.stats import paired_difference
 
     conf = yaml.safe_load((run / "config.yaml").read_text())
     seed, schema = conf["seed"], json.loads((run / "split" / "schema.json").read_text())

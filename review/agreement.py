@@ -1,35 +1,22 @@
 """What the verdicts say about the data and the judge: defect-rate bound, training gate, kappa.
 
-    upper = wilson_upper(rejected=3, n=12)          # 95% upper bound on the rejected share
     gate_message(counts, max_defect_rate=0.2, min_reviewed=10)  # None, or why training must not start
-    cohen_kappa([("keep", "keep"), ("drop", "keep")])  # {"kappa": ..., "n": 2}
+    agreement(store.reviews(), store.verdicts(), judge_kept)    # kappa: judge vs reviewers, reviewer pairs
 
 For agreement a verdict is binary: `accepted` is keep; `rejected` and `edited` are drop (the
 reviewer did not take the output as written), compared with the judge's keep (the row reached the
 judge's SFT set) or drop. Between two reviewers of one overlap row the same mapping is used.
+The Wilson bound and kappa themselves are `seedfactory.util.stats` (shared with publish and the report).
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
-from collections.abc import Iterable
-
 from seedfactory.util.errors import SeedfactoryError
+from seedfactory.util.stats import cohen_kappa, wilson_upper
 
 
 class ReviewGateError(SeedfactoryError):
     """Training refused or waiting because of the review verdicts; the message says why."""
-
-
-def wilson_upper(rejected: int, n: int, z: float = 1.96) -> float:
-    """Upper end of the Wilson score interval for rejected / n (1.0 when nothing was reviewed)."""
-    if n == 0:
-        return 1.0
-    p = rejected / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return min(1.0, (centre + spread) / (1 + z * z / n))
 
 
 def gate_message(counts: dict[str, int], max_defect_rate: float | None, min_reviewed: int) -> str | None:
@@ -51,19 +38,6 @@ def gate_message(counts: dict[str, int], max_defect_rate: float | None, min_revi
 
 def keep_label(status: str) -> str:
     return "keep" if status == "accepted" else "drop"
-
-
-def cohen_kappa(pairs: Iterable[tuple[str, str]]) -> dict:
-    """Cohen's kappa of two raters' labels; kappa is None with no pairs or when chance agreement is 1."""
-    pairs = list(pairs)
-    n = len(pairs)
-    if n == 0:
-        return {"kappa": None, "n": 0, "agree": None}
-    observed = sum(a == b for a, b in pairs) / n
-    left, right = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
-    expected = sum(left[k] * right[k] for k in left) / (n * n)
-    kappa = None if expected == 1 else (observed - expected) / (1 - expected)
-    return {"kappa": None if kappa is None else round(kappa, 4), "n": n, "agree": round(observed, 4)}
 
 
 def agreement(reviews: list[dict], verdicts: dict[str, dict], judge_kept: set[str]) -> dict:

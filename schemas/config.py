@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from seedfactory.util.dotted import set_dotted
 from seedfactory.util.errors import SeedfactoryError
 from seedfactory.util.safe_input import load_yaml, read_text
 
@@ -237,17 +238,6 @@ class ConfigError(SeedfactoryError, ValueError):
 MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH = 1_000_000, 8
 
 
-def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
-    keys = dotted.split(".")
-    node = tree
-    for k in keys[:-1]:
-        child = node.setdefault(k, {})
-        if not isinstance(child, dict):
-            raise ConfigError(f"override {dotted}: {k} is not a section")
-        node = child
-    node[keys[-1]] = value
-
-
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> RunConfig:
     """YAML file (optional) + `a.b=value` overrides (values parsed as YAML) -> RunConfig."""
     tree: dict[str, Any] = {}
@@ -264,7 +254,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Ru
             raise ConfigError(f"override {item!r}: expected key=value")
         value = load_yaml(raw, f"override {key.strip()}", MAX_CONFIG_DEPTH, ConfigError,
                           "the config nesting limit") if raw != "" else ""
-        _set_dotted(tree, key.strip(), value)
+        set_dotted(tree, key.strip(), value, ConfigError)
     if overrides:
         where = f"{where} with overrides"
     try:

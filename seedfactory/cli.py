@@ -77,8 +77,7 @@ def runs_command(args) -> int:
     from seedfactory.train.rounds import list_rounds, rounds_table
 
     if not (args.run_dir / "config.yaml").is_file():
-        print(f"seedfactory: {args.run_dir}: not a run directory (no config.yaml)", file=sys.stderr)
-        return 2
+        raise SeedfactoryError(f"{args.run_dir}: not a run directory (no config.yaml)")
     rounds = list_rounds(args.run_dir / "train" / "rounds")
     if not rounds:
         print(f"{args.run_dir}: no training rounds yet")
@@ -131,7 +130,7 @@ def review_command(args) -> int:
 
 def kept_lines(stages: dict) -> list[str]:
     """The strategies' (and topics', personas') share of kept rows: candidates > validate > judge > publish."""
-    from seedfactory.report_sections import kept_rows
+    from seedfactory.report.reader import kept_rows
 
     lines = []
     for dim, rows in kept_rows(stages).items():
@@ -139,16 +138,6 @@ def kept_lines(stages: dict) -> list[str]:
         lines += [f"  {r[0][:60]:<60} {' > '.join('-' if n is None else str(n) for n in r[1:5])}  {r[5]:.1%}"
                   for r in rows]
     return lines
-
-
-def user_errors(command, args) -> int:
-    """Run a subcommand; a problem the user can fix prints one line and exits 2."""
-    try:
-        return command(args)
-    except (SeedfactoryError, FileNotFoundError) as e:
-        print("seedfactory: " + "; ".join(line.strip() for line in str(e).splitlines() if line.strip()),
-              file=sys.stderr)
-        return 2
 
 
 def summary(stats: dict, out: Path) -> str:
@@ -176,6 +165,64 @@ def summary(stats: dict, out: Path) -> str:
     return "\n".join(lines)
 
 
+def report_command(args) -> int:
+    from seedfactory.report import build_report
+
+    print(build_report(args.run_dir))
+    return 0
+
+
+def export_command(args) -> int:
+    from seedfactory.export import export_run
+
+    print(export_run(args.run_dir, args.format, args.quant, args.out))
+    return 0
+
+
+def keys_command(args) -> int:
+    print("\n".join(config_help()))
+    return 0
+
+
+def run_command(args) -> int:
+    config_path = None
+    overrides = list(args.args)
+    if overrides and "=" not in overrides[0]:
+        config_path = overrides.pop(0)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    cfg = load_config(config_path, overrides)
+    out = args.out or Path("runs") / Path(cfg.seeds.path).stem
+    if args.dry_run:
+        from seedfactory.dryrun import dry_run, render
+
+        print(render(dry_run(cfg, out, args.sample, progress=not args.no_progress)))
+        return 0
+    from seedfactory.pipeline import run
+
+    stats = run(cfg, out, progress=not args.no_progress, until=args.until)
+    print(summary(stats, out))
+    if "stopped" in stats:
+        print(f"seedfactory: stopped cleanly at the budget cap: {stats['stopped']}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _command(name: str):
+    """The function that runs subcommand `name` (tune and serve live in their own modules)."""
+    if name in ("tune", "serve"):
+        from seedfactory import serve, tune
+
+        return {"tune": tune.command, "serve": serve.command}[name]
+    return {"run": run_command, "keys": keys_command, "review": review_command, "runs": runs_command,
+            "report": report_command, "export": export_command}[name]
+
+
+# A user's mistake: our own error type (a bad key, a damaged file, a server outage, a refused
+# export), or a path the system refused (missing, not a folder, no permission, disk full).
+# Anything else is a bug and keeps its traceback.
+USER_ERRORS = (SeedfactoryError, OSError)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
@@ -186,66 +233,12 @@ def main(argv: list[str] | None = None) -> int:
             args.overrides = list(args.overrides) + extra
         else:
             args.args = list(args.args) + extra
-    if args.command == "keys":
-        print("\n".join(config_help()))
-        return 0
-    if args.command == "review":
-
-        try:
-            return review_command(args)
-        except (SeedfactoryError, OSError) as e:
-            print(f"seedfactory: {e}", file=sys.stderr)
-            return 2
-    if args.command == "runs":
-        return runs_command(args)
-    if args.command == "report":
-        from seedfactory.report import build_report
-
-        try:
-            print(build_report(args.run_dir))
-        except FileNotFoundError as e:
-            print(f"seedfactory: {e}", file=sys.stderr)
-            return 2
-        return 0
-    if args.command in ("tune", "serve"):
-        from seedfactory import serve, tune
-
-        return user_errors({"tune": tune.command, "serve": serve.command}[args.command], args)
-    if args.command == "export":
-        from seedfactory.export import export_run
-
-        try:
-            path = export_run(args.run_dir, args.format, args.quant, args.out)
-        except (SeedfactoryError, FileNotFoundError, ValueError) as e:
-            print(f"seedfactory: {e}", file=sys.stderr)
-            return 2
-        print(path)
-        return 0
-    config_path = None
-    overrides = list(args.args)
-    if overrides and "=" not in overrides[0]:
-        config_path = overrides.pop(0)
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        cfg = load_config(config_path, overrides)
-        out = args.out or Path("runs") / Path(cfg.seeds.path).stem
-        if args.dry_run:
-            from seedfactory.dryrun import dry_run, render
-
-            print(render(dry_run(cfg, out, args.sample, progress=not args.no_progress)))
-            return 0
-        from seedfactory.pipeline import run
-
-        stats = run(cfg, out, progress=not args.no_progress, until=args.until)
-    except SeedfactoryError as e:  # the user's to fix: one line, no traceback; anything else is a bug
+        return _command(args.command)(args)
+    except USER_ERRORS as e:  # one line, no traceback
         print("seedfactory: " + "; ".join(line.strip() for line in str(e).splitlines() if line.strip()),
               file=sys.stderr)
         return 2
-    print(summary(stats, out))
-    if "stopped" in stats:
-        print(f"seedfactory: stopped cleanly at the budget cap: {stats['stopped']}", file=sys.stderr)
-        return 3
-    return 0
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from seedfactory.context import RunContext
 from seedfactory.schemas.config import EvalConfig
 from seedfactory.util.files import read_json, read_jsonl_dicts, write_json, write_jsonl
 from seedfactory.util.progress import NO_PROGRESS, Progress
+from seedfactory.util.stats import bootstrap_ci, paired_difference
 
 
 def _judge_scorer(ctx: RunContext, prompts: list[str], refs: list[str],
@@ -95,7 +96,7 @@ def continual_report(ctx: RunContext, report: dict, per_case: dict, plan: dict, 
     before (the adapter it continued, or the base model) and after on this eval set, and, for a
     continued round, before and after on the eval cases of the round it continued (forgetting)."""
     from seedfactory.schemas import SeedExample
-    from seedfactory.train.evaluate import generate_answers, paired_difference
+    from seedfactory.train.evaluate import generate_answers
     from seedfactory.util.files import read_jsonl
 
     e, seed = ctx.cfg.eval, ctx.cfg.seed
@@ -152,7 +153,6 @@ def student_answers(model_dir: Path, systems: dict[str, Path | None], prompts: l
 
 def evaluate_run(ctx: RunContext) -> dict:
     from seedfactory.schemas import output_text
-    from seedfactory.train.evaluate import bootstrap_ci, paired_difference
     from seedfactory.util.models import resolve_model
 
     held = ctx.eval_cases

@@ -33,6 +33,7 @@ from seedfactory.rundir import Marker, RunDirLock, describe_outputs, prepare_out
 from seedfactory.schemas import RunConfig, stable_hash
 from seedfactory.seedset import read_seed_set
 from seedfactory.steps import STAGES, Stage
+from seedfactory.util.dotted import get_dotted
 from seedfactory.util.errors import SeedfactoryError
 from seedfactory.util.files import DamagedFile, atomic_write_text, read_json, read_jsonl_dicts, write_json, write_jsonl
 
@@ -48,19 +49,13 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _lookup(tree: dict, dotted: str):
-    for key in dotted.split("."):
-        tree = tree[key]
-    return tree
-
-
 def fingerprint(ctx: RunContext, name: str, markers: dict[str, Marker]) -> str:
     """A stage's fingerprint: its config sections, the digests of its upstream stages' files and
     what else it reads (`Stage.inputs`). Computed when the stage is reached, so files written by
     earlier stages of this run are seen."""
     stage, tree = STAGES[name], ctx.cfg.dump()
     extra = stage.inputs(ctx) if stage.inputs else None
-    return stable_hash([VERSION, name, {k: _lookup(tree, k) for k in stage.sections},
+    return stable_hash([VERSION, name, {k: get_dotted(tree, k) for k in stage.sections},
                         [markers[dep].data_digest() for dep in stage.after], extra])
 
 

@@ -30,6 +30,7 @@ from seedfactory.schemas import (
     stable_hash,
 )
 from seedfactory.util.files import atomic_dir, read_json
+from seedfactory.util.stats import format_kappa, wilson_interval
 
 
 class Reviewed:
@@ -159,19 +160,13 @@ def build_dataset(ctx: RunContext, sft: list[Example], pairs: list[PreferencePai
 
 
 def review_card(summary: dict) -> list[str]:
-    from seedfactory.review.agreement import wilson_upper
-
     if not summary:
         return ["## Human review", "", "No review queue in this run.", ""]
     c, ag = summary["counts"], summary["agreement"]
-
-    def kappa(k: dict) -> str:
-        return f"{k['kappa']} (n={k['n']})" if k["kappa"] is not None else f"undefined (n={k['n']})"
-
     reviewed = c["accepted"] + c["rejected"] + c["edited"]
     defects = []
-    if reviewed:  # the Wilson interval: lower end is 1 - the upper end of the complement
-        lo, hi = 1 - wilson_upper(reviewed - c["rejected"], reviewed), wilson_upper(c["rejected"], reviewed)
+    if reviewed:
+        lo, hi = wilson_interval(c["rejected"], reviewed)
         defects = [f"- Defect rate (rejected among reviewed): {c['rejected'] / reviewed:.1%} "
                    f"(95% Wilson interval {lo:.1%} to {hi:.1%})"]
     return ["## Human review", "",
@@ -180,8 +175,8 @@ def review_card(summary: dict) -> list[str]:
             "`review`); edited rows replace their original (the `original_output` column keeps it) and each edit "
             "is a `review` preference pair (edited chosen, original rejected). The `review` column marks reviewed "
             "rows.", "", *defects,
-            f"- Cohen's kappa, judge keep/drop vs reviewers approve/reject: {kappa(ag['judge_vs_reviewers'])}",
-            f"- Cohen's kappa between two reviewers of one row: {kappa(ag['between_reviewers'])}", ""]
+            f"- Cohen's kappa, judge keep/drop vs reviewers approve/reject: {format_kappa(ag['judge_vs_reviewers'])}",
+            f"- Cohen's kappa between two reviewers of one row: {format_kappa(ag['between_reviewers'])}", ""]
 
 
 def _size_category(n: int) -> str:

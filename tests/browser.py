@@ -77,8 +77,14 @@ def render_and_check(run_dir: Path, browser, trained: bool) -> Path:
     assert "Cohen" in page.locator("section#judges").inner_text()
     if trained:
         dpo = json.loads((run_dir / "train" / "stats.json").read_text())["dpo"]
-        charts = 1 if "skipped" in dpo else 2  # SFT loss; DPO loss and margins
+        curve = [json.loads(line) for line in (run_dir / "train" / "curve.jsonl").read_text().splitlines()]
+        held = any(r.get("heldout") is not None for r in curve)
+        rewards = any(c.get("margin") is not None or c.get("accuracy") is not None for c in dpo.get("curve", []))
+        # the held-out score against the step; one loss chart per phase; the preference rewards
+        charts = held + len({r["phase"] for r in curve if r.get("loss") is not None}) + rewards
+        assert charts >= (1 if "skipped" in dpo else 2)
         assert page.locator("section#training svg.chart").count() == charts
+        assert page.locator('section#training svg[aria-label^="held-out"]').count() == held
         assert page.locator("section#eval table tr").count() >= 5  # header + base, sft, dpo, teacher
     else:
         assert page.locator("section#training .missing").count() == 1

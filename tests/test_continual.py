@@ -169,7 +169,7 @@ def test_a_round_left_by_an_unfinished_train_stage_is_set_aside_not_deleted(tmp_
 
 
 def test_report_shows_the_round_with_old_cases():
-    from seedfactory.report_sections import continual_round
+    from seedfactory.report.evaluation import continual_round
 
     assert continual_round(None) == ""
     diff = {"value": 0.15, "ci95": [0.0, 0.3], "n": 6}

@@ -20,6 +20,13 @@ def test_every_stage_folder_is_mapped_under_seedfactory():
     assert "--import-mode=importlib" in tool["pytest"]["ini_options"]["addopts"]
 
 
+def test_every_spine_subpackage_is_listed_for_the_wheel():
+    """setuptools installs only the packages pyproject lists: a new folder (report/) must be there."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "seedfactory").rglob("__init__.py")}
+    assert "seedfactory.report" in found and found <= listed
+
+
 def test_importing_everything_leaves_no_bare_stage_module():
     import seedfactory
 

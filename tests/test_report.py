@@ -11,11 +11,13 @@ import pytest
 from seedfactory.cli import main
 from seedfactory.pipeline import run
 from seedfactory.report import build_report
-from seedfactory.report_sections import SECTIONS, pca2, spread, wilson
+from seedfactory.report.diversity import pca2, spread
+from seedfactory.report.page import SECTIONS
 from seedfactory.review import ReviewStore
 from seedfactory.schemas import load_config
 from seedfactory.train.common import curve
 from seedfactory.util.files import read_jsonl_dicts, write_json
+from seedfactory.util.stats import wilson_interval
 
 FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=8", "generate.responses_per_prompt=3",
         "review.sample_size=6"]
@@ -35,10 +37,10 @@ def section(html: str, key: str) -> str:
 
 
 def test_wilson_interval_matches_known_values():
-    assert wilson(0, 0) == (0.0, 1.0)
-    lo, hi = wilson(5, 10)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    lo, hi = wilson_interval(5, 10)
     assert lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634, abs=1e-4)
-    lo, hi = wilson(0, 10)
+    lo, hi = wilson_interval(0, 10)
     assert lo == pytest.approx(0.0, abs=1e-12) and hi == pytest.approx(0.2775, abs=1e-4)
 
 

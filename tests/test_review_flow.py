@@ -55,8 +55,9 @@ def test_publish_reports_counts_and_kappa_in_stats_and_card(reviewed):
     assert review["agreement"]["judge_vs_reviewers"]["kappa"] == want
     card = (out / "dataset" / "README.md").read_text()
     assert "approved 2, rejected 5, edited 1, pending 0" in card
-    assert "Cohen's kappa between two reviewers of one row: 0.0 (n=2)" in card
-    assert f"judge keep/drop vs reviewers approve/reject: {want if want is not None else 'undefined'} (n=8)" in card
+    assert "Cohen's kappa between two reviewers of one row: 0.00 (n=2)" in card
+    shown = "undefined" if want is None else f"{want:.2f}"
+    assert f"judge keep/drop vs reviewers approve/reject: {shown} (n=8)" in card
 
 
 def test_gate_refuses_training_with_counts_and_bound(reviewed, capsys):

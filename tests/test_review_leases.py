@@ -13,11 +13,10 @@ from seedfactory.review import (
     ReviewError,
     ReviewStore,
     agreement,
-    cohen_kappa,
     gate_message,
-    wilson_upper,
 )
 from seedfactory.review.exchange import export_jsonl, import_jsonl
+from seedfactory.util.stats import cohen_kappa, wilson_upper
 
 SCHEMA = {"type": "object", "required": ["vendor", "total"], "additionalProperties": False,
           "properties": {"vendor": {"type": "string"}, "total": {"type": "number"}}}

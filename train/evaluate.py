@@ -155,29 +155,6 @@ def score_json(answers: list[str], references: list[dict], schema: dict) -> dict
             "schema_valid": mean("schema_valid"), "parsed": mean("parsed"), "per_example": per_example}
 
 
-# ---- intervals ------------------------------------------------------------------------------------
-
-def bootstrap_ci(values: list[float], resamples: int, seed: int = 0) -> list[float]:
-    """95% percentile-bootstrap interval of the mean of per-example scores."""
-    import numpy as np
-
-    if not values:
-        return [0.0, 0.0]
-    x = np.asarray(values, dtype=float)
-    idx = np.random.default_rng(seed).integers(0, len(x), size=(resamples, len(x)))
-    means = x[idx].mean(axis=1)
-    return [round(float(np.percentile(means, 2.5)), 4), round(float(np.percentile(means, 97.5)), 4)]
-
-
-def paired_difference(a: list[float], b: list[float], resamples: int, seed: int = 0) -> dict:
-    """Mean of a - b over the same cases, with its 95% bootstrap interval (cases resampled together)."""
-    if len(a) != len(b):
-        raise ValueError(f"paired_difference: {len(a)} and {len(b)} scores")
-    diffs = [x - y for x, y in zip(a, b)]
-    return {"value": round(sum(diffs) / len(diffs), 4) if diffs else 0.0, "ci95": bootstrap_ci(diffs, resamples, seed),
-            "n": len(diffs)}
-
-
 def reference_loss(model_dir: Path, adapter_dir: Path | None, prompts: list[str], references: list[str]) -> dict:
     """Mean per-token negative log-likelihood of the reference answers (lower is better): a cheap
     held-out score for free-text tasks, where the real metric needs a judge."""

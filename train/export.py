@@ -17,6 +17,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seedfactory.util.errors import SeedfactoryError
+
+
+class ExportError(SeedfactoryError, ValueError):
+    """A student that cannot be exported as asked (adapter type, quant, architecture); the CLI
+    prints it as one line. A ValueError too, as it was before it had its own type."""
+
+
 QUANTS = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1")
 # the file-type code llama.cpp records for each (gguf.LlamaFileType)
 _FILE_TYPE = {"f32": "ALL_F32", "f16": "MOSTLY_F16", "bf16": "MOSTLY_BF16", "q8_0": "MOSTLY_Q8_0",
@@ -34,7 +42,7 @@ def merged_model(model_dir: Path, adapter_dir: Path):
     base, tokenizer = load_student(Path(model_dir))
     model = PeftModel.from_pretrained(base, Path(adapter_dir))
     if model.peft_config["default"].is_prompt_learning:
-        raise ValueError(f"export: {adapter_dir} is a {model.peft_config['default'].peft_type.value} adapter, which "
+        raise ExportError(f"export: {adapter_dir} is a {model.peft_config['default'].peft_type.value} adapter, which "
                          "has no weights to merge into the base; only LoRA students (train.peft=lora) export")
     return model.merge_and_unload(), tokenizer
 
@@ -82,7 +90,7 @@ def _tensor(name: str, data, quant: str):
     try:
         return quants.quantize(data.astype(np.float32), qtype), qtype
     except quants.QuantError as e:  # a row length the block size does not divide
-        raise ValueError(f"export gguf: cannot quantise {name} {data.shape} as {quant}: {e}") from None
+        raise ExportError(f"export gguf: cannot quantise {name} {data.shape} as {quant}: {e}") from None
 
 
 def export_gguf(model_dir: Path, adapter_dir: Path, source_gguf: Path, out_file: Path, quant: str = "q8_0") -> Path:
@@ -92,11 +100,11 @@ def export_gguf(model_dir: Path, adapter_dir: Path, source_gguf: Path, out_file:
     from seedfactory.util.files import atomic_file
 
     if quant not in QUANTS:
-        raise ValueError(f"export gguf: --quant {quant!r} is not one of {', '.join(QUANTS)} (gguf's own quantisers)")
+        raise ExportError(f"export gguf: --quant {quant!r} is not one of {', '.join(QUANTS)} (gguf's own quantisers)")
     reader = gguf.GGUFReader(source_gguf)
     arch = reader.fields["general.architecture"].contents()
     if arch != "llama":
-        raise ValueError(f"export gguf: {source_gguf} is a {arch!r} model; only llama-architecture students export")
+        raise ExportError(f"export gguf: {source_gguf} is a {arch!r} model; only llama-architecture students export")
     model, _ = merged_model(model_dir, adapter_dir)
     cfg = model.config
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, cfg.num_hidden_layers)
@@ -110,7 +118,7 @@ def export_gguf(model_dir: Path, adapter_dir: Path, source_gguf: Path, out_file:
                 continue  # tied to token_embd, as in the source file
             name = names.get_name(hf_name, try_suffixes=(".weight", ".bias"))
             if name is None:
-                raise ValueError(f"export gguf: no GGUF name for tensor {hf_name}")
+                raise ExportError(f"export gguf: no GGUF name for tensor {hf_name}")
             data = t.detach().float().numpy()
             if hf_name.endswith("q_proj.weight"):
                 data = _permute(data, cfg.num_attention_heads)

@@ -47,7 +47,7 @@ class _Frame:
     def y(self, v: float) -> float:
         return H - PAD_B - (v - self.y0) / (self.y1 - self.y0) * (H - PAD_T - PAD_B)
 
-    def axes(self, xlabel: str, ylabel: str, xticks: bool = True) -> list[str]:
+    def axes(self, xlabel: str, ylabel: str, xticks: bool = True, whole_x: bool = False) -> list[str]:
         out = [f'<line class="axis" x1="{PAD_L}" y1="{H - PAD_B}" x2="{W - PAD_R}" y2="{H - PAD_B}"/>',
                f'<line class="axis" x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{H - PAD_B}"/>']
         for t in _nice_ticks(self.y0, self.y1):
@@ -56,6 +56,8 @@ class _Frame:
                        f'<text class="tick" x="{PAD_L - 4}" y="{y + 3:.1f}" text-anchor="end">{_fmt(t)}</text>')
         if xticks:
             for t in _nice_ticks(self.x0, self.x1, 6):
+                if whole_x and t != round(t):  # steps and rounds are counts: no tick at 1.5
+                    continue
                 out.append(f'<text class="tick" x="{self.x(t):.1f}" y="{H - PAD_B + 13}" '
                            f'text-anchor="middle">{_fmt(t)}</text>')
         out.append(f'<text class="label" x="{(PAD_L + W - PAD_R) / 2}" y="{H - 4}" '
@@ -91,8 +93,10 @@ def histogram(values: Sequence[float], *, lo: float, hi: float, bins: int, xlabe
     return _svg(body, f"histogram of {xlabel}")
 
 
-def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, xlabel: str, ylabel: str) -> str:
-    """One polyline (with dots) per named series, then an HTML legend."""
+def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, xlabel: str, ylabel: str,
+               whole_x: bool = False) -> str:
+    """One polyline (with dots) per named series, then an HTML legend. `whole_x`: x is a count
+    (a step, a round), so only whole numbers get a tick."""
     pts = [p for s in series.values() for p in s]
     if not pts:
         return _svg([], "empty chart")
@@ -101,7 +105,7 @@ def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, xlabel: str,
     if y1 - y0 < 1e-12:
         y0, y1 = y0 - 0.5, y1 + 0.5
     f = _Frame(min(x for x, _ in pts), max(x for x, _ in pts), min(0.0, y0) if y0 >= 0 else y0, y1)
-    body = f.axes(xlabel, ylabel)
+    body = f.axes(xlabel, ylabel, whole_x=whole_x)
     for i, (name, s) in enumerate(series.items()):
         coords = " ".join(f"{f.x(x):.1f},{f.y(y):.1f}" for x, y in s)
         body.append(f'<polyline class="line s{i % 6}" points="{coords}"/>')
