@@ -147,14 +147,15 @@ class LabelCheck:
                 f"label: {self.majority_baseline[name]:.2f}; validate.label_min_accuracy={self.min_accuracy}")
 
     def table(self) -> dict:
-        """JSON-able summary for calibration.json and the report."""
-        names = list(self.models) + list(self.skipped)
-        return {n: {"applied": self.applied.get(n, False), "why": self.why(n),
-                    **({"loo_accuracy": round(self.loo_accuracy[n], 4), "loo_low": round(self.loo_low[n], 4),
-                        "majority_baseline":
-                        round(self.majority_baseline[n], 4), "method": self.method[n], "seeds": self.n_seeds[n],
-                        "methods": {m: round(a, 4) for m, a in self.method_loo[n].items()},
-                        "singletons": self.singletons[n]} if n in self.models else {})} for n in names}
+        """JSON-able summary per field for calibration.json and the report."""
+        out = {n: {"applied": False, "why": self.why(n)} for n in self.skipped}
+        for n in self.models:
+            out[n] = {"applied": self.applied[n], "why": self.why(n), "method": self.method[n],
+                      "seeds": self.n_seeds[n], "loo_accuracy": round(self.loo_accuracy[n], 4),
+                      "loo_low": round(self.loo_low[n], 4), "majority_baseline": round(self.majority_baseline[n], 4),
+                      "methods": {m: round(a, 4) for m, a in self.method_loo[n].items()},
+                      "singletons": self.singletons[n]}
+        return out
 
     def predict(self, texts: str | list[str]) -> dict[str, tuple[str, float]] | list[dict[str, tuple[str, float]]]:
         """Per text, per fitted field, (label as the seeds write it, probability). A single text
@@ -221,12 +222,12 @@ def fit_label_check(seeds: Sequence[SeedExample], fields: Iterable[str] | Mappin
         counts = Counter(y.tolist())
         check.models[name] = FieldModel(data, best, classes, shown)
         check.method[name], check.method_loo[name], check.n_seeds[name] = best, scores, len(rows)
-        check.loo_accuracy[name] = loo.nested(METHODS) if len(rows) <= NESTED_MAX else scores[best]
+        check.loo_accuracy[name] = float(loo.nested(METHODS) if len(rows) <= NESTED_MAX else scores[best])
         check.majority_baseline[name] = majority_loo(y)
         check.singletons[name] = [shown[classes[c]] for c, n in sorted(counts.items()) if n == 1]
         check.loo_low[name] = wilson_low(check.loo_accuracy[name], len(rows))
-        check.applied[name] = (check.loo_accuracy[name] >= min_accuracy
-                               and check.loo_low[name] > check.majority_baseline[name])
+        check.applied[name] = bool(check.loo_accuracy[name] >= min_accuracy
+                                   and check.loo_low[name] > check.majority_baseline[name])
     return check
 
 
