@@ -6,7 +6,9 @@ all-MiniLM-L6-v2 separates the ticket fixture's categories."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ from seedfactory.schemas import SeedExample
 from seedfactory.schemas.config import ValidateConfig
 from seedfactory.schemas.seedfile import load_schema, load_seeds
 from seedfactory.validators.embedders import HashEmbedder
-from seedfactory.validators.label_models import METHODS, LabelData, Loo, majority_loo, predict
+from seedfactory.validators.label_models import METHODS, Classifier, LabelData, Loo, majority_loo, predict
 from seedfactory.validators.labels import (
     fit_label_check,
     label_check_for_run,
@@ -80,6 +82,7 @@ def test_contradicting_label_is_flagged_with_a_detail(check):
     assert "on 18 seeds" in details[0]
     assert check.unsupported({"region": "north"}, text) == []
     assert check.unsupported({"region": "North "}, text) == []  # case and spacing do not matter
+    assert replace(check, min_confidence=conf + 0.01).unsupported({"region": "south"}, text) == []
 
 
 def test_field_below_min_accuracy_is_not_applied_and_flags_nothing():
@@ -161,6 +164,11 @@ def test_batched_logreg_equals_one_fit_at_a_time():
         train = np.array([i for i in range(len(y)) if i not in excluded])
         assert np.allclose(loo.probs_without("logreg", excluded), predict(data, "logreg", train), atol=1e-9)
     assert loo.nested(METHODS) >= 0.8
+    new = ["granite moose said", "coral reef lagoon", "the report"]
+    Xn, toks = HashEmbedder().embed(new), [frozenset(t.split()) for t in new]
+    for method in METHODS:  # a classifier fit once answers as a fresh fit would
+        assert np.allclose(Classifier(data, method)(Xn, toks),
+                           predict(data, method, np.arange(len(y)), X_test=Xn, tokens_test=toks), atol=1e-9)
 
 
 def test_majority_baseline_is_leave_one_out():
@@ -173,6 +181,9 @@ def test_run_config_turns_the_check_off_and_sets_the_bar():
     assert label_check_for_run(seeds, None, HashEmbedder(), ValidateConfig(label_check=False)) is None
     c = label_check_for_run(seeds, None, HashEmbedder(), ValidateConfig(label_min_accuracy=0.95))
     assert c.min_accuracy == 0.95 and list(c.models) == ["region"]
+    kinds = {"region": SimpleNamespace(kind="label"), "n": SimpleNamespace(kind="count")}  # a FieldKind table
+    c = label_check_for_run(seeds, None, HashEmbedder(), ValidateConfig(), fields=kinds)
+    assert list(c.models) == ["region"] and c.skipped == {}
 
 
 @pytest.mark.slow

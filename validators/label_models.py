@@ -138,9 +138,35 @@ def predict(data: LabelData, method: str, train: np.ndarray, X_test: np.ndarray 
         raise ValueError(f"unknown label method {method!r}; choose one of {METHODS}")
     if lex:
         excl = exclusive_words([data.tokens[i] for i in train], ytr, C)
-        lx = lexical_scores(excl, data.tokens if tokens_test is None else tokens_test)
-        probs = np.where(lx.sum(axis=1, keepdims=True) > 0, (probs + lx) / 2, probs)
+        probs = with_lexical(probs, excl, data.tokens if tokens_test is None else tokens_test)
     return probs
+
+
+def with_lexical(probs: np.ndarray, excl: list[dict[str, float]], tokens: list[frozenset[str]]) -> np.ndarray:
+    """The average of the probabilities and the lexical shares, for texts with exclusive words."""
+    lx = lexical_scores(excl, tokens)
+    return np.where(lx.sum(axis=1, keepdims=True) > 0, (probs + lx) / 2, probs)
+
+
+class Classifier:
+    """One method fit once on every data row, then applied to new texts: `clf(X, tokens)`."""
+
+    def __init__(self, data: LabelData, method: str):
+        base, _, lex = method.partition("+")
+        if base not in BASES or lex not in ("", "lexical"):
+            raise ValueError(f"unknown label method {method!r}; choose one of {METHODS}")
+        self.data, self.base = data, base
+        everyone = np.ones((1, len(data.y)), dtype=bool)
+        self._ab = logreg_fit(data.X @ data.X.T, data.y, everyone, data.n_classes) if base == "logreg" else None
+        self._excl = exclusive_words(data.tokens, data.y, data.n_classes) if lex else None
+
+    def __call__(self, X: np.ndarray, tokens: list[frozenset[str]]) -> np.ndarray:
+        if self._ab is not None:
+            A, b = self._ab
+            probs = _softmax(X @ self.data.X.T @ A[0] + b[0])
+        else:
+            probs = predict(self.data, self.base, np.arange(len(self.data.y)), X_test=X)
+        return probs if self._excl is None else with_lexical(probs, self._excl, tokens)
 
 
 class Loo:

@@ -41,7 +41,7 @@ import numpy as np
 from seedfactory.schemas import Example, SeedExample
 from seedfactory.schemas.config import ValidateConfig
 from seedfactory.validators.embedders import Embedder
-from seedfactory.validators.label_models import METHODS, LabelData, Loo, majority_loo, predict
+from seedfactory.validators.label_models import METHODS, Classifier, LabelData, Loo, majority_loo
 from seedfactory.validators.similarity import words
 
 NESTED_MAX = 40  # seeds up to which the method choice is inside the LOO (n^2/2 fits per method)
@@ -120,6 +120,7 @@ class FieldModel:
     method: str
     classes: list[str]  # label keys, in class-index order
     shown: dict[str, str]  # label key -> the label as the seeds first wrote it
+    classifier: Classifier  # `method` fit on every seed
 
 
 @dataclass
@@ -167,8 +168,7 @@ class LabelCheck:
             X = self.embedder.embed(batch)
             toks = [frozenset(words(t)) for t in batch]
             for name, fm in self.models.items():
-                probs = predict(fm.data, fm.method, np.arange(len(fm.data.y)), X_test=X, tokens_test=toks)
-                for i, p in enumerate(probs):
+                for i, p in enumerate(fm.classifier(X, toks)):
                     c = int(np.argmax(p))
                     out[i][name] = (fm.shown[fm.classes[c]], float(p[c]))
         return out[0] if one else out
@@ -220,7 +220,7 @@ def fit_label_check(seeds: Sequence[SeedExample], fields: Iterable[str] | Mappin
             raw = seeds[i].output.get(name) if isinstance(seeds[i].output, dict) else k
             shown.setdefault(k, raw if isinstance(raw, str) else k)
         counts = Counter(y.tolist())
-        check.models[name] = FieldModel(data, best, classes, shown)
+        check.models[name] = FieldModel(data, best, classes, shown, Classifier(data, best))
         check.method[name], check.method_loo[name], check.n_seeds[name] = best, scores, len(rows)
         check.loo_accuracy[name] = float(loo.nested(METHODS) if len(rows) <= NESTED_MAX else scores[best])
         check.majority_baseline[name] = majority_loo(y)
