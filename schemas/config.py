@@ -111,6 +111,8 @@ class ValidateConfig(Section):
     band_margin: float = Field(0.05, ge=0, le=1, description="off_domain: an input whose cosine to its nearest seed is this far below the seeds' own lowest nearest-seed cosine leaves")
     workers: int = Field(1, ge=1, description="processes that shingle and hash prompts for near-dedup (used above 20k prompts)")
     calibrate: bool = Field(False, description="set the near-dup, decontamination and diversity thresholds from the seeds' own pairwise similarities (reported in the validate stats)")
+    label_check: bool = Field(True, description="an enum or boolean label on a teacher-written input must not contradict a classifier fit on the seeds' inputs (validators/labels.py), else the row leaves (label_unsupported); template rows carry their label by construction")
+    label_min_accuracy: float = Field(0.7, ge=0, le=1, description="the label classifier of a field is used only when its leave-one-out accuracy on the seeds reaches this (and beats always answering the commonest label)")
 
 
 class JudgeConfig(Section):
