@@ -135,12 +135,12 @@ def output_first_tasks(seeds: list[SeedExample], plan: Plan, env: Env) -> list[T
     for i, t in enumerate(targets):
         text, kind = None, None
         own = layouts.get(t.base_id, [])
-        if t.templatable and own and templated[t.base_id] >= cfg.template_uses:
+        if t.templatable and own and templated[t.base_id] >= env.cfg.template_uses:
             filled = delex.fill(own[uses[t.base_id] % len(own)], t.object, env.kinds, random.Random(f"{seed}:fill:{i}"))
             uses[t.base_id] += 1
             if not isinstance(filled, delex.Unreadable):
                 text, kind = filled, "rewrite"
-        if text is None and cfg.templates:
+        if text is None and env.cfg.templates:
             text, kind = template_text(by_id[t.base_id], t), "template"
         drafts.append(text)
         if text is not None and add(text, t, kind, f"{kind}:{t.base_id}:{i}", text) and kind == "template":
