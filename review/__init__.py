@@ -3,6 +3,7 @@ through in a browser (`seedfactory review RUN_DIR`); verdicts come back to publi
 leave, edited outputs replace the teacher's and become preference pairs) and gate training."""
 
 from seedfactory.review.agreement import ReviewGateError, agreement, cohen_kappa, gate_message, wilson_upper
+from seedfactory.review.gate import review_gate
 from seedfactory.review.sample import BANDS, DEFAULT_EDGES, sample_for_review, score_band
 from seedfactory.review.store import (
     MIGRATIONS,
@@ -20,5 +21,5 @@ from seedfactory.review.store import (
 __all__ = [
     "BANDS", "DEFAULT_EDGES", "MIGRATIONS", "REJECT_REASONS", "STATUSES", "Conflict", "NotLeased", "ReviewError",
     "ReviewGateError", "ReviewItem", "ReviewStore", "agreement", "cohen_kappa", "gate_message", "migrate",
-    "sample_for_review", "schema_version", "score_band", "wilson_upper",
+    "review_gate", "sample_for_review", "schema_version", "score_band", "wilson_upper",
 ]

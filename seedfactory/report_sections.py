@@ -7,7 +7,7 @@
     judges     judge/verdicts.jsonl, judge/stats.json (cutoff), judge/calibration.json, judge/pairs.jsonl,
                evaluate/answers.jsonl + eval.json (pairwise flips), review/queue.sqlite (agreement)
     review     review/queue.sqlite, config.yaml (review.max_defect_rate, review.min_reviewed)
-    training   train/stats.json (sft/dpo: steps, losses, `curve` per step; dpo_readiness)
+    training   train/stats.json (sft/preference: steps, losses, `curve` per step; dpo_readiness)
     eval       eval.json (values, ci95, differences), evaluate/answers.jsonl (intervals for older runs)
     samples    judge/sft.jsonl or validate/kept.jsonl, rejects.jsonl
 """
@@ -347,7 +347,7 @@ def training(run: Run) -> str:
     ts = run.stage("train")
     if not ts:
         return missing("The student has not been trained yet.")
-    sft, dpo = ts.get("sft", {}), ts.get("dpo", {})
+    sft, dpo = ts.get("sft", {}), ts.get("preference", ts.get("dpo", {}))  # "dpo": stats from before the rename
     rows = [["SFT", sft.get("rows"), sft.get("steps"), sft.get("first_loss"), sft.get("last_loss"), sft.get("seconds")]]
     skipped = f"<p>DPO skipped: {escape(str(dpo['skipped']))}</p>" if "skipped" in dpo else ""
     if not skipped:

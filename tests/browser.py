@@ -76,7 +76,7 @@ def render_and_check(run_dir: Path, browser, trained: bool) -> Path:
     assert "1/3" in page.locator("section#review").inner_text()  # one rejected of three reviewed
     assert "Cohen" in page.locator("section#judges").inner_text()
     if trained:
-        dpo = json.loads((run_dir / "train" / "stats.json").read_text())["dpo"]
+        dpo = json.loads((run_dir / "train" / "stats.json").read_text())["preference"]
         charts = 1 if "skipped" in dpo else 2  # SFT loss; DPO loss and margins
         assert page.locator("section#training svg.chart").count() == charts
         assert page.locator("section#eval table tr").count() >= 5  # header + base, sft, dpo, teacher
