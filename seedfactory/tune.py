@@ -234,14 +234,14 @@ def search(cfg: RunConfig, run_dir: Path, progress: Progress = NO_PROGRESS) -> d
     t, ctx = cfg.tune, RunContext(cfg, run_dir, progress=False)
     published = read_published(RunPaths(run_dir), cfg)
     sft_rows, pairs = published.sft, published.pairs
-    dpo = trains_preference(cfg.train, published.readiness)
+    preference = trains_preference(cfg.train, published.readiness)
     cases = ctx.eval_cases[: t.eval_cases or None]
     schema = ctx.output_schema
     score = heldout_scorer([c.prompt for c in cases], [c.output for c in cases], schema,
                            cfg.eval.max_new_tokens, cfg.eval.batch_size)
     metric, direction = ("field_exact_match", "maximize") if schema is not None else ("reference_nll", "minimize")
-    data = (sft_records(sft_rows), dpo_records(pairs) if dpo else [])
-    space = search_space(t, cfg.train, dpo)
+    data = (sft_records(sft_rows), dpo_records(pairs) if preference else [])
+    space = search_space(t, cfg.train, preference)
     # A study answers one question: these rows, these eval cases, this metric. Reusing it for other
     # data would mix scores that cannot be compared.
     question = stable_hash([data, [c.id for c in cases], metric, cfg.eval.max_new_tokens, cfg.train.student], n=32)
@@ -264,7 +264,7 @@ def search(cfg: RunConfig, run_dir: Path, progress: Progress = NO_PROGRESS) -> d
         objective = trial_objective(resolve_model(cfg.train.student), cfg, data, space, score, folder)
         default = {k: getattr(cfg.train, k) for k in space}
         ran = run_study(study, objective, t.trials, t.max_minutes, progress, default)
-        result = summary(study, metric) | {"ran": ran, "dpo": dpo, "eval_cases": len(cases)}
+        result = summary(study, metric) | {"ran": ran, "preference": preference, "eval_cases": len(cases)}
         if result["best"] is not None:
             best = best_config(cfg, result["best"]["params"])
             atomic_write_text(folder / "best.yaml", yaml.safe_dump(best.dump(), sort_keys=False))
