@@ -149,7 +149,7 @@ def one_run(run: Path, variants: list[str], work: Path, k: int, heldout: bool = 
     from seedfactory.schemas import PreferencePair, SeedExample
     from seedfactory.schemas.config import TrainConfig
     from seedfactory.train.data import dpo_order, dpo_records
-    from seedfactory.train.dpo import train_dpo
+    from seedfactory.train.dpo import train_preference
     from seedfactory.train.evaluate import generate_answers, score_json
     from seedfactory.util.models import resolve_model
     from seedfactory.util.stats import paired_difference
@@ -194,7 +194,7 @@ def one_run(run: Path, variants: list[str], work: Path, k: int, heldout: bool = 
         cfg = TrainConfig(**{**conf["train"], **over, "threads": 1})
         adapter = work / f"seed{seed}-{name}"
         log(f"seed {seed} {name}: DPO on {len(records)} pairs ...")
-        stats = train_dpo(model_dir, run / "adapter_sft", records, adapter, cfg, seed, extra=extra)
+        stats = train_preference(model_dir, run / "adapter_sft", records, adapter, cfg, seed, extra=extra)
         sc = score_json(generate_answers(model_dir, adapter, [c.prompt for c in cases], 160, 16),
                         [c.output for c in cases], schema)
         new_case = [p["field_match"] for p in sc["per_example"]]

@@ -5,7 +5,7 @@ Rows are Self-Instruct seed tasks (instruction + input -> output, as chat prompt
 rejected answer is another task's output), so lengths vary as in real data; DPO reads them in the
 caller's order (train_sampling_strategy="sequential"), nothing is sorted. "trl default" is
 SFTConfig/DPOConfig with only the shared settings given (trl then turns on bf16 autocast and
-gradient checkpointing by itself); "project" is seedfactory.train's train_sft/train_dpo, the code
+gradient checkpointing by itself); "project" is seedfactory.train's train_sft/train_preference, the code
 the pipeline runs: padding-free batches for SFT and DPO (DPO's [chosen; rejected] rows packed into
 one sequence for the policy and the reference forward alike, `seedfactory.train.packed`), the LM
 head run on the answer tokens only, sdpa per packed row, the frozen base in bf16 under bf16 autocast
@@ -35,7 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from seedfactory.schemas.config import TrainConfig  # noqa: E402
 from seedfactory.train.common import losses, use_cpu  # noqa: E402
-from seedfactory.train.dpo import train_dpo  # noqa: E402
+from seedfactory.train.dpo import train_preference  # noqa: E402
 from seedfactory.train.sft import lora_config, train_sft  # noqa: E402
 from seedfactory.util.models import resolve_model  # noqa: E402
 
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
         show("project sft", ours)
         base = trl_default("sft", model_dir, sft_rows, cfg, args.sft_steps, None, work)
         show("trl default sft", base)
-        dpo = train_dpo(model_dir, work / "sft", dpo_rows, work / "dpo", cfg, seed=0)
+        dpo = train_preference(model_dir, work / "sft", dpo_rows, work / "dpo", cfg, seed=0)
         show("project dpo", dpo)
         dbase = trl_default("dpo", model_dir, dpo_rows, cfg, args.dpo_steps, work / "sft", work)
         show("trl default dpo", dbase)

@@ -3,6 +3,7 @@ through in a browser (`seedfactory review RUN_DIR`); verdicts come back to publi
 leave, edited outputs replace the teacher's and become preference pairs) and gate training."""
 
 from seedfactory.review.agreement import ReviewGateError, agreement, gate_message
+from seedfactory.review.gate import review_gate
 from seedfactory.review.sample import BANDS, DEFAULT_EDGES, sample_for_review, score_band
 from seedfactory.review.store import (
     MIGRATIONS,
@@ -19,6 +20,6 @@ from seedfactory.review.store import (
 
 __all__ = [
     "BANDS", "DEFAULT_EDGES", "MIGRATIONS", "REJECT_REASONS", "STATUSES", "Conflict", "NotLeased", "ReviewError",
-    "ReviewGateError", "ReviewItem", "ReviewStore", "agreement", "gate_message", "migrate",
+    "ReviewGateError", "ReviewItem", "ReviewStore", "agreement", "gate_message", "migrate", "review_gate",
     "sample_for_review", "schema_version", "score_band",
 ]

@@ -164,7 +164,8 @@ def evaluate_run(ctx: RunContext) -> dict:
     adapters = {"base": None, "sft": ctx.out / "adapter_sft", "dpo": ctx.out / "adapter"}
     if plan.get("from_adapter"):  # a continued round: the adapter it started from, on the same cases
         adapters["before"] = Path(plan["from_adapter"])
-    skipped = "skipped" in train_stats.get("dpo", {})
+    preference = train_stats.get("preference", train_stats.get("dpo", {}))  # "dpo": stats written before the rename
+    skipped = "skipped" in preference
     # With DPO skipped the final adapter is a copy of the SFT one: the same greedy answers.
     systems, costs = student_answers(model_dir, {n: a for n, a in adapters.items() if not (skipped and n == "dpo")},
                                      prompts, e, ctx.progress)
@@ -185,10 +186,9 @@ def evaluate_run(ctx: RunContext) -> dict:
         "sft_minus_base": paired_difference(per_case["sft"], per_case["base"], e.bootstrap, ctx.cfg.seed),
         "dpo_minus_sft": paired_difference(per_case["dpo"], per_case["sft"], e.bootstrap, ctx.cfg.seed),
         "sft_minus_teacher": paired_difference(per_case["sft"], per_case["teacher"], e.bootstrap, ctx.cfg.seed)}
-    dpo = train_stats.get("dpo", {})
     report["dpo_readiness"] = train_stats.get("dpo_readiness")
-    if "skipped" in dpo:
-        report["dpo"]["note"] = f"DPO skipped ({dpo['skipped']}): the dpo adapter is the sft adapter"
+    if skipped:
+        report["dpo"]["note"] = f"DPO skipped ({preference['skipped']}): the dpo adapter is the sft adapter"
     report["teacher"]["note"] = "the teacher answers greedily with the few-shot prompt it generated with"
     report["cost"] = cost_table(ctx, report, costs)
     report["curve"] = read_jsonl_dicts(ctx.out / "train" / "curve.jsonl")  # loss and held-out score per step
@@ -196,11 +196,8 @@ def evaluate_run(ctx: RunContext) -> dict:
     report["eval_source"] = read_json(ctx.out / "split" / "source.json").get("eval", "held-out seeds")
     report["student"] = ctx.cfg.train.student
     report["teacher_model"] = ctx.cfg.teacher.model
-    if "round" in train_stats:
+    if "round" in train_stats:  # steps.evaluate records it in train/rounds/N/eval.json
         report["continual"] = continual_report(ctx, report, per_case, plan, model_dir)
-        from seedfactory.train.rounds import write_round_eval
-
-        write_round_eval(ctx.out / "train" / "rounds", train_stats["round"], report["continual"])
     write_json(ctx.out / "eval.json", report)
     write_jsonl(ctx.stage_dir / "answers.jsonl",
                 [{"id": s.id, "prompt": p, "reference": output_text(s.output),

@@ -1,7 +1,8 @@
 """Publish: the kept rows as a Hugging Face DatasetDict with a dataset card.
 
 Splits: `sft` (rows that passed every filter and the judge), `preference` (prompt, chosen,
-rejected). Each row carries its lineage (seeds, teacher, request, judge score and rationale) and
+rejected; `chosen_below_cutoff` marks a chosen answer the judge's cut-off kept out of
+`sft`). Each row carries its lineage (seeds, teacher, request, judge score and rationale) and
 the whole record as JSON in `record`, so nothing is lost on the way to and from Arrow. Human
 review verdicts already in the queue are applied: rejected rows leave (reject reason `review`),
 edited outputs replace the teacher's (lineage keeps the original) and each edit becomes a `review`
@@ -114,14 +115,16 @@ def sft_row(r: Example, v: JudgeVerdict | None, review: str = "", reviewer: str 
     }
 
 
-def pair_row(p: PreferencePair) -> dict:
+def pair_row(p: PreferencePair, below_cutoff: set[str] = frozenset()) -> dict:
     return {"id": p.id, "prompt_id": p.prompt_id, "prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected,
             "chosen_id": p.chosen_id, "rejected_id": p.rejected_id, "margin": p.margin, "source": p.source,
-            "record": p.model_dump_json()}
+            "chosen_below_cutoff": p.chosen_id in below_cutoff, "record": p.model_dump_json()}
 
 
 def build_dataset(ctx: RunContext, sft: list[Example], pairs: list[PreferencePair],
-                  verdicts: dict[str, JudgeVerdict], target: Path) -> dict:
+                  verdicts: dict[str, JudgeVerdict], target: Path, below_cutoff: set[str] = frozenset()) -> dict:
+    """Write the DatasetDict to `target`; `below_cutoff`: ids of rows the judge's cut-off removed
+    (the preference split marks pairs whose chosen side is one, for training's readiness check)."""
     from datasets import Dataset, DatasetDict, Features, Sequence, Value
 
     reviewed = Reviewed(ctx, sft)
@@ -139,16 +142,17 @@ def build_dataset(ctx: RunContext, sft: list[Example], pairs: list[PreferencePai
         "request_key": Value("string"), "judge_score": Value("float64"), "judge_rationale": Value("string"),
         "review": Value("string"), "reviewer": Value("string"), "original_output": Value("string"),
         "record": Value("string")})
-    pair_features = Features({k: Value("float64" if k == "margin" else "string") for k in
+    kinds = {"margin": "float64", "chosen_below_cutoff": "bool"}
+    pair_features = Features({k: Value(kinds.get(k, "string")) for k in
                               ["id", "prompt_id", "prompt", "chosen", "rejected", "chosen_id", "rejected_id",
-                               "margin", "source", "record"]})
+                               "margin", "source", "chosen_below_cutoff", "record"]})
     def table(rows: list[dict], features: Features) -> Dataset:  # from_list([]) cannot take features
         return Dataset.from_dict({k: [r[k] for r in rows] for k in features}, features=features)
 
     dd = DatasetDict({
         "sft": table([sft_row(r, verdicts.get(r.id), reviewed.status.get(r.id, ""), reviewed.reviewer.get(r.id, ""))
                       for r in sft], sft_features),
-        "preference": table([pair_row(p) for p in pairs], pair_features),
+        "preference": table([pair_row(p, below_cutoff) for p in pairs], pair_features),
     })
     with atomic_dir(target) as tmp:
         dd.save_to_disk(str(tmp), num_shards={k: 1 for k in dd})  # an empty split still gets its file

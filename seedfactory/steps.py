@@ -8,11 +8,9 @@ this file is the glue that says which file feeds which function.
 from __future__ import annotations
 
 import random
-import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from seedfactory.context import RunContext
 from seedfactory.schemas import (
@@ -22,10 +20,8 @@ from seedfactory.schemas import (
     Reject,
     lineage_counts,
 )
-from seedfactory.schemas.config import TrainConfig
 from seedfactory.schemas.seedfile import SeedFileError
-from seedfactory.util.errors import SeedfactoryError
-from seedfactory.util.files import atomic_dir, read_jsonl, write_json, write_jsonl
+from seedfactory.util.files import read_jsonl, write_json, write_jsonl
 
 
 def split(ctx: RunContext) -> dict:
@@ -141,104 +137,55 @@ def grader_check(ctx: RunContext):
 
 
 def judge(ctx: RunContext) -> dict:
-    """Self-test the judge on the seeds; consensus per task picks its SFT row (the target for
-    output-first tasks); the judge filters and ranks only if it passed; pairs from the signals that
-    passed their checks, confirmed by the pairwise judge in both orders when it is trusted."""
-    from seedfactory import judges as J
-    from seedfactory.validators.similarity import prompt_groups
+    """Self-test the judge on the seeds, score every row, then select (judges/select.py): consensus
+    per task picks its SFT row, the judge filters and ranks only if it passed, pairs are confirmed
+    by the pairwise judge in both orders when it is trusted."""
+    from seedfactory.judges import judge_both_orders, judge_rows, strip_grader_text
+    from seedfactory.judges.select import select
 
     jc, schema = ctx.cfg.judge, ctx.output_schema
-    rows = all_rows = list(read_jsonl(ctx.out / "validate" / "kept.jsonl", Example))
-    backend = ctx.backend(jc.model)
-    before = backend.stats()
-    criteria = ctx.seed_set.criteria
-    check, check_note = grader_check(ctx)
+    rows = list(read_jsonl(ctx.out / "validate" / "kept.jsonl", Example))
+    backend, (check, check_note) = ctx.backend(jc.model), grader_check(ctx)
+    before, criteria = backend.stats(), ctx.seed_set.criteria
+    cal, self_test_requests = judge_self_test(ctx, backend, criteria, check)
+    verdicts = judge_rows(rows, backend, jc.model, output_schema=schema, progress=ctx.progress, criteria=criteria,
+                          check=check)
+    write_jsonl(ctx.stage_dir / "verdicts.jsonl", verdicts)
+    out = select(rows, verdicts, list(read_jsonl(ctx.out / "validate" / "rejects.jsonl", Reject)), jc, cal["passed"],
+                 None if schema else ctx.embedder().embed, lambda items: judge_both_orders(items, backend, jc.model))
+    record_selection(ctx, out)
+    return {"in": len(rows), **out.stats(), "judge_trusted": cal["passed"], "judge_auc": cal["auc"],
+            "judge_errors": sum(v.error is not None for v in verdicts),
+            # answers the neutraliser changed before judging: text addressed to the grader (judges/fence.py)
+            "responses_neutralised": sum(strip_grader_text(r.output_text) != r.output_text for r in rows),
+            # answers the grader check flagged (judges/addressed.py): worst score, left with reason addressed_grader
+            "addressed_grader": out.flagged, "grader_check": check_note,
+            "self_test_requests": self_test_requests, **backend.stats(since=before)}
 
-    checks = J.check_set(ctx.train_seeds, random.Random(ctx.cfg.seed), jc.self_test_size)
-    cal = J.self_test(checks, backend, jc.model, schema, criteria, check=check) if checks else {"auc": None}
-    self_test_requests = backend.stats(since=before)  # a fixed cost, whatever the number of rows (--dry-run)
-    trusted = cal["auc"] is not None and cal["auc"] >= jc.min_auc
-    cal.update(min_auc=jc.min_auc, passed=trusted, judge=jc.model.model)
+
+def judge_self_test(ctx: RunContext, backend, criteria, check) -> tuple[dict, dict]:
+    """The judge's self-test on the seeds into judge/calibration.json, and its request counts: a
+    fixed cost whatever the number of rows (--dry-run shows it)."""
+    from seedfactory.judges.select import calibration
+
+    jc, before = ctx.cfg.judge, backend.stats()
+    cal = calibration(ctx.train_seeds, backend, jc, ctx.output_schema, criteria, check, ctx.cfg.seed)
     write_json(ctx.stage_dir / "calibration.json", cal)
-    if not trusted:
+    if not cal["passed"]:
         ctx.log(f"judge: {jc.model.model} failed its self-test on the seeds (AUC {cal['auc']} < judge.min_auc="
                 f"{jc.min_auc}); it does not filter rows or rank pairs: consensus, schema and grounding decide")
+    return cal, backend.stats(since=before)
 
-    verdicts = J.judge_rows(rows, backend, jc.model, output_schema=schema, progress=ctx.progress, criteria=criteria,
-                            check=check)
-    write_jsonl(ctx.stage_dir / "verdicts.jsonl", verdicts)
-    scores = {v.example_id: v.score for v in verdicts if v.score is not None}
-    # answers that address the grader leave, scored and flagged; they stay pair material (rejected side)
-    flagged = {v.example_id: v.flag for v in verdicts if v.flag}
-    scored = [r.model_copy(update={"scores": {**r.scores, "judge": scores[r.id], "addressed_grader": 1.0}})
-              for r in rows if r.id in flagged]
-    for r in scored:
-        ctx.rejects(r, "addressed_grader", score=scores[r.id], detail=flagged[r.id])
-    rows = [r for r in rows if r.id not in flagged]
-    groups = prompt_groups(rows)
-    failed: dict[str, list[Example]] = {}  # answers that failed schema or grounding: pair material
-    for rj in read_jsonl(ctx.out / "validate" / "rejects.jsonl", Reject):
-        if rj.reason in ("schema_invalid", "ungrounded") and rj.row and rj.row["prompt_id"] in groups:
-            failed.setdefault(rj.row["prompt_id"], []).append(Example.model_validate(rj.row))
-    for r in scored:
-        if r.prompt_id in groups:
-            failed.setdefault(r.prompt_id, []).append(r)
-    embed = None if schema else ctx.embedder().embed
-    # a target task's teacher answers that failed validation still count against the target: the
-    # teacher's accuracy on its own texts is measured over every answer it gave
-    cons = {pid: J.consensus(g + failed.get(pid, []) if any(r.lineage.label == "target" for r in g) else g, embed)
-            for pid, g in groups.items()}
-    sft = []
-    for pid, group in groups.items():
-        c = cons[pid]
-        for r in group:
-            extra = {"consensus": c.per_row.get(r.id, 0.0)} | ({"judge": scores[r.id]} if r.id in scores else {})
-            scored.append(r.model_copy(update={"scores": {**r.scores, **extra}}))
-        if not c.against_target and c.agreement < jc.min_consensus:
-            for r in group:
-                ctx.rejects(r, "no_consensus", score=c.agreement,
-                            detail=f"answers agree {c.agreement:.2f} < judge.min_consensus={jc.min_consensus}")
-            continue
-        chosen = next(r for r in scored[-len(group):] if r.id == c.best.id)
-        for r in group:
-            if r.id != chosen.id:
-                ctx.rejects(r, "not_selected", dup_of=chosen.id, detail="another answer of this task was chosen")
-        sft.append(chosen)
-    cutoff = None
-    if trusted:
-        cutoff = J.score_cutoff([r.scores["judge"] for r in sft if "judge" in r.scores], jc.min_score,
-                                jc.drop_fraction)
-        keep = []
-        for r in sft:
-            if "judge" not in r.scores or r.scores["judge"] < cutoff:
-                why = "judge_error" if "judge" not in r.scores else "low_judge_score"
-                ctx.rejects(r, why, score=r.scores.get("judge"), detail=f"below {cutoff:.3f}")
-            else:
-                keep.append(r)
-        sft = keep
-    pairs, no_pair = J.panel_pairs(groups, failed, cons, scores if trusted else None, jc.min_margin)
-    if trusted and pairs:
-        both = J.judge_both_orders([(p.prompt, p.chosen, p.rejected) for p in pairs], backend, jc.model)
-        no_pair["judge_disagreed"] += sum(v.winner != "a" for v in both)
-        pairs = [p for p, v in zip(pairs, both) if v.winner == "a"]
-    for reason, n in no_pair.items():
+
+def record_selection(ctx: RunContext, out) -> None:
+    """The judge's selection into the run: rejects with their reasons, no-pair counts, the files."""
+    for row, reason, kwargs in out.rejects:
+        ctx.rejects(row, reason, **kwargs)
+    for reason, n in out.no_pair.items():
         ctx.count(f"no_pair.{reason}", n)
-    write_jsonl(ctx.stage_dir / "scored.jsonl", scored)
-    write_jsonl(ctx.stage_dir / "sft.jsonl", sft)
-    write_jsonl(ctx.stage_dir / "pairs.jsonl", pairs)
-    agreements = [c.agreement for c in cons.values() if not c.against_target]
-    teacher_vs_target = [c.agreement for c in cons.values() if c.against_target]
-    return {"in": len(all_rows), "out": len(sft), "kept_by": lineage_counts(sft), "pairs": len(pairs), "cutoff": cutoff,
-            "judge_trusted": trusted,
-            "judge_auc": cal["auc"], "judge_errors": sum(v.error is not None for v in verdicts),
-            "consensus_mean": round(sum(agreements) / len(agreements), 3) if agreements else None,
-            "teacher_field_accuracy_on_targets":
-                round(sum(teacher_vs_target) / len(teacher_vs_target), 3) if teacher_vs_target else None,
-            # answers the neutraliser changed before judging: text addressed to the grader (judges/fence.py)
-            "responses_neutralised": sum(J.strip_grader_text(r.output_text) != r.output_text for r in all_rows),
-            # answers the grader check flagged (judges/addressed.py): worst score, left with reason addressed_grader
-            "addressed_grader": len(flagged), "grader_check": check_note,
-            "self_test_requests": self_test_requests, **backend.stats(since=before)}
+    write_jsonl(ctx.stage_dir / "scored.jsonl", out.scored)
+    write_jsonl(ctx.stage_dir / "sft.jsonl", out.sft)
+    write_jsonl(ctx.stage_dir / "pairs.jsonl", out.pairs)
 
 
 def review(ctx: RunContext) -> dict:
@@ -256,180 +203,42 @@ def review(ctx: RunContext) -> dict:
 
 
 def publish(ctx: RunContext) -> dict:
-    """A Hugging Face DatasetDict (sft, preference) with lineage, written then renamed into place."""
+    """A Hugging Face DatasetDict (sft, preference) with lineage, written then renamed into place.
+    The preference split marks pairs whose chosen row the judge's cut-off removed, so that training
+    reads nothing of the judge's files."""
     from seedfactory.publish import build_dataset
 
     sft = list(read_jsonl(ctx.out / "judge" / "sft.jsonl", Example))
     pairs = list(read_jsonl(ctx.out / "judge" / "pairs.jsonl", PreferencePair))
     verdicts = {v.example_id: v for v in read_jsonl(ctx.out / "judge" / "verdicts.jsonl", JudgeVerdict)}
-    counts = build_dataset(ctx, sft, pairs, verdicts, ctx.out / "dataset")
+    below = {r.row_id for r in read_jsonl(ctx.out / "judge" / "rejects.jsonl", Reject) if r.reason == "low_judge_score"}
+    counts = build_dataset(ctx, sft, pairs, verdicts, ctx.out / "dataset", below)
     return {"in": len(sft), "out": counts["sft"], **counts}
 
 
-def review_gate(ctx: RunContext) -> None:
-    """Refuse to train on data the reviewers found too defective, or before enough verdicts."""
-    from seedfactory.review import ReviewGateError, ReviewStore, gate_message
-
-    cfg = ctx.cfg.review
-    if cfg.max_defect_rate is None and cfg.min_reviewed == 0:
-        return
-    queue = ctx.out / "review" / "queue.sqlite"
-    counts = {}
-    if queue.is_file():
-        with ReviewStore(queue) as store:
-            counts = store.counts()
-    message = gate_message(counts, cfg.max_defect_rate, cfg.min_reviewed)
-    if message:
-        raise ReviewGateError(message)
-
-
 def train(ctx: RunContext) -> dict:
-    """LoRA SFT of the student on the sft split, then DPO on the preference split. Checkpoints go
-    to train/checkpoints/{sft,dpo} every `train.save_steps`, so a killed run resumes where it was;
-    the learning curve (loss per step, held-out score per checkpoint) to train/curve.jsonl.
-    With `train.continue_from` the SFT starts from an earlier adapter, on the rows it has not seen
-    plus a replay sample (`continual_rows`). Every round is recorded in train/rounds/N/."""
-    from seedfactory.train.continual import resolve_start
-    from seedfactory.train.data import dpo_records, sft_records
-    from seedfactory.train.dpo import train_dpo
-    from seedfactory.train.sft import train_sft
-    from seedfactory.util.models import resolve_model
+    """LoRA SFT of the student on the sft split, then the preference method on the preference split
+    (`seedfactory.train.recipe`: checkpoints, learning curve, continual rounds in train/rounds/N).
+    Refuses first when the review gate says so (`seedfactory.review.gate`)."""
+    from seedfactory.review import review_gate
+    from seedfactory.train.recipe import RunPaths, read_published, train_round
 
-    review_gate(ctx)
-    sft_rows, pairs, readiness = training_data(ctx)
-    cfg = ctx.cfg.train
-    model_dir = resolve_model(cfg.student)
-    ckpts = ctx.stage_dir / "checkpoints"
-    unfinished_rounds(ctx)
-    start = resolve_start(cfg.continue_from, ctx.stage_dir / "rounds")
-    rows, plan = continual_rows(ctx, sft_records(sft_rows), start)
-    stats = {"in": len(sft_rows), "out": len(sft_rows), "student": cfg.student, "continual": plan}
-    stats["sft"] = train_sft(model_dir, rows, ctx.out / "adapter_sft", cfg, ctx.cfg.seed, progress=ctx.progress,
-                             checkpoint_dir=ckpts / "sft", init_adapter=start.adapter if start else None)
-    final = ctx.out / "adapter"
-    stats["dpo_readiness"] = readiness
-    ready = preference_plan(ctx.cfg.train, readiness)
-    if ready["skip"] is None and cfg.dpo_steps > 0:
-        stats["dpo"] = train_dpo(model_dir, ctx.out / "adapter_sft", dpo_records(pairs), final, cfg,
-                                 ctx.cfg.seed, progress=ctx.progress, checkpoint_dir=ckpts / "dpo")
-    else:
-        why = ready["skip"] or "train.dpo_steps=0"
-        ctx.log(f"train: DPO skipped: {why}; the final adapter is the SFT adapter")
-        stats["dpo"] = {"skipped": why}
-        with atomic_dir(final) as tmp:
-            shutil.copytree(ctx.out / "adapter_sft", tmp, dirs_exist_ok=True)
-    write_jsonl(ctx.stage_dir / "curve.jsonl", learning_curve(ctx, model_dir, stats, ckpts))
-    stats["round"] = record_round(ctx, rows, start, plan, stats)
-    return stats
-
-
-def unfinished_rounds(ctx: RunContext) -> None:
-    """Set aside a round that a killed or failed train stage wrote after its last finished run
-    (train/stats.json names the last finished round), so `latest` never points at it."""
-    from seedfactory.train.rounds import set_aside_unfinished
-    from seedfactory.util.files import read_json
-
-    prev = ctx.stage_dir / "stats.json"
-    last = read_json(prev).get("round", 0) if prev.is_file() else 0
-    for n in set_aside_unfinished(ctx.stage_dir / "rounds", last):
-        ctx.log(f"train: round {n} was written by a run that did not finish; "
-                f"set aside as train/rounds/.unfinished-{n}-*")
-
-
-def continual_rows(ctx: RunContext, current: list[dict], start) -> tuple[list[dict], dict]:
-    """The SFT rows of this round and where it starts: every row from the base, or (continuing an
-    adapter) the rows it has not seen plus `train.replay` of those it has."""
-    from seedfactory.train.continual import ContinueError, plan_rows
-
-    cfg = ctx.cfg.train
-    if start is None:
-        if cfg.continue_from == "latest":
-            ctx.log("train: train.continue_from=latest: no earlier round in train/rounds/, training from the base")
-        return current, {"from": "base", "rows": len(current), "new_rows": len(current), "replayed": 0}
-    rows, info = plan_rows(current, start.seen, cfg.replay, ctx.cfg.seed)
-    if info["new_rows"] == 0:
-        raise ContinueError(f"train.continue_from={cfg.continue_from}: {start.label} has seen all {len(current)} "
-                            "rows of the dataset; nothing new to train on (add seeds or review verdicts, or unset "
-                            "train.continue_from to retrain from the base)")
-    ctx.log(f"train: continuing {start.label}: {info['new_rows']} new rows + {info['replayed']} replayed "
-            f"(train.replay={cfg.replay}) of the {info['seen_before']} it has seen")
-    return rows, {"from": start.label, "from_round": start.round, "from_adapter": str(start.adapter),
-                  "old_eval_cases": str(start.eval_cases) if start.eval_cases else None, **info}
-
-
-def record_round(ctx: RunContext, rows: list[dict], start, plan: dict, stats: dict) -> int:
-    """Keep this round's adapter, rows, config and eval cases as train/rounds/N; return N."""
-    from seedfactory.train.continual import merge_seen
-    from seedfactory.train.rounds import write_round
-
-    losses = {phase: {k: stats[phase].get(k) for k in ("steps", "first_loss", "last_loss")}
-              for phase in ("sft", "dpo") if "losses" in stats[phase]}
-    info = {"from": plan["from"], "rows": plan["rows"], "new_rows": plan["new_rows"], "replayed": plan["replayed"],
-            "student": ctx.cfg.train.student, **losses}
-    number, _ = write_round(ctx.stage_dir / "rounds", adapter=ctx.out / "adapter", info=info, trained=rows,
-                            seen=merge_seen(start.seen if start else [], rows), eval_cases=ctx.eval_cases,
-                            config=ctx.cfg.dump())
-    return number
-
-
-def training_data(ctx: RunContext) -> tuple[list[Example], list[PreferencePair], dict]:
-    """The published dataset as the train stage reads it: SFT rows, preference pairs in DPO's order
-    (reviewers' edits first), and `dpo_readiness` of those pairs. `seedfactory tune` reads the same."""
-    from datasets import load_from_disk
-
-    from seedfactory.judges import dpo_readiness
-    from seedfactory.train.data import dpo_order
-
-    if not (ctx.out / "dataset" / "dataset_dict.json").is_file():
-        raise SeedfactoryError(f"{ctx.out / 'dataset'}: no published dataset; run `seedfactory run --out {ctx.out}` "
-                               "(at least --until publish) first")
-    ds = load_from_disk(str(ctx.out / "dataset"))
-    sft_rows = [Example.model_validate_json(j) for j in ds["sft"]["record"]]
-    pairs = [PreferencePair.model_validate_json(j) for j in ds["preference"]["record"]]
-    pairs = dpo_order(pairs, ctx.cfg.seed)
-    if not sft_rows:
-        raise SeedfactoryError(f"{ctx.out / 'dataset'}: no rows in the sft split; see rejects.jsonl for why")
-    cfg = ctx.cfg.train
-    below = {r.row_id for r in read_jsonl(ctx.out / "judge" / "rejects.jsonl", Reject) if r.reason == "low_judge_score"}
-    return sft_rows, pairs, dpo_readiness(pairs, below, cfg.min_pairs, cfg.max_length_bias)
-
-
-def preference_plan(cfg: TrainConfig, readiness: dict) -> dict:
-    """`readiness` with the config's own reason to skip preference tuning added (non-LoRA adapters);
-    `["skip"] is None` (and `train.dpo_steps` > 0) means DPO trains."""
-    if cfg.peft != "lora":
-        return {**readiness, "skip": f"train.peft={cfg.peft}: preference tuning continues LoRA adapters only"}
-    return readiness
-
-
-def learning_curve(ctx: RunContext, model_dir: Path, stats: dict, ckpts: Path) -> list[dict]:
-    """Loss per step for SFT and DPO, with the held-out score at each checkpoint (`train.curve`)."""
-    from seedfactory.train.curve import checkpoint_scores, curve_rows, heldout_scorer
-
-    score = None
-    if ctx.cfg.train.curve:
-        held = ctx.eval_cases[: ctx.cfg.train.curve_cases]  # the eval set's first cases: cheap
-        score = heldout_scorer([s.prompt for s in held], [s.output for s in held], ctx.output_schema,
-                               ctx.cfg.train.curve_max_new_tokens)
-    rows = []
-    for phase in ("sft", "dpo"):
-        if "losses" not in stats[phase]:
-            continue
-        scores = checkpoint_scores(model_dir, ckpts / phase, score, ctx.progress) if score else {}
-        if phase == "sft" and score:  # where the curve starts: the base model, or the adapter it continued
-            started = stats["sft"].get("started_from", "base")
-            scores[0] = score(model_dir, None if started == "base" else Path(started))
-        rows += curve_rows(phase, stats[phase]["losses"], scores)
-        if 0 in scores:
-            rows.insert(0, {"phase": phase, "step": 0, "loss": None, "heldout": scores[0]["value"],
-                            "metric": scores[0]["metric"]})
-    return rows
+    review_gate(ctx.out / "review" / "queue.sqlite", ctx.cfg.review)
+    paths = RunPaths(ctx.out)
+    data = read_published(paths, ctx.cfg)
+    return train_round(ctx.cfg, paths, data, ctx.eval_cases, ctx.output_schema, ctx.progress, ctx.log)
 
 
 def evaluate(ctx: RunContext) -> dict:
+    """Score base, SFT, final adapter and teacher on the eval cases (`seedfactory.evaluation`), then
+    record the figures of this training round in train/rounds/N/eval.json."""
     from seedfactory.evaluation import evaluate_run
+    from seedfactory.train.recipe import RunPaths, record_round_eval
+    from seedfactory.util.files import read_json
 
-    return evaluate_run(ctx)
+    stats = evaluate_run(ctx)
+    record_round_eval(RunPaths(ctx.out), read_json(ctx.out / "eval.json"))
+    return stats
 
 
 @dataclass(frozen=True)

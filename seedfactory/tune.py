@@ -4,14 +4,14 @@
     seedfactory tune runs/invoice-fields tune.trials=12 tune.max_minutes=60
     seedfactory run runs/invoice-fields/tune/best.yaml --out runs/invoice-fields   # retrain with the best
 
-Each trial trains the student with the train stage's own code (`train_sft`, then `train_dpo` where
-the run trains DPO) on the run's published dataset, with a learning rate, LoRA rank, SFT steps and
-DPO beta drawn by Optuna's TPE sampler; the objective is the eval set's primary metric (field exact
-match where the seed set has an output schema, maximised; else the reference answers' NLL,
-minimised, since a judge per trial is too dear). Trial 0 is the run's own settings, the default the
-best is compared with. At every checkpoint (`train.save_steps`) the held-out score is reported to
-the trial, and Optuna's MedianPruner stops a trial that is worse than the median of earlier trials
-at that step.
+Each trial trains the student with the train stage's own code (`seedfactory.train.recipe` reads the
+run's published dataset; `train_sft`, then `train_preference` where the run trains a preference
+method), with a learning rate, LoRA rank, SFT steps and DPO beta drawn by Optuna's TPE sampler; the
+objective is the eval set's primary metric (field exact match where the seed set has an output
+schema, maximised; else the reference answers' NLL, minimised, since a judge per trial is too dear).
+Trial 0 is the run's own settings, the default the best is compared with. At every checkpoint
+(`train.save_steps`) the held-out score is reported to the trial, and Optuna's MedianPruner stops a
+trial that is worse than the median of earlier trials at that step.
 
 Everything lives in RUN_DIR/tune/: `study.sqlite` (Optuna's storage: every trial, its settings,
 its reported scores), `trials/NNNN/` (each finished trial's adapter), `best.yaml` (the run's config
@@ -172,7 +172,7 @@ def trial_objective(model_dir: Path, cfg: RunConfig, data: tuple[list[dict], lis
     reporting the held-out score at every checkpoint (the pruner may stop it there), and return the
     final adapter's score. A finished trial keeps its adapter in `folder/trials/NNNN/`."""
     from seedfactory.train.curve import checkpoint_reporter
-    from seedfactory.train.dpo import train_dpo
+    from seedfactory.train.dpo import train_preference
     from seedfactory.train.sft import train_sft
 
     sft_rows, pairs = data
@@ -196,7 +196,7 @@ def trial_objective(model_dir: Path, cfg: RunConfig, data: tuple[list[dict], lis
             if "dpo_beta" not in space:  # the last checkpoint is the final adapter: score it once
                 return (sft.scores.get(train.sft_steps) or score(model_dir, out / "adapter_sft"))["value"]
             dpo = checkpoint_reporter(model_dir, score, report, offset=train.sft_steps)
-            train_dpo(model_dir, out / "adapter_sft", pairs, out / "adapter", train, cfg.seed,
+            train_preference(model_dir, out / "adapter_sft", pairs, out / "adapter", train, cfg.seed,
                       checkpoint_dir=out / "checkpoints" / "dpo", callbacks=[dpo])
             return (dpo.scores.get(train.dpo_steps) or score(model_dir, out / "adapter"))["value"]
         except optuna.TrialPruned:
@@ -226,21 +226,22 @@ def search(cfg: RunConfig, run_dir: Path, progress: Progress = NO_PROGRESS) -> d
 
     from seedfactory.context import RunContext
     from seedfactory.schemas import stable_hash
-    from seedfactory.steps import preference_plan, training_data
     from seedfactory.train.curve import heldout_scorer
     from seedfactory.train.data import dpo_records, sft_records
+    from seedfactory.train.recipe import RunPaths, read_published, trains_preference
     from seedfactory.util.models import resolve_model
 
     t, ctx = cfg.tune, RunContext(cfg, run_dir, progress=False)
-    sft_rows, pairs, readiness = training_data(ctx)
-    dpo = preference_plan(cfg.train, readiness)["skip"] is None and cfg.train.dpo_steps > 0
+    published = read_published(RunPaths(run_dir), cfg)
+    sft_rows, pairs = published.sft, published.pairs
+    preference = trains_preference(cfg.train, published.readiness)
     cases = ctx.eval_cases[: t.eval_cases or None]
     schema = ctx.output_schema
     score = heldout_scorer([c.prompt for c in cases], [c.output for c in cases], schema,
                            cfg.eval.max_new_tokens, cfg.eval.batch_size)
     metric, direction = ("field_exact_match", "maximize") if schema is not None else ("reference_nll", "minimize")
-    data = (sft_records(sft_rows), dpo_records(pairs) if dpo else [])
-    space = search_space(t, cfg.train, dpo)
+    data = (sft_records(sft_rows), dpo_records(pairs) if preference else [])
+    space = search_space(t, cfg.train, preference)
     # A study answers one question: these rows, these eval cases, this metric. Reusing it for other
     # data would mix scores that cannot be compared.
     question = stable_hash([data, [c.id for c in cases], metric, cfg.eval.max_new_tokens, cfg.train.student], n=32)
@@ -263,7 +264,7 @@ def search(cfg: RunConfig, run_dir: Path, progress: Progress = NO_PROGRESS) -> d
         objective = trial_objective(resolve_model(cfg.train.student), cfg, data, space, score, folder)
         default = {k: getattr(cfg.train, k) for k in space}
         ran = run_study(study, objective, t.trials, t.max_minutes, progress, default)
-        result = summary(study, metric) | {"ran": ran, "dpo": dpo, "eval_cases": len(cases)}
+        result = summary(study, metric) | {"ran": ran, "preference": preference, "eval_cases": len(cases)}
         if result["best"] is not None:
             best = best_config(cfg, result["best"]["params"])
             atomic_write_text(folder / "best.yaml", yaml.safe_dump(best.dump(), sort_keys=False))

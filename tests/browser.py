@@ -76,7 +76,7 @@ def render_and_check(run_dir: Path, browser, trained: bool) -> Path:
     assert "1/3" in page.locator("section#review").inner_text()  # one rejected of three reviewed
     assert "Cohen" in page.locator("section#judges").inner_text()
     if trained:
-        dpo = json.loads((run_dir / "train" / "stats.json").read_text())["dpo"]
+        dpo = json.loads((run_dir / "train" / "stats.json").read_text())["preference"]
         curve = [json.loads(line) for line in (run_dir / "train" / "curve.jsonl").read_text().splitlines()]
         held = any(r.get("heldout") is not None for r in curve)
         rewards = any(c.get("margin") is not None or c.get("accuracy") is not None for c in dpo.get("curve", []))

@@ -81,13 +81,13 @@ def test_sigkill_mid_sft_and_mid_dpo_resumes_to_the_same_losses(tmp_path):
     _run(killed)
 
     a, b = read_json(straight / "train" / "stats.json"), read_json(killed / "train" / "stats.json")
-    print("uninterrupted sft", a["sft"]["losses"], "dpo", a["dpo"]["losses"])
-    print("killed+resumed sft", b["sft"]["losses"], "dpo", b["dpo"]["losses"])
+    print("uninterrupted sft", a["sft"]["losses"], "dpo", a["preference"]["losses"])
+    print("killed+resumed sft", b["sft"]["losses"], "dpo", b["preference"]["losses"])
     # Run 2 resumed SFT at step 1 and finished it; run 3 found SFT complete (step 2) and resumed DPO at 1.
     assert _resumes(ckpts / "sft") == [1, 2] and _resumes(ckpts / "dpo") == [1]
     assert _resumes(straight / "train" / "checkpoints" / "sft") == []
-    assert b["dpo"]["resumed_from"] == 1 and b["sft"]["steps"] == 2 and b["dpo"]["steps"] == 2
-    for phase in ("sft", "dpo"):
+    assert b["preference"]["resumed_from"] == 1 and b["sft"]["steps"] == 2 and b["preference"]["steps"] == 2
+    for phase in ("sft", "preference"):
         assert len(a[phase]["losses"]) == len(b[phase]["losses"]) == a[phase]["steps"]
         assert b[phase]["losses"] == pytest.approx(a[phase]["losses"], abs=1e-3), phase
         assert b[phase]["last_loss"] == pytest.approx(a[phase]["last_loss"], abs=1e-3)

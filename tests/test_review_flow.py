@@ -225,3 +225,12 @@ def test_refresh_card_rewrites_an_existing_card_only(reviewed, tmp_path):
     write_json(counts, {"sft": 1})
     card.unlink()
     assert refresh_card(out) is False and not card.exists()
+
+
+def test_the_gate_alone_waits_without_a_queue_and_is_off_by_default(tmp_path):
+    from seedfactory.review import review_gate
+    from seedfactory.schemas.config import ReviewConfig
+
+    assert review_gate(tmp_path / "queue.sqlite", ReviewConfig()) is None  # off: no queue needed
+    with pytest.raises(ReviewGateError, match=r"training waits for review: 0 of review.min_reviewed=1 rows"):
+        review_gate(tmp_path / "queue.sqlite", ReviewConfig(min_reviewed=1))

@@ -24,7 +24,7 @@ from safetensors.torch import load_file
 from seedfactory.schemas import Example, PreferencePair
 from seedfactory.schemas.config import TrainConfig
 from seedfactory.train.data import dpo_records, sft_records
-from seedfactory.train.dpo import train_dpo
+from seedfactory.train.dpo import train_preference
 from seedfactory.train.evaluate import generate_answers, score_json
 from seedfactory.train.sft import train_sft
 from seedfactory.util.models import ModelNotFound, resolve_model
@@ -78,7 +78,7 @@ def sft(model_dir, runs):
 @pytest.fixture(scope="module")
 def dpo(model_dir, runs, sft):
     out = runs / "dpo_adapter"
-    stats = train_dpo(model_dir, sft[0], dpo_records([_pair(r) for r in _rows()]), out, CFG, seed=0)
+    stats = train_preference(model_dir, sft[0], dpo_records([_pair(r) for r in _rows()]), out, CFG, seed=0)
     return out, stats
 
 
@@ -149,7 +149,7 @@ def test_orpo_and_kto_continue_the_sft_adapter(model_dir, runs, sft, method):
     each pair as a desirable and an undesirable row, against the SFT adapter as reference."""
     out = runs / f"{method}_adapter"
     cfg = CFG.model_copy(update={"preference": method})
-    stats = train_dpo(model_dir, sft[0], dpo_records([_pair(r) for r in _rows()]), out, cfg, seed=0)
+    stats = train_preference(model_dir, sft[0], dpo_records([_pair(r) for r in _rows()]), out, cfg, seed=0)
     print(method, stats)
     before = load_file(sft[0] / "adapter_model.safetensors")
     after = _assert_clean_adapter(out)

@@ -17,7 +17,7 @@ from seedfactory.schemas import Example, PreferencePair
 from seedfactory.schemas.config import TrainConfig
 from seedfactory.train.common import loss_stats, staged_adapter
 from seedfactory.train.data import dpo_order, dpo_records, sft_records
-from seedfactory.train.dpo import train_dpo
+from seedfactory.train.dpo import train_preference
 from seedfactory.train.evaluate import first_json_object, score_json
 from seedfactory.train.sft import train_sft
 
@@ -120,14 +120,14 @@ def test_score_json_rejects_mismatched_lengths_and_non_object_references():
 
 # ---- trainer argument checks (raised before any model is loaded) -------------------------------
 
-def test_train_dpo_refuses_nothing_to_do(tmp_path: Path):
+def test_train_preference_refuses_nothing_to_do(tmp_path: Path):
     rows = [{"prompt": [], "chosen": [], "rejected": []}]
     with pytest.raises(ValueError, match="dpo_steps is 0"):
-        train_dpo(tmp_path, tmp_path, rows, tmp_path / "out", TrainConfig(dpo_steps=0), seed=0)
+        train_preference(tmp_path, tmp_path, rows, tmp_path / "out", TrainConfig(dpo_steps=0), seed=0)
     with pytest.raises(ValueError, match="no preference pairs"):
-        train_dpo(tmp_path, tmp_path, [], tmp_path / "out", TrainConfig(), seed=0)
+        train_preference(tmp_path, tmp_path, [], tmp_path / "out", TrainConfig(), seed=0)
     with pytest.raises(ValueError, match="not an SFT adapter folder"):
-        train_dpo(tmp_path, tmp_path / "missing", rows, tmp_path / "out", TrainConfig(), seed=0)
+        train_preference(tmp_path, tmp_path / "missing", rows, tmp_path / "out", TrainConfig(), seed=0)
 
 
 def test_train_sft_refuses_no_rows(tmp_path: Path):

@@ -7,7 +7,7 @@ user turn here as at evaluation time (`Example.prompt` / `render_prompt`).
 
     from seedfactory.train.data import sft_records, dpo_records
     rows = sft_records(examples)      # -> train_sft(model_dir, rows, ...)
-    pairs = dpo_records(preference_pairs)  # -> train_dpo(model_dir, adapter, pairs, ...)
+    pairs = dpo_records(preference_pairs)  # -> train_preference(model_dir, adapter, pairs, ...)
 """
 
 from __future__ import annotations

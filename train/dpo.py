@@ -12,8 +12,8 @@ ORPO (trl.experimental.orpo) is reference-free: an odds-ratio term added to the 
 answer. KTO (trl) learns from unpaired good/bad answers, so each pair becomes two labelled rows
 (`seedfactory.train.data.kto_records`); like DPO it uses the frozen "ref" copy of the SFT adapter.
 
-    from seedfactory.train.dpo import train_dpo
-    stats = train_dpo(model_dir, Path("runs/x/sft_adapter"), rows, Path("runs/x/dpo_adapter"), cfg.train, 0)
+    from seedfactory.train.dpo import train_preference
+    stats = train_preference(model_dir, Path("runs/x/sft_adapter"), rows, Path("runs/x/dpo_adapter"), cfg.train, 0)
 """
 
 from __future__ import annotations
@@ -59,11 +59,11 @@ def preference_trainer(kind: str):
     return DPOConfig, DPOTrainer
 
 
-def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: Path, cfg: TrainConfig,
-              seed: int, progress: Progress = NO_PROGRESS, checkpoint_dir: Path | None = None,
-              callbacks: list | None = None, extra: dict | None = None) -> dict:
-    """Continue the SFT adapter with DPO on prompt/chosen/rejected rows, read in the order given;
-    save it; return step stats.
+def train_preference(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: Path, cfg: TrainConfig,
+                     seed: int, progress: Progress = NO_PROGRESS, checkpoint_dir: Path | None = None,
+                     callbacks: list | None = None, extra: dict | None = None) -> dict:
+    """Continue the SFT adapter with the preference method (`train.preference`: DPO, ORPO or KTO)
+    on prompt/chosen/rejected rows, read in the order given; save it; return step stats.
 
     `extra` adds trainer settings (`bench.dpo_pairs` passes trl's `loss_type` / `loss_weights`).
     With `checkpoint_dir`, checkpoints every `cfg.save_steps` and a rerun resumes from the newest
@@ -73,14 +73,14 @@ def train_dpo(model_dir: Path, sft_adapter: Path, records: list[dict], out_dir: 
     caller can skip DPO and say why.
     """
     if cfg.dpo_steps == 0:
-        raise ValueError("train_dpo: train.dpo_steps is 0, DPO is switched off")
+        raise ValueError("train_preference: train.dpo_steps is 0, DPO is switched off")
     if not records:
-        raise ValueError("train_dpo: no preference pairs to train on (need 2+ responses per prompt "
+        raise ValueError("train_preference: no preference pairs to train on (need 2+ responses per prompt "
                          "and judge margins of at least judge.min_margin)")
     sft_adapter = Path(sft_adapter)
     missing = [f for f in ADAPTER_FILES if not (sft_adapter / f).is_file()]
     if missing:
-        raise ValueError(f"train_dpo: {sft_adapter} is not an SFT adapter folder "
+        raise ValueError(f"train_preference: {sft_adapter} is not an SFT adapter folder "
                          f"(missing {', '.join(missing)})")
     from datasets import Dataset
     from peft import PeftModel

@@ -38,18 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def sft_rows(run_dir: Path) -> list[dict]:
-    """The published sft split of a run, as trl rows."""
-    from datasets import load_from_disk
-
-    from seedfactory.schemas import Example
+def sft_rows(run_dir: Path, cfg) -> list[dict]:
+    """The published sft split of a run, as trl rows, read as the train stage reads it."""
     from seedfactory.train.data import sft_records
+    from seedfactory.train.recipe import RunPaths, read_published
 
-    folder = Path(run_dir) / "dataset"
-    if not (folder / "dataset_dict.json").is_file():
-        raise FileNotFoundError(f"{folder}: no published dataset; "
-                                f"run `seedfactory run --out {run_dir} --until publish` first")
-    return sft_records([Example.model_validate_json(j) for j in load_from_disk(str(folder))["sft"]["record"]])
+    return sft_records(read_published(RunPaths(Path(run_dir)), cfg).sft)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or args.run_dir / "ddp"
     try:
         cfg = load_config(args.run_dir / "config.yaml", args.overrides)
-        rows = sft_rows(args.run_dir)
+        rows = sft_rows(args.run_dir, cfg)
     except (SeedfactoryError, FileNotFoundError) as e:
         print(f"seedfactory.train.launch: {e}", file=sys.stderr)
         return 2

@@ -44,7 +44,8 @@ def learning(run: Run, ts: dict) -> str:
     parts = ["<h3>Learning curve</h3>"]
     if curve is None:
         parts.append(missing("No learning curve in this run (train/curve.jsonl absent)."))
-        losses = {p: _steps(ts.get(p, {}), "loss") for p in ("sft", "dpo")}
+        # "dpo": a run whose train/stats.json was written before the preference phase was renamed
+        losses = {p: _steps(ts.get(k, ts.get(p, {})), "loss") for p, k in (("sft", "sft"), ("dpo", "preference"))}
         curve = Curve(None, {}, {p: pts for p, pts in losses.items() if pts}, 0)
     elif curve.heldout:
         pref = any(p != "sft" for p in curve.heldout)
@@ -67,7 +68,7 @@ def training(run: Run) -> str:
     ts = run.stage("train")
     if not ts:
         return missing("The student has not been trained yet.")
-    sft, dpo = ts.get("sft", {}), ts.get("dpo", {})
+    sft, dpo = ts.get("sft", {}), ts.get("preference", ts.get("dpo", {}))  # "dpo": stats before the rename
     rows = [["SFT", sft.get("rows"), sft.get("steps"), sft.get("first_loss"), sft.get("last_loss"), sft.get("seconds")]]
     skipped = f"<p>DPO skipped: {escape(str(dpo['skipped']))}</p>" if "skipped" in dpo else ""
     if not skipped:
