@@ -1,0 +1,103 @@
+"""Drawing values for a field's kind (generators/draw.py): valid, varied, seed-shaped, deterministic."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+from kind_seeds import APPOINTMENT_SCHEMA, ORDER_SCHEMA, appointment_seeds, order_seeds
+
+from seedfactory.generators.draw import draw_value
+from seedfactory.validators.kind_checks import parse_time
+from seedfactory.validators.kind_evidence import code_shape
+from seedfactory.validators.kinds import FieldKind, check_value, infer_kinds
+
+
+@pytest.fixture(scope="module")
+def kinds():
+    return {**infer_kinds(APPOINTMENT_SCHEMA, appointment_seeds()), **infer_kinds(ORDER_SCHEMA, order_seeds())}
+
+
+# at least this many distinct values in 200 draws (labels and flags have only their set)
+VARIETY = {"patient": 100, "department": 3, "date": 60, "time": 25, "slot": 25, "urgent": 2, "phone": 150,
+           "email": 100, "order": 150, "total": 100, "items": 8, "weight": 40, "discount": 20}
+EXTRA = [FieldKind("org", "organisation", False, "", {"values": ["Krämer Druck GmbH", "THE COPPER KETTLE CAFE",
+                                                                  "Brightline Studio LLC"], "locales": ["de_DE", "en_GB"]}),
+         FieldKind("city", "place", False, "", {"values": ["Bath", "Portland"], "locales": ["en_US"]}),
+         FieldKind("site", "url", False, "", {"domains": ["shop.example.com"], "schemes": ["https"]}),
+         FieldKind("at", "datetime", False, "", {"min": "2027-03-03T09:00:00", "granularity_minutes": 30,
+                                                 "hour_min": 9, "hour_max": 17, "format": "iso-minutes"}),
+         FieldKind("prep", "duration", False, "", {"form": "text", "units": ["min"], "min": 5, "max": 90,
+                                                   "integer": True}),
+         FieldKind("note", "span", False, "", {"values": ["leave at the door", "ring twice please"]})]
+
+
+@pytest.mark.parametrize("name", sorted(VARIETY))
+def test_200_draws_valid_and_varied(kinds, name):
+    fk = kinds[name]
+    rng = random.Random(11)
+    values = [draw_value(fk, rng) for _ in range(200)]
+    bad = [(v, check_value(v, fk)) for v in values if check_value(v, fk)]
+    assert bad == []
+    assert len({repr(v) for v in values}) >= VARIETY[name]
+
+
+@pytest.mark.parametrize("fk", EXTRA, ids=lambda fk: fk.kind)
+def test_other_kinds_valid(fk):
+    rng = random.Random(3)
+    values = [draw_value(fk, rng) for _ in range(200)]
+    assert [v for v in values if check_value(v, fk)] == []
+    assert len(set(values)) >= 2
+
+
+def test_times_keep_granularity_and_hours(kinds):
+    rng = random.Random(5)
+    for _ in range(200):
+        hour, minute, _, _ = parse_time(draw_value(kinds["time"], rng))
+        assert 8 <= hour <= 17 and minute % 15 == 0
+
+
+def test_codes_keep_the_seed_shape(kinds):
+    rng = random.Random(2)
+    drawn = [draw_value(kinds["order"], rng, base="ORD-2024-0193") for _ in range(200)]
+    assert {code_shape(c) for c in drawn} == {"A-9-9"}
+    assert len(set(drawn)) > 190
+
+
+def test_dates_move_from_base_within_the_seeds_span(kinds):
+    rng = random.Random(9)
+    days = [date.fromisoformat(draw_value(kinds["date"], rng, base="2027-05-01")) for _ in range(200)]
+    span = kinds["date"].info["span_days"]
+    assert all(abs((d - date(2027, 5, 1)).days) <= span for d in days)
+    assert len(set(days)) > 50
+
+
+def test_numbers_keep_type_and_precision(kinds):
+    rng = random.Random(4)
+    items = [draw_value(kinds["items"], rng) for _ in range(200)]
+    assert all(isinstance(n, int) and n >= 1 for n in items)
+    totals = [draw_value(kinds["total"], rng) for _ in range(200)]
+    assert all(round(t, 2) == t and t > 0 for t in totals)
+
+
+def test_labels_in_the_seeds_proportions(kinds):
+    rng = random.Random(1)
+    drawn = [draw_value(kinds["department"], rng) for _ in range(2000)]
+    assert "neurology" not in drawn  # never in the seeds: the caller draws it as an edge case
+    assert 0.44 < drawn.count("cardiology") / 2000 < 0.56
+
+
+def test_phones_and_emails_shaped_like_the_seeds(kinds):
+    rng = random.Random(8)
+    phones = [draw_value(kinds["phone"], rng) for _ in range(50)]
+    assert all(p.startswith("+44 ") for p in phones)
+    emails = [draw_value(kinds["email"], rng) for _ in range(200)]
+    assert any(e.endswith(("@example.org", "@mailbox.co.uk")) for e in emails)
+
+
+def test_deterministic_given_rng(kinds):
+    def run():
+        rng = random.Random(42)
+        return [draw_value(fk, rng) for fk in [*kinds.values(), *EXTRA] for _ in range(5)]
+    assert run() == run()

@@ -1,0 +1,194 @@
+"""Evidence for field kinds that no regular expression gives: which names are people, companies or
+places (compared with Faker's lists of real names for the seeds' locales), which locales the seeds'
+inputs are written in, what stands next to a number in its input (a currency, a unit, a per cent
+sign), the shape of a code, and phone numbers (phonenumbers).
+
+    locales_of(["Sehr geehrte Damen und Herren, ..."])   # ["de_DE"]
+    name_kind("Krämer Druck GmbH", ["de_DE", "en_US"])   # "organisation"
+    code_shape("RE-2024-0193")                            # "A-9-9"
+
+Nothing here knows a domain: the words come from Faker (real first names, company legal forms,
+cities of each locale) and from international standards (ISO 4217 currency codes, time units).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import unicodedata
+from collections import Counter
+from functools import lru_cache
+
+# ISO 4217 codes in common use: three capitals next to a number are a currency only if listed.
+CURRENCIES = frozenset(
+    "EUR USD GBP CHF SEK NOK DKK PLN CZK HUF RON BGN ISK CAD AUD NZD JPY CNY HKD SGD INR KRW TWD THB MYR IDR PHP "
+    "VND ZAR NGN KES EGP MAD TRY ILS AED SAR QAR BRL MXN ARS CLP COP PEN UAH RUB".split())
+# Time units in the languages the value finder reads; a number followed by one is a duration.
+TIME_UNITS = frozenset(
+    "s sec secs second seconds min mins minute minutes h hr hrs hour hours d day days wk week weeks month months "
+    "year years sek sekunden minuten std stunde stunden tag tage woche wochen monat monate jahr jahre heure heures "
+    "jour jours semaine semaines mois an ans minuto minutos hora horas día días semana semanas minuti ore giorni "
+    "uur uren dag dagen dagar timmar timer".split())
+# Unit words longer than three letters; shorter letter tokens after a number (kg, ml, pcs) count too.
+UNIT_WORDS = frozenset(
+    "cup cups tbsp tsp litre litres liter liters gram grams kilogram kilograms metre metres meter meters inch "
+    "inches pound pounds ounce ounces piece pieces pack packs kwh sqft stück".split())
+
+_LANG_LOCALE = {"en": "en_US", "da": "da_DK", "sv": "sv_SE", "nb": "no_NO", "no": "no_NO", "ja": "ja_JP",
+                "cs": "cs_CZ", "el": "el_GR", "zh": "zh_CN", "ko": "ko_KR", "uk": "uk_UA", "hi": "hi_IN"}
+
+
+def faker_locale(lang: str) -> str | None:
+    """The Faker locale for a language code: de -> de_DE, en -> en_US; None when Faker has none."""
+    from faker.config import AVAILABLE_LOCALES
+
+    for cand in (_LANG_LOCALE.get(lang), f"{lang}_{lang.upper()}"):
+        if cand in AVAILABLE_LOCALES:
+            return cand
+    same = sorted(loc for loc in AVAILABLE_LOCALES if loc.startswith(lang + "_"))
+    return same[0] if same else None
+
+
+def locales_of(texts: list[str]) -> list[str]:
+    """Faker locales of the texts' languages (py3langid), most common first; en_US when none is known."""
+    import py3langid
+
+    langs = Counter(py3langid.classify(t)[0] for t in texts if t.strip())
+    # a language of a single seed is noise of the classifier as often as it is a locale
+    out = [loc for lang, k in langs.most_common(4) if k >= max(2, 0.05 * len(texts)) and (loc := faker_locale(lang))]
+    return list(dict.fromkeys(out)) or ["en_US"]
+
+
+def _provider(kind: str, locale: str):
+    try:
+        return importlib.import_module(f"faker.providers.{kind}.{locale}").Provider
+    except ImportError:
+        return None
+
+
+def _words(values) -> set[str]:
+    return {fold(w) for v in values for w in str(v).split()}
+
+
+@lru_cache(maxsize=None)
+def lexicon(locales: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """Folded words Faker knows for the locales (plus en_US): first and last names, company legal
+    forms (from every locale: a GmbH is a GmbH anywhere), cities, states and countries."""
+    from faker.config import AVAILABLE_LOCALES
+
+    locs = tuple(dict.fromkeys([*locales, "en_US"]))
+    first, last, places = set(), set(), set()
+    for loc in locs:
+        if p := _provider("person", loc):
+            for attr in ("first_names", "first_names_male", "first_names_female"):
+                first |= _words(getattr(p, attr, ()))
+            last |= _words(getattr(p, "last_names", ()))
+        if a := _provider("address", loc):
+            for attr in ("cities", "states", "countries", "city_suffixes"):
+                values = getattr(a, attr, ())
+                places |= {fold(v) for v in (values.keys() if isinstance(values, dict) else values)}
+    suffixes = set()
+    for loc in AVAILABLE_LOCALES:
+        if c := _provider("company", loc):
+            suffixes |= {fold(s) for s in getattr(c, "company_suffixes", ()) if s.strip()}
+    return {"first": frozenset(first), "last": frozenset(last), "suffix": frozenset(suffixes),
+            "place": frozenset(places)}
+
+
+def fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold().strip(" ,.")
+
+
+def name_kind(value: str, locales: list[str]) -> str | None:
+    """'person', 'organisation', 'place' or None for a short name-like string, by its words."""
+    words = value.split()
+    if not words or len(words) > 8 or any(c.isdigit() for c in value) or "@" in value:
+        return None
+    lex = lexicon(tuple(locales))
+    folded = [fold(w) for w in words]
+    # a legal form is the name's tail: one word ("GmbH") or several ("Sp. z o.o.", "Pty Ltd")
+    if any(" ".join(folded[i:]) in lex["suffix"] or fold(" ".join(words[i:])) in lex["suffix"]
+           for i in range(1, len(words))):
+        return "organisation"
+    if fold(value) in lex["place"]:
+        return "place"
+    if 2 <= len(words) <= 4 and folded[0] in lex["first"] and folded[-1] in (lex["last"] | lex["first"]):
+        return "person"
+    return None
+
+
+def field_name_kind(values: list[str], locales: list[str]) -> tuple[str | None, str]:
+    """The name kind most of the values have, with the evidence; None when none leads."""
+    votes = Counter(name_kind(v, locales) for v in values)
+    n = len(values)
+    for kind, need in (("organisation", 1 / 3), ("person", 1 / 2), ("place", 1 / 2)):
+        if votes[kind] and votes[kind] >= need * n:
+            return kind, f"{votes[kind]}/{n} seed values read as {kind} names (Faker lists for {', '.join(locales)})"
+    return None, ""
+
+
+# ---- next to a number in its input ---------------------------------------------------------------
+
+_TOKEN_AFTER = re.compile(r"\s?([^\W\d_]{1,12}|%|‰)", re.UNICODE)
+_TOKEN_BEFORE = re.compile(r"([A-Z]{3}|[^\w\s])\s?$")
+
+
+def context_of(text: str, start: int, end: int) -> dict:
+    """What stands around a number written at text[start:end]: currency, per cent, the next word."""
+    after = _TOKEN_AFTER.match(text, end)
+    word = after.group(1) if after else ""
+    window = text[max(0, start - 6):start] + " " + text[end:end + 6]
+    currency = any(unicodedata.category(c) == "Sc" for c in window) or any(
+        t in CURRENCIES for t in re.findall(r"[A-Z]{3}", window))
+    return {"currency": currency, "percent": word in ("%", "‰"), "word": word.casefold()}
+
+
+def is_unit(word: str) -> bool:
+    return bool(word) and word not in CURRENCIES and word.upper() not in CURRENCIES and (
+        len(word) <= 3 or word in UNIT_WORDS or word in TIME_UNITS)
+
+
+# ---- codes and phones ----------------------------------------------------------------------------
+
+def code_shape(value: str) -> str:
+    """Runs of digits -> 9, of capitals -> A, of small letters -> a; anything else as it is."""
+    out = []
+    for ch in value:
+        cls = "9" if ch.isdigit() else "A" if ch.isupper() else "a" if ch.isalpha() else ch
+        if not out or out[-1] != cls or cls not in "9Aa":
+            out.append(cls)
+    return "".join(out)
+
+
+def phone_regions(values: list[str], locales: list[str]) -> list[str]:
+    """Regions of the seeds' phone numbers: from a +country code, else the locales' countries."""
+    import phonenumbers
+
+    fallback = [loc.split("_")[1] for loc in locales if "_" in loc] or ["US"]
+    regions = []
+    for v in values:
+        for region in [None, *fallback]:
+            try:
+                num = phonenumbers.parse(v, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_possible_number(num):
+                regions.append(phonenumbers.region_code_for_number(num) or fallback[0])
+                break
+    return [r for r, _ in Counter(regions).most_common()] or fallback
+
+
+def parse_phone(value: str, regions: list[str]):
+    """The phonenumbers object of a possible phone number in one of the regions, else None."""
+    import phonenumbers
+
+    if len(re.sub(r"\D", "", value)) < 6 or re.search(r"[^\d\s+()./-]", value.replace("ext", "")):
+        return None
+    for region in [None, *regions]:
+        try:
+            num = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(num):
+            return num
+    return None
