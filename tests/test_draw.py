@@ -22,8 +22,8 @@ def kinds():
 # at least this many distinct values in 200 draws (labels and flags have only their set)
 VARIETY = {"patient": 100, "department": 3, "date": 60, "time": 25, "slot": 25, "urgent": 2, "phone": 150,
            "email": 100, "order": 150, "total": 100, "items": 8, "weight": 40, "discount": 20}
-EXTRA = [FieldKind("org", "organisation", False, "", {"values": ["Krämer Druck GmbH", "THE COPPER KETTLE CAFE",
-                                                                  "Brightline Studio LLC"], "locales": ["de_DE", "en_GB"]}),
+ORGS = ["Krämer Druck GmbH", "THE COPPER KETTLE CAFE", "Brightline Studio LLC"]
+EXTRA = [FieldKind("org", "organisation", False, "", {"values": ORGS, "locales": ["de_DE", "en_GB"]}),
          FieldKind("city", "place", False, "", {"values": ["Bath", "Portland"], "locales": ["en_US"]}),
          FieldKind("site", "url", False, "", {"domains": ["shop.example.com"], "schemes": ["https"]}),
          FieldKind("at", "datetime", False, "", {"min": "2027-03-03T09:00:00", "granularity_minutes": 30,

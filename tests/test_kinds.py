@@ -58,6 +58,22 @@ def test_times_with_digits_are_never_codes():
     assert kinds["at"].kind == "time" and kinds["ref"].kind == "code"
 
 
+def test_places_and_organisations_by_their_words():
+    def kind(values, texts=None):
+        seeds = [SeedExample(id=f"s{i}", instruction="x", input=(texts or values)[i], output={"f": v})
+                 for i, v in enumerate(values)]
+        return infer_kinds({"properties": {"f": {"type": "string"}}}, seeds)["f"].kind
+
+    addresses = ["12 High Street, Bath", "Hauptstraße 5, 10115 Berlin", "5 rue de la Paix, Paris",
+                 "Storgatan 12, Malmö", "221 Baker Street, London"]
+    assert kind(addresses) == "place"
+    assert kind(["Paperkite Inc.", "Wisła Serwis Sp. z o.o.", "Norrsken AB", "Maple Ridge Supply",
+                 "Havnens Cykler ApS"]) == "organisation"
+    # the same shapes with no name, legal form or street in them: free text, not a code either
+    assert kind(["leave it at the door", "call before noon", "second floor on the left",
+                 "ring the bell twice", "back entrance please"]) == "span"
+
+
 def test_labels_from_a_small_repeated_set():
     seeds = [SeedExample(id=f"s{i}", instruction="x", input=f"text {i}", output={"tier": t})
              for i, t in enumerate(["gold", "silver", "gold", "gold", "silver", "gold", "gold", "silver", "gold"])]

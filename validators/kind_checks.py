@@ -146,9 +146,9 @@ def _code_problem(value, fk: FieldKind) -> str | None:
 
 def _name_problem(value, fk: FieldKind) -> str | None:
     if not isinstance(value, str) or not any(c.isalpha() for c in value):
-        return f"{value!r} is not a {fk.kind} name"
+        return f"{value!r} is not a name of a {fk.kind}"
     if "@" in value or "://" in value or len(value.split()) > 12:
-        return f"{value!r} does not read as a {fk.kind} name"
+        return f"{value!r} does not read as the name of a {fk.kind}"
     if fk.kind == "person" and any(c.isdigit() for c in value):
         return f"{value!r} holds digits; a person's name does not"
     return None

@@ -70,42 +70,73 @@ def _words(values) -> set[str]:
     return {fold(w) for v in values for w in str(v).split()}
 
 
+def _strings(values) -> set[str]:
+    """Folded strings of a Faker list, dict (keys) or tuple of tuples ((code, name), ...)."""
+    items = values.keys() if isinstance(values, dict) else values
+    out = set()
+    for v in items:
+        out |= _strings(v) if isinstance(v, (tuple, list)) else {fold(v)} if isinstance(v, str) else set()
+    return out
+
+
+# Faker's lists of real place names, under the names its address providers give them
+_PLACE_LISTS = ("cities", "city_names", "real_city_names", "metropolitan_cities", "towns", "villages", "places",
+                "states", "provinces", "regions", "region_names", "cantons", "municipalities", "departments",
+                "prefectures", "countries")
+
+
 @lru_cache(maxsize=None)
 def lexicon(locales: tuple[str, ...]) -> dict[str, frozenset[str]]:
-    """Folded words Faker knows for the locales (plus en_US): first and last names, company legal
-    forms (from every locale: a GmbH is a GmbH anywhere), cities, states and countries."""
-    from faker.config import AVAILABLE_LOCALES
-
-    locs = tuple(dict.fromkeys([*locales, "en_US"]))
-    first, last, places = set(), set(), set()
-    for loc in locs:
+    """Folded words Faker knows: first and last names of the locales (plus en_US), and from every
+    locale company legal forms, places (cities, regions, countries) and street words."""
+    first, last = set(), set()
+    for loc in dict.fromkeys([*locales, "en_US"]):
         if p := _provider("person", loc):
             for attr in ("first_names", "first_names_male", "first_names_female"):
                 first |= _words(getattr(p, attr, ()))
             last |= _words(getattr(p, "last_names", ()))
-        if a := _provider("address", loc):
-            for attr in ("cities", "states", "countries", "city_suffixes"):
-                values = getattr(a, attr, ())
-                places |= {fold(v) for v in (values.keys() if isinstance(values, dict) else values)}
-    suffixes = set()
+    return {"first": frozenset(first), "last": frozenset(last), **_world()}
+
+
+@lru_cache(maxsize=1)
+def _world() -> dict[str, frozenset[str]]:
+    """Places, streets and legal forms from every locale: a GmbH or a Paris is one anywhere."""
+    from faker.config import AVAILABLE_LOCALES
+
+    suffixes, places, streets = set(), set(), set()
     for loc in AVAILABLE_LOCALES:
         if c := _provider("company", loc):
-            suffixes |= {fold(s) for s in getattr(c, "company_suffixes", ()) if s.strip()}
-    return {"first": frozenset(first), "last": frozenset(last), "suffix": frozenset(suffixes),
-            "place": frozenset(places)}
+            suffixes |= {s for s in _strings(getattr(c, "company_suffixes", ())) if s}
+        if a := _provider("address", loc):
+            for attr in _PLACE_LISTS:
+                places |= _strings(getattr(a, attr, ()))
+            for attr in ("street_suffixes", "street_prefixes", "street_suffixes_long", "street_suffixes_short"):
+                streets |= _words(_strings(getattr(a, attr, ())))
+    return {"suffix": frozenset(suffixes), "place": frozenset(places - {""}), "street": frozenset(streets - {""})}
 
 
 def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().strip(" ,.")
 
 
+def _is_street(word: str, streets: frozenset[str]) -> bool:
+    """A street word of Faker's ("avenue", "rue") or a compound ending in one ("hauptstraße")."""
+    if not word.isalpha():
+        return False
+    return word in streets or (len(word) >= 7 and any(word.endswith(s) for s in streets if len(s) >= 4))
+
+
 def name_kind(value: str, locales: list[str]) -> str | None:
     """'person', 'organisation', 'place' or None for a short name-like string, by its words."""
     words = value.split()
-    if not words or len(words) > 8 or any(c.isdigit() for c in value) or "@" in value:
+    if not words or len(words) > 12 or "@" in value:
         return None
     lex = lexicon(tuple(locales))
     folded = [fold(w) for w in words]
+    if any(c.isdigit() for c in value):  # only an address holds a number: "12 High Street, Bath"
+        return "place" if any(_is_street(w, lex["street"]) for w in folded) else None
+    if len(words) > 8:
+        return None
     # a legal form is the name's tail: one word ("GmbH") or several ("Sp. z o.o.", "Pty Ltd")
     if any(" ".join(folded[i:]) in lex["suffix"] or fold(" ".join(words[i:])) in lex["suffix"]
            for i in range(1, len(words))):
