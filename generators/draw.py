@@ -75,10 +75,14 @@ def _amount_text(fk: FieldKind, rng: random.Random) -> str:
 
 def _duration(fk: FieldKind, rng: random.Random, base=None):
     form = fk.info.get("form")
-    if form == "iso":
-        minutes = rng.choice([5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240])
-        h, m = divmod(minutes, 60)
-        return "PT" + (f"{h}H" if h else "") + (f"{m}M" if m else "")
+    if form == "iso":  # whole quarters of an hour (or minutes, for short ones) in the seeds' range
+        lo, hi = int(fk.info.get("min", 15)), int(fk.info.get("max", 240))
+        step = 15 if hi >= 60 else 5
+        minutes = max(step, step * round(rng.randint(lo, max(lo, hi)) / step))
+        days, rest = divmod(minutes, 1440)
+        h, m = divmod(rest, 60)
+        clock = (f"{h}H" if h else "") + (f"{m}M" if m else "")
+        return "P" + (f"{days}D" if days else "") + (f"T{clock}" if clock else "")
     return _amount_text(fk, rng) if form == "text" else _number(fk, rng, base)
 
 
@@ -238,6 +242,9 @@ def draw_value(fk: FieldKind, rng: random.Random, base=None):
             "time": lambda: _time(fk, rng), "datetime": lambda: _datetime(fk, rng, base),
             "email": lambda: _email(fk, rng), "phone": lambda: _phone(fk, rng), "url": lambda: _url(fk, rng),
             "code": lambda: _code(fk, rng, base), "span": lambda: _span(fk, rng)}.get(kind, lambda: _name(fk, rng))
-    value = draw()
-    return value if check_value(value, fk) is None else draw()  # a rare bad draw (an odd Faker name): once more
+    for _ in range(10):  # a rare bad draw (an odd Faker name) is drawn again, never handed on
+        value = draw()
+        if check_value(value, fk) is None:
+            return value
+    raise ValueError(f"{fk.field}: no valid {fk.kind} drawn in 10 tries (last {value!r}: {check_value(value, fk)})")
 

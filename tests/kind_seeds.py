@@ -72,3 +72,18 @@ def order_seeds() -> list[SeedExample]:
 ORDER_SCHEMA = {"type": "object", "properties": {
     "order": {"type": "string"}, "total": {"type": "number"}, "items": {"type": "integer"},
     "weight": {"type": "number"}, "discount": {"type": "number"}}}
+
+
+US_PHONES = ["(415) 555-0132", "(212) 555-0187", "(312) 555-0199", "(646) 555-0142", "(415) 555-0110"]
+MISC_SCHEMA = {"type": "object", "properties": {
+    "phone": {"type": "string"}, "wait": {"type": "string"}, "at": {"type": "string"},
+    "amount": {"type": "string"}, "pickup": {"type": "string"}, "guests": {"type": "integer"}}}
+
+
+def misc_seeds() -> list[SeedExample]:
+    """National phone numbers, ISO durations and datetimes, "250 g" strings, 12-hour times."""
+    return [SeedExample(id=f"m{i}", instruction="Extract the booking.",
+                        input=f"Table for {2 + i} guests. Please call me back at {p}, thanks for your help today.",
+                        output={"phone": p, "wait": f"PT{15 * (i + 1)}M", "at": f"2027-03-0{i + 1}T1{i}:30:00Z",
+                                "amount": f"{250 * (i + 1)} g", "pickup": f"{i + 1}:30 PM", "guests": 2 + i})
+            for i, p in enumerate(US_PHONES)]

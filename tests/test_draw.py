@@ -6,7 +6,7 @@ import random
 from datetime import date
 
 import pytest
-from kind_seeds import APPOINTMENT_SCHEMA, ORDER_SCHEMA, appointment_seeds, order_seeds
+from kind_seeds import APPOINTMENT_SCHEMA, MISC_SCHEMA, ORDER_SCHEMA, appointment_seeds, misc_seeds, order_seeds
 
 from seedfactory.generators.draw import draw_value
 from seedfactory.validators.kind_checks import parse_time
@@ -16,12 +16,14 @@ from seedfactory.validators.kinds import FieldKind, check_value, infer_kinds
 
 @pytest.fixture(scope="module")
 def kinds():
-    return {**infer_kinds(APPOINTMENT_SCHEMA, appointment_seeds()), **infer_kinds(ORDER_SCHEMA, order_seeds())}
+    misc = {f"misc.{n}": fk for n, fk in infer_kinds(MISC_SCHEMA, misc_seeds()).items()}
+    return {**infer_kinds(APPOINTMENT_SCHEMA, appointment_seeds()), **infer_kinds(ORDER_SCHEMA, order_seeds()), **misc}
 
 
 # at least this many distinct values in 200 draws (labels and flags have only their set)
 VARIETY = {"patient": 100, "department": 3, "date": 60, "time": 25, "slot": 25, "urgent": 2, "phone": 150,
-           "email": 100, "order": 150, "total": 100, "items": 8, "weight": 40, "discount": 20}
+           "email": 100, "order": 150, "total": 100, "items": 8, "weight": 40, "discount": 20,
+           "misc.phone": 150, "misc.wait": 4, "misc.at": 60, "misc.amount": 100, "misc.pickup": 8, "misc.guests": 3}
 ORGS = ["Krämer Druck GmbH", "THE COPPER KETTLE CAFE", "Brightline Studio LLC"]
 EXTRA = [FieldKind("org", "organisation", False, "", {"values": ORGS, "locales": ["de_DE", "en_GB"]}),
          FieldKind("city", "place", False, "", {"values": ["Bath", "Portland"], "locales": ["en_US"]}),

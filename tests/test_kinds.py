@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import get_args
 
 import pytest
-from kind_seeds import APPOINTMENT_SCHEMA, ORDER_SCHEMA, appointment_seeds, order_seeds
+from kind_seeds import APPOINTMENT_SCHEMA, MISC_SCHEMA, ORDER_SCHEMA, appointment_seeds, misc_seeds, order_seeds
 
 from seedfactory.schemas import SeedExample
 from seedfactory.schemas.config import FieldKindName
@@ -48,6 +48,17 @@ def test_order_kinds(orders):
     assert orders["order"].info["shapes"] == ["A-9-9"]
     assert orders["total"].info["decimals"] == 2 and orders["items"].info["integer"]
     assert orders["weight"].info["units"] == ["kg"]
+
+
+def test_other_written_shapes():
+    kinds = infer_kinds(MISC_SCHEMA, misc_seeds())
+    assert {n: fk.kind for n, fk in kinds.items()} == {"phone": "phone", "wait": "duration", "at": "datetime",
+                                                       "amount": "quantity", "pickup": "time", "guests": "count"}
+    assert kinds["phone"].info == {"null_share": 0.0, "regions": ["US"], "style": "NATIONAL"}
+    assert (kinds["wait"].info["form"], kinds["wait"].info["min"], kinds["wait"].info["max"]) == ("iso", 15, 75)
+    assert (kinds["pickup"].info["hour_min"], kinds["pickup"].info["hour_max"]) == (13, 17)  # 1:30 PM is 13h
+    assert kinds["amount"].info["units"] == ["g"]
+    assert check_value("13:30 PM", kinds["pickup"]) and check_value("PT-5M", kinds["wait"])
 
 
 def test_times_with_digits_are_never_codes():

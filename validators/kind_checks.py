@@ -80,6 +80,17 @@ def is_iso_duration(value) -> bool:
     return isinstance(value, str) and bool(_ISO_DURATION.match(value))
 
 
+def iso_minutes(value: str) -> float | None:
+    """Minutes of an ISO 8601 duration ("PT1H30M" -> 90); years and months as 365 and 30 days."""
+    m = _ISO_DURATION.match(value) if isinstance(value, str) else None
+    if not m:
+        return None
+    per = {"Y": 525600, "M": 43200, "W": 10080, "D": 1440}
+    total = sum(float(g[:-1]) * per[g[-1]] for g in m.groups()[:4] if g)
+    time_per = {"H": 60, "M": 1, "S": 1 / 60}
+    return total + sum(float(g[:-1]) * time_per[g[-1]] for g in m.groups()[5:] if g)
+
+
 def text_amount(value) -> tuple[float, str] | None:
     """(number, unit) of a string like "250 g", "45 min" or "3,5 kg"."""
     m = _TEXT_AMOUNT.match(value) if isinstance(value, str) else None

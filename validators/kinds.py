@@ -27,6 +27,7 @@ from seedfactory.validators.kind_checks import (
     is_email,
     is_iso_duration,
     is_url,
+    iso_minutes,
     parse_datetime,
     parse_time,
     text_amount,
@@ -70,7 +71,7 @@ def _types(prop: dict) -> set[str]:
     return {t} if isinstance(t, str) else set(t)
 
 
-def _parses(kind: str, v) -> bool:
+def _parses(kind: str, v, regions: tuple[str, ...] = ()) -> bool:
     if not isinstance(v, str):
         return False
     return {"datetime": lambda: parse_datetime(v) is not None, "date": lambda: date_format(v) is not None,
@@ -78,11 +79,12 @@ def _parses(kind: str, v) -> bool:
             "duration": lambda: is_iso_duration(v) or bool((a := text_amount(v)) and a[1].casefold() in TIME_UNITS),
             "email": lambda: is_email(v), "url": lambda: is_url(v, bare=True),
             "phone": lambda: (v.lstrip().startswith("+") or sum(c.isdigit() for c in v) >= 9)
-            and parse_phone(v, []) is not None}[kind]()
+            and parse_phone(v, list(regions)) is not None}[kind]()
 
 
-def _share_line(kind: str, values: list) -> tuple[float, str]:
-    k = sum(_parses(kind, v) for v in values)
+def _share_line(kind: str, values: list, locales: list[str] = ()) -> tuple[float, str]:
+    regions = tuple(loc.split("_")[1] for loc in locales if "_" in loc)  # for phones written without +
+    k = sum(_parses(kind, v, regions) for v in values)
     return (k / len(values) if values else 0.0), f"{k}/{len(values)} seed values parse as {kind}s"
 
 
@@ -126,7 +128,7 @@ def _guess(prop: dict, pairs: list, locales: list[str]) -> tuple[str, str]:
     if not values or not all(isinstance(v, str) for v in values):
         return "span", "no seed values" if not values else "values are not plain strings; the schema checks them"
     for kind in ("datetime", "date", "time", "duration", "email", "url", "phone"):
-        share, line = _share_line(kind, values)
+        share, line = _share_line(kind, values, locales)
         if share >= 0.8:
             return kind, line
     amounts = [a for v in values if (a := text_amount(v))]
@@ -171,8 +173,8 @@ def _info(kind: str, prop: dict, pairs: list, locales: list[str]) -> dict:
             info["units"] = [u for u, _ in Counter(units).most_common(3)]
         if amounts:
             info |= _number_info([a for a, _ in amounts]) | {"form": "text"}
-        if kind == "duration" and any(is_iso_duration(v) for v in strs):
-            info["form"] = "iso"
+        if kind == "duration" and (minutes := [m for v in strs if (m := iso_minutes(v)) is not None]):
+            info |= {"form": "iso", "min": min(minutes), "max": max(minutes), "integer": True}
     elif kind == "label":
         counts = Counter(str(v) for v in values)
         labels = [str(v) for v in prop.get("enum", []) if v is not None] or list(counts)
