@@ -80,6 +80,9 @@ def test_places_and_organisations_by_their_words():
     assert kind(addresses) == "place"
     assert kind(["Paperkite Inc.", "Wisła Serwis Sp. z o.o.", "Norrsken AB", "Maple Ridge Supply",
                  "Havnens Cykler ApS"]) == "organisation"
+    # people named in English texts come from everywhere: a known first name and a capitalised surname
+    assert kind(["Hannah Nakamura", "Kenji Watanabe", "Priya Shah", "Lukas Müller", "Mary-Jane O'Neill"],
+                [f"Booking for {n} please, she will arrive tomorrow morning." for n in "ABCDE"]) == "person"
     # the same shapes with no name, legal form or street in them: free text, not a code either
     assert kind(["leave it at the door", "call before noon", "second floor on the left",
                  "ring the bell twice", "back entrance please"]) == "span"

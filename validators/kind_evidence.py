@@ -89,12 +89,23 @@ _PLACE_LISTS = ("cities", "city_names", "real_city_names", "metropolitan_cities"
 def lexicon(locales: tuple[str, ...]) -> dict[str, frozenset[str]]:
     """Folded words Faker knows: first and last names of the locales (plus en_US), and from every
     locale company legal forms, places (cities, regions, countries) and street words."""
+    from faker.config import AVAILABLE_LOCALES
+
+    # every locale of the seeds' languages: English texts name people from en_IN, en_NG, en_PH too
+    langs = {loc.split("_")[0] for loc in [*locales, "en_US"]}
+    romanized = ("ja_JP", "zh_CN", "zh_TW")  # names in Latin letters from locales of other scripts
     first, last = set(), set()
-    for loc in dict.fromkeys([*locales, "en_US"]):
-        if p := _provider("person", loc):
-            for attr in ("first_names", "first_names_male", "first_names_female"):
-                first |= _words(getattr(p, attr, ()))
-            last |= _words(getattr(p, "last_names", ()))
+    for loc in AVAILABLE_LOCALES:
+        p = _provider("person", loc) if loc.split("_")[0] in langs or loc in romanized else None
+        if p is None:
+            continue
+        if loc in romanized:
+            first |= _words(_strings(getattr(p, "first_romanized_names", ())))
+            last |= _words(_strings(getattr(p, "last_romanized_names", ())))
+            continue
+        for attr in ("first_names", "first_names_male", "first_names_female"):
+            first |= _words(_strings(getattr(p, attr, ())))
+        last |= _words(_strings(getattr(p, "last_names", ())))
     return {"first": frozenset(first), "last": frozenset(last), **_world()}
 
 
@@ -143,7 +154,10 @@ def name_kind(value: str, locales: list[str]) -> str | None:
         return "organisation"
     if fold(value) in lex["place"]:
         return "place"
-    if 2 <= len(words) <= 4 and folded[0] in lex["first"] and folded[-1] in (lex["last"] | lex["first"]):
+    if 2 <= len(words) <= 4 and (folded[0] in lex["first"] or folded[0].split("-")[0] in lex["first"]) and (
+            folded[-1] in lex["last"] or folded[-1] in lex["first"]
+            # two words: a known first name and a capitalised surname Faker does not list
+            or (len(words) == 2 and words[1][:1].isupper() and words[1].replace("-", "").replace("'", "").isalpha())):
         return "person"
     return None
 
