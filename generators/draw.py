@@ -58,6 +58,8 @@ def _number(fk: FieldKind, rng: random.Random, base=None) -> float | int:
         x = rng.uniform(lo, hi)
     if lo >= 0:
         x = abs(x)
+    bounds = info.get("schema", {})  # the schema's limits: a maximum of 300, a dose above 0
+    x = min(max(x, bounds.get("minimum", -math.inf)), bounds.get("maximum", math.inf))
     if info.get("integer") or fk.kind == "count":
         n = int(round(x))
         return max(n, int(lo)) if fk.kind == "count" else n
@@ -227,24 +229,34 @@ def _label(fk: FieldKind, rng: random.Random):
 
 
 def draw_value(fk: FieldKind, rng: random.Random, base=None):
-    """A new value for the field, valid for its kind; `base` (the base seed's value) anchors dates,
-    numbers and codes so that one target's values stay in proportion."""
+    """A new value for the field, valid for its kind and for the schema's own limits; `base` (the
+    base seed's value) anchors dates, numbers and codes so one target's values stay in proportion."""
     kind = fk.kind
     if kind == "boolean":
         return rng.random() < fk.info.get("true_share", 0.5)
     if kind == "label":
         return _label(fk, rng)
-    if kind in ("money", "count", "percentage", "number"):
-        return _number(fk, rng, base)
-    if kind == "quantity":
-        return _amount_text(fk, rng) if fk.info.get("form") == "text" else _number(fk, rng, base)
-    draw = {"duration": lambda: _duration(fk, rng, base), "date": lambda: _date(fk, rng, base),
-            "time": lambda: _time(fk, rng), "datetime": lambda: _datetime(fk, rng, base),
-            "email": lambda: _email(fk, rng), "phone": lambda: _phone(fk, rng), "url": lambda: _url(fk, rng),
-            "code": lambda: _code(fk, rng, base), "span": lambda: _span(fk, rng)}.get(kind, lambda: _name(fk, rng))
-    for _ in range(10):  # a rare bad draw (an odd Faker name) is drawn again, never handed on
+    text_form = fk.info.get("form") == "text"  # "250 g" strings rather than numbers
+    numeric = kind in ("money", "count", "percentage", "number") or (kind == "quantity" and not text_form)
+    draw = {"quantity": lambda: _amount_text(fk, rng), "duration": lambda: _duration(fk, rng, base),
+            "date": lambda: _date(fk, rng, base), "time": lambda: _time(fk, rng),
+            "datetime": lambda: _datetime(fk, rng, base), "email": lambda: _email(fk, rng),
+            "phone": lambda: _phone(fk, rng), "url": lambda: _url(fk, rng), "code": lambda: _code(fk, rng, base),
+            "span": lambda: _span(fk, rng)}.get(kind, lambda: _name(fk, rng))
+    if numeric:
+        def draw():
+            return _number(fk, rng, base)
+    for _ in range(30):  # a rare bad draw (an odd Faker name, a code off the schema's pattern): again
         value = draw()
-        if check_value(value, fk) is None:
+        if check_value(value, fk) is None and fits_schema(value, fk.info.get("schema", {})):
             return value
-    raise ValueError(f"{fk.field}: no valid {fk.kind} drawn in 10 tries (last {value!r}: {check_value(value, fk)})")
+    raise ValueError(f"{fk.field}: no valid {fk.kind} drawn in 30 tries (last {value!r}: {check_value(value, fk)})")
 
+
+def fits_schema(value, bounds: dict) -> bool:
+    """The property's scalar constraints (pattern, bounds, lengths), checked by jsonschema."""
+    if not bounds:
+        return True
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(bounds).is_valid(value)

@@ -61,6 +61,17 @@ def test_other_written_shapes():
     assert check_value("13:30 PM", kinds["pickup"]) and check_value("PT-5M", kinds["wait"])
 
 
+def test_a_loose_schema_pattern_does_not_outvote_the_seeds():
+    # this phone pattern also accepts "2024-03-14": the seeds' values decide between the two
+    seeds = [SeedExample(id=f"s{i}", instruction="x", input=f"call {p}", output={"tel": p})
+             for i, p in enumerate(["+44 113 496 0731", "+41 44 668 18 20", "+1 415 555 0132", "+49 30 901820"])]
+    schema = {"properties": {"tel": {"type": "string", "pattern": r"^\+?[0-9(][0-9 ()./-]{5,22}[0-9]$"}}}
+    fk = infer_kinds(schema, seeds)["tel"]
+    assert fk.kind == "phone" and fk.info["regions"][0] in {"GB", "CH", "US", "DE"}
+    assert check_value("+234 1 280 4417", fk) is None  # printed as people print it, not in phonenumbers' tables
+    assert check_value("+999 12", fk) and check_value("2024-03-14", fk)
+
+
 def test_times_with_digits_are_never_codes():
     # no schema hint at all: the values' shape decides, and a clock time is not an id
     seeds = [SeedExample(id=f"s{i}", instruction="x", input=f"see you at {t}", output={"at": t, "ref": f"A{i}7"})
@@ -196,3 +207,17 @@ def test_invalid_value_filter_takes_the_override():
     list(parse_and_filter([bad], env))
     assert all(r.reason != "invalid_value" for r in env.reject.records)
     assert env.get_calibration()["kinds"]["slot"]["evidence"] == "seeds.field_kinds override"
+
+
+@pytest.mark.parametrize("schema_file", sorted(SEEDS.glob("*.schema.json")), ids=lambda p: p.name.split(".")[0])
+def test_every_bundled_seed_and_eval_case_is_possible_for_its_kinds(schema_file):
+    """No false alarm on real data: each bundled set's seeds and evaluation cases pass check_value."""
+    def read(path):
+        return [SeedExample.model_validate(json.loads(line)) for line in path.open() if line.strip()]
+
+    seeds = read(schema_file.with_name(schema_file.name.replace(".schema.json", ".jsonl")))
+    eval_file = schema_file.with_name(schema_file.name.replace(".schema.json", ".eval.jsonl"))
+    kinds = infer_kinds(json.loads(schema_file.read_text()), seeds)
+    cases = seeds + (read(eval_file) if eval_file.is_file() else [])
+    bad = [(c.id, n, why) for c in cases for n, fk in kinds.items() if (why := check_value(c.output.get(n), fk))]
+    assert bad == []

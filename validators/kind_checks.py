@@ -222,7 +222,9 @@ def check_value(value, fk: FieldKind) -> str | None:
     if kind == "url":
         return None if is_url(value, bare=info.get("bare", False)) else f"{value!r} is not a URL"
     if kind == "phone":
-        return None if parse_phone(value, info.get("regions", [])) else f"{value!r} is not a phone number"
+        if date_format(value) not in (None, "%Y%m%d"):  # phonenumbers reads "2024-03-14" as a Berlin number
+            return f"{value!r} is a date, not a phone number"
+        return None if parse_phone(value, info.get("regions", []), loose=True) else f"{value!r} is not a phone number"
     if kind == "code":
         return _code_problem(value, fk)
     if kind in ("person", "organisation", "place"):

@@ -174,7 +174,7 @@ def field_name_kind(values: list[str], locales: list[str]) -> tuple[str | None, 
 
 # ---- next to a number in its input ---------------------------------------------------------------
 
-_TOKEN_AFTER = re.compile(r"\s?([^\W\d_]{1,12}|%|‰)", re.UNICODE)
+_TOKEN_AFTER = re.compile(r"\s?(°[CFcf]?|[^\W\d_]{1,12}|%|‰)", re.UNICODE)
 _TOKEN_BEFORE = re.compile(r"([A-Z]{3}|[^\w\s])\s?$")
 
 
@@ -223,8 +223,10 @@ def phone_regions(values: list[str], locales: list[str]) -> list[str]:
     return [r for r, _ in Counter(regions).most_common()] or fallback
 
 
-def parse_phone(value: str, regions: list[str]):
-    """The phonenumbers object of a possible phone number in one of the regions, else None."""
+def parse_phone(value: str, regions: list[str], loose: bool = False):
+    """The phonenumbers object of a possible phone number in one of the regions, else None. Loose:
+    also any "+CC ..." number with a real country code and 7-15 digits in all (E.164): a check of
+    well-formedness that phonenumbers' length tables (stricter than what people print) do not decide."""
     import phonenumbers
 
     if len(re.sub(r"\D", "", value)) < 6 or re.search(r"[^\d\s+()./-]", value.replace("ext", "")):
@@ -235,5 +237,9 @@ def parse_phone(value: str, regions: list[str]):
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_possible_number(num):
+            return num
+        digits = len(str(num.country_code)) + len(str(num.national_number))
+        if (loose and value.lstrip().startswith("+") and 7 <= digits <= 15
+                and phonenumbers.region_code_for_country_code(num.country_code) != "ZZ"):
             return num
     return None

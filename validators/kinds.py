@@ -57,6 +57,10 @@ _PROBES = [("datetime", "2024-03-14T14:30:00"), ("date", "2024-03-14"), ("time",
            ("email", "ana.lopez@example.com"), ("url", "https://example.com/a")]
 
 
+_SCHEMA_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "pattern", "minLength",
+                  "maxLength")
+
+
 @dataclass
 class FieldKind:
     field: str
@@ -98,9 +102,11 @@ def _number_kind(pairs: list[tuple[float, str]], integral: bool) -> tuple[str, s
         return "money", f"{cur}/{n} seed inputs write a currency next to the value"
     if n and pct >= 0.5 * n:
         return "percentage", f"{pct}/{n} seed inputs write % after the value"
-    if words and (top := words.most_common(1)[0])[1] >= 0.5 * n:
-        kind = "duration" if top[0] in TIME_UNITS else "quantity"
-        return kind, f"{top[1]}/{n} seed inputs write the unit {top[0]!r} after the value"
+    if words and (k := sum(words.values())) >= 0.5 * n:
+        timed = sum(c for w, c in words.items() if w in TIME_UNITS)
+        kind = "duration" if timed > k / 2 else "quantity"
+        units = ", ".join(w for w, _ in words.most_common(4))
+        return kind, f"{k}/{n} seed inputs write a unit after the value ({units})"
     if integral and all(v >= 0 for v, _ in pairs):
         return "count", "whole numbers, never negative, no unit or currency in the inputs"
     return "number", "numbers with no unit, currency or % in the inputs"
@@ -119,9 +125,10 @@ def _guess(prop: dict, pairs: list, locales: list[str]) -> tuple[str, str]:
     if pattern := prop.get("pattern"):
         import re
 
-        for kind, probe in _PROBES:
-            if re.search(pattern, probe):
-                return kind, f"schema pattern matches {probe}; " + _share_line(kind, values)[1]
+        for kind, probe in _PROBES:  # a loose pattern ("[0-9 ()-]+") accepts a date too: the seeds decide
+            share, line = _share_line(kind, values, locales)
+            if re.search(pattern, probe) and (share >= 0.8 or not values):
+                return kind, f"schema pattern matches {probe}; {line}"
     if values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         integral = "integer" in types or all(float(v).is_integer() and "number" not in types for v in values)
         return _number_kind([(v, t) for v, t in pairs], integral)
@@ -162,6 +169,8 @@ def _number_info(values: list) -> dict:
 def _info(kind: str, prop: dict, pairs: list, locales: list[str]) -> dict:
     values = [v for v, _ in pairs if v is not None]
     info: dict = {"null_share": round(1 - len(values) / len(pairs), 3) if pairs else 0.0}
+    if bounds := {k: prop[k] for k in _SCHEMA_BOUNDS if k in prop}:
+        info["schema"] = bounds  # what a drawn value must also meet (a pattern, a maximum)
     strs = [v for v in values if isinstance(v, str)]
     if kind in ("money", "quantity", "count", "percentage", "number", "duration"):
         info |= _number_info(values)
