@@ -59,6 +59,11 @@ class ModelConfig(Section):
         "json_schema", description="how structured output is asked for: json_schema (vLLM, OpenAI), json_object (llama.cpp) or none (prompt only)")
 
 
+FieldKindName = Literal["date", "time", "datetime", "duration", "money", "quantity", "count", "percentage", "number",
+                        "email", "phone", "url", "code", "person", "organisation", "place", "span", "label",
+                        "boolean"]
+
+
 class SeedsConfig(Section):
     path: str = Field("invoice-fields", description="a bundled seed set name (see seeds/README.md) or a .jsonl/.yaml file")
     schema_path: str | None = Field(None, alias="schema", description="JSON schema file for outputs; default: <seeds>.schema.json next to the seeds, if present")
@@ -66,6 +71,7 @@ class SeedsConfig(Section):
     min_train: int = Field(3, ge=1, description="fewest seeds left for few-shot prompts after the hold-out")
     max_bytes: int = Field(20_000_000, gt=0, description="largest seed or schema file read, in bytes (a guard against runaway input)")
     max_depth: int = Field(32, gt=0, description="deepest nesting of objects and lists in a seed or schema")
+    field_kinds: dict[str, FieldKindName] = Field({}, description="output field -> kind, overriding the inferred one (validate/calibration.json lists each field's kind and why): date, time, datetime, duration, money, quantity, count, percentage, number, email, phone, url, code, person, organisation, place, span, label, boolean")
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 

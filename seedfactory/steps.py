@@ -105,7 +105,8 @@ def validate(ctx: RunContext) -> dict:
     from seedfactory.validators.quality import data_quality
 
     env = ValidationEnv(cfg=ctx.cfg.validate_, reject=ctx.rejects, train_seeds=ctx.train_seeds,
-                        heldout=ctx.heldout + ctx.eval_cases, output_schema=ctx.output_schema, embedder=ctx.embedder)
+                        heldout=ctx.heldout + ctx.eval_cases, output_schema=ctx.output_schema, embedder=ctx.embedder,
+                        field_kinds=ctx.cfg.seeds.field_kinds)
     thresholds = None  # validate.calibrate: near-dup/decontam/diversity thresholds from the seeds
     if ctx.cfg.validate_.calibrate:
         env.cfg, thresholds = calibrate(env)

@@ -36,6 +36,9 @@ class ValidationEnv:
     # What the seeds show (validators.quality.calibrate), measured on first use; the seed-band
     # stage adds its figures. The validate stage writes it to validate/calibration.json.
     calibration: dict | None = None
+    # seeds.field_kinds: the user's kind for a field, over the inferred one (validators.kinds)
+    field_kinds: dict[str, str] = field(default_factory=dict)
+    kinds: dict | None = None  # field -> FieldKind, inferred once per run from the train seeds
 
     def get_calibration(self) -> dict:
         if self.calibration is None:
@@ -43,6 +46,22 @@ class ValidationEnv:
 
             self.calibration = calibrate(self.train_seeds, self.output_schema, self.cfg.min_seed_pass)
         return self.calibration
+
+    def get_kinds(self) -> dict:
+        """Each output field's kind (validators.kinds), inferred on first use; the table joins the
+        calibration (validate/calibration.json "kinds"), with each field's seed pass rate."""
+        if self.kinds is None:
+            from seedfactory.validators.kinds import check_value, infer_kinds, kinds_table
+
+            self.kinds = infer_kinds(self.output_schema, self.train_seeds, self.field_kinds)
+            table = kinds_table(self.kinds)
+            outputs = [s.output for s in self.train_seeds if isinstance(s.output, dict)]
+            for name, fk in self.kinds.items():
+                passed = [check_value(o.get(name), fk) is None for o in outputs]
+                rate = round(sum(passed) / len(passed), 3) if passed else 1.0
+                table[name] |= {"seed_pass_rate": rate, "applied": rate >= self.cfg.min_seed_pass}
+            self.get_calibration()["kinds"] = table
+        return self.kinds
 
     def get_embedder(self) -> Embedder:
         if self.embedder is None:

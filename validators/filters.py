@@ -1,7 +1,8 @@
 """The first validation stage: parse structured outputs, check them against the seed set's JSON
-schema, and drop rows no one should train on (empty, too short or long, echoing the prompt,
-copying a seed, lacking an input where every seed has one), then the calibrated input-quality and
-grounding checks of validators/quality.py.
+schema and each value against its field's kind (invalid_value: hour 76, 31 February; kinds from
+validators/kinds.py), and drop rows no one should train on (empty, too short or long, echoing the
+prompt, copying a seed, lacking an input where every seed has one), then the calibrated
+input-quality and grounding checks of validators/quality.py.
 
 Each check is a small function of one row returning True (keep) or (False, reason, detail),
 as datatrove's filters do; `parse_and_filter` builds the list once per run, applies it in
@@ -21,6 +22,7 @@ from jsonschema import Draft202012Validator
 
 from seedfactory.schemas import Example, SeedExample
 from seedfactory.validators.base import ValidationEnv
+from seedfactory.validators.kinds import check_value
 from seedfactory.validators.quality import quality_filters
 from seedfactory.validators.similarity import normalise
 
@@ -94,6 +96,16 @@ def not_seed_copy(row: Example, *, seeds: dict[tuple[str, str], str]) -> Verdict
     return (False, "copies_seed", f"same instruction and input as seed {seed_id}") if seed_id else True
 
 
+def valid_values(row: Example, *, kinds: dict) -> Verdict:
+    """Every output value possible for its field's kind (no hour 76, no 31 February)."""
+    if not isinstance(row.output, dict):
+        return True
+    for name, fk in kinds.items():
+        if name in row.output and (why := check_value(row.output[name], fk)):
+            return False, "invalid_value", f"{name}={row.output[name]!r} ({fk.kind}): {why}"
+    return True
+
+
 def build_filters(env: ValidationEnv) -> list[Filter]:
     """The checks for this run, in the order they are applied (the first failure is the reason)."""
     cfg = env.cfg
@@ -102,6 +114,13 @@ def build_filters(env: ValidationEnv) -> list[Filter]:
         # A broken schema is the seed set's fault, not the row's: raise, do not reject every row.
         Draft202012Validator.check_schema(env.output_schema)
         filters.append(partial(matches_schema, validator=Draft202012Validator(env.output_schema)))
+        if env.train_seeds:
+            # only kinds the seeds themselves pass: a wrong guess of ours must not empty the run
+            kinds = env.get_kinds()
+            table = env.get_calibration()["kinds"]
+            on = {n: fk for n, fk in kinds.items() if table[n]["applied"]}
+            if on:
+                filters.append(partial(valid_values, kinds=on))
     filters += [partial(length_ok, min_chars=cfg.min_chars, max_chars=cfg.max_chars), not_echo]
     seeds: list[SeedExample] = [*env.train_seeds, *env.heldout]
     if seeds and all(s.input.strip() for s in seeds):
