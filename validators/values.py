@@ -311,17 +311,14 @@ def mentions(value, text: str, kind: str | None = None) -> list[Mention]:
     """Where a value is stated in a text, in any written form (empty when it is not). With a field
     kind (validators/kinds.py KINDS) the value is matched as that kind ("14:30" as a time, a phone
     by its E.164 form); without one, by the value's shape (`value_kind`)."""
-    if kind is not None or value_kind(value) in ("time", "datetime"):
+    shape = value_kind(value)
+    # a number inside a date ("30" of 30/08/2024) or a clock time ("14:30") is part of it, not a number
+    if kind is not None or shape in ("number", "time", "datetime"):
         from seedfactory.validators.value_match import mentions_of_kind
 
-        found = mentions_of_kind(value, text, kind or value_kind(value))
+        found = mentions_of_kind(value, text, kind or shape)
         if found is not None:
             return found
-    shape = value_kind(value)
-    if shape == "number":  # a number inside a date ("30" of 30/08/2024) is part of the date
-        in_dates = [(d.start, d.end) for d in dates_in(text)]
-        return [m for m in numbers_in(text) if abs(m.value - float(value)) < 0.005
-                and not any(a <= m.start and m.end <= b for a, b in in_dates)]
     if shape == "date":
         y, mo, d = map(int, value.split("-"))
         target = _safe_date(y, mo, d)
