@@ -134,7 +134,7 @@ _PATTERNS: list[tuple[str, str]] = [  # (regex, layout); numeric day/month order
     (_D_MON, "d mon"),  # no year written: the year comes from the text or the caller
     (_MON_D, "mon d"),
 ]
-_END = r"(?![\w]|[:.,]\d)"  # "16 Aug 14:30" is no year 2014
+_END = r"(?!(?!T\d)\w|[:.,]\d)"  # "16 Aug 14:30" is no year 2014
 _DATE_RES = [(re.compile(rf"(?<![\w]){rx}{_END}", re.IGNORECASE), kind) for rx, kind in _PATTERNS]
 _THE_NTH = re.compile(r"\bthe\s+(?P<d>\d{1,2})(?P<sfx>st|nd|rd|th)\b(?!\s+of\b)", re.IGNORECASE)
 _YEAR_TOKEN = re.compile(r"(?<![\d.,:/-])(?:19|20)\d{2}(?![\d]|[.,:/-]\d)")
