@@ -260,3 +260,15 @@ def test_calibration_reads_by_kind_lists_the_unread_seeds_and_checks_nulls():
     # without kinds, "14:30" is still a time by its shape, and no null check is made
     plain = calibrate(seeds, SCHEMA, 0.6)["checks"]
     assert plain["ungrounded"]["fields"]["at"]["unread"] == ["s2"] and "value_in_text_but_null" not in plain
+
+
+def test_render_writes_times_datetimes_and_durations_the_way_the_text_did():
+    [m] = times_in("see you 2:30 p.m.")
+    assert render(time(9, 5), m.fmt) == "9:05 a.m." and render("21:05", m.fmt) == "9:05 p.m."
+    [m] = times_in("dès 14h")
+    assert render(time(9, 30), m.fmt) == "09h30"
+    [m] = datetimes_in("March 3rd 2027 at 2:30pm")
+    assert render(datetime(2028, 1, 2, 16, 45), m.fmt) == "January 2nd 2028 at 4:45pm"
+    [m] = durations_in("takes 1h30")
+    assert render("PT2H15M", m.fmt) == "2h15"
+    assert {d.value for d in dates_in("Meeting 2027-04-18T09:45")} == {date(2027, 4, 18)}  # "T" ends a date
