@@ -155,6 +155,9 @@ def test_contacts():
     assert is_stated("+44 20 7946 0321", "ring 020 7946 0321 after six", "phone")  # the value's own region
     assert is_stated("+1 415 555 0132", "(415) 555-0132", "phone")
     assert not is_stated("+44 20 7946 0322", "ring 020 7946 0321", "phone")
+    # a number no region reads is matched by its digits in order
+    assert is_stated("0151 2345678", "Tel. 0151/2345678", "phone")
+    assert not is_stated("555-0132", "call 555 0133", "phone")
 
 
 def test_money_percentages_counts():

@@ -42,6 +42,7 @@ from seedfactory.validators.values import DateFormat, Mention, NumberFormat, dat
 
 # kinds whose values a text states in a form a finder reads: a null among them can be checked
 FINDABLE = ("email", "phone", "url", "date", "time", "datetime", "money", "percentage")
+_PHONE_LIKE = re.compile(r"(?<![\w+])\+?\(?\d[\d\s()./-]{5,}\d(?!\w)")
 _QUANTITY = re.compile(r"\s?([^\W\d_][\w°µ/.]*|%|°\w?)")
 
 
@@ -126,7 +127,13 @@ def mentions_of_kind(value, text: str, kind: str, regions: list[str] | None = No
         own = region_of(str(value))
         regions = list(dict.fromkeys(([own] if own else []) + list(regions or [])))
         target = e164(str(value), regions)
-        return [m for m in phones_in(text, regions) if m.value == target] if target else []
+        found = [m for m in phones_in(text, regions) if m.value == target] if target else []
+        digits = re.sub(r"\D", "", str(value))
+        if found or len(digits) < 7:
+            return found
+        # a number no region reads ("555-0132" with no country): the same digits in the same order
+        return [Mention(m.start(), m.end(), m.group(0), str(value), None) for m in _PHONE_LIKE.finditer(text)
+                if re.sub(r"\D", "", m.group(0)) == digits]
     return None
 
 
