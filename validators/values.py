@@ -8,6 +8,14 @@ write a value back in the form a text used.
 Grounding (is an output value stated in its input?) and output-first templates (replace a seed's
 values by new ones, written the way the seed wrote them) both stand on this. Ambiguous forms give
 every reading: "03/04/2024" is both 3 April and 4 March, "1.250" both 1250 and 1.25.
+
+    is_stated("14:30", "see you at half past two in the afternoon", kind="time")    # True
+    is_stated("2027-08-16", "Aug 16")              # True: no year in the text contradicts 2027
+
+Other kinds live in sibling modules and are re-exported here: value_times.py (times, datetimes),
+value_contacts.py (e-mails, phones, URLs), value_measures.py (money, percentages, counts,
+durations), value_match.py (matching by field kind, `values_of_kind`, `forms`, `null_but_in_text`).
+Measured against dateparser by `python -m bench.values`.
 """
 
 from __future__ import annotations
