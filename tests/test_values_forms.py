@@ -275,3 +275,49 @@ def test_render_writes_times_datetimes_and_durations_the_way_the_text_did():
     [m] = durations_in("takes 1h30")
     assert render("PT2H15M", m.fmt) == "2h15"
     assert {d.value for d in dates_in("Meeting 2027-04-18T09:45")} == {date(2027, 4, 18)}  # "T" ends a date
+
+
+# Forms met in the bundled domain seed sets' texts (read there first, then written here in short).
+@pytest.mark.parametrize("value, text, kind", [
+    ("2027-04-11", "20270411 DD WATER PLC REF NWW00918273 GBP (41.30)", "date"),
+    ("2024-03-15", "No. 2207 / 2024年3月15日 / 合計 ¥1,550", "date"),
+    ("2027-07-15", "15.07.2027,16.07.2027,Beitrag,-55,08", "date"),
+    ("08:00", "could I do the 21st around 8 in the morning, no hurry", "time"),
+    ("08:30", "at eight thirty in the morning if you can", "time"),
+    ("10:00", "he prefers 10 in the morning", "time"),
+    ("16:05", "Thursday at 5 past 4 in the afternoon.", "time"),
+    ("10:45", "at a quarter to eleven in the morning.", "time"),
+    (26000, "Salary: 26k-28k GBP", "money"),
+    (55000, "Developer / £45-55K", "money"),
+    (-35, "Posted,Payee,Memo,Debit,Credit\n10/22/2027,Union,Fee,35.00,,USD", "money"),
+    (3, "Take ONE capsule THREE times a day", "count"),
+    (3, "5 ml every 8 hours for 5 days", "count"),
+    (2, "1 capsule | every 12 h | 21", "count"),
+    (3, "1 Tablette dreimal täglich", "count"),
+    (3, "1 compressa tre volte al giorno", "count"),
+    (1, "take one tablet at bedtime, once daily", "count"),
+    (0.5, "Take HALF a tablet once a day", "quantity"),
+    (0.5, "Porridge: ½ cup oats, 1 cup milk", "quantity"),
+    (1.5, "1½ cups flour", "quantity"),
+    (15, "takes a quarter of an hour start to finish", "duration"),
+    (60, "Preparación: 1 hora.", "duration"),
+    (40, "Prep forty minutes. Oven 170°C, 50 min.", "duration"),
+    (35, "Preparazione: 35 minuti", "duration"),
+    (25, "Portions: 6 / Prep: 25' / 400 g macaroni", "duration"),
+    (5, "dreimal täglich, 5 Tage lang.", "duration"),
+    (8, "2 fois par jour pendant 8 jours", "duration"),
+    (7, "once daily, for a week, then we'll review", "duration"),
+    (3, "Take half a tablet twice a day\nThree day course", "duration"),
+    ("pennantandfinch.co.uk", "via the company site pennantandfinch.co.uk", "url"),
+    ("jadeleaftea.tw", "weiling.chen@jadeleaftea.tw / jadeleaftea.tw", "url"),
+])
+def test_forms_from_the_domain_seed_sets(value, text, kind):
+    assert is_stated(value, text, kind)
+
+
+def test_what_the_wider_forms_do_not_read():
+    assert urls_in("see notes.md and main.py, e.g. this") == []
+    assert not is_stated(4, "Take half a tablet twice a day\nThree day course", "duration")  # not "a day" + 3 days
+    assert not is_stated(4, "1 Tablette dreimal täglich", "count")
+    assert not is_stated(27000, "Salary: 26k-28k GBP", "money")
+    assert not is_stated("16:04", "at 5 past 4 in the afternoon", "time")

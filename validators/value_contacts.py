@@ -16,9 +16,10 @@ import re
 from seedfactory.validators.values import Mention
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}(?![\w-])")
-_URL = re.compile(r"(?<![\w@.])(?:https?://|www\.)[^\s<>\"')\]]+|(?<![\w@.-])(?:[a-z0-9-]+\.)+"
-                  r"(?:com|org|net|io|co|dev|app|info|biz|de|uk|fr|nl|eu|ch|it|es|se)(?:/[^\s<>\"')\]]*)?(?![\w@-])",
-                  re.IGNORECASE)
+# a bare domain ends in a common generic TLD or a two-letter one, but not a file extension ("notes.md")
+_URL = re.compile(r"(?<![\w@.])(?:https?://|www\.)[^\s<>\"')\]]+|(?<![\w@.-])(?:[a-z0-9-]+\.)*[a-z0-9-]{3,}\.(?:(?:co|com|org|net|ac|gov)\.)?"
+                  r"(?!(?:md|py|js|ts|sh|rb|rs|cs|db|gz|xz|js|vb|h)\b)(?:com|org|net|info|biz|dev|app|shop|[a-z]{2})"
+                  r"(?:/[^\s<>\"')\]]*)?(?![\w@-])", re.IGNORECASE)
 
 
 def emails_in(text: str) -> list[Mention]:

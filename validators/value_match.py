@@ -27,6 +27,7 @@ from seedfactory.validators.value_measures import (
     money_in,
     parse_duration,
     percentages_in,
+    quantities_in,
 )
 from seedfactory.validators.value_times import (
     WORD_NUMBERS,
@@ -97,8 +98,10 @@ def mentions_of_kind(value, text: str, kind: str, regions: list[str] | None = No
     if kind == "duration":
         target = parse_duration(value)
         number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-        return [m for m in durations_in(text) if m.value == target or number is not None
-                and m.fmt.style == "unit" and m.value.total_seconds() == number * UNIT_SECONDS[m.fmt.unit]]
+        # a number is a count of minutes, or of any whole unit a text may state it in ("7" and "a week")
+        units = [UNIT_SECONDS[u] for u in ("minute", "hour", "day", "week")] if number is not None else []
+        return [m for m in durations_in(text) if m.value == target
+                or any(m.value.total_seconds() == number * u for u in units)]
     if kind in ("money", "number", "quantity", "count", "percentage"):
         target = _number(value)
         if target is None:
@@ -107,6 +110,8 @@ def mentions_of_kind(value, text: str, kind: str, regions: list[str] | None = No
             target = abs(target)
         if kind == "count":
             pool = counts_in(text, articles=target == 1)
+        elif kind == "quantity":
+            pool = quantities_in(text)
         elif kind == "percentage":
             marked = percentages_in(text)
             pool = [m for m in marked if abs(target) <= 1 and abs(m.value / 100 - target) < 1e-9] or marked
@@ -143,7 +148,7 @@ def values_of_kind(text: str, kind: str, regions: list[str] | None = None, year:
                "datetime": lambda: datetimes_in(text, year), "duration": lambda: durations_in(text),
                "money": lambda: money_in(text), "percentage": lambda: percentages_in(text),
                "count": lambda: counts_in(text), "number": lambda: _outside(text),
-               "quantity": lambda: [m for m in _outside(text) if _QUANTITY.match(text, m.end)],
+               "quantity": lambda: [m for m in quantities_in(text) if _QUANTITY.match(text, m.end)],
                "email": lambda: emails_in(text), "url": lambda: urls_in(text),
                "phone": lambda: phones_in(text, regions)}
     if kind not in finders:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from seedfactory.validators.value_times import WORD_NUMBERS, times_in
-from seedfactory.validators.values import Mention, dates_in, numbers_in
+from seedfactory.validators.values import Mention, NumberFormat, dates_in, numbers_in
 
 _SYMBOLS = r"[$€£¥₹₩₽₺₪฿]|R\$|kr\.?|zł|Fr\.|Kč|Ft|lei|руб"
 
@@ -38,10 +38,36 @@ _CURRENCY_AFTER = re.compile(rf"\s?{_MARK}")
 _PERCENT = re.compile(r"\s?(?:%|per\s?cent\b|pct\b|prozent\b|pour\s?cent\b|por\s?ciento\b)", re.IGNORECASE)
 
 
+_CELL = re.compile(r"(?:(?<=,)|^)\s*[-\u2212(]?(?P<n>\d+(?:\.\d+)?)\)?\s*(?=,|$)", re.MULTILINE)
+_KILO = re.compile(r"(?<![\w.,])(?P<a>\d+(?:[.,]\d+)?)\s?(?:[-\u2013]\s?[€£$]?\s?(?P<b>\d+(?:[.,]\d+)?)\s?)?[kK]\b")
+
+
+@dataclass(frozen=True)
+class KiloFormat:
+    """Thousands written with a "k" ("26k", "£45-55K")."""
+
+    upper: bool = False
+
+    def render(self, value) -> str:
+        return f"{float(value) / 1000:g}" + ("K" if self.upper else "k")
+
+
 def _outside(text: str) -> list[Mention]:
-    """The numbers of a text that are not part of a date or a clock time written with a colon."""
+    """The numbers of a text that are not part of a date or a clock time written with a colon, with
+    the cells of comma-separated lines (",35.00,") and thousands written "26k" or "45-55K"."""
     spans = [(d.start, d.end) for d in dates_in(text)] + [(t.start, t.end) for t in times_in(text) if ":" in t.text]
-    return [m for m in numbers_in(text) if not any(a <= m.start and m.end <= b for a, b in spans)]
+    found = numbers_in(text)
+    if text.count(",") >= 2:
+        seen = {(m.start, m.end) for m in found}
+        found += [Mention(m.start("n"), m.end("n"), m.group("n"), float(m.group("n")), NumberFormat(
+            None, "." if "." in m.group("n") else None, len(m.group("n").partition(".")[2])))
+            for m in _CELL.finditer(text) if (m.start("n"), m.end("n")) not in seen]
+    for m in _KILO.finditer(text):
+        fmt = KiloFormat(text[m.end() - 1] == "K")
+        for g in ("a", "b"):
+            if m.group(g):
+                found.append(Mention(m.start(g), m.end(), m.group(0), float(m.group(g).replace(",", ".")) * 1000, fmt))
+    return [m for m in found if not any(a <= m.start and m.end <= b for a, b in spans)]
 
 
 def money_in(text: str) -> list[Mention]:
@@ -56,7 +82,17 @@ def percentages_in(text: str) -> list[Mention]:
 
 
 _COUNT_WORDS = {w: i for i, w in enumerate(WORD_NUMBERS) if i}
-_COUNT_WORDS.update({"a dozen": 12, "half a dozen": 6, "a couple of": 2, "a pair of": 2})
+_COUNT_WORDS.update({"a dozen": 12, "half a dozen": 6, "a couple of": 2, "a pair of": 2, "once": 1, "twice": 2,
+                     "thrice": 3, "einmal": 1, "zweimal": 2, "dreimal": 3, "viermal": 4})
+# "every 8 hours" is three times a day
+_EVERY = re.compile(r"\b(?:every|alle|toutes les|cada|ogni|elke)\s+(?P<n>\d+|" + "|".join(WORD_NUMBERS[1:13])
+                    + r")\s*(?:hours?|h|hrs|stunden|heures|horas|ore|uur)\b", re.IGNORECASE)
+# "tre volte", "trois fois", "drei Mal", "tres veces": small numbers said with "times" in other languages
+_ABROAD = {w: i + 1 for words in ("uno due tre quattro", "un deux trois quatre", "ein zwei drei vier",
+                                  "uno dos tres cuatro") for i, w in enumerate(words.split())}
+_TIMES = re.compile(r"\b(?P<n>" + "|".join(_ABROAD) + r")\s+(?:volte|fois|mal|veces)\b", re.IGNORECASE)
+_FRACTION = re.compile(r"(?<![\d.,])(?P<w>\d+)?\s?(?P<f>[½¼¾⅓⅔])|\bhalf\b", re.IGNORECASE)
+_FRACTIONS = {"½": 0.5, "¼": 0.25, "¾": 0.75, "⅓": 1 / 3, "⅔": 2 / 3}
 _COUNT_RE = re.compile(r"\b(" + "|".join(sorted(_COUNT_WORDS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 
 
@@ -67,8 +103,24 @@ def counts_in(text: str, articles: bool = False) -> list[Mention]:
            if m.value == int(m.value) and not (m.fmt.decimal and m.fmt.decimals)]
     out += [Mention(m.start(), m.end(), m.group(0), float(_COUNT_WORDS[m.group(1).lower()]), None)
             for m in _COUNT_RE.finditer(text)]
+    for m in _EVERY.finditer(text):
+        n = m.group("n").lower()
+        hours = int(n) if n.isdigit() else WORD_NUMBERS.index(n)
+        if hours and 24 % hours == 0:
+            out.append(Mention(m.start(), m.end(), m.group(0), float(24 // hours), None))
+    out += [Mention(m.start(), m.end(), m.group(0), float(_ABROAD[m.group("n").lower()]), None)
+            for m in _TIMES.finditer(text)]
     if articles:
         out += [Mention(m.start(), m.end(), m.group(0), 1.0, None) for m in re.finditer(r"\ban?\b", text, re.I)]
+    return sorted(out, key=lambda m: m.start)
+
+
+def quantities_in(text: str) -> list[Mention]:
+    """Amounts of something: numbers, number words ("ONE capsule") and fractions ("½ cup", "half a")."""
+    out = _outside(text) + [m for m in counts_in(text) if not m.text[0].isdigit()]
+    for m in _FRACTION.finditer(text):
+        value = 0.5 if m.group(0).lower() == "half" else int(m.group("w") or 0) + _FRACTIONS[m.group("f")]
+        out.append(Mention(m.start(), m.end(), m.group(0), value, None))
     return sorted(out, key=lambda m: m.start)
 
 
@@ -76,19 +128,31 @@ def counts_in(text: str, articles: bool = False) -> list[Mention]:
 
 UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800, "month": 2592000,
                 "year": 31536000}
+_UNITS_ABROAD = {  # de, fr, es, it, nl, sv/da/no
+    "day": "tag tage tagen jour jours día días dia dias giorno giorni dag dagen dage dagar",
+    "hour": "stunde stunden std heure heures hora horas ora ore uur timme timmar timer",
+    "minute": "minuten minuti minuto minutos minuter",
+    "week": "woche wochen semaine semaines semana semanas settimana settimane weken veckor uker",
+    "month": "monat monate mois mes meses mese mesi maand maanden",
+    "year": "jahr jahre ans año años anno anni jaar jaren"}
 _UNITS = {"s": "second", "sec": "second", "secs": "second", "seconds": "second", "second": "second",
           "m": "minute", "min": "minute", "mins": "minute", "minute": "minute", "minutes": "minute",
           "h": "hour", "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour",
           "d": "day", "day": "day", "days": "day", "w": "week", "wk": "week", "wks": "week", "week": "week",
           "weeks": "week", "month": "month", "months": "month", "mo": "month", "y": "year", "yr": "year",
           "yrs": "year", "year": "year", "years": "year"}
+_UNITS.update({w: unit for unit, words in _UNITS_ABROAD.items() for w in words.split()})
 _UNIT_RE = "|".join(sorted(_UNITS, key=len, reverse=True))
 # a first part's unit is never one letter but "h": "5 m" is as likely metres, "a m" is "am"
 _FIRST_UNIT_RE = "|".join(sorted((u for u in _UNITS if len(u) > 2 or u in ("h", "hr")), key=len, reverse=True))
-_WORDS_RE = r"half an?|an?|" + "|".join(reversed(WORD_NUMBERS[1:]))
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90}
+_WORDS_RE = (r"half an?|an?|(?:twenty|thirty|forty|fifty)[- ](?:one|two|three|four|five|six|seven|eight|nine)|"
+             + "|".join(list(_TENS)[1:]) + "|" + "|".join(reversed(WORD_NUMBERS[1:])))
+_PRIME = re.compile(r"(?<![\w.,'])(\d{1,3})\s?['\u2032](?![\w'\d])")
+_QUARTERS = re.compile(r"\b(?P<q>a|one|three)\s+quarters?\s+of\s+an\s+hour\b", re.IGNORECASE)
 _PART = re.compile(rf"(?<![\w.,])(?:(?P<n>\d+(?:[.,]\d+)?)\s*-?\s*|(?P<w>{_WORDS_RE})[\s-]+)"
                    rf"(?P<u>{_FIRST_UNIT_RE})(?![a-z])", re.IGNORECASE)
-_MORE = re.compile(rf"\s*(?:,\s*|and\s+)?(?:(?P<n>\d+)\s*|(?P<w>{_WORDS_RE})\s+)(?P<u>{_UNIT_RE})\b"
+_MORE = re.compile(rf"[ \t]*(?:,[ \t]*|and[ \t]+)?(?:(?P<n>\d+)[ \t]*|(?P<w>{_WORDS_RE})[ \t]+)(?P<u>{_UNIT_RE})\b"
                    r"|(?P<half>\s+and\s+a\s+half)\b|(?P<mins>[0-5]\d)\b", re.IGNORECASE)
 _ISO = re.compile(r"\bP(?:(?P<Y>\d+)Y)?(?:(?P<M>\d+)M)?(?:(?P<W>\d+)W)?(?:(?P<D>\d+)D)?"
                   r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?\b")
@@ -113,6 +177,9 @@ def _amount(token: str) -> float:
         return 0.5
     if token in ("a", "an"):
         return 1.0
+    tens, _, ones = token.replace(" ", "-").partition("-")
+    if tens in _TENS:
+        return float(_TENS[tens] + (WORD_NUMBERS.index(ones) if ones else 0))
     return float(WORD_NUMBERS.index(token)) if token in WORD_NUMBERS else float(token.replace(",", "."))
 
 
@@ -121,6 +188,12 @@ def durations_in(text: str) -> list[Mention]:
     for m in _ISO.finditer(text):
         if m.group(0) != "P" and (td := parse_duration(m.group(0))):
             out.append(Mention(m.start(), m.end(), m.group(0), td, DurationFormat("iso")))
+    for m in _PRIME.finditer(text):  # "Prep: 25'": minutes written with a prime
+        out.append(Mention(m.start(), m.end(), m.group(0), timedelta(minutes=int(m.group(1))),
+                           DurationFormat("unit", "minute", "'")))
+    for m in _QUARTERS.finditer(text):
+        minutes = 45 if m.group("q").lower() == "three" else 15
+        out.append(Mention(m.start(), m.end(), m.group(0), timedelta(minutes=minutes), DurationFormat("words")))
     for m in _PART.finditer(text):
         if any(o.start <= m.start() < o.end for o in out):
             continue
@@ -137,6 +210,8 @@ def durations_in(text: str) -> list[Mention]:
                 seconds += int(more.group("mins")) * 60
                 style = "compact"
             else:
+                if UNIT_SECONDS[_UNITS[more.group("u").lower()]] >= UNIT_SECONDS[smaller]:
+                    break  # "a day, three days": two durations, not one
                 smaller = _UNITS[more.group("u").lower()]
                 seconds += _amount(more.group("n") or more.group("w")) * UNIT_SECONDS[smaller]
                 style = "compact" if len(more.group("u")) <= 3 else "words"
@@ -196,4 +271,4 @@ def render_duration(value: timedelta, fmt: DurationFormat) -> str:
     elif amount != 1 and spelling.lower() in ("minute", "hour", "day", "week", "month", "year", "second"):
         spelling += "s"
     number = f"{amount:g}" if amount == int(amount) else f"{amount:.1f}"
-    return f"{number} {spelling}"
+    return f"{number}{spelling}" if spelling == "'" else f"{number} {spelling}"

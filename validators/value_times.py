@@ -65,8 +65,15 @@ _HOUR_ONLY = re.compile(r"(?<![\d.,:/])(?P<h>[01]?\d|2[0-3])(?P<suf>h|\s?uhr)\b(
 _MILITARY = re.compile(r"(?<![\d.,:/])(?P<h>[01]\d|2[0-3])(?P<m>[0-5]\d)(?P<suf>\s?(?:hrs|hours))\b", re.IGNORECASE)
 _NOON = re.compile(r"\b(?:12\s)?(?P<w>noon|midday|midnight)\b", re.IGNORECASE)
 _HOUR_WORD = r"(?P<hw>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|[1-9]|1[0-2])"
+_MINUTE_WORDS = {"oh five": 5, "ten": 10, "fifteen": 15, "twenty": 20, "twenty-five": 25, "thirty": 30,
+                 "thirty-five": 35, "forty": 40, "forty-five": 45, "fifty": 50, "fifty-five": 55}
+# "nine in the morning", "8 in the evening", "eight thirty in the morning": an hour said with its day part
+_HOUR_PART = re.compile(
+    r"\b" + _HOUR_WORD + r"(?:[\s-]+(?P<mw>" + "|".join(sorted(_MINUTE_WORDS, key=len, reverse=True)) + r"))?"
+    r"(?=\s*,?\s*(?:" + "|".join(_DAYPARTS) + r")\b)", re.IGNORECASE)
 _WORDS = re.compile(
-    r"\b(?:(?P<mw>half|quarter|a quarter|five|ten|twenty|twenty-five|twenty five)\s+(?P<rel>past|to|after)\s+"
+    r"\b(?:(?P<mw>half|quarter|a quarter|five|ten|twenty|twenty-five|twenty five|\d{1,2}(?:\s+minutes)?)\s+"
+    r"(?P<rel>past|to|after)\s+"
     + _HOUR_WORD + r"|" + _HOUR_WORD.replace("hw", "hw2") + r"\s+o'?clock)\b", re.IGNORECASE)
 
 
@@ -142,12 +149,20 @@ def times_in(text: str) -> list[Mention]:
     for m in _WORDS.finditer(text):
         hw = (m.group("hw") or m.group("hw2")).lower()
         h = int(hw) if hw.isdigit() else _WORD_VALUE[hw]
-        mw = (m.group("mw") or "").lower().replace("a quarter", "quarter")
-        mins = {"": 0, "half": 30, "quarter": 15}.get(mw, _WORD_VALUE.get(mw, 0))
+        mw = (m.group("mw") or "").lower().replace("a quarter", "quarter").removesuffix(" minutes").strip()
+        mins = int(mw) if mw.isdigit() else {"": 0, "half": 30, "quarter": 15}.get(mw, _WORD_VALUE.get(mw, 0))
+        if mins >= 60:
+            continue
         if m.group("rel") and m.group("rel").lower() == "to":
             h, mins = (h - 1) or 12, 60 - mins
         part, end = _daypart(text, m.end())
         add(m.start(), end, _readings(h, mins, 0, part, True), TimeFormat(12, words=True, daypart=bool(part)))
+    for m in _HOUR_PART.finditer(text):
+        hw = m.group("hw").lower()
+        h = int(hw) if hw.isdigit() else _WORD_VALUE[hw]
+        part, end = _daypart(text, m.end())
+        add(m.start(), end, _readings(h, _MINUTE_WORDS.get((m.group("mw") or "").lower(), 0), 0, part, True),
+            TimeFormat(12, words=True, daypart=True))
     if any(m.fmt.clock == 24 and m.value.hour >= 13 for m in out):  # a text on a 24-hour clock: "9:00" is 09:00
         out = [m for m in out if not (m.fmt.clock == 12 and not (m.fmt.ampm or m.fmt.words or m.fmt.daypart))]
     return sorted(out, key=lambda x: x.start)

@@ -136,14 +136,17 @@ _D_MON = _WD + _DAY + _SFX + r"(?P<s1>\.?\s*|-|\s+of\s+|\s+de\s+)" + _NAME
 _MON_D = _WD + _NAME + r"(?P<s1>\s+(?:the\s+)?)" + _DAY + _SFX
 _PATTERNS: list[tuple[str, str]] = [  # (regex, layout); numeric day/month order is settled later
     (r"(?P<y>\d{4})(?P<s>[-/.])(?P<a>\d{1,2})(?P=s)(?P<b>\d{1,2})", "ymd"),
+    (r"(?P<y>(?:19|20)\d{2})(?P<s>)(?P<a>0[1-9]|1[0-2])(?P<b>0[1-9]|[12]\d|3[01])", "ymd"),  # 20270411
     (r"(?P<a>\d{1,2})(?P<s>[-/.])(?P<b>\d{1,2})(?P=s)" + _YEAR, "abY"),
     (_D_MON + r"(?P<s2>\s*|-|,\s*|\s+de\s+)" + _YEAR, "d mon y"),
     (_MON_D + r"(?P<s2>,?\s+)" + _YEAR, "mon d y"),
     (_D_MON, "d mon"),  # no year written: the year comes from the text or the caller
     (_MON_D, "mon d"),
 ]
-_END = r"(?!(?!T\d)\w|[:.,]\d)"  # "16 Aug 14:30" is no year 2014
+_END = r"(?!(?!T\d)\w|[:.]\d)"  # "16 Aug 14:30" is no year 2014; "2027-04-18T09:45" is a date
 _DATE_RES = [(re.compile(rf"(?<![\w]){rx}{_END}", re.IGNORECASE), kind) for rx, kind in _PATTERNS]
+# year, month and day marked by characters (2024年3月15日): letters may touch it on either side
+_DATE_RES.insert(0, (re.compile(r"(?<!\d)(?P<y>\d{4})(?P<s>)年\s?(?P<a>\d{1,2})月\s?(?P<b>\d{1,2})日"), "cjk"))
 _THE_NTH = re.compile(r"\bthe\s+(?P<d>\d{1,2})(?P<sfx>st|nd|rd|th)\b(?!\s+of\b)", re.IGNORECASE)
 _YEAR_TOKEN = re.compile(r"(?<![\d.,:/-])(?:19|20)\d{2}(?![\d]|[.,:/-]\d)")
 # abbreviations of other languages that are common words ("1 set of", "Sie"): read only with a year
@@ -185,10 +188,11 @@ def dates_in(text: str, year: int | None = None) -> list[Mention]:
             if any(o.start <= m.start() < o.end or m.start() <= o.start < m.end() for o in out):
                 continue  # "3 March 2027" is read once, not again as "3 March"
             g = m.groupdict()
-            if kind == "ymd":
+            if kind in ("ymd", "cjk"):
                 s, (a, b) = g["s"], (g["a"], g["b"])
                 d = _safe_date(int(g["y"]), int(a), int(b))
-                fmt = DateFormat(f"{{y}}{s}{{m}}{s}{{d}}", len(b) == 2, len(a) == 2)
+                layout = "{y}年{m}月{d}日" if kind == "cjk" else f"{{y}}{s}{{m}}{s}{{d}}"
+                fmt = DateFormat(layout, len(b) == 2, len(a) == 2)
                 if d:
                     out.append(Mention(m.start(), m.end(), m.group(0), d, fmt))
                 continue
