@@ -315,6 +315,13 @@ def test_forms_from_the_domain_seed_sets(value, text, kind):
     assert is_stated(value, text, kind)
 
 
+def test_thousands_written_with_k_are_written_back_alike():
+    [bare] = mentions(45000, "Dev / £45-55K", "money")
+    [high] = mentions(55000, "Dev / £45-55K", "money")
+    assert (render(50000, bare.fmt), render(60500, high.fmt)) == ("50", "60.5K")  # the range keeps its one K
+    assert "26k" in forms(26000, "money")
+
+
 def test_what_the_wider_forms_do_not_read():
     assert urls_in("see notes.md and main.py, e.g. this") == []
     assert not is_stated(4, "Take half a tablet twice a day\nThree day course", "duration")  # not "a day" + 3 days

@@ -21,6 +21,7 @@ from seedfactory.validators.value_contacts import e164, emails_in, norm_url, pho
 from seedfactory.validators.value_measures import (
     UNIT_SECONDS,
     DurationFormat,
+    KiloFormat,
     _outside,
     counts_in,
     durations_in,
@@ -234,6 +235,8 @@ def forms(value, kind: str, regions: list[str] | None = None) -> list[str]:
         out = [f"{n:g}%", f"{n:g} %", f"{n:g} percent"]
     elif kind in ("money", "number", "quantity") and (n := _number(value)) is not None:
         out = _number_forms(n, 0 if n == int(n) and kind != "money" else 2)
+        if kind == "money" and n >= 1000 and n % 100 == 0:
+            out.append(KiloFormat().render(n))  # "26k"
         unit = re.match(r"\s*[-+]?[\d.,' ]*\d\s?(\S+)", value) if isinstance(value, str) else None
         if unit:  # "2 kg" is written with its unit
             out = [f"{f}{sep}{unit.group(1)}" for f in out[:3] for sep in (" ", "")]

@@ -44,12 +44,12 @@ _KILO = re.compile(r"(?<![\w.,])(?P<a>\d+(?:[.,]\d+)?)\s?(?:[-\u2013]\s?[€£$]
 
 @dataclass(frozen=True)
 class KiloFormat:
-    """Thousands written with a "k" ("26k", "£45-55K")."""
+    """Thousands written with a "k" ("26k", "55K"), or bare where a range's k covers them (the 45 of "45-55K")."""
 
-    upper: bool = False
+    suffix: str = "k"
 
     def render(self, value) -> str:
-        return f"{float(value) / 1000:g}" + ("K" if self.upper else "k")
+        return f"{float(value) / 1000:g}{self.suffix}"
 
 
 def _outside(text: str) -> list[Mention]:
@@ -63,10 +63,14 @@ def _outside(text: str) -> list[Mention]:
             None, "." if "." in m.group("n") else None, len(m.group("n").partition(".")[2])))
             for m in _CELL.finditer(text) if (m.start("n"), m.end("n")) not in seen]
     for m in _KILO.finditer(text):
-        fmt = KiloFormat(text[m.end() - 1] == "K")
-        for g in ("a", "b"):
-            if m.group(g):
-                found.append(Mention(m.start(g), m.end(), m.group(0), float(m.group(g).replace(",", ".")) * 1000, fmt))
+        kilo = KiloFormat(text[m.end() - 1])
+        a = float(m.group("a").replace(",", ".")) * 1000
+        if m.group("b"):  # "45-55K": the 45 is written bare (the k is the range's), the 55 with its k
+            found.append(Mention(m.start("a"), m.end("a"), m.group("a"), a, KiloFormat("")))
+            found.append(Mention(m.start("b"), m.end(), text[m.start("b"):m.end()],
+                                 float(m.group("b").replace(",", ".")) * 1000, kilo))
+        else:
+            found.append(Mention(m.start(), m.end(), m.group(0), a, kilo))
     return [m for m in found if not any(a <= m.start and m.end <= b for a, b in spans)]
 
 
