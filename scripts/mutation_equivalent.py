@@ -325,6 +325,6 @@ EQUIVALENT: list[tuple[str, ...]] = [
      " '-', ',' or a digit), so where one name is a prefix of another at most one of them leads to a match"),
     ("validators/values.py", "ReplaceFalseWithTrue", 'suffix: bool = False  # "8th"',
      "the flag records how a date was read and is never read back: render fills {sfx} whenever the layout has it"),
-    ("validators/values.py", "ReplaceTrueWithFalse", 'layout, g["d"].startswith("0"), True, len(g["y"]), lang, abbr',
+    ("validators/values.py", "ReplaceTrueWithFalse", 'layout, g["d"].startswith("0"), True, len(y), lang, abbr',
      "month_pad of a layout with a month name: such layouts have no {m} slot to pad"),
 ]

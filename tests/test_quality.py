@@ -55,7 +55,8 @@ def test_calibration_measures_the_seeds_and_turns_off_what_they_fail():
     odd = SEEDS + [seed(9, "a receipt from somewhere, total 3.00", {"vendor": "Nowhere Ltd", "number": None,
                                                                    "total": 3.0, "currency": "EUR"})]
     fields = calibrate(odd, SCHEMA, 0.9)["checks"]["ungrounded"]["fields"]
-    assert fields["vendor"] == {"seed_pass_rate": 0.8, "applied": False} and fields["total"]["applied"]
+    assert fields["vendor"] == {"seed_pass_rate": 0.8, "applied": False, "unread": ["s9"]}
+    assert fields["total"]["applied"]
 
 
 def test_each_junk_kind_is_caught_with_its_reason():

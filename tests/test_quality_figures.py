@@ -131,15 +131,15 @@ def test_ungrounded_calibration_per_field():
              seed(1, "Elm Co, total 3", {"vendor": "Pine Co", "total": 3, "cur": "EUR"}),
              seed(2, "Ash Inc", {"vendor": "Ash Inc", "total": None, "cur": "EUR"})]
     got = calibrate(seeds, SCHEMA, 0.667)["checks"]["ungrounded"]
-    assert got == {"fields": {"vendor": {"seed_pass_rate": 0.667, "applied": True},
-                              "total": {"seed_pass_rate": 1.0, "applied": True}}, "applied": True}
+    assert got == {"fields": {"vendor": {"seed_pass_rate": 0.667, "applied": True, "unread": ["s1"]},
+                              "total": {"seed_pass_rate": 1.0, "applied": True, "unread": []}}, "applied": True}
     got = calibrate(seeds, SCHEMA, 1.0)["checks"]["ungrounded"]
     assert got["fields"]["vendor"]["applied"] is False and got["applied"] is True
     got = calibrate(seeds[1:2], SCHEMA, 1.0)["checks"]["ungrounded"]
-    assert got == {"fields": {"vendor": {"seed_pass_rate": 0.0, "applied": False},
-                              "total": {"seed_pass_rate": 1.0, "applied": True}}, "applied": True}
+    assert got == {"fields": {"vendor": {"seed_pass_rate": 0.0, "applied": False, "unread": ["s1"]},
+                              "total": {"seed_pass_rate": 1.0, "applied": True, "unread": []}}, "applied": True}
     got = calibrate(seeds[1:2], {"properties": {"vendor": {}}}, 1.0)["checks"]["ungrounded"]
-    assert got == {"fields": {"vendor": {"seed_pass_rate": 0.0, "applied": False}}, "applied": False}
+    assert got == {"fields": {"vendor": {"seed_pass_rate": 0.0, "applied": False, "unread": ["s1"]}}, "applied": False}
 
 
 def test_calibrate_band_is_the_seeds_nearest_neighbour_band():
@@ -239,8 +239,8 @@ def test_grounding_reads_the_input_not_the_instruction():
     # the vendor is named in the instruction only: not grounded, for a seed and for a row alike
     seeds = [seed(0, "total 3", {"vendor": "Oak Ltd", "total": 3}, instruction="Extract Oak Ltd's bill.")]
     fields = calibrate(seeds, SCHEMA, 1.0)["checks"]["ungrounded"]["fields"]
-    assert fields == {"vendor": {"seed_pass_rate": 0.0, "applied": False},
-                      "total": {"seed_pass_rate": 1.0, "applied": True}}
+    assert fields == {"vendor": {"seed_pass_rate": 0.0, "applied": False, "unread": ["s0"]},
+                      "total": {"seed_pass_rate": 1.0, "applied": True, "unread": []}}
     row = make_example("r", "Extract Oak Ltd's bill.", input="total 3", output={"vendor": "Oak Ltd", "total": 3})
     assert grounding_failures(row, ["vendor", "total"]) == ["vendor"]
     no_input = make_example("r", "Extract Oak Ltd's bill.", input="", output={"vendor": "Oak Ltd"})

@@ -9,7 +9,10 @@ row filters.
 
 Input checks (reasons): symbol_run, symbol_share, repeated_ngrams, template_debris,
 input_echoes_instruction, input_too_short, input_too_long, wrong_language.
-Output check: ungrounded (a structured output's value that its input does not state; per field).
+Output checks: ungrounded (a structured output's value that its input does not state; per field,
+matched as the field's kind where kinds are given, with the ids of the seeds whose value the finder
+could not read as `unread`), value_in_text_but_null (a null while the input states exactly one value
+of the field's kind: validators/value_match.null_but_in_text).
 The embedding band (off_domain) is `seed_band` in diversity.py; it uses `calibrate_band` here.
 """
 
@@ -21,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 
 from seedfactory.schemas import Example, SeedExample
-from seedfactory.validators.values import is_stated, value_kind
+from seedfactory.validators.values import is_stated, null_but_in_text, value_kind
 
 Verdict = bool | tuple[bool, str, str | None]
 
@@ -69,27 +72,34 @@ def language(text: str) -> str:
 
 # ---- calibration ---------------------------------------------------------------------------------
 
-def span_fields(schema: dict | None, outputs: list[dict]) -> list[str]:
+def span_fields(schema: dict | None, outputs: list[dict], kinds: dict | None = None) -> list[str]:
     """Top-level fields whose values can be spans of the input: strings, numbers and dates that are
-    not enums or booleans in the schema."""
+    not enums or booleans in the schema (nor labels or booleans by their field kind)."""
     if not schema:
         return []
     fields = []
     for name, prop in schema.get("properties", {}).items():
-        if "enum" in prop or "const" in prop:
+        if "enum" in prop or "const" in prop or _kind_of(kinds, name) in ("label", "boolean"):
             continue
-        kinds = {value_kind(o.get(name)) for o in outputs if o.get(name) is not None}
-        if kinds and None not in kinds:
+        shapes = {value_kind(o.get(name)) for o in outputs if o.get(name) is not None}
+        if shapes and None not in shapes:
             fields.append(name)
     return fields
+
+
+def _kind_of(kinds: dict | None, name: str) -> str | None:
+    """A field's kind name: kinds map fields to FieldKinds (validators/kinds.py) or to kind names."""
+    fk = (kinds or {}).get(name)
+    return fk if fk is None or isinstance(fk, str) else fk.kind
 
 
 def _rate(flags: list[bool]) -> float:
     return round(sum(flags) / len(flags), 3) if flags else 1.0
 
 
-def calibrate(seeds: list[SeedExample], schema: dict | None, min_seed_pass: float) -> dict:
-    """What the seeds themselves show, and which checks apply to generated rows."""
+def calibrate(seeds: list[SeedExample], schema: dict | None, min_seed_pass: float, kinds: dict | None = None) -> dict:
+    """What the seeds themselves show, and which checks apply to generated rows. With `kinds`
+    (field -> FieldKind), values are matched as their kind and nulls are checked against the text."""
     inputs = [s.input for s in seeds if s.input.strip()]
     checks: dict[str, dict] = {}
 
@@ -116,12 +126,21 @@ def calibrate(seeds: list[SeedExample], schema: dict | None, min_seed_pass: floa
     if schema:
         outputs = [s.output for s in seeds if isinstance(s.output, dict)]
         fields = {}
-        for name in span_fields(schema, outputs):
-            flags = [is_stated(s.output[name], s.input or s.prompt) for s in seeds
-                     if isinstance(s.output, dict) and s.output.get(name) is not None]
-            rate = _rate(flags)
-            fields[name] = {"seed_pass_rate": rate, "applied": rate >= min_seed_pass}
+        for name in span_fields(schema, outputs, kinds):
+            stated = {s.id: is_stated(s.output[name], s.input or s.prompt, _kind_of(kinds, name)) for s in seeds
+                      if isinstance(s.output, dict) and s.output.get(name) is not None}
+            rate = _rate(list(stated.values()))
+            # the seeds whose own value the finder could not read: what the run log names when a field fails
+            fields[name] = {"seed_pass_rate": rate, "applied": rate >= min_seed_pass,
+                            "unread": [i for i, ok in stated.items() if not ok]}
+            if _kind_of(kinds, name):
+                fields[name]["kind"] = _kind_of(kinds, name)
         checks["ungrounded"] = {"fields": fields, "applied": any(f["applied"] for f in fields.values())}
+        if kinds:
+            failing = [s.id for s in seeds if isinstance(s.output, dict)
+                       and null_but_in_text(s.output, s.input or s.prompt, kinds)]
+            add("value_in_text_but_null", [s.id not in failing for s in seeds if isinstance(s.output, dict)],
+                failing=failing, kinds={f: _kind_of(kinds, f) for f in kinds})
     return {"seeds": len(seeds), "min_seed_pass": min_seed_pass, "checks": checks}
 
 
@@ -140,17 +159,20 @@ def calibrate_band(seed_vectors: np.ndarray, margin: float) -> dict:
 
 # ---- filters -------------------------------------------------------------------------------------
 
-def grounding_failures(row: Example, fields: list[str]) -> list[str]:
-    """The fields among `fields` whose non-null value the row's input does not state."""
+def grounding_failures(row: Example, fields: list[str], kinds: dict | None = None) -> list[str]:
+    """The fields among `fields` whose non-null value the row's input does not state (as its kind)."""
     if not isinstance(row.output, dict):
         return []
     text = row.input or row.prompt
-    return [f for f in fields if row.output.get(f) is not None and not is_stated(row.output[f], text)]
+    return [f for f in fields if row.output.get(f) is not None
+            and not is_stated(row.output[f], text, _kind_of(kinds, f))]
 
 
-def quality_filters(cal: dict) -> list[Callable[[Example], Verdict]]:
-    """Row filters for the checks the calibration applies, cheapest first."""
+def quality_filters(cal: dict, kinds: dict | None = None) -> list[Callable[[Example], Verdict]]:
+    """Row filters for the checks the calibration applies, cheapest first. Field kinds come from
+    `kinds` (FieldKinds, which carry phone regions) or else from the kind names the calibration kept."""
     c = cal["checks"]
+    kinds = kinds or _kinds_kept(c)
     on = {name for name, figures in c.items() if figures.get("applied")}
     out: list[Callable[[Example], Verdict]] = []
 
@@ -183,23 +205,43 @@ def quality_filters(cal: dict) -> list[Callable[[Example], Verdict]]:
         fields = [f for f, figures in c["ungrounded"]["fields"].items() if figures["applied"]]
 
         def grounded(row: Example) -> Verdict:
-            missing = grounding_failures(row, fields)
+            missing = grounding_failures(row, fields, kinds)
             if not missing:
                 return True
             return False, "ungrounded", "; ".join(f"{f}={row.output[f]!r} not in the input" for f in missing)
 
         out.append(grounded)
+    if "value_in_text_but_null" in on and kinds:
+
+        def null_checked(row: Example) -> Verdict:
+            found = null_but_in_text(row.output, row.input or row.prompt, kinds) if isinstance(row.output, dict) else []
+            return (False, "value_in_text_but_null", "; ".join(found)) if found else True
+
+        out.append(null_checked)
     return out
 
 
+def _kinds_kept(checks: dict) -> dict[str, str]:
+    """The field kinds a calibration recorded (kind names), for filters built from calibration.json."""
+    kept = dict(checks.get("value_in_text_but_null", {}).get("kinds", {}))
+    for field, figures in checks.get("ungrounded", {}).get("fields", {}).items():
+        if figures.get("kind"):
+            kept.setdefault(field, figures["kind"])
+    return kept
+
+
 QUALITY_REASONS = ("symbol_run", "symbol_share", "repeated_ngrams", "template_debris", "input_echoes_instruction",
-                   "input_too_short", "input_too_long", "wrong_language", "ungrounded", "off_domain")
+                   "input_too_short", "input_too_long", "wrong_language", "ungrounded", "value_in_text_but_null",
+                   "off_domain")
 
 
-def data_quality(kept: list[Example], reject_counts: dict[str, int], cal: dict, schema: dict | None) -> dict:
+def data_quality(kept: list[Example], reject_counts: dict[str, int], cal: dict, schema: dict | None,
+                 kinds: dict | None = None) -> dict:
     """The data-quality block of stats.json: grounded share of kept rows, drops per check, the
-    seeds' own pass rates (and whether each check was applied)."""
+    seeds' own pass rates (and whether each check was applied), kept rows with a null whose value
+    the input states (`null_but_in_text`, counted where field kinds are known)."""
     checks = cal["checks"]
+    kinds = kinds or _kinds_kept(checks)
     block: dict = {"drops_per_check": {r: reject_counts.get(r, 0) for r in QUALITY_REASONS},
                    "seed_pass_rates": {}}
     for name, figures in checks.items():
@@ -211,7 +253,10 @@ def data_quality(kept: list[Example], reject_counts: dict[str, int], cal: dict, 
     if schema and "ungrounded" in checks:
         fields = list(checks["ungrounded"]["fields"])
         structured = [r for r in kept if isinstance(r.output, dict)]
-        grounded = sum(not grounding_failures(r, fields) for r in structured)
+        grounded = sum(not grounding_failures(r, fields, kinds) for r in structured)
         block.update(grounded_rows=grounded, structured_rows=len(structured),
                      grounded_share=round(grounded / len(structured), 4) if structured else None)
+        if kinds:
+            block["null_but_in_text"] = sum(bool(null_but_in_text(r.output, r.input or r.prompt, kinds))
+                                            for r in structured)
     return block
