@@ -54,11 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--import", dest="import_", type=Path, metavar="FILE.jsonl", help="record verdicts from a file")
     rep = sub.add_parser("report", help="write RUN_DIR/report.html from the run directory (and refresh the card)")
     rep.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    from seedfactory.export import OUT_HELP
+
     x = sub.add_parser("export", help="the run's student as a merged safetensors folder or a GGUF file")
     x.add_argument("run_dir", type=Path, help="a run directory with a trained adapter/")
     x.add_argument("--format", choices=["merged", "gguf"], default="merged")
     x.add_argument("--quant", default="q8_0", help="GGUF tensor type: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1")
-    x.add_argument("--out", type=Path, help="output folder (merged) or file (gguf); default under RUN_DIR/export/")
+    x.add_argument("--out", type=Path, help=OUT_HELP)
     _add_runs_parser(sub)
     from seedfactory import serve, tune
 
