@@ -3,6 +3,10 @@
     shown = RowContext.load(run_dir, schema)
     shown.view(item)   # JSON-able dict: task, response, schema check, judge, consensus, seeds, near-dups
 
+A judge that failed its self-test on the seeds (judge/calibration.json `passed` false) still
+scores every row; the view says so beside the score (`judge.trusted`, `judge.selftest`) so that
+a reviewer does not read a 135M model's musing as a verdict.
+
 Everything here is data for the page to show as text; nothing is HTML.
 """
 
@@ -32,6 +36,19 @@ def schema_errors(output: Any, schema: dict | None) -> list[str]:
     return [f"{'/'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}" for e in errors]
 
 
+def judge_trust(cal: dict | None) -> dict[str, Any]:
+    """Whether the judge's scores mean anything, from judge/calibration.json (None: no self-test ran):
+    {"trusted": True | False | None, "auc", "min_auc", "note"}; `note` is the sentence to show
+    beside an untrusted score (empty otherwise)."""
+    if not isinstance(cal, dict) or "passed" not in cal:
+        return {"trusted": None, "auc": None, "min_auc": None, "note": ""}
+    auc, min_auc = cal.get("auc"), cal.get("min_auc")
+    note = "" if cal["passed"] else (
+        f"the judge failed its self-test on the seeds (AUC {'none' if auc is None else f'{auc:.2f}'} < "
+        f"judge.min_auc {min_auc}): its score and rationale are not a verdict")
+    return {"trusted": bool(cal["passed"]), "auc": auc, "min_auc": min_auc, "note": note}
+
+
 @dataclass
 class RowContext:
     """The judge's verdicts, the seeds and the near-duplicate rejects of one run, by row id."""
@@ -40,12 +57,16 @@ class RowContext:
     judge: dict[str, JudgeVerdict] = field(default_factory=dict)
     seeds: dict[str, SeedExample] = field(default_factory=dict)
     dups: dict[str, list[dict]] = field(default_factory=dict)
+    trust: dict[str, Any] = field(default_factory=lambda: judge_trust(None))
 
     @classmethod
     def load(cls, run_dir: Path, schema: dict | None) -> "RowContext":
         run_dir = Path(run_dir)
         ctx = cls(schema=schema)
         verdicts = run_dir / "judge" / "verdicts.jsonl"
+        cal = run_dir / "judge" / "calibration.json"
+        if cal.is_file():
+            ctx.trust = judge_trust(json.loads(cal.read_text(encoding="utf-8")))
         if verdicts.is_file():
             ctx.judge = {v.example_id: v for v in read_jsonl(verdicts, JudgeVerdict) if v.kind == "rubric"}
         for name in ("train.jsonl", "heldout.jsonl"):
@@ -75,7 +96,9 @@ class RowContext:
             "kind": "text" if isinstance(ex.output, str) else "json",
             "output": pretty(ex.output), "schema_errors": schema_errors(ex.output, self.schema),
             "judge": {"score": ex.scores.get("judge", item.judge_score),
-                      "rationale": v.rationale if v else "", "model": v.judge_model if v else ""},
+                      "rationale": v.rationale if v else "", "model": v.judge_model if v else "",
+                      "trusted": self.trust["trusted"], "note": self.trust["note"],
+                      "selftest": {"auc": self.trust["auc"], "min_auc": self.trust["min_auc"]}},
             "consensus": {k: s for k, s in ex.scores.items() if k != "judge"},
             "seeds": seeds, "near_duplicates": dups,
             "verdict": {"status": item.status, "reviewer": item.reviewer, "reason": item.reason, "note": item.note,

@@ -50,15 +50,20 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     v.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     v.add_argument("--add-reviewer", metavar="NAME", help="register a reviewer and print their token (shown once)")
-    v.add_argument("--export", type=Path, metavar="FILE.jsonl", help="write every queued row and its verdict")
-    v.add_argument("--import", dest="import_", type=Path, metavar="FILE.jsonl", help="record verdicts from a file")
+    v.add_argument("--export", type=Path, metavar="FILE", help="write every queued row and its verdict")
+    v.add_argument("--import", dest="import_", type=Path, metavar="FILE", help="record verdicts from a file")
+    v.add_argument("--exchange", choices=["jsonl", "argilla", "label-studio"], default="jsonl",
+                   help="the file format of --export/--import: flat JSONL lines (default), Argilla records "
+                        "(rg.Dataset.records to_json/from_json) or Label Studio tasks with predictions and annotations")
     rep = sub.add_parser("report", help="write RUN_DIR/report.html from the run directory (and refresh the card)")
     rep.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    from seedfactory.export import OUT_HELP
+
     x = sub.add_parser("export", help="the run's student as a merged safetensors folder or a GGUF file")
     x.add_argument("run_dir", type=Path, help="a run directory with a trained adapter/")
     x.add_argument("--format", choices=["merged", "gguf"], default="merged")
     x.add_argument("--quant", default="q8_0", help="GGUF tensor type: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1")
-    x.add_argument("--out", type=Path, help="output folder (merged) or file (gguf); default under RUN_DIR/export/")
+    x.add_argument("--out", type=Path, help=OUT_HELP)
     _add_runs_parser(sub)
     from seedfactory import serve, tune
 
@@ -96,7 +101,7 @@ def open_store(queue: Path, schema: dict | None, cfg: RunConfig):
 def review_command(args) -> int:
     """`seedfactory review RUN_DIR ...`: the run's own config sets leases and overlap."""
     from seedfactory.review import ReviewError
-    from seedfactory.review.exchange import export_jsonl, import_jsonl
+    from seedfactory.review.exchange import export_verdicts, import_verdicts
 
     queue = args.run_dir / "review" / "queue.sqlite"
     if not queue.is_file():
@@ -110,10 +115,10 @@ def review_command(args) -> int:
             print(f"reviewer {args.add_reviewer}: token {token}\n(shown once; only its hash is kept)")
             return 0
         if args.export:
-            print(f"exported {export_jsonl(store, args.export)} rows to {args.export}")
+            print(f"exported {export_verdicts(store, args.export, args.exchange)} rows to {args.export}")
             return 0
         if args.import_:
-            counts = import_jsonl(store, args.import_)
+            counts = import_verdicts(store, args.import_, args.exchange)
             print(f"imported {sum(counts.values())} verdicts from {args.import_}: {counts}")
             return 0
         if not store.reviewers():

@@ -56,7 +56,9 @@ def cost_table(ctx: RunContext, report: dict, costs: dict[str, dict]) -> dict:
     """Student (merged; GGUF where `eval.gguf` asks) next to the teacher: score, tokens/s, memory.
 
     The students' tokens/s is measured here (greedy, batched, this machine, `train.threads`
-    untouched); the teacher's comes from the baseline stage's own generation of the same prompts."""
+    untouched) and `weights_mb` is their loaded weights; the teacher's tokens/s comes from the
+    baseline stage's own generation of the same prompts, and its `weights_mb` from its weights as
+    stored (`teacher_weights`), null only with the reason in `weights`."""
     import os
 
     rows = {"student_merged": {"score": report["dpo"]["value"], **costs["dpo"],
@@ -66,14 +68,28 @@ def cost_table(ctx: RunContext, report: dict, costs: dict[str, dict]) -> dict:
                                 "runtime": "transformers (dequantised to fp32 on load)"}
     base = read_json(ctx.out / "baseline" / "stats.json") if (ctx.out / "baseline" / "stats.json").is_file() else {}
     fresh = base.get("requests_sent", 0) > 0 and not base.get("cache_hits")
+    weights_mb, weights = teacher_weights(ctx.cfg.teacher)
     rows["teacher"] = {"score": report["teacher"]["value"], "model": ctx.cfg.teacher.model,
                        "runtime": ctx.cfg.teacher.backend, "new_tokens": base.get("completion_tokens"),
                        "seconds": base.get("seconds"),
                        "tokens_per_s": round(base["completion_tokens"] / base["seconds"], 2)
                        if fresh and base.get("seconds") else None,
-                       "weights_mb": None, "note": "tokens/s from the baseline stage (null when it was "
-                       "answered from the cache); the engine's memory is not measured"}
+                       "weights_mb": weights_mb, "weights": weights,
+                       "note": "tokens/s from the baseline stage (null when it was answered from the cache); "
+                       "weights as stored, not the engine's memory"}
     return {"machine": {"cpus": os.cpu_count()}, "metric": report["dpo"]["metric"], "systems": rows}
+
+
+def teacher_weights(teacher) -> tuple[float | None, str]:
+    """(MiB, what was measured) of the teacher's weights; (None, why) where they are not here: a
+    server's model (the openai backend) or the fake."""
+    from seedfactory.util.models import weights_on_disk
+
+    if teacher.backend == "openai":
+        return None, f"served by teacher.base_url ({teacher.model}): its weights are not on this machine"
+    if teacher.backend == "fake":
+        return None, "the fake teacher has no weights"
+    return weights_on_disk(teacher.model)
 
 
 def _score(ctx: RunContext, cases: list, systems: dict[str, list[str]]) -> tuple[dict, dict]:

@@ -229,7 +229,32 @@ def _eval_results(out: Path, cfg: dict) -> list[str]:
     return ["## Evaluation", "",
             f"Cases: {ev.get('eval_source', 'held-out seeds')}. Student `{cfg['train']['student']}` before "
             "training (base), after SFT and after DPO; and the teacher. Intervals: 95% bootstrap over the cases.", "",
-            "| system | metric | value | 95% interval | n |", "|---|---|---|---|---|", *rows, ""]
+            "| system | metric | value | 95% interval | n |", "|---|---|---|---|---|", *rows, "",
+            *cost_card(ev.get("cost"))]
+
+
+def cost_card(cost: dict | None) -> list[str]:
+    """The card's cost table (eval.json `cost`): each system's score, speed and weights; a null
+    with the reason the run gave for it."""
+    if not cost:
+        return []
+
+    def cell(v) -> str:
+        return "-" if v is None else f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
+    lines = []
+    for name, row in cost.get("systems", {}).items():
+        weights = (f"{row['weights_mb']:g} MiB" if row.get("weights_mb") is not None
+                   else f"- ({row.get('weights') or 'not measured'})")
+        if row.get("file_mb") is not None:
+            weights += f"; {row['file_mb']:g} MiB file"
+        lines.append(f"| {name} | {row.get('runtime', '')} | {cell(row.get('score'))} | "
+                     f"{cell(row.get('tokens_per_s'))} | {weights} |")
+    machine = cost.get("machine", {})
+    return ["## Cost to run", "",
+            f"Greedy answers to the evaluation cases on this machine ({machine.get('cpus', '?')} CPUs); metric "
+            f"`{cost.get('metric', '')}`. Student weights are as loaded; the teacher's as stored.", "",
+            "| system | runtime | score | tokens/s | weights |", "|---|---|---|---|---|", *lines, ""]
 
 
 def review_summary(out: Path) -> dict:

@@ -128,18 +128,9 @@ def test_template_every_seed_shares_does_not_make_rows_alike():
     env = make_env(train_seeds=seeds)
     assert [r.id for r in near_dedup(rows, env)] == ["a", "b"] and env.reject.records == []
     # Without the seeds the template is not known and the two collide.
-    env = make_env()
-    assert [r.id for r in near_dedup(rows, env)] == ["a"]
-
-
-def test_keep_best_prefers_the_higher_judge_score():
-    base = ("Write a short friendly email to a customer explaining that their order of blue ceramic "
-            "mugs will arrive two days late because of a storm.")
-    rows = [make_example("first", base, scores={"judge": 2.0}),
-            make_example("better", base.replace("a customer", "a client"), scores={"judge": 4.5})]
-    env = make_env()
-    assert [r.id for r in near_dedup(rows, env)] == ["better"]
-    assert [(r.row_id, r.reason, r.dup_of) for r in env.reject.records] == [("first", "near_duplicate", "better")]
+    env = make_env()  # (b is kept: more distinct words in its prompt, see keep_best)
+    assert [r.id for r in near_dedup(rows, env)] == ["b"]
+    assert [(r.row_id, r.reason) for r in env.reject.records] == [("a", "near_duplicate")]
 
 
 def test_index_matches_a_query_by_true_jaccard():
@@ -209,16 +200,6 @@ def test_index_keeps_a_pair_exactly_at_the_threshold_and_drops_one_just_under():
     assert edges.tolist() == [[0, 1]] and sims.tolist() == [0.5]
     assert index.matches(texts[1]) == [(1, 1.0), (0, 0.5)]
     assert ShingleIndex(texts, threshold=0.51, num_perm=128).similar_pairs() == []
-
-
-def test_group_score_is_the_mean_judge_score_else_consensus():
-    from seedfactory.validators.dedup import group_score
-
-    rows = [make_example("a", "x", scores={"judge": 2.0, "consensus": 0.1}),
-            make_example("b", "x", scores={"judge": 4.0}), make_example("c", "x", scores={"consensus": 0.5}),
-            make_example("d", "x")]
-    assert group_score(rows) == (2.0 + 4.0 + 0.5) / 3
-    assert group_score(rows[3:]) is None and group_score([]) is None
 
 
 def test_a_template_needs_two_texts_and_is_what_both_share():

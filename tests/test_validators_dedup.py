@@ -258,3 +258,61 @@ def test_a_group_too_similar_to_a_kept_group_names_that_groups_first_row(tmp_pat
             example("d1", DISTINCT, prompt_id="D")]
     assert [r.id for r in diversity_filter(rows, ctx)] == ["k1", "k2"]
     assert {r.row_id: (r.reason, r.dup_of) for r in ctx.reject.records} == {"d1": ("too_similar", "k1")}
+
+
+def _as(row, *, strategy=None, label=None):
+    """The row with its lineage's strategy and/or label changed."""
+    update = {k: v for k, v in (("strategy", strategy), ("label", label)) if v is not None}
+    return row.model_copy(update={"lineage": row.lineage.model_copy(update=update)})
+
+
+FIELDS_IN = ("Order 4471 from Kestrel Supplies for boxes of printer paper and toner cartridges, total 88.20 EUR, "
+             "due 2024-05-03, payable by bank transfer to the usual account.")
+
+
+def test_keep_best_ranks_by_what_validation_knows_not_by_a_judge_score(tmp_path):
+    """Each pair is a near-duplicate cluster whose first-seen group would win on order alone; the
+    signal named wins instead, and a higher judge score on the other group changes nothing."""
+    scored = {"judge": 5.0}
+    instr = "Extract the order fields as JSON."
+    other_in = FIELDS_IN.replace("Order 4471", "Order 4472")
+    full = {"number": "4471", "total": 88.2}
+    cases = {
+        # 1. a group holding an output-first target row (label right by construction) beats more answers
+        "target": ([example("t1", instr, input=FIELDS_IN, prompt_id="T", output=full),
+                    example("t2", instr, input=FIELDS_IN, prompt_id="T", output=full)],
+                   [_as(example("w", instr, input=other_in, prompt_id="W",
+                                output={**full, "number": "4472"}), label="target")], "w"),
+        # 2. a code-written input beats a teacher-written one
+        "code": ([_as(example("teach", instr, input=FIELDS_IN, output=full), strategy="output_first:teacher")],
+                 [_as(example("tmpl", instr, input=other_in, output={**full, "number": "4472"}),
+                      strategy="output_first:template")], "tmpl"),
+        # 3. all of its values stated in the input beats a value the input does not state
+        "grounded": ([make_example("half", instr, input=FIELDS_IN, output={"number": "9999", "total": 88.2},
+                              scores=scored)],
+                     [example("all", instr, input=other_in, output={"number": "4472", "total": 88.2})], "all"),
+    }
+    for name, (first, second, kept) in cases.items():
+        env = make_env()
+        out = [r.id for r in near_dedup([*first, *second], env)]
+        assert out == [kept], name
+        assert {r.reason for r in env.reject.records} == {"near_duplicate"}
+        assert {r.dup_of for r in env.reject.records} == {kept}, name
+
+
+def test_of_equal_groups_the_prompt_with_more_distinct_words_is_kept(tmp_path):
+    longer = BASE.replace("blue ceramic mugs", "blue ceramic coffee mugs")
+    env = make_env()
+    assert [r.id for r in near_dedup([example("short", BASE), example("long", longer)], env)] == ["long"]
+    assert [(r.row_id, r.dup_of) for r in env.reject.records] == [("short", "long")]
+
+
+def test_group_signals_in_rank_order():
+    from seedfactory.validators.dedup import grounded_share, group_signals
+
+    row = example("a", "Extract.", input=FIELDS_IN, output={"number": "4471", "total": 1.0, "note": None})
+    assert grounded_share(row) == 0.5  # 4471 stated, 1.0 not, the null not counted
+    assert grounded_share(example("b", "Say hi.", output="hi")) == 0.0
+    target = _as(row, label="target", strategy="output_first:rewrite")
+    assert group_signals([row, target]) == (1, 1, 0.5, 2, len(set(row.prompt.lower().split())))
+    assert group_signals([_as(row, strategy="output_first:teacher")])[:2] == (0, 0)

@@ -17,9 +17,10 @@ from seedfactory.schemas import Example
 from seedfactory.validators.base import ValidationEnv
 from seedfactory.validators.lsh import ShingleIndex
 from seedfactory.validators.minhash import pair_jaccard
+from seedfactory.validators.quality import grounding_failures
 from seedfactory.validators.similarity import normalise, prompt_groups, template_shingles
 
-# Clusters larger than this skip the all-pairs centrality (keep-best falls back to size, order).
+# Clusters larger than this skip the all-pairs centrality (keep-best falls back to the order seen).
 MEDOID_MAX = 64
 
 
@@ -61,11 +62,39 @@ def near_duplicate_clusters(index: ShingleIndex) -> list[list[int]]:
     return sorted(flat[a:b] for a, b in zip(bounds, bounds[1:])) if flat else []
 
 
-def group_score(group: list[Example]) -> float | None:
-    """Mean judge (else consensus) score of a prompt group's rows, None when none is scored."""
-    vals = [r.scores.get("judge", r.scores.get("consensus")) for r in group]
-    vals = [v for v in vals if v is not None]
-    return sum(vals) / len(vals) if vals else None
+# How an output-first input was written (the suffix of lineage.strategy, generators/output_first.py):
+# by code (the seed's own layout filled with the target's values, or a teacher rewrite of that
+# layout filled the same way) states exactly the target's values; a teacher text was only checked.
+CODE_WRITTEN = ("template", "rewrite")
+
+
+def group_signals(group: list[Example]) -> tuple[int, int, float, int, int]:
+    """What is known of a prompt group when validation runs (before any judge or consensus score),
+    larger is better, in rank order:
+
+    1. its output is right by construction: the group holds an output-first target row
+       (lineage.label == "target": the input was written for that output);
+    2. its input was written by code, not by the teacher (CODE_WRITTEN);
+    3. the share of its rows' output values stated in the input (every field of a dict output,
+       not only those the grounding check applies to; 0 for text outputs, so it never decides there);
+    4. the answers that survived validation (more answers give consensus more to choose from);
+    5. the distinct words of its prompt (of near-duplicates, the one with more to say).
+    """
+    target = any(r.lineage.label == "target" for r in group)
+    code = any(r.lineage.strategy.rpartition(":")[2] in CODE_WRITTEN for r in group)
+    stated = [grounded_share(r) for r in group]
+    words = len(set(normalise(group[0].prompt).split()))
+    return int(target), int(code), sum(stated) / len(stated), len(group), words
+
+
+def grounded_share(row: Example) -> float:
+    """Share of a dict output's non-null values that its input states; 0.0 for anything else."""
+    if not isinstance(row.output, dict):
+        return 0.0
+    fields = [f for f, v in row.output.items() if v is not None]
+    if not fields:
+        return 0.0
+    return 1 - len(grounding_failures(row, fields)) / len(fields)
 
 
 def centrality(index: ShingleIndex, members: list[int]) -> list[float]:
@@ -79,12 +108,16 @@ def centrality(index: ShingleIndex, members: list[int]) -> list[float]:
 
 
 def keep_best(index: ShingleIndex, groups: list[list[Example]], members: list[int]) -> int:
-    """The cluster member to keep: best judge/consensus score where known, then the most rows,
-    then the medoid (most similar to the rest), then the one seen first."""
+    """The cluster member to keep: the best `group_signals`, then the medoid (most similar to the
+    rest), then the one seen first.
+
+    Not a judge score: validation runs before judging, so no row has one here (ranking by it fell
+    back to the next key every time).
+    """
     central = centrality(index, members)
-    scores = [group_score(groups[i]) for i in members]
+    signals = [group_signals(groups[i]) for i in members]
     ranked = sorted(range(len(members)), key=lambda k: (
-        -(scores[k] if scores[k] is not None else float("-inf")), -len(groups[members[k]]), -central[k], members[k]))
+        tuple(-x for x in signals[k]), -central[k], members[k]))
     return members[ranked[0]]
 
 

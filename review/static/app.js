@@ -67,6 +67,9 @@ function show(item) {
   $("judge-score").textContent = item.judge.score === null ? "none" : Number(item.judge.score).toFixed(2);
   $("judge-model").textContent = item.judge.model ? "(" + item.judge.model + ")" : "";
   $("judge-rationale").textContent = item.judge.rationale || "(no rationale)";
+  // A judge that failed its self-test still scores: say so beside the score and grey both out.
+  $("judge").className = item.judge.trusted === false ? "untrusted" : "";
+  $("judge-trust").textContent = item.judge.trusted === false ? "untrusted: " + item.judge.note : "";
   list("consensus", Object.entries(item.consensus).map(([k, v]) => k + ": " + Number(v).toFixed(3)));
   list("seeds", item.seeds.map((s) => s.id + ": " + s.instruction + (s.input ? " | " + s.input : "") + " -> " + s.output));
   list("dups", item.near_duplicates.map((d) => d.id + " (" + d.reason + (d.similarity === null ? "" : ", similarity " + d.similarity) + "): " + d.output));

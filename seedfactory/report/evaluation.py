@@ -42,7 +42,19 @@ def evaluation(run: Run) -> str:
                            [[k.replace("_minus_", " − "), d.get("value"), _interval(d, []), d.get("n")]
                             for k, d in diffs.items()], {1, 2, 3}))
     parts.append(continual_round(ev.get("continual")))
+    parts.append(cost_html(ev.get("cost")))
     return "".join(parts)
+
+
+def cost_html(cost: dict | None) -> str:
+    """eval.json `cost`: each system's score, tokens/s and weights, a null's reason beside it."""
+    if not cost:
+        return ""
+    rows = [[name, r.get("runtime"), r.get("score"), r.get("tokens_per_s"), r.get("weights_mb"),
+             r.get("weights") or ("loaded" if r.get("weights_mb") is not None else "")]
+            for name, r in cost.get("systems", {}).items()]
+    return ("<h3>Cost to run</h3>"
+            + table(["system", "runtime", "score", "tokens/s", "weights (MiB)", "weights measured"], rows, {2, 3, 4}))
 
 
 def continual_round(c: dict | None) -> str:

@@ -74,19 +74,30 @@ def _quality(q: dict | None) -> str:
             + (f'<p class="tag">{escape("; ".join(extra))}</p>' if extra else ""))
 
 
-def _row_html(r: dict, tag: str) -> str:
+def _row_html(r: dict, tag: str, dim: bool = False) -> str:
     out = r.get("output")
     out = out if isinstance(out, str) else json.dumps(out, ensure_ascii=False, indent=1)
-    return (f'<div class="sample"><span class="tag">{escape(tag)}</span>'
+    return (f'<div class="sample"><span class="tag{" untrusted" if dim else ""}">{escape(tag)}</span>'
             f"<pre>{escape(r.get('instruction', ''))}</pre>"
             + (f"<pre>{escape(r['input'])}</pre>" if r.get("input") else "") + f"<pre>{escape(out)}</pre></div>")
 
 
+def untrusted_judge_note(run: Run) -> str:
+    """The line above the sample rows when the judge failed its self-test (judge/calibration.json
+    `passed` false), else "": its scores there are shown greyed and marked, not as verdicts."""
+    from seedfactory.review.rows import judge_trust
+
+    trust = judge_trust(run.json("judge/calibration.json"))
+    return f'<p class="untrusted">Judge scores below are greyed: {escape(trust["note"])}.</p>' if trust["note"] else ""
+
+
 def samples(run: Run, per_reason: int = 2, kept_n: int = 3) -> str:
     kept = run.jsonl("judge/sft.jsonl") or run.jsonl("validate/kept.jsonl")
-    parts = ["<h3>Kept rows</h3>"]
-    parts += [_row_html(r, f"{r['id']} · judge {fmt(r.get('scores', {}).get('judge'))} · seeds "
-                           f"{', '.join(r['lineage']['seed_ids'])}") for r in kept[:kept_n]]
+    note = untrusted_judge_note(run)
+    judge_word = "judge (untrusted)" if note else "judge"
+    parts = ["<h3>Kept rows</h3>", note]
+    parts += [_row_html(r, f"{r['id']} · {judge_word} {fmt(r.get('scores', {}).get('judge'))} · seeds "
+                           f"{', '.join(r['lineage']['seed_ids'])}", dim=bool(note)) for r in kept[:kept_n]]
     if not kept:
         parts.append(missing("No kept rows yet."))
     parts.append("<h3>Rejects, per reason</h3>")

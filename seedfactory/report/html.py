@@ -36,6 +36,7 @@ white-space:nowrap}summary{font-weight:600;color:#3b4456;margin:10px 0 4px;curso
 .bar{display:inline-block;height:12px;background:#4c78c8;border-radius:2px;vertical-align:middle}
 .bar.drop{background:#e07b5f}.bar.in{background:#c5d3ee}
 .pass{color:#1c7c3c;font-weight:600}.fail{color:#b3261e;font-weight:600}
+.tag.untrusted{color:#a9aeb8}p.untrusted{color:#b3261e}
 pre{white-space:pre-wrap;word-break:break-word;background:#f3f5f8;padding:6px 8px;border-radius:4px;margin:2px 0;
 max-height:180px;overflow:auto;font-size:12px}
 .sample{border-top:1px solid #eceff3;padding:6px 0}.tag{font-size:12px;color:#5b6478}

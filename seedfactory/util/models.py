@@ -91,6 +91,26 @@ def source_gguf(spec: str) -> Path | None:
     return path if path.suffix == ".gguf" and path.is_file() else None
 
 
+WEIGHT_FILES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
+
+
+def weights_on_disk(spec: str) -> tuple[float | None, str]:
+    """(MiB, what was measured) of a model spec's weights as stored: a GGUF's file size (an alias or a
+    .gguf path), or the weight files of a model folder; (None, why) when they are not on this
+    machine. What the engine holds in memory may differ (a q4 GGUF is converted on load)."""
+    try:
+        path = (packaged_gguf(spec) if spec in PACKAGED else assembled_gguf(spec) if spec in ASSEMBLED
+                else Path(spec).expanduser())
+    except ModelNotFound as e:
+        return None, str(e)
+    if path.is_file():
+        return round(path.stat().st_size / 2**20, 1), f"file size of {path.name}"
+    files = [f for f in path.rglob("*") if f.suffix in WEIGHT_FILES and f.is_file()] if path.is_dir() else []
+    if not files:
+        return None, f"{spec!r} is not a model file or a folder of weight files on this machine"
+    return round(sum(f.stat().st_size for f in files) / 2**20, 1), f"{len(files)} weight file(s) in {path.name}/"
+
+
 def resolve_model(spec: str) -> Path:
     """A folder that `from_pretrained` (and vLLM) can load, for an alias, a folder or a GGUF file."""
     if spec in PACKAGED:
