@@ -67,10 +67,10 @@ def delexicalise(text: str, output: dict, fields: list[str], kinds: dict | None 
     """The text with every mention of each field's value replaced by `{field}`; Unreadable naming the
     first value the finder cannot locate (or two fields claiming one span)."""
     spans: list[tuple[int, int, str]] = []
-    for name in fields:
+    for i, name in enumerate(fields):
         value = output.get(name)
-        if value is None:
-            continue
+        if value is None or any(output.get(f) == value for f in fields[:i]):
+            continue  # a value an earlier field holds too ("45k" both ends of a range) is its slot
         found = _mentions(value, text, _kind(kinds, name))
         if not found:
             return Unreadable(f"{name}={value!r} not found in its text")
@@ -176,3 +176,15 @@ def fill(layout: str, output: dict, kinds: dict | None, rng: random.Random) -> s
         if not _stated(output[name], text, _kind(kinds, name)):
             return Unreadable(f"{name}={output[name]!r} written as {chosen[name]!r} is not read back")
     return text
+
+
+def fill_target(layout: str, output: dict, seed_output: dict, fields: list[str], kinds: dict | None,
+                rng: random.Random) -> str | Unreadable:
+    """`fill` for a target drawn from the layout's seed: a field that held an earlier field's value in
+    the seed (one slot for both) must hold that field's value in the target too."""
+    for i, name in enumerate(fields):
+        value = seed_output.get(name)
+        first = next((f for f in fields[:i] if value is not None and seed_output.get(f) == value), None)
+        if first is not None and output.get(name) != output.get(first):
+            return Unreadable(f"{name} and {first} share a slot but not a value")
+    return fill(layout, output, kinds, rng)

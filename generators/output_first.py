@@ -109,7 +109,7 @@ def output_first_tasks(seeds: list[SeedExample], plan: Plan, env: Env) -> list[T
     to answer it. Figures for the stats go to `env.notes`."""
     cfg, schema, seed = env.part(plan), env.schema, env.seed
     outputs = [s.output for s in seeds if isinstance(s.output, dict)]
-    fields = span_fields(schema, outputs)
+    fields = span_fields(schema, outputs, env.kinds)
     targets = prefix_stable_targets(seeds, schema, name_fields_of(schema, outputs, env.kinds), env.ask, env.teacher,
                                     cfg, seed, env.kinds)
     slotted, unreadable, layouts, dropped = rewrite_layouts(seeds, fields, env)
@@ -136,12 +136,13 @@ def output_first_tasks(seeds: list[SeedExample], plan: Plan, env: Env) -> list[T
         text, kind = None, None
         own = layouts.get(t.base_id, [])
         if t.templatable and own and templated[t.base_id] >= env.cfg.template_uses:
-            filled = delex.fill(own[uses[t.base_id] % len(own)], t.object, env.kinds, random.Random(f"{seed}:fill:{i}"))
+            filled = delex.fill_target(own[uses[t.base_id] % len(own)], t.object, by_id[t.base_id].output, fields,
+                                       env.kinds, random.Random(f"{seed}:fill:{i}"))
             uses[t.base_id] += 1
             if not isinstance(filled, delex.Unreadable):
                 text, kind = filled, "rewrite"
         if text is None and env.cfg.templates:
-            text, kind = template_text(by_id[t.base_id], t), "template"
+            text, kind = template_text(by_id[t.base_id], t, env.kinds), "template"
         drafts.append(text)
         if text is not None and add(text, t, kind, f"{kind}:{t.base_id}:{i}", text) and kind == "template":
             templated[t.base_id] += 1
@@ -152,7 +153,7 @@ def output_first_tasks(seeds: list[SeedExample], plan: Plan, env: Env) -> list[T
             env.rejects(req.key, "teacher_error", detail=f"{res.error} | raw: {res.text[:500]}")
             continue
         probe = Example.model_construct(input=res.text, output=t.object, instruction="")
-        missing = grounding_failures(probe, fields)
+        missing = grounding_failures(probe, fields, env.kinds)
         if missing:
             env.rejects(req.key, "ungrounded", detail=f"text misses {', '.join(missing)} | raw: {res.text[:300]}")
             continue

@@ -105,16 +105,35 @@ def recombine_names(examples: list[str], rng: random.Random, n: int) -> list[str
     return combos[:n]
 
 
+def _drawn_by_kind(name: str, value, fk, factor: float, names: list[str], rng: random.Random):
+    """A new value for one field of a target, valid for its kind (generators/draw.py): money scaled by
+    the target's one factor (so totals and taxes keep their ratio), names from the teacher's proposals
+    or Faker, everything else drawn for its kind near the base seed's value."""
+    from seedfactory.generators.draw import draw_value
+    from seedfactory.validators.kinds import check_value
+
+    if fk.kind == "money" and isinstance(value, (int, float)):
+        scaled = round(value * factor) if isinstance(value, int) else round(value * factor, 2)
+        if check_value(scaled, fk) is None:
+            return scaled
+    if names and fk.kind in ("span", "person", "organisation", "place") and rng.random() < 0.5:
+        return rng.choice(names)
+    return draw_value(fk, rng, base=value)
+
+
 def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str,
-                 names: dict[str, list[str]], edge_rate: float = 0.1, start: int = 0) -> list[Target]:
+                 names: dict[str, list[str]], edge_rate: float = 0.1, start: int = 0,
+                 kinds: dict | None = None) -> list[Target]:
     """Targets `start` .. `start + n - 1`, each from a base seed (taken in turn) with new span values,
-    target i drawn with its own `random.Random(f"{seed}:target:{i}")` (prefix-stable in i)."""
+    target i drawn with its own `random.Random(f"{seed}:target:{i}")` (prefix-stable in i). With
+    `kinds` (validators/kinds.py) each value is drawn valid for its field's kind; two fields that hold
+    one value in the seed hold one new value in the target."""
     bases = [s for s in seeds if isinstance(s.output, dict)]
     outputs = [s.output for s in bases]
-    spans = span_fields(schema, outputs)
+    spans = span_fields(schema, outputs, kinds)
     props = schema.get("properties", {})
     id_fields = {f for f in spans if value_kind(outputs[0].get(f) or "") == "string"
-                 and _is_id([o[f] for o in outputs if isinstance(o.get(f), str)])}
+                 and _is_id([o[f] for o in outputs if isinstance(o.get(f), str)])} if not kinds else set()
     targets = []
     for i in range(start, start + n):
         rng = random.Random(f"{seed}:target:{i}")
@@ -124,7 +143,13 @@ def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str
         for name in spans:
             value = obj.get(name)
             kind = value_kind(value)
-            if kind == "number":  # integers stay integers: a text may write them without decimals
+            same = next((f for f in spans[:spans.index(name)] if value is not None and base.output.get(f) == value),
+                        None)
+            if same is not None:
+                obj[name] = obj[same]  # "from 45k" both ends of a range: still one value
+            elif kinds and name in kinds and value is not None:
+                obj[name] = _drawn_by_kind(name, value, kinds[name], factor, names.get(name, []), rng)
+            elif kind == "number":  # integers stay integers: a text may write them without decimals
                 obj[name] = (round(value * factor) if isinstance(value, int) else round(value * factor, 2)) if value \
                     else value
             elif kind == "date":
@@ -149,13 +174,17 @@ def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str
                 t.templatable = False
         if any(obj.get(f) == base.output.get(f) and base.output.get(f) is not None for f in spans
                if value_kind(base.output.get(f)) == "string" and f not in id_fields):
-            t.templatable = False  # a name the teacher could not replace would copy the seed's
+            t.templatable = False  # a name no draw replaced would copy the seed's
         targets.append(t)
     return targets
 
 
 def name_fields_of(schema: dict, outputs: list[dict], kinds: dict | None = None) -> list[str]:
-    """Span fields whose values are names (strings that are not ids): the teacher proposes new ones."""
+    """Span fields whose values are names the teacher is asked to propose: with kinds, free spans
+    (titles, product names: Faker has no list of them); without, strings that are not ids."""
+    if kinds:
+        return [f for f in span_fields(schema, outputs, kinds) if f in kinds and kinds[f].kind == "span"
+                and all(isinstance(o.get(f), str) for o in outputs if o.get(f) is not None)]
     return [f for f in span_fields(schema, outputs)
             if all(isinstance(o.get(f), str) for o in outputs if o.get(f) is not None)
             and not _is_id([o[f] for o in outputs if o.get(f)])]
@@ -181,5 +210,5 @@ def prefix_stable_targets(seeds: list[SeedExample], schema: dict, name_fields: l
         names = {f: parse_names(proposals[f][: max(2, b + 1)], examples[f])
                  + recombined[f][: NAME_BLOCK * (b + 1)] for f in name_fields}
         n = min(NAME_BLOCK, cfg.num_tasks - b * NAME_BLOCK)
-        targets += draw_targets(seeds, schema, n, f"{seed}:targets", names, start=b * NAME_BLOCK)
+        targets += draw_targets(seeds, schema, n, f"{seed}:targets", names, start=b * NAME_BLOCK, kinds=kinds)
     return targets

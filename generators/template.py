@@ -8,34 +8,68 @@ layouts.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from seedfactory.generators.targets import Target
 from seedfactory.schemas import SeedExample
 from seedfactory.validators.values import dates_in, is_stated, mentions, numbers_in, render, value_kind
 
 
-def template_text(base: SeedExample, target: Target) -> str | None:
+def _kind(kinds: dict | None, name: str) -> str | None:
+    fk = (kinds or {}).get(name)
+    return getattr(fk, "kind", fk)
+
+
+def _render_like(old, new, m, kind: str | None) -> str | None:
+    """`new` written the way mention `m` wrote `old` (its format, its unit, digits or words); None when
+    no such form reads back as `new`."""
+    from seedfactory.validators.values import forms
+
+    rendered = None
+    try:
+        if isinstance(new, str) and (m.fmt is None or isinstance(m.fmt, str)):
+            rendered = new  # names, codes, e-mails, phones: the value itself
+        elif kind == "duration" and isinstance(old, (int, float)) and old and isinstance(new, (int, float)):
+            from seedfactory.validators.value_measures import render_duration
+
+            per = m.value.total_seconds() / old  # the unit the seed wrote: "a week" for 7 is days
+            rendered = render_duration(timedelta(seconds=new * per), m.fmt)
+        elif m.fmt is not None and not isinstance(m.fmt, str):
+            rendered = render(date.fromisoformat(new) if value_kind(old) == "date" else new, m.fmt)
+    except (TypeError, ValueError, AttributeError):
+        rendered = None
+    if rendered is not None and is_stated(new, rendered, kind):
+        return rendered
+    options = [f for f in (forms(new, kind) if kind else []) if is_stated(new, f, kind)]
+    wordy = m.text.strip()[:1].isalpha()  # "three" stays a word, "3" stays digits
+    same = [f for f in options if f.strip()[:1].isalpha() == wordy]
+    return (same or options or [None])[0]
+
+
+def template_text(base: SeedExample, target: Target, kinds: dict | None = None) -> str | None:
     """The base seed's input with its values replaced by the target's, or None when the layout
-    cannot carry the target (a value not found once, two fields on one span, a leftover old value)."""
+    cannot carry the target (a value not found once, two fields on one span, a leftover old value).
+    With `kinds`, values are found and written as their fields' kinds (validators/kinds.py)."""
     if not target.templatable:
         return None
     text = base.input
     edits: list[tuple[int, int, str]] = []
     claimed: set[tuple[int, int]] = set()
+    done: dict = {}  # old value -> new value already replaced (two fields that shared one value)
     for name in target.changed:
-        old, new = base.output[name], target.object[name]
-        found = mentions(old, text)
+        old, new, kind = base.output[name], target.object[name], _kind(kinds, name)
+        if repr(old) in done:
+            if done[repr(old)] != repr(new):
+                return None  # one span, two new values: this layout cannot carry the target
+            continue
+        done[repr(old)] = repr(new)
+        found = mentions(old, text, kind) if kind else mentions(old, text)
         if not found:
             return None
-        for m in found:
-            if value_kind(old) == "string":
-                rendered = new
-            else:
-                if value_kind(old) == "date":
-                    rendered = render(date.fromisoformat(new), m.fmt)
-                else:
-                    rendered = render(new, m.fmt)
+        for m in {(m.start, m.end): m for m in found}.values():
+            rendered = _render_like(old, new, m, kind)
+            if rendered is None:
+                return None
             edits.append((m.start, m.end, rendered))
             claimed.add((m.start, m.end))
     # Other money amounts (two decimals, not a percentage, not inside a date) scale with the totals,
@@ -56,9 +90,10 @@ def template_text(base: SeedExample, target: Target) -> str | None:
         pos = b
     result = "".join(out) + text[pos:]
     for name in target.changed:
-        if not is_stated(target.object[name], result):
+        kind = _kind(kinds, name)
+        if not is_stated(target.object[name], result, kind):
             return None
         old = base.output[name]
-        if value_kind(old) == "string" and is_stated(old, result):
+        if value_kind(old) == "string" and kind not in ("date", "time", "datetime") and is_stated(old, result, kind):
             return None  # the seed's value survived somewhere the search did not reach
     return result

@@ -92,6 +92,20 @@ class RunContext:
         return self.heldout
 
     @property
+    def kinds(self) -> dict:
+        """Each output field's kind (validators/kinds.py), inferred from the train seeds once per version of
+        the split ({} without a schema); `seeds.field_kinds` overrides. Generate and validate read the same."""
+        schema = self.output_schema
+        if schema is None:
+            return {}
+        from seedfactory.validators.kinds import infer_kinds
+
+        key = ("kinds", (self.out / "split" / "train.jsonl").stat().st_mtime_ns, str(self.cfg.seeds.field_kinds))
+        if self._read.get(Path("kinds"), (None,))[0] != key:
+            self._read[Path("kinds")] = (key, infer_kinds(schema, self.train_seeds, self.cfg.seeds.field_kinds))
+        return self._read[Path("kinds")][1]
+
+    @property
     def output_schema(self) -> dict | None:
         if not (self.out / "split" / "schema.json").is_file():
             return None

@@ -66,7 +66,7 @@ def generate(ctx: RunContext) -> dict:
         return [res for start in starts for res in backend.generate(reqs[start:start + cfg.batch_size])]
 
     mix = choose(seeds, schema, cfg.strategy)
-    env = Env(batched, teacher, cfg, ctx.cfg.seed, ctx.rejects, schema)
+    env = Env(batched, teacher, cfg, ctx.cfg.seed, ctx.rejects, schema, kinds=ctx.kinds)
     env.personas = strata_personas(mix, seeds, env)
     drafts = write_tasks(mix, seeds, env)
     write_jsonl(ctx.stage_dir / "tasks.jsonl", drafts)
@@ -100,13 +100,12 @@ def validate(ctx: RunContext) -> dict:
     """Schema and heuristic filters, exact dedup, decontamination, near-dup, embedding diversity."""
     from seedfactory.validators import VALIDATORS, ValidationEnv
     from seedfactory.validators.calibrate import calibrate
+    from seedfactory.validators.quality import data_quality, finder_failures
 
     rows = list(read_jsonl(ctx.out / "generate" / "candidates.jsonl", Example))
-    from seedfactory.validators.quality import data_quality
-
     env = ValidationEnv(cfg=ctx.cfg.validate_, reject=ctx.rejects, train_seeds=ctx.train_seeds,
                         heldout=ctx.heldout + ctx.eval_cases, output_schema=ctx.output_schema, embedder=ctx.embedder,
-                        field_kinds=ctx.cfg.seeds.field_kinds)
+                        field_kinds=ctx.cfg.seeds.field_kinds, kinds=ctx.kinds)
     thresholds = None  # validate.calibrate: near-dup/decontam/diversity thresholds from the seeds
     if ctx.cfg.validate_.calibrate:
         env.cfg, thresholds = calibrate(env)
@@ -117,7 +116,9 @@ def validate(ctx: RunContext) -> dict:
     write_jsonl(ctx.stage_dir / "kept.jsonl", kept)
     calibration = env.get_calibration()
     write_json(ctx.stage_dir / "calibration.json", calibration)
-    quality = data_quality(kept, ctx.rejects.counts(), calibration, ctx.output_schema)
+    for line in finder_failures(calibration, env.train_seeds):  # a check the seeds fail is the finder's fault
+        ctx.log(f"validate: {line}")
+    quality = data_quality(kept, ctx.rejects.counts(), calibration, ctx.output_schema, env.get_kinds() or None)
     stats = {"in": len(rows), "out": len(kept), "prompts": len({r.prompt_id for r in kept}), "quality": quality,
              "kept_by": lineage_counts(kept)}
     return stats | ({"threshold_calibration": thresholds} if thresholds else {})

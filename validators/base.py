@@ -41,26 +41,33 @@ class ValidationEnv:
     kinds: dict | None = None  # field -> FieldKind, inferred once per run from the train seeds
 
     def get_calibration(self) -> dict:
+        """What the seeds show (grounding read by each field's kind), measured on first use, with the
+        kinds table (validate/calibration.json "kinds": each field's kind, evidence, seed pass rate)."""
         if self.calibration is None:
+            from seedfactory.validators.kinds import check_value, kinds_table
             from seedfactory.validators.quality import calibrate
 
-            self.calibration = calibrate(self.train_seeds, self.output_schema, self.cfg.min_seed_pass)
+            kinds = self.get_kinds()
+            self.calibration = calibrate(self.train_seeds, self.output_schema, self.cfg.min_seed_pass,
+                                         kinds=kinds or None)
+            if kinds:
+                table = kinds_table(kinds)
+                outputs = [s.output for s in self.train_seeds if isinstance(s.output, dict)]
+                for name, fk in kinds.items():
+                    passed = [check_value(o.get(name), fk) is None for o in outputs]
+                    rate = round(sum(passed) / len(passed), 3) if passed else 1.0
+                    table[name] |= {"seed_pass_rate": rate, "applied": rate >= self.cfg.min_seed_pass}
+                self.calibration["kinds"] = table
         return self.calibration
 
     def get_kinds(self) -> dict:
-        """Each output field's kind (validators.kinds), inferred on first use; the table joins the
-        calibration (validate/calibration.json "kinds"), with each field's seed pass rate."""
+        """Each output field's kind (validators.kinds), inferred once from the train seeds ({} without a
+        schema); `seeds.field_kinds` overrides."""
         if self.kinds is None:
-            from seedfactory.validators.kinds import check_value, infer_kinds, kinds_table
+            from seedfactory.validators.kinds import infer_kinds
 
-            self.kinds = infer_kinds(self.output_schema, self.train_seeds, self.field_kinds)
-            table = kinds_table(self.kinds)
-            outputs = [s.output for s in self.train_seeds if isinstance(s.output, dict)]
-            for name, fk in self.kinds.items():
-                passed = [check_value(o.get(name), fk) is None for o in outputs]
-                rate = round(sum(passed) / len(passed), 3) if passed else 1.0
-                table[name] |= {"seed_pass_rate": rate, "applied": rate >= self.cfg.min_seed_pass}
-            self.get_calibration()["kinds"] = table
+            self.kinds = infer_kinds(self.output_schema, self.train_seeds, self.field_kinds) \
+                if self.output_schema else {}
         return self.kinds
 
     def get_embedder(self) -> Embedder:

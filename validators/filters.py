@@ -126,7 +126,7 @@ def build_filters(env: ValidationEnv) -> list[Filter]:
     if seeds and all(s.input.strip() for s in seeds):
         filters.append(has_input)
     if env.train_seeds:
-        filters += quality_filters(env.get_calibration())
+        filters += quality_filters(env.get_calibration(), env.get_kinds() or None)
     if seeds:
         keys = {}
         for s in seeds:

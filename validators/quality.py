@@ -260,3 +260,21 @@ def data_quality(kept: list[Example], reject_counts: dict[str, int], cal: dict, 
             block["null_but_in_text"] = sum(bool(null_but_in_text(r.output, r.input or r.prompt, kinds))
                                             for r in structured)
     return block
+
+
+def finder_failures(cal: dict, seeds: list[SeedExample]) -> list[str]:
+    """One line per grounding check the seeds themselves fail below `validate.min_seed_pass`: the field,
+    its kind, its pass rate, and the seed texts whose value the finder could not read. Such a check is
+    off for the run, which is a failure of the value finder (or a kind to set in `seeds.field_kinds`),
+    not a property of the data; the run log, the report and bench.domains show it."""
+    by_id = {s.id: s for s in seeds}
+    lines = []
+    for name, f in cal.get("checks", {}).get("ungrounded", {}).get("fields", {}).items():
+        if f.get("applied"):
+            continue
+        unread = [by_id[i] for i in f.get("unread", []) if i in by_id]
+        shown = "; ".join(f"{s.id}: {s.output.get(name)!r} in {' '.join(s.input.split())[:80]!r}" for s in unread[:3])
+        lines.append(f"grounding of {name} ({f.get('kind', 'no kind')}) is off: the finder read it in "
+                     f"{f['seed_pass_rate']:.0%} of the seeds < validate.min_seed_pass={cal['min_seed_pass']}; "
+                     f"could not read {len(unread)}: {shown}")
+    return lines
