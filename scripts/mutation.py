@@ -18,7 +18,8 @@ What is ours, and what cosmic-ray does:
   command again to go on where it stopped; a changed module or test file starts a new one.
 
 cosmic-ray edits the file in place, one mutant at a time, and puts it back: do not edit or test in
-this worktree while it runs; stop it with Ctrl-C (SIGINT), which lets it put the file back.
+this worktree while it runs. Stopped (Ctrl-C), this script puts the module back itself: cosmic-ray,
+interrupted while it restores the file, can leave it empty.
 """
 
 from __future__ import annotations
@@ -103,7 +104,13 @@ def check(module: str, tests: list[str], work: Path, factor: float) -> tuple[int
         cosmic_ray("cosmic_ray.cli:main", "init", str(cfg), str(session))
         cosmic_ray("cosmic_ray.tools.filters.operators_filter:main", str(session), str(cfg))
         cosmic_ray("cosmic_ray.tools.filters.pragma_no_mutate:main", str(session))
-    cosmic_ray("cosmic_ray.cli:main", "exec", str(cfg), str(session))
+    pristine = (ROOT / module).read_bytes()
+    try:
+        cosmic_ray("cosmic_ray.cli:main", "exec", str(cfg), str(session))
+    finally:  # stopped mid-mutant (Ctrl-C, a kill), cosmic-ray can leave the mutant, or an empty file
+        if (ROOT / module).read_bytes() != pristine:
+            (ROOT / module).write_bytes(pristine)
+            print(f"mutation: {module} put back as it was", file=sys.stderr)
     cosmic_ray("cosmic_ray.tools.report:report", "--surviving-only", "--show-diff", str(session))
     killed, run = counts(session)
     print(f"{module}: {killed}/{run} mutants killed")

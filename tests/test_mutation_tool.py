@@ -97,6 +97,20 @@ def test_the_baseline_refuses_tests_that_fail_on_the_unmutated_code(toy):
         mutation.baseline(["tests/test_m.py"])
 
 
+def test_a_run_stopped_mid_mutant_puts_the_module_back(toy, monkeypatch):
+    def stopped(entry, *args):  # cosmic-ray killed while it restores the file: left empty
+        if "exec" in args:
+            (toy / "m.py").write_text("")
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(mutation, "cosmic_ray", stopped)
+    monkeypatch.setattr(mutation, "baseline", lambda tests: 1.0)
+    (toy / ".mutation").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        mutation.check("m.py", ["tests/test_m.py"], toy / ".mutation", 3.0)
+    assert (toy / "m.py").read_text() == MODULE
+
+
 @pytest.mark.slow  # runs pytest once per mutant (8 here, about 40 s)
 def test_a_run_finds_the_one_survivor_and_resumes_without_running_again(toy, capfd):
     assert mutation.main(["m.py", "--work", str(toy / ".mutation")]) == 1

@@ -107,6 +107,7 @@ def test_cli_add_reviewer_export_import_and_errors(reviewed, tmp_path, capsys):
     assert "no review queue" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # starts `seedfactory review`, a server process
 def test_cli_serves_the_page_and_ctrl_c_stops_it(reviewed):
     out, _, _ = reviewed
     import socket
