@@ -68,8 +68,9 @@ def config(module: str, tests: list[str], timeout: float) -> str:
 def cosmic_ray(entry: str, *args: str) -> None:
     """One of cosmic-ray's commands by its entry point (`module:function`), from this interpreter."""
     module, func = entry.split(":")
-    code = f"import sys; from {module} import {func}; sys.exit({func}())"
-    subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, check=True)
+    script = f"import sys; from {module} import {func}; sys.exit({func}())"
+    if code := subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT).returncode:
+        sys.exit(f"mutation: cosmic-ray {func} {' '.join(args[:1])} failed or was stopped (exit {code})")
 
 
 def baseline(tests: list[str]) -> float:
