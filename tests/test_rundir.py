@@ -39,6 +39,7 @@ def server_reply(body: dict) -> str:
     return "Fake answer: " + " ".join(rng.choice(["amber", "delta", "kettle", "north"]) for _ in range(6)) + "."
 
 
+@pytest.mark.slow  # ~80 s of real backoff waits against a server answering 503
 def test_outage_stops_the_run_with_the_server_error_and_the_same_command_completes_later(out, capsys, fake_run):
     from datasets import load_from_disk
 

@@ -175,6 +175,7 @@ def test_loss_stats_reads_trl_log_and_refuses_nan():
         loss_stats([{"loss": math.nan}])
 
 
+@pytest.mark.slow  # builds trl's trainer arguments: imports torch, transformers and trl (~30 s here)
 def test_trainer_runs_on_the_gpu_whenever_cuda_is_present_lora_or_qlora(monkeypatch):
     import torch
 
