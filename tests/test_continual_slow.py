@@ -20,13 +20,13 @@ from seedfactory.util.files import read_json, read_jsonl_dicts
 
 pytestmark = pytest.mark.slow
 
-ARGS = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=6", "generate.responses_per_prompt=2",
+ARGS = ("generate.num_tasks=6", "generate.responses_per_prompt=2", "review.sample_size=12",  # with fake_run
         "train.sft_steps=2", "train.dpo_steps=0", "train.batch_size=2", "train.max_length=128", "train.threads=1",
         "train.curve=false", "train.save_steps=0", "eval.max_new_tokens=8", "eval.bootstrap=100",
-        "train.continue_from=latest", "train.replay=0.5", "--no-progress"]
+        "train.continue_from=latest", "train.replay=0.5", "--no-progress")
 
 
-def test_added_seeds_rerun_through_train_and_continue_the_previous_round(tmp_path, student_dir, capsys):
+def test_added_seeds_rerun_through_train_and_continue_the_previous_round(tmp_path, student_dir, capsys, fake_run):
     seeds, evals = resolve_seed_path("invoice-fields"), bundled_eval_sets()["invoice-fields"]
     (tmp_path / "mine.schema.json").write_text(seeds.with_name("invoice-fields.schema.json").read_text())
     lines, cases = seeds.read_text().splitlines(), evals.read_text().splitlines()
@@ -34,7 +34,7 @@ def test_added_seeds_rerun_through_train_and_continue_the_previous_round(tmp_pat
     (tmp_path / "eval.jsonl").write_text("\n".join(cases[:2]) + "\n")
     out = tmp_path / "run"
     args = ["run", "--out", str(out), f"seeds.path={tmp_path / 'mine.jsonl'}", f"eval.path={tmp_path / 'eval.jsonl'}",
-            *ARGS]
+            *fake_run(*ARGS)]
     assert main([*args, "--until", "train"]) == 0
     first = read_json(out / "train" / "stats.json")
     assert first["continual"]["from"] == "base" and first["round"] == 1

@@ -18,21 +18,16 @@ import sys
 
 import pytest
 
-from seedfactory.pipeline import run
-from seedfactory.schemas import load_config
 from seedfactory.train.launch import CONFIGS
 from seedfactory.util.files import file_digest, read_json
 
 pytestmark = pytest.mark.slow
 
-FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.strategy=self_instruct", "generate.num_tasks=12",
-        "generate.responses_per_prompt=3"]
 TRAIN = ["train.sft_steps=2", "train.batch_size=2", "train.max_length=128", "train.threads=1"]
 
 
-def test_two_gloo_ranks_draw_different_batches_and_save_the_same_adapter(tmp_path, student_dir):
-    published = tmp_path / "run"
-    run(load_config(None, FAST), published, progress=False, until="publish")
+def test_two_gloo_ranks_draw_different_batches_and_save_the_same_adapter(tmp_path, student_dir, published_run):
+    published = published_run("generate.strategy=self_instruct", "review.sample_size=12")
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(CONFIGS / "ddp_cpu.yaml"),

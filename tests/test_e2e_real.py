@@ -111,16 +111,17 @@ def test_rerun_resumes_without_work(json_run, capsys):
     assert read_json(json_run / "stats.json")["stages"] == before["stages"]  # nothing ran again
 
 
-def test_text_domain_evaluates_with_the_judge_win_rate(tmp_path):
+def test_text_domain_evaluates_with_the_judge_win_rate(tmp_path, fake_run):
     """No output schema: eval is a pairwise judge win rate against the held-out references. The
     student is real (tiny training); teacher and judge are the packaged fake, so judge verdicts are
     scripted-free but deterministic."""
     out = tmp_path / "text"
-    args = ["run", "--out", str(out), "seeds.path=support-bikeshop", "teacher.backend=fake", "validate.embedder=hash",
-            "generate.num_tasks=4", "generate.responses_per_prompt=2", "train.sft_steps=1", "train.dpo_steps=1",
-            "train.batch_size=2", "train.max_length=192", "train.curve_cases=4", "eval.max_new_tokens=16",
-            "judge.min_consensus=0",  # the fake teacher's text answers are random words: they agree on nothing
-            "--no-progress"]
+    args = ["run", "--out", str(out), *fake_run(
+        "seeds.path=support-bikeshop", "generate.num_tasks=4", "generate.responses_per_prompt=2",
+        "review.sample_size=12", "train.sft_steps=1", "train.dpo_steps=1", "train.batch_size=2",
+        "train.max_length=192", "train.curve_cases=4", "eval.max_new_tokens=16",
+        "judge.min_consensus=0",  # the fake teacher's text answers are random words: they agree on nothing
+        "--no-progress")]
     assert main(args) == 0
     ev = read_json(out / "eval.json")
     answers = [json.loads(line) for line in (out / "evaluate" / "answers.jsonl").read_text().splitlines()]

@@ -12,7 +12,7 @@ from seedfactory.cli import main
 from seedfactory.pipeline import run
 from seedfactory.schemas import load_config
 
-FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=4", "review.sample_size=2"]
+SMALL = ("generate.num_tasks=4", "review.sample_size=2")  # with fake_run (conftest.py)
 GOOD_SEED = '{"instruction": "Say hi", "output": "hi"}\n'
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
@@ -84,19 +84,19 @@ def snapshot(folder):
 
 
 @pytest.fixture(scope="module")
-def base_run(tmp_path_factory):
+def base_run(tmp_path_factory, fake_run):
     out = tmp_path_factory.mktemp("base") / "run"
-    run(load_config(None, FAST), out, progress=False, until="split")
+    run(load_config(None, fake_run(*SMALL)), out, progress=False, until="split")
     return out
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_hostile_input_is_refused_in_one_line_and_touches_nothing(case, base_run, tmp_path, capsys):
+def test_hostile_input_is_refused_in_one_line_and_touches_nothing(case, base_run, tmp_path, capsys, fake_run):
     _, what, name, content, overrides, expected = case
     out = tmp_path / "run"
     shutil.copytree(base_run, out)
     before = snapshot(out)
-    args = ["run", "--out", str(out), "--no-progress", *FAST]
+    args = ["run", "--out", str(out), "--no-progress", *fake_run(*SMALL)]
     named = None
     if name is not None:
         named = tmp_path / name
@@ -141,14 +141,14 @@ def assert_no_connection(sock):
         sock.accept()
 
 
-def test_remote_ref_is_an_error_naming_it_and_opens_no_connection(listener, tmp_path, capsys):
+def test_remote_ref_is_an_error_naming_it_and_opens_no_connection(listener, tmp_path, capsys, fake_run):
     port = listener.getsockname()[1]
     ref = f"http://127.0.0.1:{port}/invoice.schema.json"
     seeds = tmp_path / "s.jsonl"
     seeds.write_text('{"instruction": "a", "output": {"a": "b"}}\n' * 4)
     schema = tmp_path / "s.schema.json"
     schema.write_text(json.dumps({"type": "object", "properties": {"a": {"$ref": ref}}}))
-    code = main(["run", "--out", str(tmp_path / "r"), "--no-progress", *FAST, f"seeds.path={seeds}"])
+    code = main(["run", "--out", str(tmp_path / "r"), "--no-progress", *fake_run(*SMALL), f"seeds.path={seeds}"])
     assert code == 2
     assert f"{schema}: $ref '{ref}' points outside the schema" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
@@ -189,9 +189,9 @@ def test_loopback_model_server_is_reached_directly_whatever_the_proxy_variables_
     assert_no_connection(listener)
 
 
-def test_blocked_remote_model_is_one_line(tmp_path, capsys, monkeypatch):
+def test_blocked_remote_model_is_one_line(tmp_path, capsys, monkeypatch, fake_run):
     monkeypatch.setenv("SEEDFACTORY_BLOCK_REMOTE", "1")
-    code = main(["run", "--out", str(tmp_path / "r"), "--no-progress", *FAST, "teacher.backend=openai",
+    code = main(["run", "--out", str(tmp_path / "r"), "--no-progress", *fake_run(*SMALL), "teacher.backend=openai",
                  "teacher.base_url=https://api.example.com/v1", "--until", "generate"])
     err = capsys.readouterr().err
     assert code == 2

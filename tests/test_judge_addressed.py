@@ -86,7 +86,7 @@ def test_a_flagged_row_gets_the_worst_score_and_the_judge_is_not_asked():
     assert len(backend.calls) == 2 and all(A.BANK[0] not in c.messages[-1].content for c in backend.calls)
 
 
-def test_the_judge_stage_drops_and_flags_answers_that_address_the_grader(tmp_path, monkeypatch):
+def test_the_judge_stage_drops_and_flags_answers_that_address_the_grader(tmp_path, monkeypatch, fake_run):
     payload = A.BANK[5]
 
     def responder(req):
@@ -96,9 +96,7 @@ def test_the_judge_stage_drops_and_flags_answers_that_address_the_grader(tmp_pat
     monkeypatch.setitem(generators.backends.BACKENDS, "fake", lambda cfg, progress: FakeBackend(responder, name="fake"))
     monkeypatch.setitem(A.THRESHOLDS, "hash-256", 0.9)
     out = tmp_path / "run"
-    cfg = load_config(None, ["teacher.backend=fake", "validate.embedder=hash", "seeds.path=support-bikeshop",
-                             "generate.strategy=self_instruct", "generate.num_tasks=12",
-                             "generate.responses_per_prompt=3"])
+    cfg = load_config(None, fake_run("seeds.path=support-bikeshop", "generate.strategy=self_instruct"))
     stats = run(cfg, out, progress=False, until="judge")["stages"]["judge"]
     kept = {r["id"]: r for r in read_jsonl_dicts(out / "validate" / "kept.jsonl")}
     bad = {i for i, r in kept.items() if payload in output_text(r["output"])}
@@ -115,9 +113,8 @@ def test_the_judge_stage_drops_and_flags_answers_that_address_the_grader(tmp_pat
     assert not bad & {p["chosen_id"] for p in read_jsonl_dicts(out / "judge" / "pairs.jsonl")}
 
 
-def test_the_check_is_off_and_says_so_with_an_uncalibrated_embedder(tmp_path):
-    cfg = load_config(None, ["teacher.backend=fake", "validate.embedder=hash", "generate.strategy=self_instruct",
-                             "generate.num_tasks=4"])
+def test_the_check_is_off_and_says_so_with_an_uncalibrated_embedder(tmp_path, fake_run):
+    cfg = load_config(None, fake_run("generate.strategy=self_instruct", "generate.num_tasks=4"))
     stats = run(cfg, tmp_path / "run", progress=False, until="judge")["stages"]["judge"]
     assert stats["addressed_grader"] == 0
     assert stats["grader_check"] == "off (no calibrated threshold for validate.embedder=hash)"

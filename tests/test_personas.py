@@ -110,7 +110,7 @@ def test_auto_personas_are_one_cached_request_and_a_useless_reply_is_a_reject(tm
     assert resolve_personas(SEEDS, None, ModelConfig(), listed, 0, RejectLog()) == ["a courier", "a chef"]
 
 
-def test_a_run_publishes_topic_and_persona_and_reports_kept_rows_per_stratum(tmp_path, capsys):
+def test_a_run_publishes_topic_and_persona_and_reports_kept_rows_per_stratum(tmp_path, capsys, fake_run):
     import re
 
     from datasets import load_from_disk
@@ -119,10 +119,10 @@ def test_a_run_publishes_topic_and_persona_and_reports_kept_rows_per_stratum(tmp
     from seedfactory.util.files import read_json
 
     out = tmp_path / "run"
-    assert main(["run", "--out", str(out), "--until", "publish", "--no-progress", "teacher.backend=fake",
-                 "validate.embedder=hash", "generate.strategy={input_variation: 0.5, self_instruct: 0.5}",
-                 f"generate.personas={json.dumps(PERSONAS)}", "generate.num_tasks=12",
-                 "generate.responses_per_prompt=2", "review.sample_size=4"]) == 0
+    args = fake_run("generate.strategy={input_variation: 0.5, self_instruct: 0.5}",
+                    f"generate.personas={json.dumps(PERSONAS)}", "generate.responses_per_prompt=2",
+                    "review.sample_size=4")
+    assert main(["run", "--out", str(out), "--until", "publish", "--no-progress", *args]) == 0
     printed = capsys.readouterr().out
     st = read_json(out / "stats.json")["stages"]
     assert st["generate"]["personas"] == PERSONAS

@@ -13,9 +13,7 @@ from seedfactory.schemas import load_config
 from seedfactory.steps import STAGES
 from seedfactory.util.files import read_json, read_jsonl_dicts
 
-FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.strategy=self_instruct", "generate.num_tasks=12",
-        "generate.responses_per_prompt=3",
-        "review.sample_size=5"]
+SELF_INSTRUCT = "generate.strategy=self_instruct"  # with fake_run (conftest.py): a small run on fakes
 
 
 @pytest.fixture
@@ -23,10 +21,10 @@ def out(tmp_path):
     return tmp_path / "run"
 
 
-def test_run_until_publish_writes_everything_and_a_consistent_funnel(out):
+def test_run_until_publish_writes_everything_and_a_consistent_funnel(out, fake_run):
     from datasets import load_from_disk
 
-    stats = run(load_config(None, FAST), out, progress=False, until="publish")
+    stats = run(load_config(None, fake_run(SELF_INSTRUCT)), out, progress=False, until="publish")
     for f in ["config.yaml", "rejects.jsonl", "stats.json", "split/train.jsonl", "split/heldout.jsonl",
               "generate/candidates.jsonl", "validate/kept.jsonl", "judge/verdicts.jsonl", "judge/pairs.jsonl",
               "review/queue.sqlite", "dataset/README.md"]:
@@ -55,15 +53,15 @@ def test_run_until_publish_writes_everything_and_a_consistent_funnel(out):
     assert "| validate |" in (out / "dataset" / "README.md").read_text()
 
 
-def test_judge_stage_accounts_for_every_row(out):
-    stats = run(load_config(None, FAST), out, progress=False, until="judge")
+def test_judge_stage_accounts_for_every_row(out, fake_run):
+    stats = run(load_config(None, fake_run(SELF_INSTRUCT)), out, progress=False, until="judge")
     j = stats["stages"]["judge"]
     assert j["in"] == j["out"] + sum(j["rejected"].values())
     assert j["responses_neutralised"] == 0  # the fake teacher writes nothing addressed to the grader
 
 
-def test_rerun_skips_finished_stages_and_config_change_reruns_from_there(out, capsys):
-    cfg = load_config(None, FAST)
+def test_rerun_skips_finished_stages_and_config_change_reruns_from_there(out, capsys, fake_run):
+    cfg = load_config(None, fake_run(SELF_INSTRUCT))
     run(cfg, out, progress=False, until="publish")
     first = read_json(out / "stats.json")
     logs = []
@@ -71,7 +69,8 @@ def test_rerun_skips_finished_stages_and_config_change_reruns_from_there(out, ca
     assert all("skipped" in line for line in logs)
     assert read_json(out / "stats.json")["stages"] == first["stages"]
     logs.clear()
-    run(load_config(None, FAST + ["judge.min_consensus=0.99"]), out, progress=False, until="publish", log=logs.append)
+    cfg = load_config(None, fake_run(SELF_INSTRUCT, "judge.min_consensus=0.99"))
+    run(cfg, out, progress=False, until="publish", log=logs.append)
     ran = [line.split()[1].rstrip(":") for line in logs if line.endswith("...")]
     assert ran == ["judge", "review", "publish"]
     assert not [line for line in logs if line.startswith("warning")]  # a changed key is no cause for warning
@@ -99,7 +98,7 @@ RERUNS = [
 ]
 
 
-def fingerprints(out, overrides=()):
+def fingerprints(out, args):
     """Every stage's fingerprint as `run` computes it, with every upstream stage's files unchanged."""
     from seedfactory.context import RunContext
     from seedfactory.pipeline import fingerprint
@@ -108,14 +107,14 @@ def fingerprints(out, overrides=()):
         def data_digest(self):
             return "unchanged"
 
-    ctx = RunContext(load_config(None, FAST + list(overrides)), out, progress=False)
+    ctx = RunContext(load_config(None, args), out, progress=False)
     markers = {name: SameFiles() for name in STAGES}
     return {name: fingerprint(ctx, name, markers) for name in STAGES}
 
 
 @pytest.mark.parametrize("change,reruns", RERUNS, ids=[c for c, _ in RERUNS])
-def test_one_config_change_reruns_exactly_the_stages_that_read_it(out, change, reruns):
-    before, after = fingerprints(out), fingerprints(out, [change])
+def test_one_config_change_reruns_exactly_the_stages_that_read_it(out, change, reruns, fake_run):
+    before, after = fingerprints(out, fake_run(SELF_INSTRUCT)), fingerprints(out, fake_run(SELF_INSTRUCT, change))
     assert [name for name in STAGES if before[name] != after[name]] == reruns
 
 
@@ -125,7 +124,7 @@ def test_every_config_section_has_a_rerun_case():
 
 
 @pytest.mark.parametrize("crash_at", ["rejects.jsonl", "stats.json"])
-def test_a_crash_before_the_marker_leaves_the_stage_unfinished(out, monkeypatch, crash_at):
+def test_a_crash_before_the_marker_leaves_the_stage_unfinished(out, monkeypatch, crash_at, fake_run):
     """A crash while a stage writes its files must not leave a `.done`: the next run redoes the stage."""
     from seedfactory import pipeline
 
@@ -141,7 +140,7 @@ def test_a_crash_before_the_marker_leaves_the_stage_unfinished(out, monkeypatch,
 
     monkeypatch.setattr(pipeline, "write_jsonl", crashing(pipeline.write_jsonl))
     monkeypatch.setattr(pipeline, "write_json", crashing(pipeline.write_json))
-    cfg = load_config(None, FAST)
+    cfg = load_config(None, fake_run(SELF_INSTRUCT))
     with pytest.raises(Crash):
         run(cfg, out, progress=False, until="validate", log=lambda m: None)
     assert (out / "generate" / ".done").is_file() and not (out / "validate" / ".done").exists()
@@ -151,7 +150,7 @@ def test_a_crash_before_the_marker_leaves_the_stage_unfinished(out, monkeypatch,
     assert [line.split()[1].rstrip(":") for line in logs if line.endswith("...")] == ["validate"]
 
 
-def test_killed_run_resumes_without_paying_for_a_request_twice(out, monkeypatch):
+def test_killed_run_resumes_without_paying_for_a_request_twice(out, monkeypatch, fake_run):
     class Killed(Exception):
         pass
 
@@ -165,7 +164,7 @@ def test_killed_run_resumes_without_paying_for_a_request_twice(out, monkeypatch)
 
     monkeypatch.setitem(generators.backends.BACKENDS, "fake",
                         lambda cfg, progress: FakeBackend(responder=flaky, name="fake"))
-    cfg = load_config(None, FAST + ["generate.batch_size=4"])
+    cfg = load_config(None, fake_run(SELF_INSTRUCT, "generate.batch_size=4"))
     with pytest.raises(Killed):
         run(cfg, out, progress=False, until="generate")
     assert not (out / "generate" / ".done").exists()
@@ -179,12 +178,12 @@ def test_killed_run_resumes_without_paying_for_a_request_twice(out, monkeypatch)
     assert not answered & set(sent)  # nothing that was answered before is asked again
 
 
-def test_review_verdicts_flow_into_the_dataset(out):
+def test_review_verdicts_flow_into_the_dataset(out, fake_run):
     from datasets import load_from_disk
 
     from seedfactory.review import ReviewStore
 
-    cfg = load_config(None, FAST)
+    cfg = load_config(None, fake_run(SELF_INSTRUCT))
     run(cfg, out, progress=False, until="publish")
     with ReviewStore(out / "review" / "queue.sqlite") as store:
         in_sft = {r["id"] for r in read_jsonl_dicts(out / "judge" / "sft.jsonl")}
@@ -205,12 +204,12 @@ def test_review_verdicts_flow_into_the_dataset(out):
     assert ("publish", "review", "wrong total (reviewer ann)") in reasons
 
 
-def test_a_reviewer_rejecting_a_pairs_chosen_row_removes_the_pair(out):
+def test_a_reviewer_rejecting_a_pairs_chosen_row_removes_the_pair(out, fake_run):
     from datasets import load_from_disk
 
     from seedfactory.review import ReviewStore
 
-    cfg = load_config(None, FAST + ["review.sample_size=100"])  # every row is queued
+    cfg = load_config(None, fake_run(SELF_INSTRUCT, "review.sample_size=100"))  # every row is queued
     run(cfg, out, progress=False, until="publish")
     pairs = read_jsonl_dicts(out / "judge" / "pairs.jsonl")
     assert len(pairs) >= 2
@@ -225,14 +224,14 @@ def test_a_reviewer_rejecting_a_pairs_chosen_row_removes_the_pair(out):
     assert pairs[0]["chosen_id"] not in ds["sft"]["id"]
 
 
-def test_an_edited_seed_file_reruns_the_split_and_what_follows(out, tmp_path):
+def test_an_edited_seed_file_reruns_the_split_and_what_follows(out, tmp_path, fake_run):
     from seedfactory.seeds import resolve_seed_path
 
     seeds = tmp_path / "mine.jsonl"
     seeds.write_text(resolve_seed_path("invoice-fields").read_text())
     schema = tmp_path / "mine.schema.json"
     schema.write_text(resolve_seed_path("invoice-fields").with_name("invoice-fields.schema.json").read_text())
-    cfg = load_config(None, FAST + [f"seeds.path={seeds}"])
+    cfg = load_config(None, fake_run(SELF_INSTRUCT, f"seeds.path={seeds}"))
     run(cfg, out, progress=False, until="validate")
     logs = []
     run(cfg, out, progress=False, until="validate", log=logs.append)
@@ -269,15 +268,16 @@ def test_cli_unknown_key_and_keys_listing(tmp_path, capsys, monkeypatch):
     assert "judge.min_score = 1.0" in capsys.readouterr().out
 
 
-def test_text_domain_yaml_seeds_run_through(out):
-    stats = run(load_config(None, FAST + ["seeds.path=clause-classify"]), out, progress=False, until="publish")
+def test_text_domain_yaml_seeds_run_through(out, fake_run):
+    cfg = load_config(None, fake_run(SELF_INSTRUCT, "seeds.path=clause-classify"))
+    stats = run(cfg, out, progress=False, until="publish")
     assert stats["stages"]["split"]["in"] >= 10
     kept = read_jsonl_dicts(out / "validate" / "kept.jsonl")
     assert kept and all(isinstance(r["output"], str) for r in kept)
 
 
-def test_teacher_and_judge_sharing_an_engine_report_their_own_requests(out):
-    stats = run(load_config(None, FAST), out, progress=False, until="judge")
+def test_teacher_and_judge_sharing_an_engine_report_their_own_requests(out, fake_run):
+    stats = run(load_config(None, fake_run(SELF_INSTRUCT)), out, progress=False, until="judge")
     st = stats["stages"]
     cal = read_json(out / "judge" / "calibration.json")  # the self-test: a rubric score per check, pairs both ways
     assert st["judge"]["requests_sent"] == st["judge"]["in"] + cal["n_good"] + cal["n_bad"] + 2 * cal["pairwise"]["n"]
@@ -286,13 +286,13 @@ def test_teacher_and_judge_sharing_an_engine_report_their_own_requests(out):
     assert stats["tokens"]["requests_sent"] == sum(per_stage)
 
 
-def test_output_first_run_keeps_one_grounded_target_per_task(out):
+def test_output_first_run_keeps_one_grounded_target_per_task(out, fake_run):
     """The default strategy for a schema seed set, with the packaged fakes: the fake teacher writes
     texts that state their target's values, and extracts answers from what a text says."""
     from datasets import load_from_disk
 
-    cfg = load_config(None, ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=16",
-                             "generate.responses_per_prompt=2", "review.sample_size=4"])
+    cfg = load_config(None, fake_run("generate.num_tasks=16", "generate.responses_per_prompt=2",
+                                     "review.sample_size=4"))
     stats = run(cfg, out, progress=False, until="publish")
     st = stats["stages"]
     by = st["generate"]["tasks_by_strategy"]
@@ -310,12 +310,12 @@ def test_output_first_run_keeps_one_grounded_target_per_task(out):
     assert all(p["chosen_id"] in {r["id"] for r in sft} for p in pairs)
 
 
-def test_budget_cap_stops_the_stage_cleanly_and_a_raised_cap_resumes(tmp_path, capsys):
+def test_budget_cap_stops_the_stage_cleanly_and_a_raised_cap_resumes(tmp_path, capsys, fake_run):
     full = tmp_path / "full"
-    assert main(["run", "--out", str(full), "--until", "generate", "--no-progress", *FAST]) == 0
+    assert main(["run", "--out", str(full), "--until", "generate", "--no-progress", *fake_run(SELF_INSTRUCT)]) == 0
     want = read_jsonl_dicts(full / "generate" / "candidates.jsonl")
     capped = tmp_path / "capped"
-    args = ["run", "--out", str(capped), "--until", "generate", "--no-progress", *FAST]
+    args = ["run", "--out", str(capped), "--until", "generate", "--no-progress", *fake_run(SELF_INSTRUCT)]
     assert main([*args, "teacher.max_tokens_total=3000"]) == 3
     err = capsys.readouterr().err
     assert "stopped cleanly at the budget cap" in err and "raise teacher.max_tokens_total" in err
@@ -328,15 +328,16 @@ def test_budget_cap_stops_the_stage_cleanly_and_a_raised_cap_resumes(tmp_path, c
     assert stats["tokens_by_model"]["fake:smollm2-135m"]["requests_sent"] == g["requests_sent"]
 
 
-def test_dry_run_estimates_the_real_run_and_its_sample_is_not_paid_twice(tmp_path, capsys):
+def test_dry_run_estimates_the_real_run_and_its_sample_is_not_paid_twice(tmp_path, capsys, fake_run):
     out = tmp_path / "run"
     prices = ["teacher.price_prompt=0.5", "teacher.price_completion=1.5", "generate.num_tasks=24"]
-    assert main(["run", "--out", str(out), "--dry-run", "--sample", "4", "--no-progress", *FAST, *prices]) == 0
+    fakes = fake_run(SELF_INSTRUCT)
+    assert main(["run", "--out", str(out), "--dry-run", "--sample", "4", "--no-progress", *fakes, *prices]) == 0
     table = capsys.readouterr().out
     assert "dry run: 4 of 24 tasks sampled, scaled x6" in table and table.splitlines()[-1].startswith("total")
     est = read_json(out / "dry_run.json")["stages"]
     assert not (out / "generate" / ".done").exists()  # it only sampled
-    assert main(["run", "--out", str(out), "--until", "judge", "--no-progress", *FAST, *prices]) == 0
+    assert main(["run", "--out", str(out), "--until", "judge", "--no-progress", *fakes, *prices]) == 0
     real = read_json(out / "stats.json")["stages"]
     g = real["generate"]
     assert est["generate"]["requests"] == g["requests_sent"] + g["cache_hits"]  # linear in tasks: exact
@@ -348,12 +349,12 @@ def test_dry_run_estimates_the_real_run_and_its_sample_is_not_paid_twice(tmp_pat
                                              + est["generate"]["completion_tokens"] * 1.5) / 1e6, 4)
 
 
-def test_the_funnel_keeps_later_finished_stages_when_an_earlier_one_is_unfinished(out):
+def test_the_funnel_keeps_later_finished_stages_when_an_earlier_one_is_unfinished(out, fake_run):
     import yaml
 
     from seedfactory.pipeline import gather
 
-    cfg = load_config(None, FAST)
+    cfg = load_config(None, fake_run(SELF_INSTRUCT))
     run(cfg, out, progress=False, until="judge")
     assert list(yaml.safe_load((out / "config.yaml").read_text())) == list(cfg.dump())  # the config's own order
     (out / "validate" / ".done").unlink()  # as when a rerun of validate was killed mid-way
@@ -361,12 +362,12 @@ def test_the_funnel_keeps_later_finished_stages_when_an_earlier_one_is_unfinishe
     assert "validate" not in stats["stages"] and {"split", "generate", "judge"} <= set(stats["stages"])
 
 
-def test_an_outage_is_a_share_of_every_request_asked_cache_hits_included():
+def test_an_outage_is_a_share_of_every_request_asked_cache_hits_included(fake_run):
     from types import SimpleNamespace
 
     from seedfactory.pipeline import _outage
 
-    ctx = SimpleNamespace(cfg=load_config(None, FAST + ["judge.max_failed_share=0.2"]))
+    ctx = SimpleNamespace(cfg=load_config(None, fake_run(SELF_INSTRUCT, "judge.max_failed_share=0.2")))
     judge = STAGES["judge"]
     assert _outage(ctx, "judge", judge, {"quarantined": 1, "requests_sent": 1, "cache_hits": 9}) is None  # 1 of 10
     message = _outage(ctx, "judge", judge, {"quarantined": 3, "requests_sent": 1, "cache_hits": 9})
@@ -399,7 +400,7 @@ def test_the_funnel_sums_missing_counts_as_zero_and_rounds_seconds_and_costs(out
     assert got["tokens_by_model"] == {"m": want | {"cost": 1e-6}}
 
 
-def test_the_engines_are_freed_before_a_stage_that_runs_alone_and_kept_otherwise(out, monkeypatch):
+def test_the_engines_are_freed_before_a_stage_that_runs_alone_and_kept_otherwise(out, monkeypatch, fake_run):
     # a stage runs with the engine earlier stages loaded, unless it runs alone (training); the log
     # says how many quarantined requests a stage owes, and nothing about owing when it owes none
     from seedfactory.context import RunContext
@@ -407,7 +408,7 @@ def test_the_engines_are_freed_before_a_stage_that_runs_alone_and_kept_otherwise
     from seedfactory.rundir import prepare_out
     from seedfactory.steps import Stage
 
-    cfg = load_config(None, FAST)
+    cfg = load_config(None, fake_run(SELF_INSTRUCT))
     ctx = RunContext(cfg, prepare_out(out), progress=False)
     engine = ctx.backend(cfg.teacher)
     same, logged = [], []
@@ -429,22 +430,22 @@ def test_the_engines_are_freed_before_a_stage_that_runs_alone_and_kept_otherwise
         [(False, False), (True, True), (False, False)]
 
 
-def test_a_first_run_numbers_its_stages_from_one_and_warns_about_nothing(out):
+def test_a_first_run_numbers_its_stages_from_one_and_warns_about_nothing(out, fake_run):
     from seedfactory.pipeline import why_rerun
 
     assert why_rerun("split", None, "fp", out) == ("not finished", False)
     logged = []
-    run(load_config(None, FAST), out, progress=False, until="generate", log=logged.append)
+    run(load_config(None, fake_run(SELF_INSTRUCT)), out, progress=False, until="generate", log=logged.append)
     assert logged[0] == f"[1/{len(STAGES)}] split ..." and f"[2/{len(STAGES)}] generate ..." in logged
     assert not [m for m in logged if m.startswith("warning")]
 
 
-def test_an_outage_message_names_the_last_server_error_or_says_it_is_unknown():
+def test_an_outage_message_names_the_last_server_error_or_says_it_is_unknown(fake_run):
     from types import SimpleNamespace
 
     from seedfactory.pipeline import _outage
 
-    ctx = SimpleNamespace(cfg=load_config(None, FAST + ["judge.max_failed_share=0.2"]))
+    ctx = SimpleNamespace(cfg=load_config(None, fake_run(SELF_INSTRUCT, "judge.max_failed_share=0.2")))
     judge = STAGES["judge"]
     down = {"quarantined": 5, "requests_sent": 5}
     assert "; last server error: unknown. Run the same command" in _outage(ctx, "judge", judge, down)

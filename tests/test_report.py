@@ -9,25 +9,18 @@ import numpy as np
 import pytest
 
 from seedfactory.cli import main
-from seedfactory.pipeline import run
 from seedfactory.report import build_report
 from seedfactory.report.diversity import pca2, spread
 from seedfactory.report.page import SECTIONS
 from seedfactory.review import ReviewStore
-from seedfactory.schemas import load_config
 from seedfactory.train.common import curve
 from seedfactory.util.files import read_jsonl_dicts, write_json
 from seedfactory.util.stats import wilson_interval
 
-FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=8", "generate.responses_per_prompt=3",
-        "review.sample_size=6"]
-
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    out = tmp_path_factory.mktemp("report") / "run"
-    run(load_config(None, FAST), out, progress=False, until="publish")
-    return out
+def published(published_run):
+    return published_run("generate.num_tasks=8", "review.sample_size=6")
 
 
 def section(html: str, key: str) -> str:

@@ -14,21 +14,22 @@ from seedfactory.generators.fake_server import FakeOpenAIServer
 
 pytestmark = pytest.mark.slow
 
-TINY = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=4", "generate.responses_per_prompt=3",
-        "review.sample_size=6", "judge.self_test_size=3", "judge.model.max_retries=0", "--no-progress"]
+TINY = ("generate.num_tasks=4", "generate.responses_per_prompt=3",  # with fake_run (conftest.py)
+        "review.sample_size=6", "judge.self_test_size=3", "judge.model.max_retries=0", "--no-progress")
 SECRETS = {"OPENAI_API_KEY": "sk-test-REPORTSECRET-4f9a1c", "HF_TOKEN": "hf_REPORTSECRET_b7e2d0",
            "SEEDFACTORY_API_TOKEN": "tok-REPORTSECRET-91aa"}
 
 
 @pytest.fixture(scope="module")
-def full_run(tmp_path_factory):
+def full_run(tmp_path_factory, fake_run):
     out = tmp_path_factory.mktemp("report_browser") / "run"
     replies = [f'{{"score": {s}, "rationale": "<b>bold</b> claim {s}"}}' for s in [2, 5, 3, 4] * 10]
     # rubric replies; pairwise requests get them too and fail to parse (no retries: max_retries=0)
     with pytest.MonkeyPatch.context() as mp, FakeOpenAIServer(replies, default=replies[0]) as judge:
         for k, v in SECRETS.items():
             mp.setenv(k, v)
-        args = [*TINY, "judge.model.backend=openai", f"judge.model.base_url={judge.url}", "judge.model.model=served"]
+        args = fake_run(*TINY, "judge.model.backend=openai", f"judge.model.base_url={judge.url}",
+                        "judge.model.model=served")
         assert main(["run", "--out", str(out), "--until", "publish", *args]) == 0
         assert judge.requests, "the judge server was never asked"
         review_three(out)

@@ -24,10 +24,10 @@ from seedfactory.util.models import ModelNotFound, resolve_model
 
 pytestmark = pytest.mark.slow
 
-TINY = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=4", "generate.responses_per_prompt=2",
+TINY = ("generate.num_tasks=4", "generate.responses_per_prompt=2", "review.sample_size=12",  # with fake_run
         "train.sft_steps=2", "train.dpo_steps=2", "train.save_steps=1", "train.batch_size=2", "train.max_length=128",
         "train.threads=1", "train.min_pairs=1", "train.max_length_bias=1", "train.curve_cases=4",
-        "train.curve_max_new_tokens=8", "--until", "train", "--no-progress"]
+        "train.curve_max_new_tokens=8", "--until", "train", "--no-progress")
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -39,19 +39,19 @@ def student():
         pytest.skip(str(e))
 
 
-def _cmd(out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "seedfactory", "run", "--out", str(out), *TINY, *extra]
+def _cmd(args: list[str], out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "seedfactory", "run", "--out", str(out), *args, *extra]
 
 
-def _run(out: Path, *extra: str) -> None:
-    done = subprocess.run(_cmd(out, *extra), env=ENV, capture_output=True, text=True, timeout=900)
+def _run(args: list[str], out: Path, *extra: str) -> None:
+    done = subprocess.run(_cmd(args, out, *extra), env=ENV, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-def _kill_when(out: Path, ready: Path, not_yet: Path) -> None:
+def _kill_when(args: list[str], out: Path, ready: Path, not_yet: Path) -> None:
     """Start a run; SIGKILL it as soon as `ready` exists; `not_yet` must not exist by then (the
     phase being interrupted had not finished)."""
-    proc = subprocess.Popen(_cmd(out), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(_cmd(args, out), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 900
         while not ready.is_file():
@@ -72,13 +72,14 @@ def _resumes(folder: Path) -> list[int]:
     return [json.loads(line)["step"] for line in path.read_text().splitlines()] if path.is_file() else []
 
 
-def test_sigkill_mid_sft_and_mid_dpo_resumes_to_the_same_losses(tmp_path):
+def test_sigkill_mid_sft_and_mid_dpo_resumes_to_the_same_losses(tmp_path, fake_run):
+    tiny = fake_run(*TINY)
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    _run(straight, "train.curve=false")
+    _run(tiny, straight, "train.curve=false")
     ckpts = killed / "train" / "checkpoints"
-    _kill_when(killed, ckpts / "sft" / "checkpoint-1" / "trainer_state.json", killed / "adapter_sft")
-    _kill_when(killed, ckpts / "dpo" / "checkpoint-1" / "trainer_state.json", killed / "adapter")
-    _run(killed)
+    _kill_when(tiny, killed, ckpts / "sft" / "checkpoint-1" / "trainer_state.json", killed / "adapter_sft")
+    _kill_when(tiny, killed, ckpts / "dpo" / "checkpoint-1" / "trainer_state.json", killed / "adapter")
+    _run(tiny, killed)
 
     a, b = read_json(straight / "train" / "stats.json"), read_json(killed / "train" / "stats.json")
     print("uninterrupted sft", a["sft"]["losses"], "dpo", a["preference"]["losses"])

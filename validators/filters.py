@@ -26,7 +26,7 @@ from seedfactory.validators.kinds import check_value
 from seedfactory.validators.quality import quality_filters
 from seedfactory.validators.similarity import normalise
 
-Verdict = Literal[True] | tuple[Literal[False], str, str | None]
+Verdict = Literal[True] | tuple[Literal[False], str, str | None]  # pragma: no mutate (a type alias)
 Filter = Callable[[Example], Verdict]
 
 
@@ -55,7 +55,8 @@ def not_empty(row: Example) -> Verdict:
     return True if row.output.strip() else (False, "empty_output", None)
 
 
-def matches_schema(row: Example, *, validator: Draft202012Validator) -> Verdict:
+# no mutate: every caller passes these by keyword
+def matches_schema(row: Example, *, validator: Draft202012Validator) -> Verdict:  # pragma: no mutate
     if not isinstance(row.output, dict):
         return False, "schema_invalid", "output is not a JSON object"
     # Sorted by path so "first" is the same error on every run, whatever the schema's key order.
@@ -65,7 +66,8 @@ def matches_schema(row: Example, *, validator: Draft202012Validator) -> Verdict:
     return False, "schema_invalid", f"{errors[0].json_path}: {errors[0].message}"
 
 
-def length_ok(row: Example, *, min_chars: int, max_chars: int) -> Verdict:
+# no mutate: every caller passes these by keyword
+def length_ok(row: Example, *, min_chars: int, max_chars: int) -> Verdict:  # pragma: no mutate
     n = len(row.output_text.strip())
     if n < min_chars:
         return False, "too_short", f"{n} chars < validate.min_chars={min_chars}"
@@ -91,7 +93,8 @@ def seed_key(instruction: str, input: str) -> tuple[str, str]:
     return normalise(instruction), normalise(input)
 
 
-def not_seed_copy(row: Example, *, seeds: dict[tuple[str, str], str]) -> Verdict:
+# no mutate: every caller passes these by keyword
+def not_seed_copy(row: Example, *, seeds: dict[tuple[str, str], str]) -> Verdict:  # pragma: no mutate
     seed_id = seeds.get(seed_key(row.instruction, row.input))
     return (False, "copies_seed", f"same instruction and input as seed {seed_id}") if seed_id else True
 

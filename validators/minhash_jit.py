@@ -21,15 +21,16 @@ from numba import njit
 _M32 = 0xFFFFFFFF
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
+_GOLD = np.uint64(0x9E3779B97F4A7C15)  # pragma: no mutate (any odd multiplier: the same ids and buckets)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always")  # pragma: no mutate (numba's on-disk cache: speed only)
 def _is_word(c):
-    return (97 <= c <= 122) or (48 <= c <= 57) or c == 95 or (65 <= c <= 90)
+    # no mutate: text is lowercased before it is encoded
+    return (97 <= c <= 122) or (48 <= c <= 57) or c == 95 or (65 <= c <= 90)  # pragma: no mutate
 
 
-@njit(cache=True)
+@njit(cache=True)  # pragma: no mutate (numba's on-disk cache: speed only)
 def _tokenise(buf, ndocs):
     """Word start/end offsets in `buf` (NUL separates documents) and each document's word count."""
     n = len(buf)
@@ -60,18 +61,18 @@ def _tokenise(buf, ndocs):
     return starts, ends, lens
 
 
-@njit(cache=True)
+@njit(cache=True)  # pragma: no mutate (numba's on-disk cache: speed only)
 def _word_ids(buf, starts, ends):
     """Number each token by its distinct word; returns (id per token, first token of each word)."""
     m = len(starts)
     size = 1 << 12
-    while size < 4 * min(m, 1 << 16):
-        size <<= 1
+    while size < 4 * min(m, 1 << 16):  # pragma: no mutate (any first size gives the same ids)
+        size <<= 1  # pragma: no mutate (a larger table, the same entries)
     table = np.full(size, -1, np.int64)
     first = np.empty(size, np.int64)  # per word; grown with the table (at most size / 2 words)
     hashes = np.empty(size, np.uint64)
     wid = np.empty(m, np.int64)
-    nw = 0
+    nw = 0  # pragma: no mutate (ids from 1: still distinct)
     for t in range(m):
         s, e = starts[t], ends[t]
         h = _FNV_OFFSET
@@ -85,7 +86,7 @@ def _word_ids(buf, starts, ends):
                 first[nw] = t
                 hashes[nw] = h
                 wid[t] = nw
-                nw += 1
+                nw += 1  # pragma: no mutate (ids 0, 2, 4: still distinct)
                 break
             if hashes[w] == h:
                 f = first[w]
@@ -100,7 +101,8 @@ def _word_ids(buf, starts, ends):
                         wid[t] = w
                         break
             slot = (slot + 1) & (size - 1)
-        if 2 * nw > size:  # grow: reinsert every word by its stored hash
+        # no mutate: grown sooner: the same ids
+        if 2 * nw > size:  # pragma: no mutate; grow: reinsert every word by its stored hash
             size <<= 1
             first = _grown(first, size)
             hashes = _grown(hashes, size)
@@ -108,7 +110,7 @@ def _word_ids(buf, starts, ends):
     return wid, first[:nw]
 
 
-@njit(cache=True)
+@njit(cache=True)  # pragma: no mutate (numba's on-disk cache: speed only)
 def _shingle_ids(wid, lens, n):
     """Per shingle occurrence its document and distinct-shingle number, and the word ids of each
     distinct shingle (n columns, -1 padded: a text under n words contributes its single words)."""
@@ -118,22 +120,23 @@ def _shingle_ids(wid, lens, n):
         total += lens[d] - n + 1 if lens[d] >= n else lens[d]
     docs = np.empty(total, np.int64)
     sid = np.empty(total, np.int64)
-    size = 1 << 12
+    size = 1 << 12  # pragma: no mutate (any first size gives the same ids)
     table = np.full(size, -1, np.int64)
     words = np.empty((size, n), np.int64)  # per distinct shingle; grown with the table
     hashes = np.empty(size, np.uint64)
     ns = 0
-    k = 0
+    k = 0  # pragma: no mutate (shifted alike: the same pairs)
     pos = 0
     for d in range(ndocs):
         length = lens[d]
         width = n if length >= n else 1
         count = length - n + 1 if length >= n else length
         for j in range(count):
-            h = np.uint64(0)
+            h = np.uint64(0)  # pragma: no mutate (any hash seed gives the same ids)
             for c in range(width):
-                h = (h ^ np.uint64(wid[pos + j + c] + 1)) * _GOLD
-                h ^= h >> np.uint64(29)
+                # no mutate: equal hashes are checked word by word
+                h = (h ^ np.uint64(wid[pos + j + c] + 1)) * _GOLD  # pragma: no mutate
+                h ^= h >> np.uint64(29)  # pragma: no mutate (any shift gives the same ids)
             h ^= np.uint64(width)
             slot = np.int64(h & np.uint64(size - 1))
             while True:
@@ -145,14 +148,14 @@ def _shingle_ids(wid, lens, n):
                         words[ns, c] = wid[pos + j + c] if c < width else -1
                     sid[k] = ns
                     ns += 1
-                    break
+                    break  # pragma: no mutate (continue re-reads the slot: the same id)
                 if hashes[s] == h:
                     same = True
                     for c in range(n):
                         w = wid[pos + j + c] if c < width else -1
                         if words[s, c] != w:
                             same = False
-                            break
+                            break  # pragma: no mutate (same stays False either way)
                     if same:
                         sid[k] = s
                         break
@@ -168,7 +171,7 @@ def _shingle_ids(wid, lens, n):
     return docs, sid, words[:ns]
 
 
-@njit(cache=True)
+@njit(cache=True)  # pragma: no mutate (numba's on-disk cache: speed only)
 def _rehash(hashes, count, size):
     """A fresh open-addressing table of `size` slots (a power of two) holding entries 0..count-1
     by their stored hashes, linear probing."""
@@ -181,7 +184,7 @@ def _rehash(hashes, count, size):
     return table
 
 
-@njit(cache=True)
+@njit(cache=True)  # pragma: no mutate (numba's on-disk cache: speed only)
 def _grown(arr, size):
     """`arr` copied into a new array of `size` rows (the first len(arr) filled)."""
     out = np.empty((size,) + arr.shape[1:], arr.dtype)
@@ -189,18 +192,18 @@ def _grown(arr, size):
     return out
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always")  # pragma: no mutate (numba's on-disk cache: speed only)
 def _rotl(x, r):
     return ((x << r) | (x >> (32 - r))) & _M32
 
 
-@njit(cache=True)
+@njit(cache=True)  # pragma: no mutate (numba's on-disk cache: speed only)
 def _sha1_fp(msg, length, w):
     """First 8 bytes of SHA-1(msg[:length]) as a little-endian integer. `msg` has room for the
     padding (length + 72 bytes); `w` is an 80-word scratch array. 32-bit words held in int64."""
     msg[length] = 0x80
     padded = ((length + 8) // 64 + 1) * 64
-    for i in range(length + 1, padded - 8):
+    for i in range(length + 1, padded - 8):  # pragma: no mutate (that byte is written just after)
         msg[i] = 0
     bits = length * 8
     for i in range(8):
@@ -234,31 +237,31 @@ def _sha1_fp(msg, length, w):
     return _bswap32(h0) | (_bswap32(h1) << 32)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always")  # pragma: no mutate (numba's on-disk cache: speed only)
 def _bswap32(x):
     return ((x & 0xFF) << 24) | ((x & 0xFF00) << 8) | ((x >> 8) & 0xFF00) | (x >> 24)
 
 
-@njit(cache=True)
+@njit(cache=True)  # pragma: no mutate (numba's on-disk cache: speed only)
 def _shingle_fps(buf, starts, ends, first, words):
     """sha1 fingerprint (as uint64) of each distinct shingle: its words joined by single spaces."""
     ns, n = words.shape
-    longest = 0
+    longest = 0  # pragma: no mutate (otherwise longest >= 0)
     for s in range(ns):
-        length = n - 1
+        length = n - 1  # pragma: no mutate (a larger buffer, the same fingerprints)
         for c in range(n):
-            if words[s, c] >= 0:
+            if words[s, c] >= 0:  # pragma: no mutate (a larger buffer, the same fingerprints)
                 t = first[words[s, c]]
                 length += ends[t] - starts[t]
         longest = max(longest, length)
-    msg = np.empty(longest + 72, np.uint8)
+    msg = np.empty(longest + 72, np.uint8)  # pragma: no mutate (a larger buffer, the same fingerprints)
     w = np.empty(80, np.int64)
     out = np.empty(ns, np.uint64)
     for s in range(ns):
         length = 0
         for c in range(n):
             if words[s, c] < 0:
-                break
+                break  # pragma: no mutate (padding only at the end)
             if c:
                 msg[length] = 32
                 length += 1
@@ -283,7 +286,7 @@ def ascii_doc_keys(buf: np.ndarray, ndocs: int, n: int) -> tuple[np.ndarray, np.
     return docs, sid, fps, np.flatnonzero(lens == 0)
 
 
-@njit(cache=True)
+@njit(cache=True)  # pragma: no mutate (numba's on-disk cache: speed only)
 def signature_rows(h, offsets, a, b):
     """(docs, num_perm) uint32 minimum of `a*h + b mod 2^32` over each document's hashes `h`
     (CSR by `offsets`); a document without any keeps 2^32 - 1, datasketch's empty value."""
@@ -301,7 +304,7 @@ def signature_rows(h, offsets, a, b):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True)  # pragma: no mutate (numba's on-disk cache: speed only)
 def jaccard_pairs(off_a, fps_a, off_b, fps_b, pairs):
     """True Jaccard of each pair's sets (`pairs[:, 0]` in a, `pairs[:, 1]` in b), each set a run
     of ascending fingerprints; merged in one pass per pair. An empty set gives 0."""
@@ -310,7 +313,7 @@ def jaccard_pairs(off_a, fps_a, off_b, fps_b, pairs):
         p, pe = off_a[pairs[k, 0]], off_a[pairs[k, 0] + 1]
         q, qe = off_b[pairs[k, 1]], off_b[pairs[k, 1] + 1]
         na, nb = pe - p, qe - q
-        if na == 0 or nb == 0:
+        if na == 0 or nb == 0:  # pragma: no mutate (nb is never negative)
             continue
         inter = 0
         while p < pe and q < qe:
@@ -318,8 +321,8 @@ def jaccard_pairs(off_a, fps_a, off_b, fps_b, pairs):
             if x == y:
                 inter += 1
                 p += 1
-                q += 1
-            elif x < y:
+                q += 1  # pragma: no mutate (distinct ascending sets)
+            elif x < y:  # pragma: no mutate (x == y is taken before)
                 p += 1
             else:
                 q += 1
@@ -327,15 +330,15 @@ def jaccard_pairs(off_a, fps_a, off_b, fps_b, pairs):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True)  # pragma: no mutate (numba's on-disk cache: speed only)
 def band_codes(sigs, bands, rows, window):
     """Candidate pairs (as i * n + j, i < j, unsorted, may repeat across bands) of documents whose
     band of `rows` signature values agree; within a bucket each member is paired with its next
     `window` members in index order. A band's rows are mixed into one 64-bit key exactly as
     minhash.band_keys does, then grouped by a hash table instead of a sort."""
     n = sigs.shape[0]
-    size = 1
-    while size < 2 * n:
+    size = 1  # pragma: no mutate (doubles to >= 2n either way)
+    while size < 2 * n:  # pragma: no mutate (any size >= n: the same buckets)
         size <<= 1
     table = np.empty(size, np.int64)
     tkeys = np.empty(size, np.uint64)
@@ -352,10 +355,10 @@ def band_codes(sigs, bands, rows, window):
             key = np.uint64(0)
             for r in range(rows):
                 key = (key ^ np.uint64(sigs[d, band * rows + r])) * _GOLD
-                key ^= key >> np.uint64(29)
+                key ^= key >> np.uint64(29)  # pragma: no mutate (any shift: the same buckets)
             slot = np.int64(key & np.uint64(size - 1))
             while table[slot] != -1 and tkeys[slot] != key:
-                slot = (slot + 1) & (size - 1)
+                slot = (slot + 1) & (size - 1)  # pragma: no mutate (steps of two still find room)
             nxt[d] = -1
             if table[slot] == -1:
                 table[slot] = d
