@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from seedfactory.schemas import GenerationRequest, Message, Sampling
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
-from seedfactory.validators.values import is_stated, mentions
+from seedfactory.validators.values import is_stated
 
 SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 STRATEGY = "output_first:rewrite"
@@ -50,10 +50,9 @@ def _kind(kinds: dict | None, name: str) -> str | None:
 
 
 def _mentions(value, text: str, kind: str | None):
-    try:
-        return mentions(value, text, kind=kind) if kind else mentions(value, text)
-    except TypeError:  # a finder without kinds
-        return mentions(value, text)
+    from seedfactory.generators.template import written_mentions
+
+    return written_mentions(value, text, kind)
 
 
 def _stated(value, text: str, kind: str | None) -> bool:
@@ -75,6 +74,9 @@ def delexicalise(text: str, output: dict, fields: list[str], kinds: dict | None 
         if not found:
             return Unreadable(f"{name}={value!r} not found in its text")
         spans += [(m.start, m.end, name) for m in found]
+    # a mention inside another field's longer mention is that field's: "Brightwater" in its title
+    spans = [(a, b, n) for a, b, n in spans
+             if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) and n2 != n for a2, b2, n2 in spans)]
     spans.sort()
     for (a1, b1, n1), (a2, b2, n2) in zip(spans, spans[1:]):
         if a2 < b1 and n1 != n2:

@@ -58,11 +58,15 @@ def _number(fk: FieldKind, rng: random.Random, base=None) -> float | int:
         x = rng.uniform(lo, hi)
     if lo >= 0:
         x = abs(x)
+    if "min" in info and "max" in info and fk.kind != "money":
+        x = min(max(x, lo), hi)  # within the seeds' own range: an oven at 281 °C is no seed's
     bounds = info.get("schema", {})  # the schema's limits: a maximum of 300, a dose above 0
     x = min(max(x, bounds.get("minimum", -math.inf)), bounds.get("maximum", math.inf))
     if info.get("integer") or fk.kind == "count":
         n = int(round(x))
         return max(n, int(lo)) if fk.kind == "count" else n
+    if isinstance(base, int) or (isinstance(base, float) and base.is_integer() and fk.kind != "money"):
+        return int(round(x)) or 1  # a whole base stays whole: "2 tablets", not "2.37 tablets"
     decimals = info.get("decimals", 2)
     if rng.random() < info.get("integral_share", 0.0):
         return int(round(x))  # as the seeds write a whole amount: 1550, not 1550.0

@@ -121,6 +121,42 @@ def _drawn_by_kind(name: str, value, fk, factor: float, names: list[str], rng: r
     return draw_value(fk, rng, base=value)
 
 
+def _kind_name(kinds: dict, name: str) -> str | None:
+    return getattr(kinds.get(name), "kind", None)
+
+
+def _keep_nested(base: dict, obj: dict, spans: list[str], kinds: dict) -> None:
+    """A field whose seed value sits inside another's ("Brightwater" inside "Brightwater 20L Jerry Can")
+    stays inside it: a string inner value is written into the outer one in place of the old, a number
+    keeps its seed value (the outer text still says it). The text then never contradicts itself."""
+    from seedfactory.generators.template import _render_like, written_mentions
+
+    for outer in spans:
+        text = base.get(outer)
+        if not isinstance(text, str):
+            continue
+        edits = []
+        for inner in spans:
+            old, kind = base.get(inner), _kind_name(kinds, inner)
+            found = written_mentions(old, text, kind) if inner != outer and old is not None else []
+            if found:
+                new = _render_like(old, obj.get(inner), found[0], kind) if obj.get(inner) is not None else None
+                if new is None:
+                    obj[inner] = old  # cannot be written into the outer value: keep the seed's
+                else:
+                    edits.append((found[0].start, found[0].end, new))
+        if edits:  # the outer value is the seed's with its inner values replaced, not a fresh draw
+            edits.sort()
+            if any(a2 < b1 for (_, b1, _), (a2, _, _) in zip(edits, edits[1:])):
+                obj[outer] = text
+                continue
+            out, pos = [], 0
+            for a, b, new in edits:
+                out.append(text[pos:a] + new)
+                pos = b
+            obj[outer] = "".join(out) + text[pos:]
+
+
 def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str,
                  names: dict[str, list[str]], edge_rate: float = 0.1, start: int = 0,
                  kinds: dict | None = None) -> list[Target]:
@@ -143,8 +179,8 @@ def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str
         for name in spans:
             value = obj.get(name)
             kind = value_kind(value)
-            same = next((f for f in spans[:spans.index(name)] if value is not None and base.output.get(f) == value),
-                        None)
+            same = next((f for f in spans[:spans.index(name)] if value is not None and base.output.get(f) == value
+                         and (not kinds or _kind_name(kinds, f) == _kind_name(kinds, name))), None)
             if same is not None:
                 obj[name] = obj[same]  # "from 45k" both ends of a range: still one value
             elif kinds and name in kinds and value is not None:
@@ -160,9 +196,14 @@ def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str
                 obj[name] = rng.choice(names[name])
             if obj.get(name) != value:
                 t.changed.append(name)
-        # Edge cases the seeds rarely show: another enum value, a null where the schema allows one.
-        for name, prop in props.items():
-            if rng.random() >= edge_rate:
+        if kinds:
+            _keep_nested(base.output, obj, spans, kinds)
+            t.changed = [f for f in spans if obj.get(f) != base.output.get(f)]
+        # Edge cases the seeds rarely show: another enum value, a null where the schema allows one;
+        # one field of one target in 1/edge_rate, so most targets stay writable into their seed's text.
+        edge = [rng.choice(list(props))] if kinds and props and rng.random() < edge_rate else []
+        for name, prop in props.items() if not kinds else [(e, props[e]) for e in edge]:
+            if not kinds and rng.random() >= edge_rate:
                 continue
             if "enum" in prop:
                 obj[name] = rng.choice(prop["enum"])

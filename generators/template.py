@@ -8,7 +8,7 @@ layouts.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from seedfactory.generators.targets import Target
 from seedfactory.schemas import SeedExample
@@ -20,20 +20,38 @@ def _kind(kinds: dict | None, name: str) -> str | None:
     return getattr(fk, "kind", fk)
 
 
+def _words(n: int) -> str:
+    from seedfactory.validators.value_times import WORD_NUMBERS
+
+    return WORD_NUMBERS[n] if 0 <= n < len(WORD_NUMBERS) else str(n)
+
+
+def written_mentions(value, text: str, kind: str | None) -> list:
+    """Where a value is written in a text, one mention per span, without the articles a finder counts
+    as one ("a day", "an hour"): those are words of the sentence, not the value to replace."""
+    found = mentions(value, text, kind) if kind else mentions(value, text)
+    return list({(m.start, m.end): m for m in found if m.text.strip().lower() not in ("a", "an")}.values())
+
+
 def _render_like(old, new, m, kind: str | None) -> str | None:
     """`new` written the way mention `m` wrote `old` (its format, its unit, digits or words); None when
     no such form reads back as `new`."""
     from seedfactory.validators.values import forms
 
     rendered = None
+    said = m.text.strip().lower()
     try:
-        if isinstance(new, str) and (m.fmt is None or isinstance(m.fmt, str)):
+        if kind == "count" and isinstance(new, int) and said.startswith("every ") and new > 0:
+            rendered = f"every {24 // new} hours" if 24 % new == 0 else f"{new} times a day"  # a per-day count
+        elif kind == "count" and isinstance(new, int) and said in ("once", "twice", "thrice"):
+            rendered = {1: "once", 2: "twice"}.get(new) or f"{_words(new)} times"
+        elif isinstance(new, str) and (m.fmt is None or isinstance(m.fmt, str)):
             rendered = new  # names, codes, e-mails, phones: the value itself
         elif kind == "duration" and isinstance(old, (int, float)) and old and isinstance(new, (int, float)):
-            from seedfactory.validators.value_measures import render_duration
-
-            per = m.value.total_seconds() / old  # the unit the seed wrote: "a week" for 7 is days
-            rendered = render_duration(timedelta(seconds=new * per), m.fmt)
+            per = round(m.value.total_seconds() / old)  # the unit the value counts: "a week" for 7 is days
+            unit = {60: "minute", 3600: "hour", 86400: "day", 604800: "week"}.get(per)
+            number = f"{new:g}"
+            rendered = f"{number} {unit}{'' if new == 1 else 's'}" if unit else None
         elif m.fmt is not None and not isinstance(m.fmt, str):
             rendered = render(date.fromisoformat(new) if value_kind(old) == "date" else new, m.fmt)
     except (TypeError, ValueError, AttributeError):
@@ -63,10 +81,10 @@ def template_text(base: SeedExample, target: Target, kinds: dict | None = None) 
                 return None  # one span, two new values: this layout cannot carry the target
             continue
         done[repr(old)] = repr(new)
-        found = mentions(old, text, kind) if kind else mentions(old, text)
+        found = written_mentions(old, text, kind)
         if not found:
             return None
-        for m in {(m.start, m.end): m for m in found}.values():
+        for m in found:
             rendered = _render_like(old, new, m, kind)
             if rendered is None:
                 return None
@@ -81,6 +99,9 @@ def template_text(base: SeedExample, target: Target, kinds: dict | None = None) 
         if m.fmt.decimals == 2 and not inside and not overlaps and not text[m.end:m.end + 2].lstrip().startswith("%"):
             edits.append((m.start, m.end, render(round(m.value * target.factor, 2), m.fmt)))
             claimed.add((m.start, m.end))
+    # an edit inside a longer edit is carried by it (the target's outer value holds the new inner one)
+    edits = [(a, b, r) for a, b, r in edits if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a)
+                                                        for a2, b2, _ in edits)]
     edits.sort()
     if any(a2 < b1 for (_, b1, _), (a2, _, _) in zip(edits, edits[1:])):
         return None  # two edits on one span: the layout is ambiguous for this target
@@ -89,10 +110,16 @@ def template_text(base: SeedExample, target: Target, kinds: dict | None = None) 
         out.append(text[pos:a] + new)
         pos = b
     result = "".join(out) + text[pos:]
+    for name, value in target.object.items():  # every value the seed stated, changed or not, still stated
+        kind = _kind(kinds, name)
+        old = base.output.get(name)
+        if value is None or old is None or isinstance(old, bool) or (name not in target.changed
+                                                                     and not is_stated(old, base.input, kind)):
+            continue
+        if not is_stated(value, result, kind):
+            return None
     for name in target.changed:
         kind = _kind(kinds, name)
-        if not is_stated(target.object[name], result, kind):
-            return None
         old = base.output[name]
         if value_kind(old) == "string" and kind not in ("date", "time", "datetime") and is_stated(old, result, kind):
             return None  # the seed's value survived somewhere the search did not reach
