@@ -55,9 +55,13 @@ def row_checks(row: Example, schema: dict, kinds: dict, label_check, text_fields
                    if out.get(f) is not None and f in kinds)
     nulls = bool(null_but_in_text(out, row.input, kinds))
     labels = None
-    if label_check is not None and any(label_check.applied.values()):
-        by_construction = row.lineage.strategy in ("output_first:template", "output_first:rewrite")
-        labels = by_construction or not label_check.unsupported(out, row.input)
+    if label_check is not None and (label_check.models or label_check.skipped):
+        # the pipeline's own rule (validators/labels.py): a template carries its label, a rewrite must not
+        # be contradicted, a label the teacher chose needs the classifier's agreement
+        strategy = row.lineage.strategy
+        labels = (strategy == "output_first:template" or not (
+            label_check.unsupported(out, row.input) if strategy == "output_first:rewrite"
+            else label_check.unconfirmed(out, row.input)))
     return {"valid": valid, "grounded": grounded, "null_but_in_text": nulls, "labels": labels}
 
 
@@ -77,7 +81,7 @@ def measure(run: Path, name: str) -> dict:
         from seedfactory.validators.embedders import build_embedder
         from seedfactory.validators.labels import fit_label_check, label_fields
 
-        fields = label_fields(schema, train)
+        fields = [f for f, fk in kinds.items() if fk.kind in ("label", "boolean")] or label_fields(schema, train)
         if fields:
             label_check = fit_label_check(train, fields, build_embedder("minilm"), 0.7)
     except ImportError:

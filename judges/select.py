@@ -62,11 +62,16 @@ def calibration(seeds: list[SeedExample], backend, jc: JudgeConfig, schema: dict
     return cal | {"min_auc": jc.min_auc, "passed": trusted, "judge": jc.model.model}
 
 
+# validation's reasons whose rows are a task's wrong answers (the rejected side of a pair), not bad tasks
+PAIR_MATERIAL = ("schema_invalid", "invalid_value", "ungrounded", "value_in_text_but_null")
+
+
 def failed_answers(rejects: list[Reject], flagged: list[Example], groups: dict) -> dict[str, list[Example]]:
-    """Answers that failed schema or grounding, and those addressed to the grader, by task: pair material."""
+    """Answers that failed the schema, a value's kind or grounding (or left a value in the text null), and
+    those addressed to the grader, by task: pair material."""
     failed: dict[str, list[Example]] = {}
     for rj in rejects:
-        if rj.reason in ("schema_invalid", "ungrounded") and rj.row and rj.row["prompt_id"] in groups:
+        if rj.reason in PAIR_MATERIAL and rj.row and rj.row["prompt_id"] in groups:
             failed.setdefault(rj.row["prompt_id"], []).append(Example.model_validate(rj.row))
     for r in flagged:
         if r.prompt_id in groups:

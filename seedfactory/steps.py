@@ -155,7 +155,7 @@ def judge(ctx: RunContext) -> dict:
     write_jsonl(ctx.stage_dir / "verdicts.jsonl", verdicts)
     out = select(rows, verdicts, list(read_jsonl(ctx.out / "validate" / "rejects.jsonl", Reject)), jc, cal["passed"],
                  None if schema else ctx.embedder().embed, lambda items: judge_both_orders(items, backend, jc.model))
-    record_selection(ctx, out)
+    record_selection(ctx, supported_labels(ctx, out))
     return {"in": len(rows), **out.stats(), "judge_trusted": cal["passed"], "judge_auc": cal["auc"],
             "judge_errors": sum(v.error is not None for v in verdicts),
             # answers the neutraliser changed before judging: text addressed to the grader (judges/fence.py)
@@ -177,6 +177,28 @@ def judge_self_test(ctx: RunContext, backend, criteria, check) -> tuple[dict, di
         ctx.log(f"judge: {jc.model.model} failed its self-test on the seeds (AUC {cal['auc']} < judge.min_auc="
                 f"{jc.min_auc}); it does not filter rows or rank pairs: consensus, schema and grounding decide")
     return cal, backend.stats(since=before)
+
+
+def supported_labels(ctx: RunContext, out):
+    """The selection less the SFT rows whose enum or boolean label a classifier calibrated on the seeds
+    contradicts (validators/labels.py; template rows carry theirs by construction), and the pairs they
+    chose; the classifier's leave-one-out figures go to judge/labels.json."""
+    from seedfactory.validators.labels import label_check_for_run, label_verdicts
+
+    fields = [f for f, fk in ctx.kinds.items() if fk.kind in ("label", "boolean")] or None
+    if ctx.output_schema is None or not ctx.cfg.validate_.label_check or not out.sft:
+        return out
+    check = label_check_for_run(ctx.train_seeds, ctx.output_schema, ctx.embedder(), ctx.cfg.validate_, fields)
+    if check is None:
+        return out
+    write_json(ctx.stage_dir / "labels.json", check.table())
+    # templates carry the seed's label by construction; a rewrite of a seed's text keeps its meaning
+    # (flagged only when contradicted); a label the teacher chose needs the classifier's agreement
+    out.sft, unsupported = label_verdicts(out.sft, check, lenient=("output_first:rewrite",))
+    gone = {row.id for row, _, _ in unsupported}
+    out.pairs = [p for p in out.pairs if p.chosen_id not in gone]
+    out.rejects += [(row, reason, {"detail": detail}) for row, reason, detail in unsupported]
+    return out
 
 
 def record_selection(ctx: RunContext, out) -> None:

@@ -104,6 +104,21 @@ def test_template_rows_are_never_flagged_teacher_rows_are(check):
     assert label_verdicts([teacher], None) == ([teacher], [])
 
 
+def test_strict_rows_need_the_classifiers_agreement_and_rewrites_only_no_contradiction(check):
+    text = "granite fjord pine the report said"  # the classifier says north
+    agree = make_example("a", input=text, output={"region": "north"}, strategy="output_first:teacher")
+    unknown = make_example("u", input=text, output={"region": "west"}, strategy="output_first:teacher")
+    rewrite = make_example("r", input=text, output={"region": "west"}, strategy="output_first:rewrite")
+    kept, rejects = label_verdicts([agree, unknown, rewrite], check, lenient=("output_first:rewrite",))
+    # a label no seed uses has no second signal when the teacher chose it; a rewrite keeps its seed's
+    assert [r.id for r in kept] == ["a", "r"]
+    assert [(r.id, d) for r, _, d in rejects] == [("u", "region='west' is not what the seeds' classifier says "
+                                                        f"('north', {check.predict(text)['region'][1]:.2f})")]
+    weak = fit_label_check(planted(), ["region"], HashEmbedder(), min_accuracy=1.01)  # never applied
+    kept, rejects = label_verdicts([agree, rewrite], weak, lenient=("output_first:rewrite",))
+    assert [r.id for r in kept] == ["r"] and "has no second signal (region: not checked" in rejects[0][2]
+
+
 def test_a_label_no_seed_uses_is_not_judged(check):
     assert check.unsupported({"region": "west"}, "granite glacier moose") == []
     assert check.unsupported({"n": 3}, "granite glacier moose") == []  # no label at all

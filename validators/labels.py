@@ -190,6 +190,26 @@ class LabelCheck:
         return details
 
 
+    def unconfirmed(self, output: Any, text: str, predicted: dict[str, tuple[str, float]] | None = None) -> list[str]:
+        """The strict reading, for labels a teacher chose: one detail per label in `output` that lacks a
+        second signal, because the field's classifier is not reliable on the seeds (not applied) or does
+        not say the same label with confidence."""
+        pred = self.predict(text) if predicted is None else predicted
+        details = []
+        for name in [*self.models, *self.skipped]:
+            have = label_of(output, name)
+            if have is None:
+                continue
+            if not self.applied.get(name):
+                details.append(f"{name}={have!r} has no second signal ({self.why(name)})")
+                continue
+            said, conf = pred.get(name, (None, 0.0))
+            if label_key(said) != have or conf < self.min_confidence:
+                details.append(f"{name}={self.models[name].shown.get(have, have)!r} is not what the seeds' classifier "
+                               f"says ({said!r}, {conf:.2f})")
+        return details
+
+
 def _field_names(fields: Iterable[str] | Mapping[str, Any]) -> list[str]:
     # A FieldKind table (validators/kinds.py) names its labels by kind; a list names them outright.
     if isinstance(fields, Mapping):
@@ -245,17 +265,23 @@ Verdict = tuple[Example, str, str]
 
 
 def label_verdicts(rows: Iterable[Example], check: LabelCheck | None,
-                   by_construction: Sequence[str] = BY_CONSTRUCTION) -> tuple[list[Example], list[Verdict]]:
-    """(kept rows, [(row, "label_unsupported", detail)]): rows written by construction are kept;
-    any other row whose label a confident, applied classifier contradicts leaves."""
+                   by_construction: Sequence[str] = BY_CONSTRUCTION,
+                   lenient: Sequence[str] | None = None) -> tuple[list[Example], list[Verdict]]:
+    """(kept rows, [(row, "label_unsupported", detail)]): rows written by construction are kept. With
+    `lenient` given, a row of those strategies (its text rewritten from a seed that carried the label)
+    leaves only when a confident, applied classifier contradicts it, and every other row needs the
+    classifier's agreement (`LabelCheck.unconfirmed`: a label the teacher chose needs a second signal).
+    Without `lenient`, every row not by construction is judged the lenient way."""
     rows = list(rows)
-    if check is None or not any(check.applied.values()):
+    if check is None or (lenient is None and not any(check.applied.values())):
         return rows, []
     todo = [i for i, r in enumerate(rows) if r.lineage.strategy not in by_construction]
     preds = check.predict([text_of(rows[i]) for i in todo]) if todo else []
     bad: dict[int, str] = {}
     for i, p in zip(todo, preds):
-        details = check.unsupported(rows[i].output, text_of(rows[i]), predicted=p)
+        strict = lenient is not None and rows[i].lineage.strategy not in lenient
+        judge = check.unconfirmed if strict else check.unsupported
+        details = judge(rows[i].output, text_of(rows[i]), predicted=p)
         if details:
             bad[i] = "; ".join(details)
     kept = [r for i, r in enumerate(rows) if i not in bad]
