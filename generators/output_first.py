@@ -91,10 +91,16 @@ def rewrite_layouts(seeds: list[SeedExample], fields: list[str], env: Env) -> tu
     dropped: Counter[str] = Counter()
     if env.cfg.rewrites_per_seed and slotted:
         by_id = {s.id: s for s in seeds}
-        pairs = delex.rewrite_requests(slotted, env.teacher, env.cfg, env.seed, env.cfg.rewrites_per_seed)
+        slots = env.cfg.rewrite_slots == "placeholders"
+        sources = slotted if slots else {sid: by_id[sid].input for sid in slotted}
+        pairs = delex.rewrite_requests(sources, env.teacher, env.cfg, env.seed, env.cfg.rewrites_per_seed, slots)
         for (req, sid), res in zip(pairs, env.ask([r for r, _ in pairs])):
-            got = (delex.Unreadable(f"teacher error {res.error}") if res.error is not None
-                   else delex.parse_rewrite(res.text, slotted[sid], by_id[sid].output, env.kinds))
+            if res.error is not None:
+                got = delex.Unreadable(f"teacher error {res.error}")
+            elif slots:
+                got = delex.parse_rewrite(res.text, slotted[sid], by_id[sid].output, env.kinds)
+            else:
+                got = delex.parse_copy(res.text, slotted[sid], by_id[sid].output, fields, env.kinds)
             if isinstance(got, delex.Unreadable):
                 dropped[got.why.split(" [")[0]] += 1
                 env.rejects(req.key, "rewrite_unusable", detail=f"{got.why} | raw: {res.text[:300]}")

@@ -61,8 +61,8 @@ def test_targets_take_their_seeds_rewrites_after_the_template_uses():
         raise AssertionError(req.purpose)
 
     env = Env(FakeBackend(responder=teacher).generate, ModelConfig(),
-              GenerateConfig(num_tasks=16, texts_per_target=0, template_uses=2, rewrites_per_seed=2), 0,
-              RejectLog("generate"), SCHEMA)
+              GenerateConfig(num_tasks=16, texts_per_target=0, template_uses=2, rewrites_per_seed=2,
+                             rewrite_slots="placeholders"), 0, RejectLog("generate"), SCHEMA)
     tasks = write_tasks({"output_first": 1.0}, SEEDS, env)
     kinds = {t.strategy for t in tasks}
     assert kinds == {"output_first:template", "output_first:rewrite"}
@@ -75,3 +75,30 @@ def test_targets_take_their_seeds_rewrites_after_the_template_uses():
     assert set(per_seed.values()) == {2}  # each seed templated twice, then rewrites
     assert env.notes["seeds_templated"] == {"used": 4, "of": 4, "not_used": {}}
     assert env.notes["rewrites"]["layouts"] == 4  # one distinct layout per seed (both replies alike)
+
+
+def test_a_rewrite_of_the_seeds_own_text_is_slotted_where_the_finder_reads_its_values():
+    """The default for a small teacher: it rewrites the real text keeping the values (here moving them
+    and writing the date another way); a rewrite that drops a value is no layout, with the reason."""
+    def teacher(req):
+        if req.purpose == "names":
+            return json.dumps({"values": ["Rui Costa", "Tove Lind", "Ines Mora"]})
+        text = req.messages[-1].content.split("\n\n", 1)[1]
+        seed = next(s for s in SEEDS if s.input == text)
+        if seed.id == "s3":  # drops the amount
+            return f"{seed.output['name']} wrote about something still open."
+        day = int(seed.output["day"][-2:])
+        return f"Open item from {seed.output['name']}: {seed.input.split('amount ')[1][:-13]} due by March {day}th, 2025."
+
+    rejects = RejectLog("generate")
+    env = Env(FakeBackend(responder=teacher).generate, ModelConfig(),
+              GenerateConfig(num_tasks=16, texts_per_target=0, template_uses=2, rewrites_per_seed=1), 0, rejects,
+              SCHEMA)
+    tasks = write_tasks({"output_first": 1.0}, SEEDS, env)
+    rewrites = [t for t in tasks if t.strategy == "output_first:rewrite"]
+    assert rewrites and {t.seed_ids[0] for t in rewrites} == {"s0", "s1", "s2"}
+    for t in rewrites:
+        assert t.input.startswith("Open item from ") and all(is_stated(t.target[f], t.input) for f in FIELDS), t.input
+    assert env.notes["rewrites"] == {"seeds": 4, "layouts": 3, "dropped": {"drops a value: day='2025-03-13' not found "
+                                                                           "in its text": 1}}
+    assert [r.reason for r in rejects.records] == ["rewrite_unusable"]

@@ -114,6 +114,9 @@ def test_strict_rows_need_the_classifiers_agreement_and_rewrites_only_no_contrad
     assert [r.id for r in kept] == ["a", "r"]
     assert [(r.id, d) for r, _, d in rejects] == [("u", "region='west' is not what the seeds' classifier says "
                                                         f"('north', {check.predict(text)['region'][1]:.2f})")]
+    written = make_example("w", input="granite fjord pine, shipped west", output={"region": "west"},
+                           strategy="output_first:teacher")
+    assert label_verdicts([written], check, lenient=())[1] == []  # the label written in the text is the signal
     weak = fit_label_check(planted(), ["region"], HashEmbedder(), min_accuracy=1.01)  # never applied
     kept, rejects = label_verdicts([agree, rewrite], weak, lenient=("output_first:rewrite",))
     assert [r.id for r in kept] == ["r"] and "has no second signal (region: not checked" in rejects[0][2]

@@ -114,7 +114,12 @@ def test_no_rows_left_is_a_clear_message_not_a_crash(out, capsys, fake_run):
     args = ["run", "--out", str(out), "--no-progress", *fake_run(), "validate.min_chars=100000"]
     assert main([*args, "--until", "publish"]) == 0  # an empty dataset, said so, not a crash
     err = capsys.readouterr().err
-    assert re.search(r"warning: validate: no rows left \((\d+) in; too_short \1\)", err) and "Traceback" not in err
+    # every row left: too long for min_chars, or an impossible value the fake teacher wrote (checked first)
+    found = re.search(r"warning: validate: no rows left \((\d+) in; ([^)]*)\)", err)
+    assert found and "Traceback" not in err
+    drops = dict((r, int(n)) for r, n in re.findall(r"(\w+) (\d+)", found.group(2)))
+    assert set(drops) <= {"too_short", "invalid_value"} and drops["too_short"] > 0
+    assert sum(drops.values()) == int(found.group(1))
     assert len(load_from_disk(str(out / "dataset"))["sft"]) == 0
     assert main([*args, "--until", "train"]) == 2
     err = capsys.readouterr().err
