@@ -87,8 +87,8 @@ def test_a_rewrite_of_the_seeds_own_text_is_slotted_where_the_finder_reads_its_v
         seed = next(s for s in SEEDS if s.input == text)
         if seed.id == "s3":  # drops the amount
             return f"{seed.output['name']} wrote about something still open."
-        day = int(seed.output["day"][-2:])
-        return f"Open item from {seed.output['name']}: {seed.input.split('amount ')[1][:-13]} due by March {day}th, 2025."
+        day, amount = int(seed.output["day"][-2:]), seed.input.split("amount ")[1][:-13]
+        return f"Open item from {seed.output['name']}: {amount} due by March {day}th, 2025."
 
     rejects = RejectLog("generate")
     env = Env(FakeBackend(responder=teacher).generate, ModelConfig(),
