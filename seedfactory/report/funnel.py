@@ -50,7 +50,42 @@ def funnel(run: Run) -> str:
         right.append(missing("No row was dropped."))
     right.append(_quality((st.get("validate") or {}).get("quality")))
     return (head + "".join(left) + f'<div class="split"><div>{right[0]}{right[1]}</div><div>{right[2]}</div></div>'
-            + _strata(st))
+            + _kinds(run) + _strata(st))
+
+
+def _kinds(run: Run) -> str:
+    """Each output field's kind with its evidence (validate/calibration.json), its grounding check's
+    seed pass rate, red where the check is off (the finder could not read the seeds: its failure, with
+    the seeds it could not read), the templates used of the seeds and the label classifier's figures."""
+    cal = run.json("validate/calibration.json") or {}
+    kinds = cal.get("kinds")
+    if not kinds:
+        return ""
+    grounding = cal.get("checks", {}).get("ungrounded", {}).get("fields", {})
+    rows = []
+    for name, k in kinds.items():
+        g = grounding.get(name)
+        state = "" if g is None else ("on" if g.get("applied") else "OFF: the finder could not read "
+                                      + ", ".join(g.get("unread", [])[:4]))
+        off = g is not None and not g.get("applied")
+        cell = Markup(f'<span class="{"fail" if off else ""}">{escape(state)}</span>')
+        rows.append([name, k.get("kind"), k.get("evidence"), g.get("seed_pass_rate") if g else None, cell])
+    parts = ["<h3>Field kinds and grounding</h3>",
+             table(["field", "kind", "evidence", "seeds grounded", "grounding check"], rows, {3}),
+             '<p class="tag">Override a kind with <code>seeds.field_kinds</code>.</p>']
+    gen = run.json("generate/stats.json") or {}
+    if (t := gen.get("seeds_templated")):
+        lacking = "; ".join(f"{k}: {v}" for k, v in t.get("not_used", {}).items())
+        parts.append(f'<p class="tag">Seeds written into (templates or rewrites): {t.get("used")} of {t.get("of")}'
+                     + (f' <span class="fail">not: {escape(lacking)}</span>' if lacking else "") + ". Rewrite layouts: "
+                     f'{fmt((gen.get("rewrites") or {}).get("layouts"))}.</p>')
+    labels = run.json("judge/labels.json")
+    if labels:
+        parts.append("<h3>Label check (a classifier on the seeds)</h3>" + table(
+            ["field", "applied", "LOO accuracy", "always the commonest", "method"],
+            [[n, "yes" if v.get("applied") else "no", v.get("loo_accuracy"), v.get("majority_baseline"),
+              v.get("method")] for n, v in labels.items()], {2, 3}))
+    return "".join(parts)
 
 
 def _strata(st: dict) -> str:
