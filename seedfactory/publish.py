@@ -211,8 +211,26 @@ def dataset_card(out: Path, cfg: dict, n_sft: int, n_pairs: int, review: dict | 
         "## Funnel (rows in and out of each stage)", "",
         "| stage | in | out | rejected by reason |", "|---|---|---|---|", *funnel, "",
         "Every dropped row is in the run's `rejects.jsonl` with its stage and reason.", "",
-        *review_card(review or {}), *_eval_results(out, cfg),
+        *kinds_card(out), *review_card(review or {}), *_eval_results(out, cfg),
     ])
+
+
+def kinds_card(out: Path) -> list[str]:
+    """The output fields' kinds (validate/calibration.json), the evidence for each, and whether its
+    grounding check ran (off: the value finder could not read the seeds; `seeds.field_kinds` overrides)."""
+    cal = out / "validate" / "calibration.json"
+    kinds = read_json(cal).get("kinds") if cal.is_file() else None
+    if not kinds:
+        return []
+    fields = read_json(cal).get("checks", {}).get("ungrounded", {}).get("fields", {})
+
+    def check(name: str) -> str:
+        f = fields.get(name)
+        return "" if f is None else f"{'on' if f['applied'] else 'OFF'} ({f['seed_pass_rate']:.0%} of seeds)"
+
+    rows = [f"| {n} | {k.get('kind')} | {str(k.get('evidence', '')).replace('|', '/')} | {check(n)} |"
+            for n, k in kinds.items()]
+    return ["## Field kinds", "", "| field | kind | evidence | grounding check |", "|---|---|---|---|", *rows, ""]
 
 
 def _eval_results(out: Path, cfg: dict) -> list[str]:

@@ -40,3 +40,14 @@ def test_all_checks_on_show_no_red_and_no_kinds_shows_nothing(tmp_path):
     html = _kinds(_run(tmp_path, applied=True))
     assert 'class="fail">OFF' not in html and html.count('<span class="">on</span>') == 2
     assert _kinds(Run(tmp_path / "missing")) == ""
+
+
+def test_the_card_lists_each_fields_kind_and_its_check(tmp_path):
+    from seedfactory.publish import kinds_card
+
+    _run(tmp_path, applied=False)
+    lines = kinds_card(tmp_path)
+    assert lines[:4] == ["## Field kinds", "", "| field | kind | evidence | grounding check |", "|---|---|---|---|"]
+    assert "| slot | time | 12/12 parse as times | OFF (50% of seeds) |" in lines
+    assert "| who | person | names | on (100% of seeds) |" in lines
+    assert kinds_card(tmp_path / "missing") == []
