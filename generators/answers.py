@@ -4,6 +4,7 @@ one; replies are parsed into rows (a reply that is not JSON under a schema is a 
 text), and an output-first task also gives its target as a row. The evaluation baseline asks the same
 way, greedily.
 
+    rows = answer_tasks(drafts, seeds, env, teacher_name)     # the whole step, with a strategy's Env
     pairs = response_requests(drafts, seeds, teacher, cfg, schema, seed)     # (request, draft)
     rows = target_rows(drafts, teacher_name) + list(parse_responses(pairs, ask([r for r, _ in pairs]), ...))
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from seedfactory.generators.plan import TaskDraft
+from seedfactory.generators.plan import Env, TaskDraft
 from seedfactory.schemas import (
     Example,
     GenerationRequest,
@@ -103,3 +104,14 @@ def target_rows(drafts: list[TaskDraft], teacher_name: str) -> list[Example]:
                 request_key=d.request_key, raw=json.dumps(d.target, ensure_ascii=False), sampling=Sampling(),
                 task_request_key=d.request_key, label="target", topic=d.topic, persona=d.persona)))
     return rows
+
+
+def answer_tasks(drafts: list[TaskDraft], seeds: list[SeedExample], env: Env, teacher_name: str) -> list[Example]:
+    """Every task answered `generate.responses_per_prompt` times, output-first targets as rows too, and
+    Evol-Instruct's answer-side eliminations (generators/evol_instruct.py) applied."""
+    from seedfactory.generators.evol_instruct import eliminate_responses
+
+    pairs = response_requests(drafts, seeds, env.teacher, env.cfg, env.schema, env.seed)
+    rows = target_rows(drafts, teacher_name)
+    rows += parse_responses(pairs, env.ask([r for r, _ in pairs]), teacher_name, env.schema, env.rejects)
+    return eliminate_responses(rows, env.rejects)

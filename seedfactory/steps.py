@@ -52,13 +52,12 @@ def split(ctx: RunContext) -> dict:
 def generate(ctx: RunContext) -> dict:
     """New tasks by the strategy that fits the seeds (or `generate.strategy`), then several sampled
     answers per task; output-first tasks also carry their target as a row."""
-    from seedfactory.generators import answers
-    from seedfactory.generators.evol_instruct import eliminate_responses
+    from seedfactory.generators.answers import answer_tasks
     from seedfactory.generators.plan import Env
     from seedfactory.generators.strategies import choose, strata_personas, write_tasks
 
-    cfg, teacher, seeds, schema = ctx.cfg.generate, ctx.cfg.teacher, ctx.train_seeds, ctx.output_schema
-    backend = ctx.backend(teacher)
+    cfg, seeds, schema = ctx.cfg.generate, ctx.train_seeds, ctx.output_schema
+    backend = ctx.backend(ctx.cfg.teacher)
     before = backend.stats()
 
     def batched(reqs):
@@ -66,15 +65,10 @@ def generate(ctx: RunContext) -> dict:
         return [res for start in starts for res in backend.generate(reqs[start:start + cfg.batch_size])]
 
     mix = choose(seeds, schema, cfg.strategy)
-    env = Env(batched, teacher, cfg, ctx.cfg.seed, ctx.rejects, schema, kinds=ctx.kinds)
+    env = Env(batched, ctx.cfg.teacher, cfg, ctx.cfg.seed, ctx.rejects, schema, kinds=ctx.kinds)
     env.personas = strata_personas(mix, seeds, env)
-    drafts = write_tasks(mix, seeds, env)
-    write_jsonl(ctx.stage_dir / "tasks.jsonl", drafts)
-    pairs = answers.response_requests(drafts, seeds, teacher, cfg, schema, ctx.cfg.seed)
-    rows = answers.target_rows(drafts, backend.name)
-    rows += answers.parse_responses(pairs, batched([r for r, _ in pairs]), backend.name, schema, ctx.rejects)
-    rows = eliminate_responses(rows, ctx.rejects)  # Evol-Instruct's answer-side checks
-    write_jsonl(ctx.stage_dir / "candidates.jsonl", rows)
+    write_jsonl(ctx.stage_dir / "tasks.jsonl", drafts := write_tasks(mix, seeds, env))
+    write_jsonl(ctx.stage_dir / "candidates.jsonl", rows := answer_tasks(drafts, seeds, env, backend.name))
     return {"in": len(seeds), "strategy": mix, "personas": env.personas, "tasks": len(drafts),
             "tasks_by_strategy": dict(Counter(d.strategy for d in drafts)),
             "rows_by_strategy": dict(Counter(r.lineage.strategy for r in rows)), "kept_by": lineage_counts(rows),
@@ -114,14 +108,12 @@ def validate(ctx: RunContext) -> dict:
         stream = step(stream, env)
     kept = list(ctx.progress(stream, total=len(rows), desc="validate"))
     write_jsonl(ctx.stage_dir / "kept.jsonl", kept)
-    calibration = env.get_calibration()
-    write_json(ctx.stage_dir / "calibration.json", calibration)
+    write_json(ctx.stage_dir / "calibration.json", calibration := env.get_calibration())
     for line in finder_failures(calibration, env.train_seeds):  # a check the seeds fail is the finder's fault
         ctx.log(f"validate: {line}")
     quality = data_quality(kept, ctx.rejects.counts(), calibration, ctx.output_schema, env.get_kinds() or None)
-    stats = {"in": len(rows), "out": len(kept), "prompts": len({r.prompt_id for r in kept}), "quality": quality,
-             "kept_by": lineage_counts(kept)}
-    return stats | ({"threshold_calibration": thresholds} if thresholds else {})
+    return {"in": len(rows), "out": len(kept), "prompts": len({r.prompt_id for r in kept}), "quality": quality,
+            "kept_by": lineage_counts(kept)} | ({"threshold_calibration": thresholds} if thresholds else {})
 
 
 def grader_check(ctx: RunContext):

@@ -12,8 +12,10 @@ import shutil  # noqa: E402
 import pytest  # noqa: E402
 
 # A small run on the packaged fakes: fake teacher and judge, hashing embedder, few tasks.
+# The fake teacher writes labels at random, which the seeds' label check (judge stage) would send
+# away with every row; tests of the check turn it on (test_pipeline.py).
 FAKE_RUN = ("teacher.backend=fake", "validate.embedder=hash", "generate.num_tasks=12",
-            "generate.responses_per_prompt=3", "review.sample_size=5")
+            "generate.responses_per_prompt=3", "review.sample_size=5", "validate.label_check=false")
 
 
 def fake_args(*overrides: str) -> list[str]:

@@ -204,13 +204,26 @@ def test_review_verdicts_flow_into_the_dataset(out, fake_run):
     assert ("publish", "review", "wrong total (reviewer ann)") in reasons
 
 
+def test_the_label_check_sends_away_labels_the_teacher_chose_without_a_second_signal(out, fake_run):
+    """The fake teacher's currency is random: with the check on, a self-instruct row keeps its label only
+    where the text writes it; the check's figures are in judge/labels.json."""
+    cfg = load_config(None, fake_run(SELF_INSTRUCT, "validate.label_check=true"))
+    run(cfg, out, progress=False, until="judge")
+    labels = json.loads((out / "judge" / "labels.json").read_text())
+    assert "currency" in labels and labels["currency"]["applied"] is False  # hash embedder: no reliable classifier
+    gone = [r for r in read_jsonl_dicts(out / "judge" / "rejects.jsonl") if r["reason"] == "label_unsupported"]
+    assert gone and all("currency=" in r["detail"] for r in gone)
+    for row in read_jsonl_dicts(out / "judge" / "sft.jsonl"):  # what stays writes its currency in the text
+        assert row["output"]["currency"].casefold() in row["input"].casefold()
+
+
 def test_a_reviewer_rejecting_a_pairs_chosen_row_removes_the_pair(out, fake_run):
     from datasets import load_from_disk
 
     from seedfactory.review import ReviewStore
 
     # every row is queued; the fake teacher's random labels would leave without the seeds' classifier
-    cfg = load_config(None, fake_run(SELF_INSTRUCT, "review.sample_size=100", "validate.label_check=false"))
+    cfg = load_config(None, fake_run(SELF_INSTRUCT, "review.sample_size=100"))
     run(cfg, out, progress=False, until="publish")
     pairs = read_jsonl_dicts(out / "judge" / "pairs.jsonl")
     assert len(pairs) >= 2
