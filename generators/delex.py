@@ -37,6 +37,8 @@ REWRITE_SYSTEM = ("You rewrite short texts for a dataset. Words in curly braces,
                   "order and the layout; keep the meaning.")
 COPY_SYSTEM = ("You rewrite short texts for a dataset. Keep every name, number, amount, date, time, e-mail and "
                "phone exactly as written; change the wording, the order and the layout; keep the meaning.")
+# A reply that starts by talking about the task ("Rewritten text:", "Here is a shorter version:")
+META = re.compile(r"^\W*(?:rewritten|rewrite|here is|here's|sure|certainly|of course|version)\b", re.IGNORECASE)
 # Styles name a register or a shape of text, never a domain: they apply to any seed set.
 STYLES = ["a shorter version", "a more formal version", "a casual, friendly version", "a version in one long sentence",
           "a version with each detail on its own line", "a version that gives the details in another order",
@@ -151,20 +153,29 @@ def parse_rewrite(text: str, slotted: str, seed_output: dict, kinds: dict | None
     return text
 
 
-def parse_copy(text: str, slotted: str, seed_output: dict, fields: list[str], kinds: dict | None = None
-               ) -> str | Unreadable:
+def parse_copy(text: str, slotted: str, seed_output: dict, fields: list[str], kinds: dict | None = None,
+               source: str | None = None) -> str | Unreadable:
     """A rewrite of the seed's own text kept as a layout: the finder locates every value the seed's
     text stated (in any written form: a small teacher copies values it can see, and may write "2:30pm"
     as "14:30") and slots them; a value it dropped, or the seed's wording unchanged, is not a layout."""
     text = text.strip().strip('"').strip()
     if SLOT.search(text):
         return Unreadable("stray braces")
+    if META.match(text):
+        return Unreadable("talks about the rewrite")
+    seed_len = len(source if source is not None else slotted)
+    if not 0.5 <= len(text) / max(1, seed_len) <= 1.6:
+        return Unreadable(f"{len(text)} chars against the seed's {seed_len}")
     got = delexicalise(text, seed_output, [f for f in fields if "{" + f + "}" in slotted], kinds)
     if isinstance(got, Unreadable):
         return Unreadable(f"drops a value: {got.why}")
-    if " ".join(got.split()).casefold() == " ".join(slotted.split()).casefold():
+    if _words(got) == _words(slotted):
         return Unreadable("the source text unchanged")
     return got
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
 
 
 def written_form(value, kind: str | None, rng: random.Random) -> str:

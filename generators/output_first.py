@@ -100,7 +100,7 @@ def rewrite_layouts(seeds: list[SeedExample], fields: list[str], env: Env) -> tu
             elif slots:
                 got = delex.parse_rewrite(res.text, slotted[sid], by_id[sid].output, env.kinds)
             else:
-                got = delex.parse_copy(res.text, slotted[sid], by_id[sid].output, fields, env.kinds)
+                got = delex.parse_copy(res.text, slotted[sid], by_id[sid].output, fields, env.kinds, by_id[sid].input)
             if isinstance(got, delex.Unreadable):
                 dropped[got.why.split(" [")[0]] += 1
                 env.rejects(req.key, "rewrite_unusable", detail=f"{got.why} | raw: {res.text[:300]}")

@@ -102,3 +102,18 @@ def test_a_rewrite_of_the_seeds_own_text_is_slotted_where_the_finder_reads_its_v
     assert env.notes["rewrites"] == {"seeds": 4, "layouts": 3, "dropped": {"drops a value: day='2025-03-13' not found "
                                                                            "in its text": 1}}
     assert [r.reason for r in rejects.records] == ["rewrite_unusable"]
+
+
+def test_a_copy_rewrite_that_talks_about_itself_or_changes_length_or_nothing_is_no_layout():
+    seed = SEEDS[0]
+    slotted = delex.delexicalise(seed.input, seed.output, FIELDS)
+    why = {t: getattr(delex.parse_copy(t, slotted, seed.output, FIELDS, source=seed.input), "why", "kept") for t in [
+        "Rewritten text: Note from Ada Brook: due 10 March 2025, amount 10.50, still open.",
+        "Ada Brook 10 March 2025 10.50",
+        "NOTE FROM ADA BROOK - due 10 March 2025; amount 10.50; still open!",
+        "Still open: Ada Brook owes 10.50, due on 10 March 2025."]}
+    assert why == {
+        "Rewritten text: Note from Ada Brook: due 10 March 2025, amount 10.50, still open.": "talks about the rewrite",
+        "Ada Brook 10 March 2025 10.50": "29 chars against the seed's 65",
+        "NOTE FROM ADA BROOK - due 10 March 2025; amount 10.50; still open!": "the source text unchanged",
+        "Still open: Ada Brook owes 10.50, due on 10 March 2025.": "kept"}
