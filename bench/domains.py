@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-train", action="store_true", help="stop after judge: data figures only, no student")
     ap.add_argument("--out", default="runs/bench-domains", help="one run directory per domain under it (resumable)")
     ap.add_argument("--measure-only", action="store_true", help="read existing run directories, run nothing")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="more config overrides (fast settings)")
     args = ap.parse_args(argv)
     from seedfactory.pipeline import run
     from seedfactory.schemas import load_config
@@ -124,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in args.domains.split(",") if n] or sorted(schema_domains())
     settings = {"generate.num_tasks": args.tasks, "train.sft_steps": args.sft_steps,
                 "train.dpo_steps": args.dpo_steps, "train.curve": False, "until": "judge" if args.no_train else
-                "evaluate", "teacher": "smollm2-135m (embedded vLLM CPU)", "student": "smollm2-135m LoRA"}
+                "evaluate", "teacher": "smollm2-135m (embedded vLLM CPU)", "student": "smollm2-135m LoRA",
+                **dict(kv.split("=", 1) for kv in args.set)}
     table = {}
     for name in names:
         out = Path(args.out) / name
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.measure_only:
             cfg = load_config(None, [f"seeds.path={name}", f"generate.num_tasks={args.tasks}",
                                      f"train.sft_steps={args.sft_steps}", f"train.dpo_steps={args.dpo_steps}",
-                                     "train.curve=false"])
+                                     "train.curve=false", *args.set])
             log(f"bench.domains: {name} ...")
             run(cfg, out, progress=False, until=settings["until"], log=lambda m: log(f"  {name}: {m}"))
         table[name] = measure(out, name) | {"seconds": round(time.monotonic() - t0, 1)}
