@@ -73,15 +73,17 @@ def _stated(value, text: str, kind: str | None) -> bool:
 def delexicalise(text: str, output: dict, fields: list[str], kinds: dict | None = None) -> str | Unreadable:
     """The text with every mention of each field's value replaced by `{field}`; Unreadable naming the
     first value the finder cannot locate (or two fields claiming one span)."""
-    spans: list[tuple[int, int, str]] = []
+    from seedfactory.generators.template import assign_mentions
+
+    found_by = {}
     for i, name in enumerate(fields):
         value = output.get(name)
         if value is None or any(output.get(f) == value for f in fields[:i]):
             continue  # a value an earlier field holds too ("45k" both ends of a range) is its slot
-        found = _mentions(value, text, _kind(kinds, name))
-        if not found:
+        found_by[name] = _mentions(value, text, _kind(kinds, name))
+        if not found_by[name]:
             return Unreadable(f"{name}={value!r} not found in its text")
-        spans += [(m.start, m.end, name) for m in found]
+    spans = [(m.start, m.end, name) for name, found in assign_mentions(found_by).items() for m in found]
     # a mention inside another field's longer mention is that field's: "Brightwater" in its title
     spans = [(a, b, n) for a, b, n in spans
              if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) and n2 != n for a2, b2, n2 in spans)]

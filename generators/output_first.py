@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter
 
 from seedfactory.generators import delex
@@ -102,7 +103,8 @@ def rewrite_layouts(seeds: list[SeedExample], fields: list[str], env: Env) -> tu
             else:
                 got = delex.parse_copy(res.text, slotted[sid], by_id[sid].output, fields, env.kinds, by_id[sid].input)
             if isinstance(got, delex.Unreadable):
-                dropped[got.why.split(" [")[0]] += 1
+                dropped[re.sub(r"=.*|\d+ chars against.*", lambda m: "=..." if m.group(0)[0] == "=" else
+                               "length out of range", got.why)] += 1  # one count per kind of failure
                 env.rejects(req.key, "rewrite_unusable", detail=f"{got.why} | raw: {res.text[:300]}")
             elif got not in layouts[sid]:
                 layouts[sid].append(got)

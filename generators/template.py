@@ -33,6 +33,32 @@ def written_mentions(value, text: str, kind: str | None) -> list:
     return list({(m.start, m.end): m for m in found if m.text.strip().lower() not in ("a", "an")}.values())
 
 
+def assign_mentions(found: dict[str, list]) -> dict[str, list]:
+    """Each field's mentions, with a span two fields both claim ("2 puffs twice daily": the 2 is the dose
+    and could be the count) left to the field that has no other mention; the other keeps its others.
+    Mentions are anything with `start` and `end`."""
+    own = {f: list(ms) for f, ms in found.items()}
+
+    def clash(a, b) -> bool:
+        return a.start < b.end and b.start < a.end
+
+    for _ in range(len(own) + 1):
+        moved = False
+        for f in own:
+            for g in own:
+                if f == g:
+                    continue
+                for m in list(own[f]):
+                    against = [n for n in own[g] if clash(m, n)]
+                    # g needs this span (it has nothing else), f can do without it: f lets it go
+                    if against and len(own[g]) == len(against) and len(own[f]) > 1:
+                        own[f].remove(m)
+                        moved = True
+        if not moved:
+            break
+    return own
+
+
 def _render_like(old, new, m, kind: str | None) -> str | None:
     """`new` written the way mention `m` wrote `old` (its format, its unit, digits or words); None when
     no such form reads back as `new`."""
@@ -74,6 +100,9 @@ def template_text(base: SeedExample, target: Target, kinds: dict | None = None) 
     edits: list[tuple[int, int, str]] = []
     claimed: set[tuple[int, int]] = set()
     done: dict = {}  # old value -> new value already replaced (two fields that shared one value)
+    found_by = {name: written_mentions(v, text, _kind(kinds, name)) for name, v in base.output.items()
+                if v is not None and not isinstance(v, (bool, dict, list))}
+    found_by = assign_mentions(found_by)
     for name in target.changed:
         old, new, kind = base.output[name], target.object[name], _kind(kinds, name)
         if repr(old) in done:
@@ -81,7 +110,7 @@ def template_text(base: SeedExample, target: Target, kinds: dict | None = None) 
                 return None  # one span, two new values: this layout cannot carry the target
             continue
         done[repr(old)] = repr(new)
-        found = written_mentions(old, text, kind)
+        found = found_by.get(name) or []
         if not found:
             return None
         for m in found:

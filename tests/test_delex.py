@@ -99,8 +99,7 @@ def test_a_rewrite_of_the_seeds_own_text_is_slotted_where_the_finder_reads_its_v
     assert rewrites and {t.seed_ids[0] for t in rewrites} == {"s0", "s1", "s2"}
     for t in rewrites:
         assert t.input.startswith("Open item from ") and all(is_stated(t.target[f], t.input) for f in FIELDS), t.input
-    assert env.notes["rewrites"] == {"seeds": 4, "layouts": 3, "dropped": {"drops a value: day='2025-03-13' not found "
-                                                                           "in its text": 1}}
+    assert env.notes["rewrites"] == {"seeds": 4, "layouts": 3, "dropped": {"drops a value: day=...": 1}}
     assert [r.reason for r in rejects.records] == ["rewrite_unusable"]
 
 

@@ -119,9 +119,13 @@ def counts_in(text: str, articles: bool = False) -> list[Mention]:
     return sorted(out, key=lambda m: m.start)
 
 
+_FREQUENCY = re.compile(r"^(?:once|twice|thrice)$|^every\b|\btimes?\b", re.IGNORECASE)
+
+
 def quantities_in(text: str) -> list[Mention]:
     """Amounts of something: numbers, number words ("ONE capsule") and fractions ("½ cup", "half a")."""
-    out = _outside(text) + [m for m in counts_in(text) if not m.text[0].isdigit()]
+    # number words count things ("ONE capsule"); how often ("twice", "every 8 hours") is a count, not an amount
+    out = _outside(text) + [m for m in counts_in(text) if not m.text[0].isdigit() and not _FREQUENCY.search(m.text)]
     for m in _FRACTION.finditer(text):
         value = 0.5 if m.group(0).lower() == "half" else int(m.group("w") or 0) + _FRACTIONS[m.group("f")]
         out.append(Mention(m.start(), m.end(), m.group(0), value, None))
