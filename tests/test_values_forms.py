@@ -328,3 +328,35 @@ def test_what_the_wider_forms_do_not_read():
     assert not is_stated(4, "1 Tablette dreimal täglich", "count")
     assert not is_stated(27000, "Salary: 26k-28k GBP", "money")
     assert not is_stated("16:04", "at 5 past 4 in the afternoon", "time")
+
+
+def test_a_second_value_of_a_single_kind_contradicts_the_output():
+    from seedfactory.validators.values import contradicting
+
+    kinds = {"day": "date", "at": "time", "who": "person"}
+    out = {"day": "2027-05-01", "at": "10:40", "who": "Sierra Obrien"}
+    text = "Sierra Obrien, prior to 01/05/2027. Preferred date: 10/17/2027. Preferred time: 10:40"
+    assert contradicting(out, text, kinds) == {"day": "10/17/2027"}
+    assert contradicting(out, "Sierra Obrien on 1 May 2027 at 10:40", kinds) == {}
+    assert contradicting(out | {"at": None}, "Sierra Obrien on 1 May 2027, call 9:15 or 10:40", kinds) == {}
+
+
+def test_a_teacher_text_with_a_second_date_leaves_ungrounded_a_template_keeps_the_seeds():
+    from factories import make_example
+
+    from seedfactory.schemas import SeedExample
+    from seedfactory.validators.quality import calibrate, quality_filters
+
+    kinds = {"day": "date", "who": "person"}
+    seeds = [SeedExample(id=f"s{i}", instruction="Extract.", input=f"{n} asks for {i + 1} May 2027.",
+                         output={"day": f"2027-05-0{i + 1}", "who": n})
+             for i, n in enumerate(["Ana Ruiz", "Bo Lind", "Cy Moss", "Di Park"])]
+    cal = calibrate(seeds, {"type": "object", "properties": {"day": {"type": "string"}, "who": {"type": "string"}}},
+                    0.9, kinds)
+    assert cal["checks"]["contradicted"]["fields"]["day"] == {"seed_pass_rate": 1.0, "applied": True}
+    text = "Ana Ruiz asks for 1 May 2027, or else 3 June 2027."
+    checks = quality_filters(cal, kinds)
+    verdicts = [[c(make_example(f"r{k}", input=text, output={"day": "2027-05-01", "who": "Ana Ruiz"}, strategy=k))
+                 for c in checks] for k in ("output_first:teacher", "output_first:template")]
+    assert (False, "ungrounded", "day='2027-05-01' but the input also states '3 June 2027'") in verdicts[0]
+    assert all(v is True for v in verdicts[1])

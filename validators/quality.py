@@ -24,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 
 from seedfactory.schemas import Example, SeedExample
-from seedfactory.validators.values import is_stated, null_but_in_text, value_kind
+from seedfactory.validators.values import contradicting, is_stated, null_but_in_text, value_kind
 
 Verdict = bool | tuple[bool, str, str | None]
 
@@ -141,6 +141,18 @@ def calibrate(seeds: list[SeedExample], schema: dict | None, min_seed_pass: floa
                        and null_but_in_text(s.output, s.input or s.prompt, kinds)]
             add("value_in_text_but_null", [s.id not in failing for s in seeds if isinstance(s.output, dict)],
                 failing=failing, kinds={f: _kind_of(kinds, f) for f in kinds})
+            # a teacher's text that states a second date (time, e-mail...) beside the target's contradicts it;
+            # per field, applied only where the seeds' own texts hold one value of its kind
+            other = {s.id: contradicting(s.output, s.input or s.prompt, kinds) for s in seeds
+                     if isinstance(s.output, dict)}
+            per_field = {}
+            for name in kinds:
+                held = [s for s in seeds if isinstance(s.output, dict) and s.output.get(name) is not None]
+                if held and _kind_of(kinds, name) in ("date", "time", "datetime", "email", "phone", "url"):
+                    rate = _rate([name not in other[s.id] for s in held])
+                    per_field[name] = {"seed_pass_rate": rate, "applied": rate >= min_seed_pass}
+            checks["contradicted"] = {"fields": per_field, "applied": any(f["applied"] for f in per_field.values()),
+                                      "kinds": {f: _kind_of(kinds, f) for f in per_field}}
     return {"seeds": len(seeds), "min_seed_pass": min_seed_pass, "checks": checks}
 
 
@@ -218,7 +230,22 @@ def quality_filters(cal: dict, kinds: dict | None = None) -> list[Callable[[Exam
             return (False, "value_in_text_but_null", "; ".join(found)) if found else True
 
         out.append(null_checked)
+    if "contradicted" in on and kinds:
+        single = [f for f, figures in c["contradicted"]["fields"].items() if figures["applied"]]
+
+        def not_contradicted(row: Example) -> Verdict:
+            if row.lineage.strategy in CODE_WRITTEN or not isinstance(row.output, dict):
+                return True  # the seed's own layout: a second time there ("Voicemail 08:12") is the seed's
+            found = {f: v for f, v in contradicting(row.output, row.input or row.prompt, kinds).items() if f in single}
+            return (False, "ungrounded", "; ".join(f"{f}={row.output[f]!r} but the input also states {v!r}"
+                                                   for f, v in found.items())) if found else True
+
+        out.append(not_contradicted)
     return out
+
+
+# rows whose input code wrote from a seed's text: their other values are the seed's own
+CODE_WRITTEN = ("output_first:template", "output_first:rewrite")
 
 
 def _kinds_kept(checks: dict) -> dict[str, str]:

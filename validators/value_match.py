@@ -179,6 +179,32 @@ def null_but_in_text(output: dict, text: str, kinds: dict) -> list[str]:
     return details
 
 
+def contradicting(output: dict, text: str, kinds: dict) -> dict[str, str]:
+    """Fields whose value is stated, but the text also states another value of the field's kind that no
+    field's value accounts for ("Preferred date: 10/17/2027" in a text written for 1 May): field -> the
+    other value as written. Kinds whose values are single (dates, times, e-mails, phones, URLs) only."""
+    if not isinstance(output, dict):
+        return {}
+    claimed = []
+    for name, value in output.items():
+        if value is not None and name in kinds:
+            kind, info = _kind(kinds[name])
+            claimed += [(m.start, m.end) for m in (mentions_of_kind(value, text, kind, info.get("regions")) or [])]
+    out = {}
+    for name, fk in kinds.items():
+        kind, info = _kind(fk)
+        if kind not in SINGLE or output.get(name) is None:
+            continue
+        others = [m for m in values_of_kind(text, kind, info.get("regions"))
+                  if not any(m.start < b and a < m.end for a, b in claimed)]
+        if others:
+            out[name] = others[0].text
+    return out
+
+
+SINGLE = ("date", "time", "datetime", "email", "phone", "url")
+
+
 # ---- written forms -------------------------------------------------------------------------------
 
 def _time_forms(t) -> list[str]:

@@ -360,7 +360,7 @@ _SIBLINGS = {
     "seedfactory.validators.value_contacts": ("emails_in", "phones_in", "urls_in"),
     "seedfactory.validators.value_measures": ("DurationFormat", "money_in", "percentages_in", "counts_in",
                                               "durations_in", "parse_duration", "render_duration"),
-    "seedfactory.validators.value_match": ("values_of_kind", "forms", "null_but_in_text", "FINDABLE"),
+    "seedfactory.validators.value_match": ("values_of_kind", "forms", "null_but_in_text", "FINDABLE", "contradicting"),
 }
 
 
