@@ -21,7 +21,7 @@ from seedfactory.util.files import read_json, read_jsonl_dicts
 pytestmark = pytest.mark.slow
 
 ARGS = ("generate.num_tasks=6", "generate.responses_per_prompt=2", "review.sample_size=12",  # with fake_run
-        "train.sft_steps=2", "train.dpo_steps=0", "train.batch_size=2", "train.max_length=128", "train.threads=1",
+        "train.sft_steps=2", "train.dpo_steps=0", "train.batch_size=2", "train.max_length=384", "train.threads=1",
         "train.curve=false", "train.save_steps=0", "eval.max_new_tokens=8", "eval.bootstrap=100",
         "train.continue_from=latest", "train.replay=0.5", "--no-progress")
 

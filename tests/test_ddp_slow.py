@@ -23,7 +23,7 @@ from seedfactory.util.files import file_digest, read_json
 
 pytestmark = pytest.mark.slow
 
-TRAIN = ["train.sft_steps=2", "train.batch_size=2", "train.max_length=128", "train.threads=1"]
+TRAIN = ["train.sft_steps=2", "train.batch_size=2", "train.max_length=384", "train.threads=1"]
 
 
 def test_two_gloo_ranks_draw_different_batches_and_save_the_same_adapter(tmp_path, student_dir, published_run):

@@ -119,7 +119,7 @@ def test_text_domain_evaluates_with_the_judge_win_rate(tmp_path, fake_run):
     args = ["run", "--out", str(out), *fake_run(
         "seeds.path=support-bikeshop", "generate.num_tasks=4", "generate.responses_per_prompt=2",
         "review.sample_size=12", "train.sft_steps=1", "train.dpo_steps=1", "train.batch_size=2",
-        "train.max_length=192", "train.curve_cases=4", "eval.max_new_tokens=16",
+        "train.max_length=384", "train.curve_cases=4", "eval.max_new_tokens=16",
         "judge.min_consensus=0",  # the fake teacher's text answers are random words: they agree on nothing
         "--no-progress")]
     assert main(args) == 0

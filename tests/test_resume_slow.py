@@ -25,7 +25,7 @@ from seedfactory.util.models import ModelNotFound, resolve_model
 pytestmark = pytest.mark.slow
 
 TINY = ("generate.num_tasks=4", "generate.responses_per_prompt=2", "review.sample_size=12",  # with fake_run
-        "train.sft_steps=2", "train.dpo_steps=2", "train.save_steps=1", "train.batch_size=2", "train.max_length=128",
+        "train.sft_steps=2", "train.dpo_steps=2", "train.save_steps=1", "train.batch_size=2", "train.max_length=384",
         "train.threads=1", "train.min_pairs=1", "train.max_length_bias=1", "train.curve_cases=4",
         "train.curve_max_new_tokens=8", "--until", "train", "--no-progress")
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}

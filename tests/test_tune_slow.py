@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 torch.set_num_threads(1)
 
 RUN = ("generate.num_tasks=4", "generate.responses_per_prompt=2", "review.sample_size=12",  # with fake_run
-       "train.batch_size=2", "train.max_length=128", "train.threads=1", "train.dpo_steps=0", "train.sft_steps=1",
+       "train.batch_size=2", "train.max_length=384", "train.threads=1", "train.dpo_steps=0", "train.sft_steps=1",
        "train.save_steps=1", "eval.max_new_tokens=16", "--until", "publish", "--no-progress")
 TUNE = ["tune.eval_cases=1", "tune.sft_steps=[1,1]", "tune.lora_r=[4,8]", "tune.startup_trials=1", "--no-progress"]
 

@@ -118,6 +118,11 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
             peft_config=None if init_adapter is not None else peft_config(cfg),
             **({"data_collator": padding_free_collator(tokenizer)} if padding_free else {}),
         )
+        if len(trainer.train_dataset) == 0:  # trl drops a row whose prompt leaves its answer no token
+            from seedfactory.util.errors import SeedfactoryError
+
+            raise SeedfactoryError(f"none of the {len(records)} SFT rows fits train.max_length={cfg.max_length} "
+                                   "tokens with its answer; raise train.max_length")
         if padding_free:
             pack_fused_forward(trainer.model)  # the LM head on the completion tokens only
             use_segment_attention(trainer.model)  # attention per row, not one [T, T] masked block
