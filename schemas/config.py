@@ -87,7 +87,7 @@ class GenerateConfig(Section):
     responses_per_prompt: int = Field(3, gt=0, description="responses sampled per task; 2 or more make consensus and preference pairs")
     texts_per_target: int = Field(2, ge=0, description="output_first: teacher-written texts per target (the grounding check keeps those that state every value)")
     templates: bool = Field(True, description="output_first: also write each target into its base seed's own text (grounded by construction)")
-    template_uses: int = Field(2, ge=1, description="output_first: targets written into each seed's own text before its targets take the teacher's rewrites of it (generate.rewrites_per_seed) in turn")
+    template_uses: int = Field(1, ge=1, description="output_first: targets written into each seed's own text before its targets take the teacher's rewrites of it (generate.rewrites_per_seed) in turn")
     rewrite_slots: Literal["values", "placeholders"] = Field("values", description="output_first rewrites: values (the teacher rewrites the seed's own text keeping its values, and the finder slots them; what a 135M teacher can do) or placeholders (the teacher rewrites the text with {slots}; needs a stronger teacher: SmolLM2-135M kept them in 1 of 96)")
     rewrites_per_seed: int = Field(4, ge=0, description="output_first: teacher rewrites asked for each seed's text (generate.rewrite_slots says how); a rewrite that keeps every value the seed stated becomes a layout that targets are written into (new wording, grounded by construction; SmolLM2-135M: about 1 in 7 kept); 0 turns rewrites off")
     task_temperature: float = Field(0.9, ge=0, description="sampling temperature for writing new tasks, inputs, texts and names")
