@@ -8,6 +8,7 @@ layouts.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from seedfactory.generators.targets import Target
@@ -18,6 +19,19 @@ from seedfactory.validators.values import dates_in, is_stated, mentions, numbers
 def _kind(kinds: dict | None, name: str) -> str | None:
     fk = (kinds or {}).get(name)
     return getattr(fk, "kind", fk)
+
+
+# the English words the renderers below write; a mention in other words keeps its own (digits changed)
+ENGLISH = {"every", "hour", "hours", "times", "time", "a", "an", "day", "days", "daily", "week", "weeks", "minute",
+           "minutes", "min", "mins", "h", "hr", "hrs", "once", "twice", "thrice", "and", "half", "quarter", "of",
+           "g", "kg", "mg", "ml", "l", "cup", "cups", "tbsp", "tsp", "piece", "pieces", "month", "months", "year",
+           "years", "second", "seconds", "sec", "secs", "d", "w", "wk", "wks", "m", "s"}
+
+
+def _number_words() -> set[str]:
+    from seedfactory.validators.value_times import WORD_NUMBERS
+
+    return set(WORD_NUMBERS) | {"twenty", "thirty", "forty", "fifty", "sixty"}
 
 
 def _words(n: int) -> str:
@@ -66,8 +80,17 @@ def _render_like(old, new, m, kind: str | None) -> str | None:
 
     rendered = None
     said = m.text.strip().lower()
+    foreign = [w for w in re.findall(r"[^\W\d_]+", said) if w not in ENGLISH and w not in _number_words()]
     try:
-        if kind == "count" and isinstance(new, int) and said.startswith("every ") and new > 0:
+        if foreign and kind in ("count", "duration", "quantity"):
+            # words we cannot write in the seed's language ("zweimal", "10 Tage"): change the digits only,
+            # where the digits are the value itself, else give the target up
+            digits = re.findall(r"\d+(?:[.,]\d+)?", said)
+            whole = isinstance(new, (int, float)) and float(new).is_integer()
+            if len(digits) == 1 and float(digits[0].replace(",", ".")) == float(old) and whole:
+                a = m.text.index(digits[0])
+                rendered = m.text[:a] + str(int(new)) + m.text[a + len(digits[0]):]
+        elif kind == "count" and isinstance(new, int) and said.startswith("every ") and new > 0:
             rendered = f"every {24 // new} hours" if 24 % new == 0 else f"{new} times a day"  # a per-day count
         elif kind == "count" and isinstance(new, int) and said in ("once", "twice", "thrice"):
             rendered = {1: "once", 2: "twice"}.get(new) or f"{_words(new)} times"
