@@ -11,7 +11,8 @@ from seedfactory.util.files import read_json
 pytestmark = pytest.mark.slow
 
 TINY = ["generate.num_tasks=6", "generate.responses_per_prompt=2", "generate.texts_per_target=1",
-        "generate.rewrites_per_seed=1", "teacher.max_tokens=96", "judge.self_test_size=2", "review.sample_size=4", "train.sft_steps=2",
+        "generate.rewrites_per_seed=1", "teacher.max_tokens=96", "judge.self_test_size=2", "review.sample_size=4",
+        "train.sft_steps=2",
         "train.dpo_steps=1", "train.min_pairs=1", "train.max_length_bias=1", "train.batch_size=2",
         "train.max_length=256", "train.curve_cases=4", "train.curve_max_new_tokens=32", "eval.max_new_tokens=48",
         "eval.path=EVAL", "--no-progress"]
