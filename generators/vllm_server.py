@@ -23,6 +23,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from seedfactory.generators.vllm_engine import cpu_dtype
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -39,7 +41,7 @@ class VLLMServer:
         self.log_path = Path(log_path) if log_path else Path(tempfile.mkstemp(prefix="vllm-server-", suffix=".log")[1])
         self.cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
                     "--served-model-name", name, "--host", "127.0.0.1", "--port", str(self.port),
-                    "--dtype", "bfloat16", "--max-model-len", str(max_model_len), "--enforce-eager",
+                    "--dtype", cpu_dtype(), "--max-model-len", str(max_model_len), "--enforce-eager",
                     "--structured-outputs-config", json.dumps({"backend": "guidance", "disable_any_whitespace": True})]
         self.env = os.environ | {"VLLM_CPU_KVCACHE_SPACE": str(kv_cache_gib), "OMP_NUM_THREADS": str(threads),
                                  "VLLM_CPU_OMP_THREADS_BIND": "nobind", "HF_HUB_OFFLINE": "1"}

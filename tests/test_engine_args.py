@@ -96,3 +96,11 @@ def test_cpu_engine_gets_its_kv_cache_and_batch_size_from_the_config(fake_vllm, 
     fake_vllm.clear()
     VLLMBackend(ModelConfig(), tmp_path)
     assert os.environ["VLLM_CPU_KVCACHE_SPACE"] == "2" and "max_num_seqs" not in fake_vllm
+
+
+def test_the_cpu_engine_runs_float32_unless_the_cpu_computes_bfloat16_natively():
+    from seedfactory.generators.vllm_engine import cpu_dtype
+
+    assert cpu_dtype("flags : fpu sse avx2 fma") == "float32"
+    assert cpu_dtype("flags : fpu avx2 avx512f avx512_bf16") == "bfloat16"
+    assert cpu_dtype("flags : fpu avx2 amx_tile amx_bf16") == "bfloat16"
