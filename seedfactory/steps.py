@@ -223,13 +223,16 @@ def publish(ctx: RunContext) -> dict:
     The preference split marks pairs whose chosen row the judge's cut-off removed, so that training
     reads nothing of the judge's files."""
     from seedfactory.publish import build_dataset
+    from seedfactory.validators.layout import layout_stats
 
     sft = list(read_jsonl(ctx.out / "judge" / "sft.jsonl", Example))
     pairs = list(read_jsonl(ctx.out / "judge" / "pairs.jsonl", PreferencePair))
     verdicts = {v.example_id: v for v in read_jsonl(ctx.out / "judge" / "verdicts.jsonl", JudgeVerdict)}
     below = {r.row_id for r in read_jsonl(ctx.out / "judge" / "rejects.jsonl", Reject) if r.reason == "low_judge_score"}
     counts = build_dataset(ctx, sft, pairs, verdicts, ctx.out / "dataset", below)
-    return {"in": len(sft), "out": counts["sft"], **counts}
+    # how varied the wording is beyond the values: distinct layouts, the commonest one's share, rows not a seed's
+    layouts = layout_stats(sft, ctx.train_seeds, ctx.kinds)
+    return {"in": len(sft), "out": counts["sft"], **counts, "layouts": layouts}
 
 
 def train(ctx: RunContext) -> dict:

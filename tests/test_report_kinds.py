@@ -21,6 +21,9 @@ def _run(tmp_path, applied: bool):
     (tmp_path / "generate" / "stats.json").write_text(json.dumps(
         {"seeds_templated": {"used": 11, "of": 12, "not_used": {"s9": "who='X' not found in its text"}},
          "rewrites": {"layouts": 17}}))
+    (tmp_path / "publish").mkdir()
+    (tmp_path / "publish" / "stats.json").write_text(json.dumps(
+        {"layouts": {"rows": 20, "distinct_layouts": 13, "top_layout_share": 0.15, "not_seed_wording": 0.35}}))
     (tmp_path / "judge" / "labels.json").write_text(json.dumps(
         {"urgent": {"applied": False, "loo_accuracy": 0.61, "majority_baseline": 0.67, "method": "centroid"}}))
     return Run(tmp_path)
@@ -33,6 +36,8 @@ def test_a_check_the_finder_fails_is_red_and_names_the_seeds(tmp_path):
     assert '<span class="">on</span>' in html  # who's check
     assert "Seeds written into (templates or rewrites): 11 of 12" in html and "s9: who=" in html
     assert "Rewrite layouts: 17" in html
+    assert "Published rows: 20; distinct layouts (values, digits and month names masked) 13" in html
+    assert "the commonest layout 0.15 of rows; wording not a seed's 0.35" in html
     assert "<td>urgent</td><td>no</td>" in html
 
 

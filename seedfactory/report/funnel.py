@@ -79,6 +79,11 @@ def _kinds(run: Run) -> str:
         parts.append(f'<p class="tag">Seeds written into (templates or rewrites): {t.get("used")} of {t.get("of")}'
                      + (f' <span class="fail">not: {escape(lacking)}</span>' if lacking else "") + ". Rewrite layouts: "
                      f'{fmt((gen.get("rewrites") or {}).get("layouts"))}.</p>')
+    lay = (run.json("publish/stats.json") or {}).get("layouts")
+    if lay and lay.get("rows"):
+        parts.append(f'<p class="tag">Published rows: {lay["rows"]}; distinct layouts (values, digits and month '
+                     f'names masked) {lay["distinct_layouts"]}; the commonest layout {fmt(lay["top_layout_share"])} '
+                     f'of rows; wording not a seed\'s {fmt(lay["not_seed_wording"])}.</p>')
     labels = run.json("judge/labels.json")
     if labels:
         parts.append("<h3>Label check (a classifier on the seeds)</h3>" + table(
