@@ -33,7 +33,8 @@ def test_run_generates_and_judges_against_a_real_vllm_server(vllm_server, tmp_pa
             f"eval.path={tmp_path / 'eval.jsonl'}",
             f"teacher.base_url={vllm_server.url}", "teacher.max_tokens=96", "seeds.holdout=0.1",
             # template tasks (output-first, no teacher texts): grounded by construction, so rows reach the judge
-            "generate.strategy=output_first", "generate.texts_per_target=0", "generate.num_tasks=2",
+            "generate.strategy=output_first", "generate.texts_per_target=0", "generate.rewrites_per_seed=0",
+            "generate.num_tasks=2",
             "generate.responses_per_prompt=2",
             "validate.embedder=hash", "judge.self_test_size=0", "judge.min_score=1", "judge.drop_fraction=0"]
     assert main(args) == 0, vllm_server.tail()
