@@ -114,6 +114,10 @@ def _drawn_by_kind(name: str, value, fk, factor: float, names: list[str], rng: r
 
     if fk.kind == "money" and isinstance(value, (int, float)):
         scaled = round(value * factor) if isinstance(value, int) else round(value * factor, 2)
+        for step in (1000, 100):  # a seed's round amount ("45k", "£1,200") stays as round
+            if value and float(value) % step == 0 and abs(value) >= step:
+                scaled = type(value)(round(scaled / step) * step) or type(value)(step)
+                break
         if check_value(scaled, fk) is None:
             return scaled
     if names and fk.kind in ("span", "person", "organisation", "place") and rng.random() < 0.5:

@@ -102,6 +102,8 @@ def _render_like(old, new, m, kind: str | None) -> str | None:
             number = f"{new:g}"
             rendered = f"{number} {unit}{'' if new == 1 else 's'}" if unit else None
         elif m.fmt is not None and not isinstance(m.fmt, str):
+            if kind == "money" and isinstance(new, (int, float)) and not m.text.lstrip().startswith("-"):
+                new = abs(new)  # the text carries the sign outside the amount ("DR", "-£", "debit"): keep it so
             rendered = render(date.fromisoformat(new) if value_kind(old) == "date" else new, m.fmt)
     except (TypeError, ValueError, AttributeError):
         rendered = None
