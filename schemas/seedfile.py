@@ -34,6 +34,15 @@ def _explain(where: str, err: ValidationError) -> str:
     return "\n".join(parts)
 
 
+def default_instruction(schema: dict) -> str:
+    """The instruction of a seed that gives only input and output under a schema: extraction is what
+    such a set asks for, and the schema's own title and description say of what."""
+    what = str(schema.get("title") or "").strip()
+    about = str(schema.get("description") or "").strip()
+    head = f"Extract the {what} fields of this text as JSON." if what else "Extract the fields of this text as JSON."
+    return f"{head} {about}".strip()
+
+
 MAX_BYTES, MAX_DEPTH = 20_000_000, 32  # the seeds.max_bytes / seeds.max_depth defaults
 
 
@@ -75,6 +84,8 @@ def load_seeds(path: str | Path, schema: dict | None = None, *, max_bytes: int =
         if not isinstance(rec, dict):
             raise SeedFileError(f"{where}: a seed is an object, got {type(rec).__name__}")
         rec = {"id": f"{path.stem}-{line}", **rec, "source": f"{path.name}:{line}"}
+        if schema and "instruction" not in rec and "messages" not in rec and "input" in rec:
+            rec["instruction"] = default_instruction(schema)
         try:
             seed = SeedExample.model_validate(rec)
         except ValidationError as e:

@@ -274,3 +274,16 @@ def test_chat_messages_form_as_documented(tmp_path):
     bad = {"id": "c", "messages": [{"role": "assistant", "content": "hi"}, {"role": "user", "content": "?"}]}
     with pytest.raises(SeedFileError, match=r"seeds.jsonl:1: field '\(record\)'.*must end with a user turn"):
         load_seeds(_jsonl(tmp_path, bad))
+
+
+def test_schema_seeds_without_instruction_get_one_from_the_schema(tmp_path):
+    schema = {"title": "Booking", "description": "One booking message.", "type": "object",
+              "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    path = _jsonl(tmp_path, {"input": "Book me, Ann Lee.", "output": {"name": "Ann Lee"}},
+                  {"instruction": "Mine.", "input": "Bo here", "output": {"name": "Bo"}})
+    first, second = load_seeds(path, schema)
+    assert first.instruction == "Extract the Booking fields of this text as JSON. One booking message."
+    assert second.instruction == "Mine."
+    # without a schema an instruction stays required: nothing says what to ask
+    with pytest.raises(SeedFileError, match=r"seeds.jsonl:1: field 'instruction': Field required"):
+        load_seeds(path)
