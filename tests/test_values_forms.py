@@ -360,3 +360,11 @@ def test_a_teacher_text_with_a_second_date_leaves_ungrounded_a_template_keeps_th
                  for c in checks] for k in ("output_first:teacher", "output_first:template")]
     assert (False, "ungrounded", "day='2027-05-01' but the input also states '3 June 2027'") in verdicts[0]
     assert all(v is True for v in verdicts[1])
+
+
+def test_a_number_range_with_to_is_not_a_time():
+    # a lab's reference range "(0 to 4.0)" once crashed the finder (minute 60) and "4 to 9" read as 08:56
+    assert times_in("normal range (0 to 4.0), ref 4 to 9 mmol/L") == []
+    assert {str(m.value) for m in times_in("at ten to five")} == {"04:50:00", "16:50:00"}
+    assert {str(m.value) for m in times_in("20 minutes to 6")} == {"05:40:00", "17:40:00"}
+    assert {str(m.value) for m in times_in("20 past 3")} == {"03:20:00", "15:20:00"}

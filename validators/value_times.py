@@ -151,9 +151,11 @@ def times_in(text: str) -> list[Mention]:
         h = int(hw) if hw.isdigit() else _WORD_VALUE[hw]
         mw = (m.group("mw") or "").lower().replace("a quarter", "quarter").removesuffix(" minutes").strip()
         mins = int(mw) if mw.isdigit() else {"": 0, "half": 30, "quarter": 15}.get(mw, _WORD_VALUE.get(mw, 0))
-        if mins >= 60:
+        rel = (m.group("rel") or "").lower()
+        # "0 to 5", "4 to 9" are ranges far more often than times: a bare number before "to" needs "minutes"
+        if mins >= 60 or (rel == "to" and (mins == 0 or (mw.isdigit() and "minute" not in m.group(0).lower()))):
             continue
-        if m.group("rel") and m.group("rel").lower() == "to":
+        if rel == "to":
             h, mins = (h - 1) or 12, 60 - mins
         part, end = _daypart(text, m.end())
         add(m.start(), end, _readings(h, mins, 0, part, True), TimeFormat(12, words=True, daypart=bool(part)))
