@@ -9,7 +9,7 @@ layouts.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, time
 
 from seedfactory.generators.targets import Target
 from seedfactory.schemas import SeedExample
@@ -78,6 +78,8 @@ def _render_like(old, new, m, kind: str | None) -> str | None:
     no such form reads back as `new`."""
     from seedfactory.validators.values import forms
 
+    if kind == "datetime" and not isinstance(m.value, datetime) and isinstance(m.value, (date, time)):
+        return _datetime_part(old, new, m)
     rendered = None
     said = m.text.strip().lower()
     foreign = [w for w in re.findall(r"[^\W\d_]+", said) if w not in ENGLISH and w not in _number_words()]
@@ -113,6 +115,19 @@ def _render_like(old, new, m, kind: str | None) -> str | None:
     wordy = m.text.strip()[:1].isalpha()  # "three" stays a word, "3" stays digits
     same = [f for f in options if f.strip()[:1].isalpha() == wordy]
     return (same or options or [None])[0]
+
+
+def _datetime_part(old, new, m) -> str | None:
+    """A datetime the seed states apart ("on 14 March 2027 ... departs 07:55"): the date mention takes
+    the new date and the time mention the new time, each in the mention's own form."""
+    from seedfactory.validators.value_times import parse_datetime
+
+    was, now = parse_datetime(old), parse_datetime(new)
+    if was is None or now is None:
+        return None
+    if isinstance(m.value, date):
+        return _render_like(was.date().isoformat(), now.date().isoformat(), m, "date")
+    return _render_like(was.time().isoformat("minutes"), now.time().isoformat("minutes"), m, "time")
 
 
 def template_text(base: SeedExample, target: Target, kinds: dict | None = None) -> str | None:
