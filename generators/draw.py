@@ -204,7 +204,8 @@ def _recombined(fk: FieldKind, rng: random.Random) -> str | None:
 def _name(fk: FieldKind, rng: random.Random) -> str:
     f = _faker(fk, rng)
     # an organisation's head word may be an article ("The Copper Kettle"): it takes a Faker name below
-    if fk.kind != "organisation" and rng.random() < 0.3 and (mixed := _recombined(fk, rng)):
+    # a person's first name with another's surname is a person; a place's or a title's halves are not one
+    if fk.kind == "person" and rng.random() < 0.3 and (mixed := _recombined(fk, rng)):
         return mixed
     if fk.kind == "person":
         name = f"{f.first_name()} {f.last_name()}"
@@ -221,8 +222,8 @@ def _name(fk: FieldKind, rng: random.Random) -> str:
 
 
 def _span(fk: FieldKind, rng: random.Random) -> str:
-    values = fk.info.get("values") or ["text"]
-    return (rng.random() < 0.5 and _recombined(fk, rng)) or rng.choice(values)
+    # a seed's whole value: halves of two ("Vitamin" + "glucose") read as nonsense in any domain
+    return rng.choice(fk.info.get("values") or ["text"])
 
 
 def _label(fk: FieldKind, rng: random.Random):

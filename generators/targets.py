@@ -11,16 +11,19 @@ a `--dry-run` sample of k tasks is the start of the real run, and the real run f
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from seedfactory.generators.plan import Ask
+from seedfactory.generators.relations import keep_relations, seed_relations
 from seedfactory.schemas import GenerationRequest, Message, Sampling, SeedExample
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
 from seedfactory.validators.quality import span_fields
 from seedfactory.validators.values import value_kind
 
+LOG2 = math.log(2)  # a target's money is its seed's times a factor in [1/2, 2]: a seed's scale, not 4x it
 NAME_BLOCK = 16  # targets per teacher name request: block b draws names from requests 0..max(1, b)
 
 
@@ -174,11 +177,12 @@ def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str
     props = schema.get("properties", {})
     id_fields = {f for f in spans if value_kind(outputs[0].get(f) or "") == "string"
                  and _is_id([o[f] for o in outputs if isinstance(o.get(f), str)])} if not kinds else set()
+    rels = seed_relations(outputs, {f: kinds[f] for f in spans if f in kinds}) if kinds else []
     targets = []
     for i in range(start, start + n):
         rng = random.Random(f"{seed}:target:{i}")
         base = bases[i % len(bases)]
-        obj, factor = dict(base.output), round(rng.uniform(0.25, 4.0), 3)
+        obj, factor = dict(base.output), round(math.exp(rng.uniform(-LOG2, LOG2)), 3)
         t = Target(obj, base.id, factor)
         for name in spans:
             value = obj.get(name)
@@ -202,6 +206,8 @@ def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str
                 t.changed.append(name)
         if kinds:
             _keep_nested(base.output, obj, spans, kinds)
+            keep_relations(obj, base.output, rels, kinds, lambda f: _drawn_by_kind(
+                f, base.output.get(f), kinds[f], factor, names.get(f, []), rng))
             t.changed = [f for f in spans if obj.get(f) != base.output.get(f)]
         # Edge cases the seeds rarely show: another enum value, a null where the schema allows one;
         # one field of one target in 1/edge_rate, so most targets stay writable into their seed's text.
@@ -249,7 +255,10 @@ def prefix_stable_targets(seeds: list[SeedExample], schema: dict, name_fields: l
         reqs = [name_request(f, random.Random(f"{seed}:{f}:{i}").sample(examples[f], min(5, len(examples[f]))),
                                 teacher, cfg, seed * 1000 + i) for i in range(max(2, blocks))]
         proposals[f] = [r.text if r.error is None else "" for r in ask(reqs)]
-        recombined[f] = recombine_names(examples[f], random.Random(f"{seed}:names:{f}"), NAME_BLOCK * blocks)
+        # with kinds these are free spans (titles, dishes, tests): the teacher's proposals and the seeds'
+        # whole values only, never halves of two recombined
+        recombined[f] = [] if kinds else recombine_names(examples[f], random.Random(f"{seed}:names:{f}"),
+                                                         NAME_BLOCK * blocks)
     targets = []
     for b in range(blocks):
         names = {f: parse_names(proposals[f][: max(2, b + 1)], examples[f])
