@@ -5,7 +5,8 @@ low end is above its high end, a salary's minimum above its maximum, a trip whos
 origin. No field name says so; the seeds do. A relation is kept when it holds in every seed that has
 both values (at least `MIN_SEEDS` of them):
 
-  a <= b   two fields of one ordered kind (numbers, money, dates, times, durations), a < b in some seed
+  a < b    two fields of one ordered family (numbers, money, dates, times, durations), a < b in every seed
+  a <= b   the same, where some seeds have them equal
   a != b   two text fields of one kind whose values differ in every seed
 
     rels = seed_relations(outputs, kinds)        # [("ref_low", "<=", "ref_high"), ("from", "!=", "to")]
@@ -57,10 +58,11 @@ def seed_relations(outputs: list[dict], kinds: dict) -> list[tuple[str, str, str
             keys = [(order_key(x, kind), order_key(y, other)) for x, y in pairs]
             if any(x is None or y is None for x, y in keys):
                 continue
-            if all(x <= y for x, y in keys) and any(x < y for x, y in keys):
-                rels.append((a, "<=", b))
-            elif all(x >= y for x, y in keys) and any(x > y for x, y in keys):
-                rels.append((b, "<=", a))
+            for lo, hi, ks in ((a, b, keys), (b, a, [(y, x) for x, y in keys])):
+                if all(x < y for x, y in ks):  # strictly in every seed: a range's bounds never meet
+                    rels.append((lo, "<", hi))
+                elif all(x <= y for x, y in ks) and any(x < y for x, y in ks):
+                    rels.append((lo, "<=", hi))
         elif kind == other and kind in TEXT and all(isinstance(x, str) and x.casefold() != str(y).casefold() for x, y in pairs):
             rels.append((a, "!=", b))
     return rels
@@ -75,9 +77,9 @@ def broken(obj: dict, rels: list[tuple[str, str, str]], kinds: dict) -> list[tup
             continue
         if op == "!=" and str(x).casefold() == str(y).casefold():
             out.append((a, op, b))
-        elif op == "<=":
+        else:
             kx, ky = order_key(x, kinds[a].kind), order_key(y, kinds[b].kind)
-            if kx is not None and ky is not None and kx > ky:
+            if kx is not None and ky is not None and (kx > ky or (op == "<" and kx == ky)):
                 out.append((a, op, b))
     return out
 
@@ -93,12 +95,12 @@ def keep_relations(obj: dict, base: dict, rels: list[tuple[str, str, str]], kind
         if not todo:
             return
         for a, op, b in todo:
-            if op == "<=" and check_value(obj[b], kinds[a]) is None and check_value(obj[a], kinds[b]) is None:
+            if op != "!=" and obj[a] != obj[b] and check_value(obj[b], kinds[a]) is None and check_value(obj[a], kinds[b]) is None:
                 obj[a], obj[b] = obj[b], obj[a]  # each value valid for the other's kind (a count takes no 2.5)
-            else:
+            else:  # equal where the seeds never are: draw the second again
                 for _ in range(10):
                     obj[b] = redraw(b)
-                    if str(obj[b]).casefold() != str(obj[a]).casefold():
+                    if not broken(obj, [(a, op, b)], kinds):
                         break
     for a, _, b in broken(obj, rels, kinds):
         obj[a], obj[b] = base.get(a), base.get(b)

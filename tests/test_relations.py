@@ -29,13 +29,13 @@ def test_the_seeds_relations_are_found():
     seeds = _seeds()
     kinds = infer_kinds(SCHEMA, seeds)
     rels = seed_relations([s.output for s in seeds], kinds)
-    assert ("low", "<=", "high") in rels and ("start", "<=", "end") in rels and ("dest", "!=", "origin") in rels
+    assert ("low", "<", "high") in rels and ("start", "<", "end") in rels and ("dest", "!=", "origin") in rels
     # low and start are of different kinds: no relation between them
     assert not any({a, b} == {"low", "start"} for a, _, b in rels)
     # one seed the other way round and the order is no longer every seed's
     flipped = [dict(s.output) for s in seeds]
     flipped[0]["low"], flipped[0]["high"] = 9.0, 1.0
-    assert ("low", "<=", "high") not in seed_relations(flipped, kinds)
+    assert not any({r[0], r[2]} == {"low", "high"} for r in seed_relations(flipped, kinds))
 
 
 def test_keep_relations_swaps_an_order_and_redraws_an_equal_pair():
@@ -58,3 +58,16 @@ def test_drawn_targets_keep_every_seed_relation(enforce, monkeypatch):
     drawn = draw_targets(seeds, SCHEMA, n=60, seed=1, names={}, kinds=kinds)
     bad = [t.object for t in drawn if broken(t.object, rels, kinds)]
     assert (bad == []) if enforce else len(bad) > 5
+
+
+def test_bounds_strict_in_every_seed_never_meet():
+    seeds = _seeds()
+    kinds = infer_kinds(SCHEMA, seeds)
+    rels = seed_relations([s.output for s in seeds], kinds)
+    obj = {**seeds[0].output, "low": 4.0, "high": 4.0}
+    assert broken(obj, rels, kinds) == [("low", "<", "high")]
+    keep_relations(obj, seeds[0].output, rels, kinds, redraw=lambda f: {"high": 9.5}.get(f))
+    assert (obj["low"], obj["high"]) == (4.0, 9.5)
+    loose = [dict(s.output) for s in seeds]
+    loose[1]["high"] = loose[1]["low"]  # one seed with equal bounds: equal is allowed, reversed is not
+    assert ("low", "<=", "high") in seed_relations(loose, kinds)
