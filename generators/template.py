@@ -13,7 +13,15 @@ from datetime import date, datetime, time
 
 from seedfactory.generators.targets import Target
 from seedfactory.schemas import SeedExample
-from seedfactory.validators.values import dates_in, is_stated, mentions, numbers_in, render, value_kind
+from seedfactory.validators.values import (
+    dates_in,
+    is_stated,
+    mentions,
+    numbers_in,
+    render,
+    render_surname_first,
+    value_kind,
+)
 
 
 def _kind(kinds: dict | None, name: str) -> str | None:
@@ -96,6 +104,8 @@ def _render_like(old, new, m, kind: str | None) -> str | None:
             rendered = f"every {24 // new} hours" if 24 % new == 0 else f"{new} times a day"  # a per-day count
         elif kind == "count" and isinstance(new, int) and said in ("once", "twice", "thrice"):
             rendered = {1: "once", 2: "twice"}.get(new) or f"{_words(new)} times"
+        elif isinstance(new, str) and isinstance(m.fmt, str) and m.fmt.startswith("surname-first"):
+            rendered = render_surname_first(new, m)
         elif isinstance(new, str) and (m.fmt is None or isinstance(m.fmt, str)):
             rendered = new  # names, codes, e-mails, phones: the value itself
         elif kind == "duration" and isinstance(old, (int, float)) and old and isinstance(new, (int, float)):

@@ -25,3 +25,17 @@ def test_a_datetime_stated_apart_takes_the_new_date_and_time_in_their_own_forms(
     assert template_text(seeds[0], t, kinds) == "Booking for Ann Lee on 9 January 2028, departs 18:05."
     t = Target({"who": "Bo Chan", "at": "2027-11-30T09:40"}, "s2", 1.0, changed=["who", "at"])
     assert template_text(seeds[2], t, kinds) == "Reminder: Bo Chan leaves Nov 30th 2027 at 9:40am."
+
+
+def test_a_name_written_surname_first_is_read_and_written_back_so():
+    from seedfactory.validators.values import is_stated
+
+    assert is_stated("Chidi Okafor", "Passenger: OKAFOR/CHIDI MR", "person")
+    assert is_stated("Chidi Okafor", "Okafor, Chidi (lead)", "person")
+    assert not is_stated("Chidi Okafor", "Chidi and Okafor", "person")
+    seeds = _seeds() + [SeedExample(id="s3", instruction="Extract.", input="Passenger: OKAFOR/CHIDI MR\nDate: 21JUN27 23:40",
+                                    output={"who": "Chidi Okafor", "at": "2027-06-21T23:40"})]
+    kinds = infer_kinds(SCHEMA, seeds)
+    assert kinds["who"].kind == "person"
+    t = Target({"who": "Ann Lee", "at": "2027-06-21T23:40"}, "s3", 1.0, changed=["who"])
+    assert template_text(seeds[3], t, kinds) == "Passenger: LEE/ANN MR\nDate: 21JUN27 23:40"

@@ -337,13 +337,38 @@ def mentions(value, text: str, kind: str | None = None) -> list[Mention]:
         target = _safe_date(y, mo, d)
         return [m for m in dates_in(text, year=y) if m.value == target]
     if shape in ("string", "time", "datetime"):
-        return [Mention(a, b, text[a:b], value, None) for a, b in string_spans(value, text)]
+        found = [Mention(a, b, text[a:b], value, None) for a, b in string_spans(value, text)]
+        if not found and kind == "person" and shape == "string":
+            found = surname_first(value, text)
+        return found
     return []
+
+
+def surname_first(value: str, text: str) -> list[Mention]:
+    """A person's name written surname first, as tickets, forms and lists do ("OKAFOR/CHIDI MR",
+    "Okafor, Chidi"): its format is the separator, which `render_surname_first` writes back."""
+    words = value.split()
+    if len(words) < 2:
+        return []
+    rx = re.compile(r"(?<!\w)" + re.escape(words[-1]) + r"(?P<sep>\s*[,/]\s*|\s+)"
+                    + r"\s+".join(re.escape(w) for w in words[:-1]) + r"(?!\w)", re.IGNORECASE)
+    norm = unicodedata.normalize("NFKC", text)
+    return [Mention(m.start(), m.end(), text[m.start():m.end()], value, "surname-first" + m.group("sep"))
+            for m in rx.finditer(norm)]
+
+
+def render_surname_first(new: str, mention: Mention) -> str:
+    """`new` written as `mention` wrote its name: surname first, the same separator, the same case."""
+    words = new.split()
+    out = words[-1] + mention.fmt.removeprefix("surname-first") + " ".join(words[:-1])
+    return out.upper() if mention.text.isupper() else out
 
 
 def is_stated(value, text: str, kind: str | None = None) -> bool:
     """Whether the text states the value: a string as whole words (ignoring case and spacing), any
     other value in any written form of its kind (see `mentions`)."""
+    if value_kind(value) == "string" and kind == "person":
+        return bool(value.strip()) and bool(mentions(value, text, kind) or len(value) < 3 and fold(value) in fold(text))
     if value_kind(value) == "string" and kind in _WORD_KINDS:
         return bool(value.strip()) and fold(value) in fold(text) and bool(mentions(value, text) or len(value) < 3)
     return bool(mentions(value, text, kind))
