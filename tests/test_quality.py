@@ -164,3 +164,21 @@ def test_seed_band_compares_whole_prompts_when_a_seed_has_no_input():
     row = make_example("r", INSTR, input="invoice vendor total", output="x")
     list(seed_band([row], make_env(train_seeds=seeds, embedder=emb)))
     assert emb.seen[0] == [s.prompt for s in seeds] and emb.seen[1] == [row.prompt]
+
+
+def test_a_list_fields_every_item_must_be_in_the_input():
+    from seedfactory.validators.quality import calibrate, grounding_failures, list_fields
+
+    schema = {"type": "object", "properties": {"day": {"type": "string"},
+                                               "people": {"type": "array", "items": {"type": "string"}}}}
+    seeds = [SeedExample(id=f"s{i}", instruction="x", input=f"On {d}: {', '.join(p)}.", output={"day": d, "people": p})
+             for i, (d, p) in enumerate([("Monday", ["Ana Ruiz", "Li Wei"]), ("Friday", ["Tom Berg"]),
+                                         ("Sunday", ["Eva Holm", "Jan Novak", "Mia Jensen"])])]
+    assert list_fields(schema, [s.output for s in seeds]) == ["people"]
+    cal = calibrate(seeds, schema, 0.9)
+    assert cal["checks"]["ungrounded"]["fields"]["people"] == {"seed_pass_rate": 1.0, "applied": True, "unread": []}
+    row = make_example("r", input="On Monday: Ana Ruiz, Li Wei.",
+                       output={"day": "Monday", "people": ["Ana Ruiz", "Omar Khalil"]})
+    assert grounding_failures(row, ["day", "people"]) == ["people"]
+    row.output["people"] = ["Li Wei", "Ana Ruiz"]
+    assert grounding_failures(row, ["day", "people"]) == []

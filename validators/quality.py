@@ -87,6 +87,26 @@ def span_fields(schema: dict | None, outputs: list[dict], kinds: dict | None = N
     return fields
 
 
+def list_fields(schema: dict | None, outputs: list[dict]) -> list[str]:
+    """Top-level fields whose values are lists of strings or numbers (attendees, tags, line amounts):
+    each item is a span of the input, as a span field's value is."""
+    fields = []
+    for name in (schema or {}).get("properties", {}):
+        values = [o.get(name) for o in outputs if o.get(name) is not None]
+        if values and all(isinstance(v, list) and all(value_kind(x) is not None for x in v) for v in values) \
+                and any(values):
+            fields.append(name)
+    return fields
+
+
+def stated(value, text: str, kind: str | None = None) -> bool:
+    """`is_stated` for a field's value, a list's every item included (matched by its own shape: the
+    field kinds describe scalars, and a list's is inferred as a free span)."""
+    if isinstance(value, list):
+        return all(is_stated(x, text) for x in value)
+    return is_stated(value, text, kind)
+
+
 def _kind_of(kinds: dict | None, name: str) -> str | None:
     """A field's kind name: kinds map fields to FieldKinds (validators/kinds.py) or to kind names."""
     fk = (kinds or {}).get(name)
@@ -126,13 +146,13 @@ def calibrate(seeds: list[SeedExample], schema: dict | None, min_seed_pass: floa
     if schema:
         outputs = [s.output for s in seeds if isinstance(s.output, dict)]
         fields = {}
-        for name in span_fields(schema, outputs, kinds):
-            stated = {s.id: is_stated(s.output[name], s.input or s.prompt, _kind_of(kinds, name)) for s in seeds
-                      if isinstance(s.output, dict) and s.output.get(name) is not None}
-            rate = _rate(list(stated.values()))
+        for name in span_fields(schema, outputs, kinds) + list_fields(schema, outputs):
+            read = {s.id: stated(s.output[name], s.input or s.prompt, _kind_of(kinds, name)) for s in seeds
+                    if isinstance(s.output, dict) and s.output.get(name) is not None}
+            rate = _rate(list(read.values()))
             # the seeds whose own value the finder could not read: what the run log names when a field fails
             fields[name] = {"seed_pass_rate": rate, "applied": rate >= min_seed_pass,
-                            "unread": [i for i, ok in stated.items() if not ok]}
+                            "unread": [i for i, ok in read.items() if not ok]}
             if _kind_of(kinds, name):
                 fields[name]["kind"] = _kind_of(kinds, name)
         checks["ungrounded"] = {"fields": fields, "applied": any(f["applied"] for f in fields.values())}
@@ -177,7 +197,7 @@ def grounding_failures(row: Example, fields: list[str], kinds: dict | None = Non
         return []
     text = row.input or row.prompt
     return [f for f in fields if row.output.get(f) is not None
-            and not is_stated(row.output[f], text, _kind_of(kinds, f))]
+            and not stated(row.output[f], text, _kind_of(kinds, f))]
 
 
 def quality_filters(cal: dict, kinds: dict | None = None) -> list[Callable[[Example], Verdict]]:
