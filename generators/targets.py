@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from seedfactory.generators.lists import draw_list, item_kind
 from seedfactory.generators.plan import Ask
 from seedfactory.generators.relations import keep_relations, seed_relations
 from seedfactory.schemas import GenerationRequest, Message, Sampling, SeedExample
@@ -177,6 +178,7 @@ def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str
     props = schema.get("properties", {})
     id_fields = {f for f in spans if value_kind(outputs[0].get(f) or "") == "string"
                  and _is_id([o[f] for o in outputs if isinstance(o.get(f), str)])} if not kinds else set()
+    lists = [f for f in props if kinds and item_kind(kinds, f) is not None]
     rels = seed_relations(outputs, {f: kinds[f] for f in spans if f in kinds}) if kinds else []
     targets = []
     for i in range(start, start + n):
@@ -204,11 +206,14 @@ def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str
                 obj[name] = rng.choice(names[name])
             if obj.get(name) != value:
                 t.changed.append(name)
+        for name in lists:
+            if isinstance(obj.get(name), list) and obj[name]:
+                obj[name] = draw_list(obj[name], item_kind(kinds, name), rng)
         if kinds:
             _keep_nested(base.output, obj, spans, kinds)
             keep_relations(obj, base.output, rels, kinds, lambda f: _drawn_by_kind(
                 f, base.output.get(f), kinds[f], factor, names.get(f, []), rng))
-            t.changed = [f for f in spans if obj.get(f) != base.output.get(f)]
+            t.changed = [f for f in spans + lists if obj.get(f) != base.output.get(f)]
         # Edge cases the seeds rarely show: another enum value, a null where the schema allows one;
         # one field of one target in 1/edge_rate, so most targets stay writable into their seed's text.
         edge = [rng.choice(list(props))] if kinds and props and rng.random() < edge_rate else []

@@ -9,8 +9,10 @@ layouts.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, datetime, time
 
+from seedfactory.generators.lists import flatten, item_kind
 from seedfactory.generators.targets import Target
 from seedfactory.schemas import SeedExample
 from seedfactory.validators.values import (
@@ -119,12 +121,14 @@ def _render_like(old, new, m, kind: str | None) -> str | None:
             rendered = render(date.fromisoformat(new) if value_kind(old) == "date" else new, m.fmt)
     except (TypeError, ValueError, AttributeError):
         rendered = None
-    if rendered is not None and is_stated(new, rendered, kind):
-        return rendered
-    options = [f for f in (forms(new, kind) if kind else []) if is_stated(new, f, kind)]
-    wordy = m.text.strip()[:1].isalpha()  # "three" stays a word, "3" stays digits
-    same = [f for f in options if f.strip()[:1].isalpha() == wordy]
-    return (same or options or [None])[0]
+    if rendered is None or not is_stated(new, rendered, kind):
+        options = [f for f in (forms(new, kind) if kind else []) if is_stated(new, f, kind)]
+        wordy = m.text.strip()[:1].isalpha()  # "three" stays a word, "3" stays digits
+        same = [f for f in options if f.strip()[:1].isalpha() == wordy]
+        rendered = (same or options or [None])[0]
+    if rendered and m.text[:1].isupper() and rendered[:1].islower() and is_stated(new, rendered.capitalize(), kind):
+        rendered = rendered[0].upper() + rendered[1:]  # "Two decisions" at a sentence's start: "Three", not "three"
+    return rendered
 
 
 def _datetime_part(old, new, m) -> str | None:
@@ -146,6 +150,15 @@ def template_text(base: SeedExample, target: Target, kinds: dict | None = None) 
     With `kinds`, values are found and written as their fields' kinds (validators/kinds.py)."""
     if not target.templatable:
         return None
+    if any(item_kind(kinds, f) is not None for f in base.output):  # lists: one pseudo-field per item
+        if any(len(target.object.get(f) or []) != len(base.output.get(f) or []) for f in base.output
+               if item_kind(kinds, f) is not None):
+            return None  # a list of another length needs another layout
+        old_flat, flat_kinds = flatten(base.output, kinds)
+        new_flat, _ = flatten(target.object, kinds)
+        base = base.model_copy(update={"output": old_flat})
+        target = replace(target, object=new_flat, changed=[f for f in new_flat if new_flat[f] != old_flat.get(f)])
+        kinds = flat_kinds
     text = base.input
     edits: list[tuple[int, int, str]] = []
     claimed: set[tuple[int, int]] = set()

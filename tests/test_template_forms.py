@@ -39,3 +39,43 @@ def test_a_name_written_surname_first_is_read_and_written_back_so():
     assert kinds["who"].kind == "person"
     t = Target({"who": "Ann Lee", "at": "2027-06-21T23:40"}, "s3", 1.0, changed=["who"])
     assert template_text(seeds[3], t, kinds) == "Passenger: LEE/ANN MR\nDate: 21JUN27 23:40"
+
+
+MEET = {"type": "object", "properties": {"people": {"type": "array", "items": {"type": "string"}},
+                                        "decisions": {"type": "integer"}}}
+
+
+def _meetings():
+    rows = [("Present: Ana Ruiz, Tom Berg, Li Wei. Two decisions taken.", ["Ana Ruiz", "Tom Berg", "Li Wei"], 2),
+            ("Sync with Priya Nair and Omar Khalil - 1 decision.", ["Priya Nair", "Omar Khalil"], 1),
+            ("Attendees: Jan Novak; Eva Holm; Marc Petit\nDecisions: 4", ["Jan Novak", "Eva Holm", "Marc Petit"], 4),
+            ("Kofi Mensah, Julia Frey. agreed on 3 things.", ["Kofi Mensah", "Julia Frey"], 3)]
+    return [SeedExample(id=f"m{i}", instruction="Extract.", input=t, output={"people": p, "decisions": d})
+            for i, (t, p, d) in enumerate(rows)]
+
+
+def test_a_list_is_drawn_and_written_item_by_item():
+    from seedfactory.generators.targets import draw_targets
+    from seedfactory.validators.quality import grounding_failures
+    from seedfactory.validators.values import is_stated
+
+    seeds = _meetings()
+    kinds = infer_kinds(MEET, seeds)
+    assert kinds["people"].info["items"].kind == "person"
+    t = Target({"people": ["Bo Chan", "Ida Berg", "Al Roy"], "decisions": 3}, "m0", 1.0, changed=["people", "decisions"])
+    assert template_text(seeds[0], t, kinds) == "Present: Bo Chan, Ida Berg, Al Roy. Three decisions taken."
+    t = Target({"people": ["Bo Chan"], "decisions": 3}, "m0", 1.0, changed=["people", "decisions"])
+    assert template_text(seeds[0], t, kinds) is None  # one name cannot fill a layout of three
+    by_id = {s.id: s for s in seeds}
+    drawn = draw_targets(seeds, MEET, n=8, seed=3, names={}, kinds=kinds)
+    for t in drawn:
+        base = by_id[t.base_id]
+        assert len(t.object["people"]) == len(base.output["people"])
+        assert not set(t.object["people"]) & set(base.output["people"])
+        text = template_text(base, t, kinds)
+        if text is not None:
+            assert all(is_stated(p, text) for p in t.object["people"])
+            assert not any(p in text for p in base.output["people"])
+    assert sum(template_text(by_id[t.base_id], t, kinds) is not None for t in drawn) >= 4
+    row = seeds[0].model_copy(update={"output": {"people": ["Ana Ruiz", "Zed"], "decisions": 2}})
+    assert grounding_failures(row, ["people"], kinds) == ["people"]

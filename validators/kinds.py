@@ -276,6 +276,14 @@ def infer_kinds(schema: dict | None, seeds: list[SeedExample], overrides: dict[s
         else:
             kind, why = _guess(prop, present, locales)
         out[name] = FieldKind(name, kind, nullable, why, _info(kind, prop, pairs, locales))
+        lists = [(v, t) for v, t in present if isinstance(v, list)]
+        if lists and len(lists) == len(present) and all(not isinstance(x, (dict, list)) for v, _ in lists for x in v):
+            # a list's items are this field's values many times over: their kind, inferred the same way
+            items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+            each = [SeedExample(id=f"i{k}", instruction="-", input=t, output={name: x})
+                    for k, (x, t) in enumerate((x, t) for v, t in lists for x in v)]
+            if each:
+                out[name].info["items"] = infer_kinds({"properties": {name: items}}, each)[name]
     return out
 
 
