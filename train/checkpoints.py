@@ -48,7 +48,7 @@ def prepare(folder: Path, key: str) -> Path:
     folder = Path(folder)
     marker = folder / KEY_FILE
     if folder.exists() and (not marker.is_file() or marker.read_text().strip() != key):
-        shutil.rmtree(folder)
+        shutil.rmtree(folder, ignore_errors=True)  # DDP: every rank prepares the same folder
     folder.mkdir(parents=True, exist_ok=True)
     if not marker.is_file():
         atomic_write_text(marker, key + "\n")
