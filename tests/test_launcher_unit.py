@@ -59,7 +59,8 @@ def test_more_processes_than_gpus_is_refused(monkeypatch):
         distributed.check_devices(TrainConfig(processes=2))
 
 
-FAILING = "import sys\nfor i in range(50): print('line', i)\nsys.stderr.write('ValueError: rank 1 broke\\n')\nsys.exit(3)"
+FAILING = ("import sys\nfor i in range(50): print('line', i)\n"
+           "sys.stderr.write('ValueError: rank 1 broke\\n')\nsys.exit(3)")
 
 
 def test_a_failed_launch_names_the_exit_code_and_ends_with_the_output(tmp_path, monkeypatch):

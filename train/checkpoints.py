@@ -96,8 +96,10 @@ def final_result(checkpoint: Path, adapter_dir: Path) -> list[dict]:
 
 def note_resume(folder: Path, checkpoint: Path | None) -> None:
     """Append the step a run resumed from to `resumes.jsonl` beside the checkpoints (the history
-    of kills and restarts; tests read it)."""
-    if checkpoint is None:
+    of kills and restarts; tests read it). Under DDP rank 0 writes it, once for all ranks."""
+    from seedfactory.train.common import process_rank
+
+    if checkpoint is None or process_rank() != 0:
         return
     import json
     import time

@@ -1,8 +1,9 @@
 """SFT of a run's student on more than one process: the same `train_sft`, under `accelerate launch`.
 
-The pipeline's train stage runs in one process. On a machine with several GPUs (or to spread a CPU
-run over processes), publish the dataset with `seedfactory run --until publish`, then start this
-module once per device with accelerate. The Trainer inside `train_sft` reads the launcher's
+The train stage itself trains in several processes with `train.launcher=accelerate`, which starts
+this module with `--job` (below). To train the SFT alone by hand on a machine with several GPUs (or
+spread over CPU processes), publish the dataset with `seedfactory run --until publish`, then start
+this module once per device with accelerate. The Trainer inside `train_sft` reads the launcher's
 environment and trains with DDP (gloo on CPUs, NCCL on GPUs) or FSDP, as the accelerate config
 says: each rank draws its own share of every global batch, gradients are averaged, and rank 0
 publishes the adapter. Every rank writes what it did to `OUT/ranks/rank-N.json`: the row ids of
