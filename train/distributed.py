@@ -22,12 +22,16 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seedfactory.schemas import RunConfig
 from seedfactory.schemas.config import TrainConfig
 from seedfactory.util.errors import SeedfactoryError
 from seedfactory.util.files import read_json, write_json, write_jsonl
 from seedfactory.util.progress import Progress
+
+if TYPE_CHECKING:
+    from seedfactory.train.recipe import RunPaths
 
 # The shipped two-process config: MULTI_GPU is the torchrun way of starting processes, which
 # the Trainer joins with gloo where no CUDA GPU is found; --num_processes overrides its count.
@@ -94,7 +98,7 @@ def write_job(job: Path, cfg: RunConfig, run: Path, rows: list[dict], init_adapt
                                   "init_adapter": str(init_adapter) if init_adapter else None})
 
 
-def launch_phases(cfg: RunConfig, paths, rows: list[dict], init_adapter: Path | None, progress: Progress,
+def launch_phases(cfg: RunConfig, paths: RunPaths, rows: list[dict], init_adapter: Path | None, progress: Progress,
                   log: Callable[[str], None]) -> dict:
     """Train the round's phases (`recipe.train_phases`) under `accelerate launch`; return rank 0's
     stats with `launch`: the launcher, processes, backend and each rank's record."""
