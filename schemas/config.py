@@ -169,6 +169,8 @@ class TrainConfig(Section):
     continue_from: str | None = Field(None, description="continuous fine-tuning: latest (this run's newest round in train/rounds/) or a path to an adapter or round folder; the SFT starts from that adapter and trains on the rows it has not seen plus a replay sample of those it has (train.replay). Unset: from the base model")
     replay: int | float = Field(0.25, ge=0, description="continuous fine-tuning: old rows replayed next to the new ones, a share of the rows the adapter has seen (a float up to 1.0) or a count (a whole number such as 20); seeded by `seed`")
     qlora: bool = Field(True, description="4-bit QLoRA when a CUDA GPU is present (bitsandbytes, the `cuda` extra); plain LoRA in float32 on the CPU")
+    launcher: Literal["in_process", "accelerate"] = Field("in_process", description="how the train stage trains: in_process (this process) or accelerate (`accelerate launch` of train.processes DDP processes, gloo on CPUs, NCCL on CUDA GPUs; the same recipe writes the same adapters, which evaluate, export and serve read)")
+    processes: int = Field(2, gt=0, description="train.launcher=accelerate: processes started, at most one per CUDA GPU; each trains train.batch_size rows of every step (a global batch of batch_size x processes)")
 
     @model_validator(mode="after")
     def _replay_share_or_count(self) -> "TrainConfig":

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from seedfactory.context import RunContext
 from seedfactory.schemas.config import EvalConfig
-from seedfactory.util.files import read_json, read_jsonl_dicts, write_json, write_jsonl
+from seedfactory.util.files import file_digest, read_json, read_jsonl_dicts, write_json, write_jsonl
 from seedfactory.util.progress import NO_PROGRESS, Progress
 from seedfactory.util.stats import bootstrap_ci, paired_difference
 
@@ -211,6 +211,7 @@ def evaluate_run(ctx: RunContext) -> dict:
     report["eval_ids"] = [s.id for s in held]
     report["eval_source"] = read_json(ctx.out / "split" / "source.json").get("eval", "held-out seeds")
     report["student"] = ctx.cfg.train.student
+    report["adapters"] = {n: file_digest(Path(a) / "adapter_model.safetensors") for n, a in adapters.items() if a}
     report["teacher_model"] = ctx.cfg.teacher.model
     if "round" in train_stats:  # steps.evaluate records it in train/rounds/N/eval.json
         report["continual"] = continual_report(ctx, report, per_case, plan, model_dir)

@@ -48,7 +48,7 @@ def prepare(folder: Path, key: str) -> Path:
     folder = Path(folder)
     marker = folder / KEY_FILE
     if folder.exists() and (not marker.is_file() or marker.read_text().strip() != key):
-        shutil.rmtree(folder)
+        shutil.rmtree(folder, ignore_errors=True)  # DDP: every rank prepares the same folder
     folder.mkdir(parents=True, exist_ok=True)
     if not marker.is_file():
         atomic_write_text(marker, key + "\n")
@@ -96,8 +96,10 @@ def final_result(checkpoint: Path, adapter_dir: Path) -> list[dict]:
 
 def note_resume(folder: Path, checkpoint: Path | None) -> None:
     """Append the step a run resumed from to `resumes.jsonl` beside the checkpoints (the history
-    of kills and restarts; tests read it)."""
-    if checkpoint is None:
+    of kills and restarts; tests read it). Under DDP rank 0 writes it, once for all ranks."""
+    from seedfactory.train.common import process_rank
+
+    if checkpoint is None or process_rank() != 0:
         return
     import json
     import time

@@ -178,6 +178,15 @@ def process_rank() -> int:
     return int(os.environ.get("RANK", "0") or 0)
 
 
+def sync_processes() -> None:
+    """Wait for every process of a DDP launch (nothing when run alone): a rank that reads what
+    rank 0 publishes waits until it is there."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
 PEFT_TYPES = {"lora": "LORA", "prefix": "PREFIX_TUNING", "prompt": "PROMPT_TUNING"}
 
 

@@ -86,6 +86,7 @@ def train_preference(model_dir: Path, sft_adapter: Path, records: list[dict], ou
     from peft import PeftModel
 
     from seedfactory.train.data import kto_records
+    from seedfactory.util.files import file_digest
 
     Config, Trainer = preference_trainer(cfg.preference)
     if cfg.preference == "kto":
@@ -96,8 +97,6 @@ def train_preference(model_dir: Path, sft_adapter: Path, records: list[dict], ou
     with staged_adapter(out_dir, publish=process_rank() == 0) as (work, adapter_dir):
         trainer_dir, saving = work / "trainer", {}
         if checkpoint_dir is not None:
-            from seedfactory.util.files import file_digest
-
             key = job_key("dpo", model_dir, records, cfg, seed, file_digest(sft_adapter / ADAPTER_FILES[0]),
                           *([json.dumps(extra, sort_keys=True)] if extra else []))
             trainer_dir = ckpt.prepare(checkpoint_dir, key)
@@ -147,6 +146,7 @@ def train_preference(model_dir: Path, sft_adapter: Path, records: list[dict], ou
             trainer.model.save_pretrained(adapter_dir, safe_serialization=True, selected_adapters=["default"])
             history = trainer.state.log_history
         seconds, cpu_seconds = time.monotonic() - started, time.process_time() - cpu_started
+        adapter_sha = file_digest(adapter_dir / ADAPTER_FILES[0])
     stats = {
         "steps": len(losses(history)),
         **loss_stats(history),
@@ -160,6 +160,7 @@ def train_preference(model_dir: Path, sft_adapter: Path, records: list[dict], ou
         "resumed_from": resumed_step(resume),
         "losses": losses(history),
         "padding_free": padding_free,
+        "adapter_sha256": adapter_sha,  # of the saved adapter_model.safetensors (the same on every DDP rank)
     }
     margins = [h["rewards/margins"] for h in history if "rewards/margins" in h]
     if margins:

@@ -1,7 +1,8 @@
 """The training recipe: one round of SFT then preference tuning on a run's published dataset.
 
-The train stage, `seedfactory tune` and `python -m seedfactory.train.launch` all read the dataset
-with `read_published` and train with the functions here, so they train alike. Plain arguments
+The train stage (in this process, or in DDP processes with `train.launcher=accelerate`),
+`seedfactory tune` and `python -m seedfactory.train.launch` all read the dataset with
+`read_published` and train with the functions here, so they train alike. Plain arguments
 only (config, paths, rows, eval cases, schema, progress, a log function): no run context.
 
     data = read_published(RunPaths(run_dir), cfg)
@@ -140,11 +141,11 @@ def unfinished_rounds(paths: RunPaths, log: Callable[[str], None] = _stderr) -> 
 
 def train_round(cfg: RunConfig, paths: RunPaths, data: TrainingData, eval_cases: list[SeedExample],
                 schema: dict | None, progress: Progress = NO_PROGRESS, log: Callable[[str], None] = _stderr) -> dict:
-    """One training round (module docstring); returns the train stage's stats."""
+    """One training round (module docstring); returns the train stage's stats. The phases train in
+    this process, or under `train.launcher=accelerate` in `train.processes` DDP processes
+    (`seedfactory.train.distributed`) that write the same adapters; what follows reads them alike."""
     from seedfactory.train.continual import resolve_start
-    from seedfactory.train.data import dpo_records, sft_records
-    from seedfactory.train.dpo import train_preference
-    from seedfactory.train.sft import train_sft
+    from seedfactory.train.data import sft_records
     from seedfactory.util.models import resolve_model
 
     t, ckpts = cfg.train, paths.stage / "checkpoints"
@@ -153,8 +154,39 @@ def train_round(cfg: RunConfig, paths: RunPaths, data: TrainingData, eval_cases:
     start = resolve_start(t.continue_from, paths.stage / "rounds")
     rows, plan = continual_rows(t, sft_records(data.sft), start, cfg.seed, log)
     stats = {"in": len(data.sft), "out": len(data.sft), "student": t.student, "continual": plan}
-    stats["sft"] = train_sft(model_dir, rows, paths.sft_adapter, t, cfg.seed, progress=progress,
-                             checkpoint_dir=ckpts / "sft", init_adapter=start.adapter if start else None)
+    init_adapter = start.adapter if start else None
+    if t.launcher == "accelerate":
+        from seedfactory.train.distributed import launch_phases
+
+        stats |= launch_phases(cfg, paths, rows, init_adapter, progress, log)
+    else:
+        stats |= train_phases(cfg, paths, data, rows, init_adapter, progress, log)
+    curve = learning_curve(t, model_dir, stats, ckpts, eval_cases, schema, progress)
+    write_jsonl(paths.stage / "curve.jsonl", curve)
+    stats["round"] = record_round(cfg, paths, rows, start, plan, stats, eval_cases)
+    return stats
+
+
+def skipped_line(why: str) -> str:
+    return f"train: DPO skipped: {why}; the final adapter is the SFT adapter"
+
+
+def train_phases(cfg: RunConfig, paths: RunPaths, data: TrainingData, rows: list[dict], init_adapter: Path | None,
+                 progress: Progress = NO_PROGRESS, log: Callable[[str], None] = _stderr) -> dict:
+    """LoRA SFT on `rows` into `paths.sft_adapter`, then the preference method into `paths.adapter`
+    (or a copy of the SFT adapter where `preference_plan` skips it); returns their stats. Every
+    process of a DDP launch runs it; only rank 0 publishes the adapters."""
+    from seedfactory.train.common import process_rank, sync_processes
+    from seedfactory.train.data import dpo_records
+    from seedfactory.train.dpo import train_preference
+    from seedfactory.train.sft import train_sft
+    from seedfactory.util.models import resolve_model
+
+    t, ckpts = cfg.train, paths.stage / "checkpoints"
+    model_dir = resolve_model(t.student)
+    stats = {"sft": train_sft(model_dir, rows, paths.sft_adapter, t, cfg.seed, progress=progress,
+                              checkpoint_dir=ckpts / "sft", init_adapter=init_adapter)}
+    sync_processes()  # every rank reads the SFT adapter rank 0 has just published
     stats["dpo_readiness"] = data.readiness
     ready = preference_plan(t, data.readiness)
     if ready["skip"] is None and t.dpo_steps > 0:
@@ -162,13 +194,11 @@ def train_round(cfg: RunConfig, paths: RunPaths, data: TrainingData, eval_cases:
                                                t, cfg.seed, progress=progress, checkpoint_dir=ckpts / PREFERENCE_PHASE)
     else:
         why = ready["skip"] or "train.dpo_steps=0"
-        log(f"train: DPO skipped: {why}; the final adapter is the SFT adapter")
+        log(skipped_line(why))
         stats["preference"] = {"skipped": why}
-        with atomic_dir(paths.adapter) as tmp:
-            shutil.copytree(paths.sft_adapter, tmp, dirs_exist_ok=True)
-    curve = learning_curve(t, model_dir, stats, ckpts, eval_cases, schema, progress)
-    write_jsonl(paths.stage / "curve.jsonl", curve)
-    stats["round"] = record_round(cfg, paths, rows, start, plan, stats, eval_cases)
+        if process_rank() == 0:
+            with atomic_dir(paths.adapter) as tmp:
+                shutil.copytree(paths.sft_adapter, tmp, dirs_exist_ok=True)
     return stats
 
 
