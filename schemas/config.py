@@ -169,6 +169,9 @@ class TrainConfig(Section):
     continue_from: str | None = Field(None, description="continuous fine-tuning: latest (this run's newest round in train/rounds/) or a path to an adapter or round folder; the SFT starts from that adapter and trains on the rows it has not seen plus a replay sample of those it has (train.replay). Unset: from the base model")
     replay: int | float = Field(0.25, ge=0, description="continuous fine-tuning: old rows replayed next to the new ones, a share of the rows the adapter has seen (a float up to 1.0) or a count (a whole number such as 20); seeded by `seed`")
     qlora: bool = Field(True, description="4-bit QLoRA when a CUDA GPU is present (bitsandbytes, the `cuda` extra); plain LoRA in float32 on the CPU")
+    report_to: list[Literal["tensorboard", "mlflow"]] = Field([], description="trl's report_to: tensorboard (event files in <run>/tracking/tensorboard/<phase>) and/or mlflow (one MLflow run per run directory and config: SFT and DPO as child runs, the pipeline's figures, config.yaml and report.html on the parent); the `tracking` extra")
+    mlflow_uri: str | None = Field(None, description="MLflow tracking URI (a server http://HOST:5000, sqlite:///FILE.db, a folder); unset: sqlite:///<run>/tracking/mlflow.db with artifacts in <run>/tracking/mlruns")
+    mlflow_experiment: str = Field("seedfactory", min_length=1, description="MLflow experiment the runs go to (created if missing)")
 
     @model_validator(mode="after")
     def _replay_share_or_count(self) -> "TrainConfig":

@@ -196,4 +196,7 @@ def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None =
 
         # report.html (with the embedder validation loaded, if any); also rewrites the dataset card
         build_report(out, embedder=ctx.loaded_embedder)
+        from seedfactory.tracking import log_run
+
+        log_run(cfg, out)  # train.report_to with mlflow: the figures, config and report on the MLflow run
         return stats

@@ -145,6 +145,7 @@ def train_round(cfg: RunConfig, paths: RunPaths, data: TrainingData, eval_cases:
     from seedfactory.train.data import dpo_records, sft_records
     from seedfactory.train.dpo import train_preference
     from seedfactory.train.sft import train_sft
+    from seedfactory.train.tracking import phase_tracking
     from seedfactory.util.models import resolve_model
 
     t, ckpts = cfg.train, paths.stage / "checkpoints"
@@ -153,13 +154,16 @@ def train_round(cfg: RunConfig, paths: RunPaths, data: TrainingData, eval_cases:
     start = resolve_start(t.continue_from, paths.stage / "rounds")
     rows, plan = continual_rows(t, sft_records(data.sft), start, cfg.seed, log)
     stats = {"in": len(data.sft), "out": len(data.sft), "student": t.student, "continual": plan}
-    stats["sft"] = train_sft(model_dir, rows, paths.sft_adapter, t, cfg.seed, progress=progress,
-                             checkpoint_dir=ckpts / "sft", init_adapter=start.adapter if start else None)
+    with phase_tracking(cfg, paths.run, "sft"):
+        stats["sft"] = train_sft(model_dir, rows, paths.sft_adapter, t, cfg.seed, progress=progress,
+                                 checkpoint_dir=ckpts / "sft", init_adapter=start.adapter if start else None)
     stats["dpo_readiness"] = data.readiness
     ready = preference_plan(t, data.readiness)
     if ready["skip"] is None and t.dpo_steps > 0:
-        stats["preference"] = train_preference(model_dir, paths.sft_adapter, dpo_records(data.pairs), paths.adapter,
-                                               t, cfg.seed, progress=progress, checkpoint_dir=ckpts / PREFERENCE_PHASE)
+        with phase_tracking(cfg, paths.run, t.preference):
+            stats["preference"] = train_preference(model_dir, paths.sft_adapter, dpo_records(data.pairs),
+                                                   paths.adapter, t, cfg.seed, progress=progress,
+                                                   checkpoint_dir=ckpts / PREFERENCE_PHASE)
     else:
         why = ready["skip"] or "train.dpo_steps=0"
         log(f"train: DPO skipped: {why}; the final adapter is the SFT adapter")
