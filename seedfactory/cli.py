@@ -10,6 +10,8 @@
     seedfactory runs runs/default                    # its training rounds (train.continue_from=latest)
     seedfactory tune runs/invoice-fields tune.trials=8   # Optuna search; writes runs/.../tune/best.yaml
     seedfactory serve runs/invoice-fields runs/mail  # both adapters, one base, OpenAI API on :8000
+    seedfactory compare runs/a runs/b                # side by side; exit 2 when their eval sets differ
+    seedfactory push runs/a --dataset me/d --model me/m   # dry run: what would go to the hub
 
 Running the same command on the same --out resumes: finished stages are skipped, a stage whose
 inputs or files changed is redone, requests lost to a server outage are asked again. One run at a
@@ -65,10 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--quant", default="q8_0", help="GGUF tensor type: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1")
     x.add_argument("--out", type=Path, help=OUT_HELP)
     _add_runs_parser(sub)
-    from seedfactory import serve, tune
+    from seedfactory import compare, push, serve, tune
 
     tune.add_parser(sub)
     serve.add_parser(sub)
+    compare.add_parser(sub)
+    push.add_parser(sub)
     return p
 
 
@@ -214,10 +218,10 @@ def run_command(args) -> int:
 
 def _command(name: str):
     """The function that runs subcommand `name` (tune and serve live in their own modules)."""
-    if name in ("tune", "serve"):
-        from seedfactory import serve, tune
+    if name in ("tune", "serve", "compare", "push"):
+        from seedfactory import compare, push, serve, tune
 
-        return {"tune": tune.command, "serve": serve.command}[name]
+        return {"tune": tune.command, "serve": serve.command, "compare": compare.command, "push": push.command}[name]
     return {"run": run_command, "keys": keys_command, "review": review_command, "runs": runs_command,
             "report": report_command, "export": export_command}[name]
 

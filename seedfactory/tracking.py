@@ -22,7 +22,7 @@ from seedfactory.report.reader import Run
 from seedfactory.schemas import RunConfig
 from seedfactory.train.tracking import TRACKING_KEYS, mlflow_client, parent_run
 
-ARTIFACTS = ("config.yaml", "report.html", "stats.json", "eval.json", "dataset/README.md", "adapter/README.md")
+ARTIFACTS = ("config.yaml", "report.html", "stats.json", "eval.json", "dataset/README.md", "model_card.md")
 MAX_PARAM = 6000  # MLflow's longest param value
 
 

@@ -51,4 +51,7 @@ def build_report(out: Path, *, refresh_card: bool = True, embedder=None) -> Path
         from seedfactory.publish import refresh_card as _refresh
 
         _refresh(out)
+        from seedfactory.model_card import write_model_card
+
+        write_model_card(out)  # model_card.md beside the dataset card, once there is an adapter
     return target
