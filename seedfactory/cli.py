@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, help="run directory (default: runs/<seed set>)")
     r.add_argument("--until", choices=list(STAGES), help="stop after this stage")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--watch", action="store_true",
+                   help="rebuild report.html after every stage; open it in a browser: it reloads itself while the "
+                        "run goes")
     r.add_argument("--dry-run", action="store_true",
                    help="run a sample of the generate and judge requests (cached, so not paid twice), print the "
                         "requests, tokens and cost the whole run would take, and exit")
@@ -208,7 +211,7 @@ def run_command(args) -> int:
         return 0
     from seedfactory.pipeline import run
 
-    stats = run(cfg, out, progress=not args.no_progress, until=args.until)
+    stats = run(cfg, out, progress=not args.no_progress, until=args.until, watch=args.watch)
     print(summary(stats, out))
     if "stopped" in stats:
         print(f"seedfactory: stopped cleanly at the budget cap: {stats['stopped']}", file=sys.stderr)

@@ -127,14 +127,11 @@ def render_html(c: Comparison) -> str:
     """The comparison as one self-contained page in the report's style (no script, nothing fetched)."""
     from seedfactory.report.html import CSS, bar, table
 
-    def values(rows: list[list]) -> list[list]:
-        return [[r[0], *r[1:]] for r in rows]
-
-    sections = [("config", "Config differences",
-                 table(["key", *c.names], c.config) if c.config else "<p class=\"missing\">The configs are the same.</p>")]
+    same = '<p class="missing">The configs are the same.</p>'
+    sections = [("config", "Config differences", table(["key", *c.names], c.config) if c.config else same)]
     for title, rows in c.groups.items():
         sections.append((title.lower().replace(" ", "-"), title,
-                         table(["figure", *c.names], values(rows), set(range(1, len(c.names) + 1)))))
+                         table(["figure", *c.names], rows, set(range(1, len(c.names) + 1)))))
     if c.paired:
         rows = [[*r[:2], r[2], bar(abs(r[2]), 1.0, "drop" if r[2] < 0 else ""), *r[3:]] for r in c.paired]
         sections.append(("paired", "Paired differences (same eval cases)",

@@ -26,6 +26,9 @@ BASE_MODELS = {
 }
 
 
+HUB = "https://huggingface.co"
+
+
 def base_model(student: str) -> tuple[str, str | None]:
     """(the base model's name, its licence id or None when unknown)."""
     return BASE_MODELS.get(student, (student, None))
@@ -109,7 +112,7 @@ def model_card(out: Path, dataset_repo: str | None = None) -> str:
         *header, "---", f"# {cfg['train']['peft']} adapter for {base}, trained by seedfactory", "",
         "## Base model", "", f"`{base}` (seedfactory student `{cfg['train']['student']}`). {licence_line}", "",
         "## Data", "",
-        f"The run's published dataset{f' ([{dataset_repo}](https://huggingface.co/datasets/{dataset_repo}))' if dataset_repo else ''}: "
+        f"The run's published dataset{f' ([{dataset_repo}]({HUB}/datasets/{dataset_repo}))' if dataset_repo else ''}: "
         f"{published.get('sft', '?')} SFT rows and {published.get('preference', '?')} preference pairs, written by "
         f"the teacher `{cfg['teacher']['model']}` from the seeds `{source.get('seeds', cfg['seeds']['path'])}`, "
         f"validated, and judged by `{cfg['judge']['model']['model']}`. Its card has the funnel and the checks.", "",
