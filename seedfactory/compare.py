@@ -64,6 +64,23 @@ def paired_rows(first: Run, other: Run, name: str) -> list[list]:
     return rows
 
 
+def with_intervals(rows: list[list]) -> list[list]:
+    """Eval rows `X.value`, `X.ci_low`, `X.ci_high` as one row `X`: "value (low to high)" per run."""
+    by = {r[0]: r for r in rows}
+    out = []
+    for key, *values in rows:
+        stem = key.removesuffix(".value")
+        if key.endswith((".ci_low", ".ci_high")) and f"{key.rsplit('.', 1)[0]}.value" in by:
+            continue
+        if stem == key or f"{stem}.ci_low" not in by:
+            out.append([key, *values])
+            continue
+        lows, highs = by[f"{stem}.ci_low"][1:], by[f"{stem}.ci_high"][1:]
+        out.append([stem, *(None if v is None else f"{v:.3f}" if lo is None else f"{v:.3f} ({lo:.3f} to {hi:.3f})"
+                            for v, lo, hi in zip(values, lows, highs))])
+    return out
+
+
 def compare(paths: list[Path]) -> Comparison:
     """The comparison of the runs at `paths` (module docstring); the first run is the reference."""
     for p in paths:
@@ -79,6 +96,8 @@ def compare(paths: list[Path]) -> Comparison:
     groups: dict[str, list[list]] = {}
     for k in order:
         groups.setdefault(GROUPS[k.split(".", 1)[0]], []).append([k, *(f.get(k) for f in figs)])
+    if "Evaluation" in groups:
+        groups["Evaluation"] = with_intervals(groups["Evaluation"])
     out = Comparison(names, diff, groups)
     ref = _eval_ids(runs[0])
     for run, name in zip(runs[1:], names[1:]):
@@ -98,7 +117,7 @@ def _cell(v) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return f"{int(v):,}" if v.is_integer() else f"{v:.4g}"
     return str(v)
 
 

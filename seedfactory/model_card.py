@@ -39,6 +39,10 @@ def _ci(e: dict) -> str:
     return f"{lo_hi[0]:.3f} to {lo_hi[1]:.3f}" if lo_hi else "-"
 
 
+def _g(x) -> str:
+    return f"{x:.4g}" if isinstance(x, float) else str(x)
+
+
 def _training(cfg: dict, stats: dict) -> list[str]:
     t = cfg["train"]
     sft, pref = stats.get("sft") or {}, stats.get("preference") or {}
@@ -46,14 +50,14 @@ def _training(cfg: dict, stats: dict) -> list[str]:
                else f"{t['peft']} tuning, {t['virtual_tokens']} virtual tokens")
     lines = ["## Training", "", f"- Adapter: {adapter} (peft), trained with trl on the CPU or GPU the run had.",
              f"- SFT: {sft.get('steps', t['sft_steps'])} steps, batch {t['batch_size']}, learning rate "
-             f"{t['learning_rate']}, on {sft.get('rows', '?')} rows; loss {sft.get('first_loss')} -> "
-             f"{sft.get('last_loss')}."]
+             f"{t['learning_rate']}, on {sft.get('rows', '?')} rows; loss {_g(sft.get('first_loss'))} -> "
+             f"{_g(sft.get('last_loss'))}."]
     if "skipped" in pref:
         lines.append(f"- {t['preference'].upper()}: skipped ({pref['skipped']}); the adapter is the SFT adapter.")
     elif pref:
         lines.append(f"- {t['preference'].upper()}: {pref.get('steps', t['dpo_steps'])} steps, learning rate "
-                     f"{t['dpo_learning_rate']}, beta {t['dpo_beta']}; loss {pref.get('first_loss')} -> "
-                     f"{pref.get('last_loss')}.")
+                     f"{t['dpo_learning_rate']}, beta {t['dpo_beta']}; loss {_g(pref.get('first_loss'))} -> "
+                     f"{_g(pref.get('last_loss'))}.")
     lines.append(f"- Seed {cfg['seed']}; the whole config is the run's `config.yaml`.")
     return lines + [""]
 
@@ -114,7 +118,8 @@ def model_card(out: Path, dataset_repo: str | None = None) -> str:
         "## Data", "",
         f"The run's published dataset{f' ([{dataset_repo}]({HUB}/datasets/{dataset_repo}))' if dataset_repo else ''}: "
         f"{published.get('sft', '?')} SFT rows and {published.get('preference', '?')} preference pairs, written by "
-        f"the teacher `{cfg['teacher']['model']}` from the seeds `{source.get('seeds', cfg['seeds']['path'])}`, "
+        f"the teacher `{cfg['teacher']['model']}` ({cfg['teacher']['backend']}) from the seeds "
+        f"`{source.get('seeds', cfg['seeds']['path'])}`, "
         f"validated, and judged by `{cfg['judge']['model']['model']}`. Its card has the funnel and the checks.", "",
         *_training(cfg, stats), *_evaluation(ev),
         "## Intended use", "",

@@ -48,7 +48,8 @@ def test_compare_lines_up_config_funnel_and_paired_differences(two_runs, tmp_pat
     funnel = {r[0]: r[1:] for r in c.groups["Funnel"]}
     stats = json.loads((a / "stats.json").read_text())
     assert funnel["funnel.validate.out"] == [stats["stages"]["validate"]["out"]] * 2
-    assert c.groups["Evaluation"][0][0] == "eval.base.value"
+    ev = {r[0]: r[1:] for r in c.groups["Evaluation"]}
+    assert ev["eval.dpo"] == ["0.500 (0.000 to 1.000)", "0.875 (0.500 to 1.000)"]  # value (95% interval) per run
     paired = {r[1]: r for r in c.paired}
     assert paired["dpo"][2] == pytest.approx((0.5 + 0 + 0 + 1) / 4)  # b - a per case, averaged
     assert paired["base"][2] == 0 and paired["base"][3:5] == [0.0, 0.0]
