@@ -171,6 +171,9 @@ class TrainConfig(Section):
     qlora: bool = Field(True, description="4-bit QLoRA when a CUDA GPU is present (bitsandbytes, the `cuda` extra); plain LoRA in float32 on the CPU")
     launcher: Literal["in_process", "accelerate"] = Field("in_process", description="how the train stage trains: in_process (this process) or accelerate (`accelerate launch` of train.processes DDP processes, gloo on CPUs, NCCL on CUDA GPUs; the same recipe writes the same adapters, which evaluate, export and serve read)")
     processes: int = Field(2, gt=0, description="train.launcher=accelerate: processes started, at most one per CUDA GPU; each trains train.batch_size rows of every step (a global batch of batch_size x processes)")
+    report_to: list[Literal["tensorboard", "mlflow"]] = Field([], description="trl's report_to: tensorboard (event files in <run>/tracking/tensorboard/<phase>) and/or mlflow (one MLflow run per run directory and config: SFT and DPO as child runs, the pipeline's figures, config.yaml and report.html on the parent); the `tracking` extra")
+    mlflow_uri: str | None = Field(None, description="MLflow tracking URI (a server http://HOST:5000, sqlite:///FILE.db, a folder); unset: sqlite:///<run>/tracking/mlflow.db with artifacts in <run>/tracking/mlruns")
+    mlflow_experiment: str = Field("seedfactory", min_length=1, description="MLflow experiment the runs go to (created if missing)")
 
     @model_validator(mode="after")
     def _replay_share_or_count(self) -> "TrainConfig":

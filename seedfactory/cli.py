@@ -10,6 +10,8 @@
     seedfactory runs runs/default                    # its training rounds (train.continue_from=latest)
     seedfactory tune runs/invoice-fields tune.trials=8   # Optuna search; writes runs/.../tune/best.yaml
     seedfactory serve runs/invoice-fields runs/mail  # both adapters, one base, OpenAI API on :8000
+    seedfactory compare runs/a runs/b                # side by side; exit 2 when their eval sets differ
+    seedfactory push runs/a --dataset me/d --model me/m   # dry run: what would go to the hub
 
 Running the same command on the same --out resumes: finished stages are skipped, a stage whose
 inputs or files changed is redone, requests lost to a server outage are asked again. One run at a
@@ -40,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, help="run directory (default: runs/<seed set>)")
     r.add_argument("--until", choices=list(STAGES), help="stop after this stage")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--watch", action="store_true",
+                   help="rebuild report.html after every stage; open it in a browser: it reloads itself while the "
+                        "run goes")
     r.add_argument("--dry-run", action="store_true",
                    help="run a sample of the generate and judge requests (cached, so not paid twice), print the "
                         "requests, tokens and cost the whole run would take, and exit")
@@ -65,10 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--quant", default="q8_0", help="GGUF tensor type: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1")
     x.add_argument("--out", type=Path, help=OUT_HELP)
     _add_runs_parser(sub)
-    from seedfactory import serve, tune
+    from seedfactory import compare, push, serve, tune
 
     tune.add_parser(sub)
     serve.add_parser(sub)
+    compare.add_parser(sub)
+    push.add_parser(sub)
     return p
 
 
@@ -204,7 +211,7 @@ def run_command(args) -> int:
         return 0
     from seedfactory.pipeline import run
 
-    stats = run(cfg, out, progress=not args.no_progress, until=args.until)
+    stats = run(cfg, out, progress=not args.no_progress, until=args.until, watch=args.watch)
     print(summary(stats, out))
     if "stopped" in stats:
         print(f"seedfactory: stopped cleanly at the budget cap: {stats['stopped']}", file=sys.stderr)
@@ -214,10 +221,10 @@ def run_command(args) -> int:
 
 def _command(name: str):
     """The function that runs subcommand `name` (tune and serve live in their own modules)."""
-    if name in ("tune", "serve"):
-        from seedfactory import serve, tune
+    if name in ("tune", "serve", "compare", "push"):
+        from seedfactory import compare, push, serve, tune
 
-        return {"tune": tune.command, "serve": serve.command}[name]
+        return {"tune": tune.command, "serve": serve.command, "compare": compare.command, "push": push.command}[name]
     return {"run": run_command, "keys": keys_command, "review": review_command, "runs": runs_command,
             "report": report_command, "export": export_command}[name]
 

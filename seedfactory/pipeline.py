@@ -155,10 +155,22 @@ def run_stage(ctx: RunContext, name: str, fp: str, log) -> Marker:
 
 
 # no mutate: keyword-only; callers pass progress
+def live_report(ctx: RunContext, done: int, names: list[str], log=_log) -> None:
+    """`seedfactory run --watch`: report.html as far as the run got, reloading itself in the browser."""
+    from seedfactory.report import build_report
+
+    nxt = f"; next: {names[done]}" if done < len(names) else ""
+    page = build_report(ctx.out, refresh_card=False, embedder=ctx.loaded_embedder,
+                        live=f"{done} of {len(names)} stages done{nxt}")
+    if done == 0:
+        log(f"watch: {page.resolve().as_uri()} (reloads itself until the run ends)")
+
+
 def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None = None, log=_log,  # pragma: no mutate
-        cache_path: Path | None = None) -> dict:
+        cache_path: Path | None = None, watch: bool = False) -> dict:
     """Every stage up to `until`, skipping finished ones. `cache_path`: a request cache other than
-    `<out>/cache.sqlite` (the dry run samples into a scratch folder with the run's own cache)."""
+    `<out>/cache.sqlite` (the dry run samples into a scratch folder with the run's own cache).
+    `watch`: report.html is rebuilt after each stage and reloads itself while the run goes."""
     seed_set = read_seed_set(cfg)  # a bad seed set stops here, before anything is written
     out = prepare_out(out)
     with RunDirLock(out):
@@ -168,6 +180,8 @@ def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None =
         markers: dict[str, Marker] = {}
         names = list(STAGES)
         try:
+            if watch:
+                live_report(ctx, 0, names, log)
             for i, name in enumerate(names, start=1):
                 fp = fingerprint(ctx, name, markers)
                 old = Marker.read(out / name / ".done")
@@ -185,15 +199,24 @@ def run(cfg: RunConfig, out: Path, *, progress: bool = True, until: str | None =
                         log(f"[{i}/{len(names)}] {name}: stopped at the budget cap: {e}")
                         stopped = f"{name}: {e}"
                         break
+                if watch and name != until and i < len(names):
+                    live_report(ctx, i, names, log)
                 if name == until:
                     break
         finally:
             ctx.close_backends()
             stats = gather(out, log)
+            if watch:  # a stop or a crash: the page stops reloading
+                from seedfactory.report import build_report
+
+                build_report(out, refresh_card=False, embedder=ctx.loaded_embedder)
         if stopped:
             return stats | {"stopped": stopped}
         from seedfactory.report import build_report
 
         # report.html (with the embedder validation loaded, if any); also rewrites the dataset card
         build_report(out, embedder=ctx.loaded_embedder)
+        from seedfactory.tracking import log_run
+
+        log_run(cfg, out)  # train.report_to with mlflow: the figures, config and report on the MLflow run
         return stats

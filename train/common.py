@@ -89,7 +89,7 @@ def trainer_args(cfg: TrainConfig, *, seed: int, steps: int, output_dir: Path,
         max_length=cfg.max_length,
         use_cpu=use_cpu(),
         seed=seed,
-        report_to=[],
+        report_to=reported_to(cfg),
         logging_steps=1,
         save_strategy="no",
         disable_tqdm=not progress.enabled,
@@ -102,6 +102,17 @@ def trainer_args(cfg: TrainConfig, *, seed: int, steps: int, output_dir: Path,
         # under `accelerate launch` (DDP): every trainable weight takes part in each forward pass
         ddp_find_unused_parameters=False,
     )
+
+
+# What each trl integration needs set up by `seedfactory.train.tracking.phase_tracking` first.
+TRACKING_ENV = {"tensorboard": "TENSORBOARD_LOGGING_DIR", "mlflow": "MLFLOW_RUN_ID"}
+
+
+def reported_to(cfg: TrainConfig) -> list[str]:
+    """`train.report_to`, each integration only where the run set up its destination (inside
+    `phase_tracking`): a tune trial or a bare `train_sft` call never writes into the working
+    directory's ./runs or ./mlruns."""
+    return [name for name in cfg.report_to if os.environ.get(TRACKING_ENV[name])]
 
 
 def bf16_lora_inputs(model) -> int:
@@ -160,7 +171,8 @@ def job_key(kind: str, model_dir: Path, records: list[dict], cfg: TrainConfig, s
     """What a checkpoint folder was made for: a resume only continues the very same job."""
     from seedfactory.schemas import stable_hash
 
-    settings = cfg.model_dump(exclude={"threads", "save_steps", "curve", "curve_cases", "curve_max_new_tokens"})
+    settings = cfg.model_dump(exclude={"threads", "save_steps", "curve", "curve_cases", "curve_max_new_tokens",
+                                       "report_to", "mlflow_uri", "mlflow_experiment"})
     return stable_hash([kind, str(model_dir), records, settings, seed, [str(x) for x in extra]], n=32)
 
 

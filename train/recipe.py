@@ -180,18 +180,22 @@ def train_phases(cfg: RunConfig, paths: RunPaths, data: TrainingData, rows: list
     from seedfactory.train.data import dpo_records
     from seedfactory.train.dpo import train_preference
     from seedfactory.train.sft import train_sft
+    from seedfactory.train.tracking import phase_tracking
     from seedfactory.util.models import resolve_model
 
     t, ckpts = cfg.train, paths.stage / "checkpoints"
     model_dir = resolve_model(t.student)
-    stats = {"sft": train_sft(model_dir, rows, paths.sft_adapter, t, cfg.seed, progress=progress,
-                              checkpoint_dir=ckpts / "sft", init_adapter=init_adapter)}
+    with phase_tracking(cfg, paths.run, "sft"):
+        stats = {"sft": train_sft(model_dir, rows, paths.sft_adapter, t, cfg.seed, progress=progress,
+                                  checkpoint_dir=ckpts / "sft", init_adapter=init_adapter)}
     sync_processes()  # every rank reads the SFT adapter rank 0 has just published
     stats["dpo_readiness"] = data.readiness
     ready = preference_plan(t, data.readiness)
     if ready["skip"] is None and t.dpo_steps > 0:
-        stats["preference"] = train_preference(model_dir, paths.sft_adapter, dpo_records(data.pairs), paths.adapter,
-                                               t, cfg.seed, progress=progress, checkpoint_dir=ckpts / PREFERENCE_PHASE)
+        with phase_tracking(cfg, paths.run, t.preference):
+            stats["preference"] = train_preference(model_dir, paths.sft_adapter, dpo_records(data.pairs),
+                                                   paths.adapter, t, cfg.seed, progress=progress,
+                                                   checkpoint_dir=ckpts / PREFERENCE_PHASE)
     else:
         why = ready["skip"] or "train.dpo_steps=0"
         log(skipped_line(why))

@@ -35,10 +35,11 @@ class NotARunDir(SeedfactoryError, FileNotFoundError):
     """`seedfactory report` named a folder that is not there."""
 
 
-def build_report(out: Path, *, refresh_card: bool = True, embedder=None) -> Path:
+def build_report(out: Path, *, refresh_card: bool = True, embedder=None, live: str | None = None) -> Path:
     """Write `out/report.html` (and, where the dataset exists, rewrite its card with the eval and
     review results known now). Returns the report's path. `embedder`: one already loaded for the
-    run's `validate.embedder` (the runner passes validation's), saving a model load."""
+    run's `validate.embedder` (the runner passes validation's), saving a model load. `live`: the run
+    is still going (`seedfactory run --watch`): a line saying how far, and the page reloads itself."""
     out = Path(out)
     if not out.is_dir():
         raise NotARunDir(f"{out}: no such run directory")
@@ -46,9 +47,12 @@ def build_report(out: Path, *, refresh_card: bool = True, embedder=None) -> Path
     from seedfactory.report.reader import Run
 
     target = out / "report.html"
-    atomic_write_text(target, render(Run(out, embedder=embedder)))
+    atomic_write_text(target, render(Run(out, embedder=embedder), live=live))
     if refresh_card:
         from seedfactory.publish import refresh_card as _refresh
 
         _refresh(out)
+        from seedfactory.model_card import write_model_card
+
+        write_model_card(out)  # model_card.md beside the dataset card, once there is an adapter
     return target

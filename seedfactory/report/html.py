@@ -33,6 +33,7 @@ table{border-collapse:collapse;margin:6px 0;font-size:13px}th,td{padding:3px 10p
 border-bottom:1px solid #eceff3;vertical-align:top}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;
 white-space:nowrap}summary{font-weight:600;color:#3b4456;margin:10px 0 4px;cursor:pointer}
 .missing{color:#7a8194;font-style:italic;margin:4px 0}
+.live{margin:0;padding:8px 28px;background:#fff4d6;color:#6b4e00;font-weight:600}
 .bar{display:inline-block;height:12px;background:#4c78c8;border-radius:2px;vertical-align:middle}
 .bar.drop{background:#e07b5f}.bar.in{background:#c5d3ee}
 .pass{color:#1c7c3c;font-weight:600}.fail{color:#b3261e;font-weight:600}

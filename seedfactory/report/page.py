@@ -41,13 +41,20 @@ def _header(run: Run) -> str:
     return "<header><h1>seedfactory run report</h1>" + "".join(f"<p>{x}</p>" for x in lines) + "</header>"
 
 
-def render(run: Run) -> str:
-    """The whole page as one string."""
+LIVE_SECONDS = 10  # how often a page of a run still going reloads itself
+
+
+def render(run: Run, live: str | None = None) -> str:
+    """The whole page as one string. `live`: the run is still going (a line saying how far): the page
+    reloads itself every LIVE_SECONDS; the page written when the run ends has no reload."""
     parts = []
     for key, title, fn in SECTIONS:
         parts.append(f'<section id="{key}"><h2>{escape(title)}</h2>{fn(run)}</section>')
     nav = "".join(f'<a href="#{key}">{escape(title)}</a>' for key, title, _ in SECTIONS)
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>seedfactory report: {escape(run.path.name)}</title><style>{CSS}</style></head><body>"
-            f"{_header(run)}<nav>{nav}</nav><main>{''.join(parts)}</main></body></html>\n")
+            + (f'<meta http-equiv="refresh" content="{LIVE_SECONDS}">' if live else "")
+            + f"<title>seedfactory report: {escape(run.path.name)}</title><style>{CSS}</style></head><body>"
+            + (f'<p class="live">Run in progress: {escape(live)}. This page reloads every {LIVE_SECONDS} s.</p>'
+               if live else "")
+            + f"{_header(run)}<nav>{nav}</nav><main>{''.join(parts)}</main></body></html>\n")
