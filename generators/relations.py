@@ -63,7 +63,8 @@ def seed_relations(outputs: list[dict], kinds: dict) -> list[tuple[str, str, str
                     rels.append((lo, "<", hi))
                 elif all(x <= y for x, y in ks) and any(x < y for x, y in ks):
                     rels.append((lo, "<=", hi))
-        elif kind == other and kind in TEXT and all(isinstance(x, str) and x.casefold() != str(y).casefold() for x, y in pairs):
+        elif kind == other and kind in TEXT and all(isinstance(x, str) and x.casefold() != str(y).casefold()
+                                                    for x, y in pairs):
             rels.append((a, "!=", b))
     return rels
 
@@ -95,7 +96,8 @@ def keep_relations(obj: dict, base: dict, rels: list[tuple[str, str, str]], kind
         if not todo:
             return
         for a, op, b in todo:
-            if op != "!=" and obj[a] != obj[b] and check_value(obj[b], kinds[a]) is None and check_value(obj[a], kinds[b]) is None:
+            swappable = check_value(obj[b], kinds[a]) is None and check_value(obj[a], kinds[b]) is None
+            if op != "!=" and obj[a] != obj[b] and swappable:
                 obj[a], obj[b] = obj[b], obj[a]  # each value valid for the other's kind (a count takes no 2.5)
             else:  # equal where the seeds never are: draw the second again
                 for _ in range(10):

@@ -11,7 +11,8 @@ from seedfactory.validators.kinds import infer_kinds
 SCHEMA = {"type": "object", "properties": {
     "low": {"type": "number"}, "high": {"type": "number"}, "start": {"type": "string", "format": "date"},
     "end": {"type": "string", "format": "date"}, "origin": {"type": "string"}, "dest": {"type": "string"}}}
-ROWS = [(3.5, 5.1, "2027-01-04", "2027-01-09", "Lyon", "Porto"), (12.0, 15.5, "2027-03-01", "2027-03-02", "Oslo", "Lyon"),
+ROWS = [(3.5, 5.1, "2027-01-04", "2027-01-09", "Lyon", "Porto"),
+        (12.0, 15.5, "2027-03-01", "2027-03-02", "Oslo", "Lyon"),
         (0.4, 4.0, "2027-05-10", "2027-06-01", "Porto", "Oslo"), (135, 145, "2027-07-07", "2027-07-21", "Riga", "Oslo"),
         (45, 90, "2027-09-30", "2027-10-03", "Lyon", "Riga")]
 

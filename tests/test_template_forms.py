@@ -33,8 +33,8 @@ def test_a_name_written_surname_first_is_read_and_written_back_so():
     assert is_stated("Chidi Okafor", "Passenger: OKAFOR/CHIDI MR", "person")
     assert is_stated("Chidi Okafor", "Okafor, Chidi (lead)", "person")
     assert not is_stated("Chidi Okafor", "Chidi and Okafor", "person")
-    seeds = _seeds() + [SeedExample(id="s3", instruction="Extract.", input="Passenger: OKAFOR/CHIDI MR\nDate: 21JUN27 23:40",
-                                    output={"who": "Chidi Okafor", "at": "2027-06-21T23:40"})]
+    seeds = _seeds() + [SeedExample(id="s3", instruction="Extract.",
+                                    input="Passenger: OKAFOR/CHIDI MR\nDate: 21JUN27 23:40", output={"who": "Chidi Okafor", "at": "2027-06-21T23:40"})]
     kinds = infer_kinds(SCHEMA, seeds)
     assert kinds["who"].kind == "person"
     t = Target({"who": "Ann Lee", "at": "2027-06-21T23:40"}, "s3", 1.0, changed=["who"])
@@ -62,7 +62,8 @@ def test_a_list_is_drawn_and_written_item_by_item():
     seeds = _meetings()
     kinds = infer_kinds(MEET, seeds)
     assert kinds["people"].info["items"].kind == "person"
-    t = Target({"people": ["Bo Chan", "Ida Berg", "Al Roy"], "decisions": 3}, "m0", 1.0, changed=["people", "decisions"])
+    t = Target({"people": ["Bo Chan", "Ida Berg", "Al Roy"], "decisions": 3}, "m0", 1.0,
+               changed=["people", "decisions"])
     assert template_text(seeds[0], t, kinds) == "Present: Bo Chan, Ida Berg, Al Roy. Three decisions taken."
     t = Target({"people": ["Bo Chan"], "decisions": 3}, "m0", 1.0, changed=["people", "decisions"])
     assert template_text(seeds[0], t, kinds) is None  # one name cannot fill a layout of three
