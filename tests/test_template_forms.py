@@ -34,7 +34,8 @@ def test_a_name_written_surname_first_is_read_and_written_back_so():
     assert is_stated("Chidi Okafor", "Okafor, Chidi (lead)", "person")
     assert not is_stated("Chidi Okafor", "Chidi and Okafor", "person")
     seeds = _seeds() + [SeedExample(id="s3", instruction="Extract.",
-                                    input="Passenger: OKAFOR/CHIDI MR\nDate: 21JUN27 23:40", output={"who": "Chidi Okafor", "at": "2027-06-21T23:40"})]
+                                    input="Passenger: OKAFOR/CHIDI MR\nDate: 21JUN27 23:40",
+                                    output={"who": "Chidi Okafor", "at": "2027-06-21T23:40"})]
     kinds = infer_kinds(SCHEMA, seeds)
     assert kinds["who"].kind == "person"
     t = Target({"who": "Ann Lee", "at": "2027-06-21T23:40"}, "s3", 1.0, changed=["who"])
