@@ -180,10 +180,7 @@ def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str
                  and _is_id([o[f] for o in outputs if isinstance(o.get(f), str)])} if not kinds else set()
     lists = [f for f in props if kinds and item_kind(kinds, f) is not None]
     rels = seed_relations(outputs, {f: kinds[f] for f in spans if f in kinds}) if kinds else []
-    targets = []
-    for i in range(start, start + n):
-        rng = random.Random(f"{seed}:target:{i}")
-        base = bases[i % len(bases)]
+    def draw(base: SeedExample, rng: random.Random) -> tuple[Target, bool]:
         obj, factor = dict(base.output), round(math.exp(rng.uniform(-LOG2, LOG2)), 3)
         t = Target(obj, base.id, factor)
         for name in spans:
@@ -228,9 +225,20 @@ def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str
                 continue  # no edge case for this field: its drawn value stands, and the seed's text can carry it
             if obj[name] != base.output.get(name):
                 t.templatable = False
-        if any(obj.get(f) == base.output.get(f) and base.output.get(f) is not None for f in spans
-               if value_kind(base.output.get(f)) == "string" and f not in id_fields):
+        copied = any(obj.get(f) == base.output.get(f) and base.output.get(f) is not None for f in spans
+                     if value_kind(base.output.get(f)) == "string" and f not in id_fields)
+        if copied:
             t.templatable = False  # a name no draw replaced would copy the seed's
+        return t, copied
+
+    targets = []
+    for i in range(start, start + n):
+        for attempt in range(4 if kinds else 1):
+            # a draw that left a seed's name in place is drawn again, so the seed still serves as a template
+            stream = f"{seed}:target:{i}" + (f":{attempt}" if attempt else "")
+            t, copied = draw(bases[i % len(bases)], random.Random(stream))
+            if not copied:
+                break
         targets.append(t)
     return targets
 

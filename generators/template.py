@@ -126,7 +126,7 @@ def _render_like(old, new, m, kind: str | None) -> str | None:
         wordy = m.text.strip()[:1].isalpha()  # "three" stays a word, "3" stays digits
         same = [f for f in options if f.strip()[:1].isalpha() == wordy]
         rendered = (same or options or [None])[0]
-    if rendered and m.text[:1].isupper() and rendered[:1].islower() and is_stated(new, rendered.capitalize(), kind):
+    if rendered and not isinstance(new, str) and m.text[:1].isupper() and rendered[:1].islower():
         rendered = rendered[0].upper() + rendered[1:]  # "Two decisions" at a sentence's start: "Three", not "three"
     return rendered
 
