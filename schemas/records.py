@@ -122,8 +122,8 @@ class SeedExample(Strict):
                     turns.append(Turn.model_validate(m))
                 except ValidationError as e:
                     err = e.errors()[0]
-                    where = ".".join(str(p) for p in err["loc"]) or "(turn)"
-                    raise ValueError(f"messages[{i}].{where}: {err['msg']}") from None
+                    where = "".join(f".{p}" for p in err["loc"])
+                    raise ValueError(f"messages[{i}]{where}: {err['msg'].removeprefix('Value error, ')}") from None
             if len(turns) < 2 or turns[-1].role != "assistant" or turns[-2].role != "user":
                 raise ValueError("messages must end with a user turn followed by an assistant turn")
             last = turns[-1]
