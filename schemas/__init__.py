@@ -16,6 +16,7 @@ from seedfactory.schemas.records import (
     SeedExample,
     Turn,
     calls_output,
+    conversation_text,
     lineage_counts,
     output_text,
     render_prompt,
@@ -27,7 +28,7 @@ from seedfactory.schemas.seedfile import SeedFileError, load_schema, load_seeds,
 __all__ = [
     "ConfigError", "Example", "GenerationRequest", "GenerationResult", "JudgeVerdict", "Lineage", "RejectLog",
     "Message", "Output", "PreferencePair", "Reject", "RunConfig", "Sampling", "SeedExample",
-    "SeedFileError", "Turn", "calls_output", "lineage_counts", "load_config", "load_schema", "load_seeds",
-    "output_text", "render_prompt",
+    "SeedFileError", "Turn", "calls_output", "conversation_text", "lineage_counts", "load_config", "load_schema",
+    "load_seeds", "output_text", "render_prompt",
     "schema_next_to", "stable_hash", "student_turns",
 ]

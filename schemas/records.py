@@ -89,6 +89,14 @@ def calls_output(tool_calls: list[dict]) -> dict:
     return {"tool_calls": calls}
 
 
+def conversation_text(history: "list[Turn]", prompt: str) -> str:
+    """What a judge reads as the task: the user turn, after a conversation's earlier turns where it has them."""
+    if not history:
+        return prompt
+    turns = "\n".join(f"[{t.role}] {t.text()}" for t in history if t.role != "system")
+    return f"Conversation so far:\n{turns}\n\nLast user turn (the response answers this one):\n{prompt}"
+
+
 def student_turns(history: "list[Turn]", prompt: str) -> list[dict]:
     """The conversation a student reads before it answers: the earlier turns as role/content (calls as
     JSON, tool results as tool turns), then the last user turn."""

@@ -96,7 +96,7 @@ def teacher_weights(teacher) -> tuple[float | None, str]:
 def _score(ctx: RunContext, cases: list, systems: dict[str, list[str]]) -> tuple[dict, dict]:
     """Every system's answers on `cases`: JSON field match with an output schema, else the judge's
     win rate against the references. Returns (scores by system, the judge's request counts)."""
-    from seedfactory.schemas import output_text
+    from seedfactory.schemas import conversation_text, output_text
     from seedfactory.train.evaluate import score_json
 
     if tools := tools_of(ctx.output_schema):  # calls: exact match, tool names, argument F1, execution
@@ -107,15 +107,8 @@ def _score(ctx: RunContext, cases: list, systems: dict[str, list[str]]) -> tuple
         return {n: score_calls(a, [s.output for s in cases], tools, execute) for n, a in systems.items()}, {}
     if ctx.output_schema is not None:
         return {n: score_json(a, [s.output for s in cases], ctx.output_schema) for n, a in systems.items()}, {}
-    return _judge_scorer(ctx, [judged_prompt(s) for s in cases], [output_text(s.output) for s in cases], systems)
-
-
-def judged_prompt(case) -> str:
-    """The prompt a judge reads: the user turn, after the conversation's earlier turns where it has them."""
-    if not case.history:
-        return case.prompt
-    turns = "\n".join(f"[{t.role}] {t.text()}" for t in case.history if t.role != "system")
-    return f"Conversation so far:\n{turns}\n\nLast user turn (answer this one):\n{case.prompt}"
+    return _judge_scorer(ctx, [conversation_text(s.history, s.prompt) for s in cases],
+                         [output_text(s.output) for s in cases], systems)
 
 
 def _per_case(score: dict) -> list[float]:

@@ -146,3 +146,40 @@ def test_the_mask_covers_exactly_the_assistant_tokens_on_the_student_tokenizer(s
     single = tokenized_records(tok, [{"id": "x", "prompt": THREE[1:2], "completion": THREE[2:3]}])[0]
     masked = tok.decode([i for i, bit in zip(single["input_ids"], single["completion_mask"]) if bit])
     assert masked == "Sorry! What is the order number?<|im_end|>\n" and single["id"] == "x"
+
+
+def test_the_judge_reads_the_conversation_and_a_single_turn_prompt_is_unchanged(tmp_path):
+    from factories import make_example
+
+    from seedfactory.judges.rubric import rubric_request
+
+    seed, = load_seeds(_write(tmp_path, {"id": "c1", "messages": THREE}))
+    conv = make_example("r1", seed.instruction, output="Tomorrow.").model_copy(update={"history": seed.history})
+    asked = rubric_request(conv, ModelConfig()).messages[-1].content
+    assert "[user] It is 4471." in asked and "[assistant] Order 4471 left the depot today." in asked
+    assert asked.index("It is 4471.") < asked.index("When will it arrive?")
+    assert "You are a terse helper." not in asked  # the system turn instructs the assistant, not the judge
+    single = make_example("r2", "When will it arrive?", output="Tomorrow.")
+    assert "Conversation so far" not in rubric_request(single, ModelConfig()).messages[-1].content
+
+
+@pytest.mark.slow
+def test_sft_trains_on_conversations_with_the_real_student(tmp_path, student_dir):
+    """One real SFT step on two conversations: a finite loss, both rows drawn, the adapter saved."""
+    import math
+
+    import torch
+    from factories import make_example
+
+    from seedfactory.schemas.config import TrainConfig
+    from seedfactory.train.sft import train_sft
+
+    torch.set_num_threads(1)
+    seeds = load_seeds(bundled_sets()["support-chat"])[:2]
+    rows = [make_example(s.id, s.instruction, output=s.output).model_copy(update={"history": s.history})
+            for s in seeds]
+    cfg = TrainConfig(sft_steps=1, dpo_steps=0, batch_size=2, max_length=256, threads=1, lora_r=4, lora_alpha=8)
+    stats = train_sft(student_dir, sft_records(rows), tmp_path / "adapter", cfg, seed=0)
+    assert stats["steps"] == 1 and math.isfinite(stats["losses"][0]) and stats["losses"][0] > 0
+    assert sorted(stats["batches"][0]) == sorted(s.id for s in seeds)
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
