@@ -303,6 +303,7 @@ class PreferencePair(Strict):
     rejected_id: str
     margin: float
     source: Literal["target", "panel", "judge_pairwise", "review", "minimal_edit"]
+    history: list[Turn] = Field(default_factory=list, description="a conversation's turns before the prompt")
 
 
 class Reject(Strict):

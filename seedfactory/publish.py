@@ -99,7 +99,7 @@ def review_pair(original: Example, edited: Output) -> PreferencePair:
     return PreferencePair(
         id=stable_hash(["review", original.id]), prompt_id=original.prompt_id, prompt=original.prompt,
         chosen=output_text(edited), rejected=original.output_text, chosen_id=f"{original.id}#edited",
-        rejected_id=original.id, margin=0.0, source="review")
+        rejected_id=original.id, margin=0.0, source="review", history=original.history)
 
 
 def sft_row(r: Example, v: JudgeVerdict | None, review: str = "", reviewer: str = "") -> dict:

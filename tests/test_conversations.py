@@ -13,11 +13,11 @@ from seedfactory.generators.answers import response_requests
 from seedfactory.generators.conversation import seed_turns, write_tasks
 from seedfactory.generators.fake import FakeBackend
 from seedfactory.generators.plan import Env, Plan
-from seedfactory.schemas import RejectLog, SeedFileError, load_seeds
+from seedfactory.schemas import PreferencePair, RejectLog, SeedFileError, load_seeds
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
 from seedfactory.seeds import bundled_sets
 from seedfactory.train.chat import conversation_tokens, tokenized_records
-from seedfactory.train.data import sft_records
+from seedfactory.train.data import dpo_records, sft_records
 
 SYSTEM = {"role": "system", "content": "You are a terse helper."}
 THREE = [SYSTEM, {"role": "user", "content": "Hi, my order has not arrived."},
@@ -118,6 +118,12 @@ def test_sft_records_put_a_conversation_in_one_messages_row(tmp_path):
     assert a == {"id": "r1", "messages": [*THREE[:-1], {"role": "assistant", "content": "Tomorrow."}]}
     assert b == {"id": "r2", "prompt": [{"role": "user", "content": "Say hi."}],
                  "completion": [{"role": "assistant", "content": "hi"}]}
+    # a preference pair on a conversation: DPO reads its earlier turns before the prompt
+    pair = PreferencePair(id="p", prompt_id="p", prompt=seed.prompt, chosen="Tomorrow.", rejected="No idea.",
+                          chosen_id="r1", rejected_id="r3", margin=1.0, source="panel", history=seed.history)
+    row, = dpo_records([pair])
+    assert row["prompt"] == THREE[:-1] and row["chosen"] == [{"role": "assistant", "content": "Tomorrow."}]
+    assert dpo_records([pair.model_copy(update={"history": []})])[0]["prompt"] == THREE[-2:-1]
 
 
 @pytest.mark.slow

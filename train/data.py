@@ -36,10 +36,11 @@ def sft_records(examples: list[Example]) -> list[dict]:
 
 
 def dpo_records(pairs: list[PreferencePair]) -> list[dict]:
-    """One conversational preference row per pair; the prompt is the rendered user turn."""
+    """One conversational preference row per pair; the prompt is the rendered user turn, after a
+    conversation's earlier turns where it has them."""
     return [
-        {"prompt": _user(p.prompt), "chosen": _assistant(p.chosen), "rejected": _assistant(p.rejected)}
-        for p in pairs
+        {"prompt": student_turns(p.history, p.prompt), "chosen": _assistant(p.chosen),
+         "rejected": _assistant(p.rejected)} for p in pairs
     ]
 
 
