@@ -183,3 +183,20 @@ def test_a_fake_run_publishes_grounded_valid_calls(published_run):
     lines = (run / "validate" / "rejects.jsonl").read_text().splitlines()
     rejects = Counter(json.loads(line)["reason"] for line in lines)
     assert rejects["schema_invalid"] + rejects["call_invalid"] > 0  # the fake's random answers leave
+
+
+def test_evaluation_scores_a_tool_set_with_the_call_metrics():
+    """The evaluate stage's scorer picks the call metrics for a tool set, with the bundled implementation."""
+    from types import SimpleNamespace
+
+    from seedfactory.evaluation import _per_case, _score
+
+    path = bundled_sets()["calendar-tools"]
+    cases = load_seeds(SEEDS_DIR / "calendar-tools.eval.jsonl", SCHEMA)[:3]
+    ctx = SimpleNamespace(output_schema=SCHEMA, seed_set=SimpleNamespace(path=path))
+    right = [json.dumps(c.output) for c in cases]
+    scores, requests = _score(ctx, cases, {"sft": right, "base": ["I don't know."] * 3})
+    assert requests == {} and scores["sft"]["metric"] == "exact_call_match"
+    assert (scores["sft"]["value"], scores["sft"]["execution_match"], scores["sft"]["argument_f1"]) == (1.0, 1.0, 1.0)
+    assert scores["base"]["value"] == 0.0 and scores["base"]["parsed"] == 0.0
+    assert _per_case(scores["sft"]) == [1.0] * 3 and _per_case(scores["base"]) == [0.0] * 3
