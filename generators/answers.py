@@ -24,18 +24,27 @@ from seedfactory.schemas import (
     RejectLog,
     Sampling,
     SeedExample,
+    Turn,
     output_text,
     stable_hash,
 )
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
 
 
-def answer_messages(task_prompt: str, shots: list[SeedExample]) -> list[Message]:
-    """The seeds that inspired a task are shown as earlier chat turns: they carry the answer format."""
+def history_messages(history: list[Turn]) -> list[Message]:
+    """A conversation's earlier turns as a teacher reads them: a tool's result as a user turn that says so
+    (the request format has no tool role), calls as their JSON."""
+    return [Message(role="user", content=f"[tool result] {t.text()}") if t.role == "tool" else
+            Message(role=t.role, content=t.text()) for t in history]
+
+
+def answer_messages(task_prompt: str, shots: list[SeedExample], history: list[Turn] = ()) -> list[Message]:
+    """The seeds that inspired a task are shown as earlier chat turns: they carry the answer format. A
+    conversation's own earlier turns come after them, then its last user turn."""
     msgs = [Message(role="system", content="Answer the user's task. Follow the format of your earlier answers.")]
     for s in shots:
         msgs += [Message(role="user", content=s.prompt), Message(role="assistant", content=output_text(s.output))]
-    return msgs + [Message(role="user", content=task_prompt)]
+    return msgs + history_messages(list(history)) + [Message(role="user", content=task_prompt)]
 
 
 def response_requests(drafts: list[TaskDraft], seeds: list[SeedExample], teacher: ModelConfig,
@@ -45,7 +54,7 @@ def response_requests(drafts: list[TaskDraft], seeds: list[SeedExample], teacher
     out = []
     for d in drafts:
         prompt = Example.model_construct(instruction=d.instruction, input=d.input).prompt
-        msgs = answer_messages(prompt, [by_id[i] for i in d.seed_ids if i in by_id])
+        msgs = answer_messages(prompt, [by_id[i] for i in d.seed_ids if i in by_id], d.history)
         for j in range(cfg.responses_per_prompt):
             req = GenerationRequest(
                 model=teacher.model, purpose="response", messages=msgs, response_schema=output_schema,
@@ -60,7 +69,7 @@ def reference_requests(targets: list[SeedExample], shots: list[SeedExample], tea
                        output_schema: dict | None) -> list[GenerationRequest]:
     """Greedy teacher answers to the targets' prompts, in the same few-shot format as generation."""
     return [GenerationRequest(model=teacher.model, purpose="reference", response_schema=output_schema,
-                              messages=answer_messages(t.prompt, shots),
+                              messages=answer_messages(t.prompt, shots, t.history),
                               sampling=Sampling(temperature=0.0, max_tokens=teacher.max_tokens, seed=0))
             for t in targets]
 
@@ -85,7 +94,7 @@ def parse_responses(pairs: list[tuple[GenerationRequest, TaskDraft]], results: l
                 continue
         yield Example(
             id=row_id, prompt_id=d.prompt_id, instruction=d.instruction, input=d.input, output=output,
-            lineage=Lineage(seed_ids=d.seed_ids, strategy=d.strategy, teacher=teacher_name,
+            history=d.history, lineage=Lineage(seed_ids=d.seed_ids, strategy=d.strategy, teacher=teacher_name,
                             prompt_hash=req.prompt_hash, request_key=req.key, raw=res.text,
                             sampling=req.sampling, task_request_key=d.request_key, topic=d.topic,
                             persona=d.persona))
@@ -99,7 +108,7 @@ def target_rows(drafts: list[TaskDraft], teacher_name: str) -> list[Example]:
             continue
         rows.append(Example(
             id=stable_hash([d.prompt_id, "target"]), prompt_id=d.prompt_id, instruction=d.instruction, input=d.input,
-            output=d.target, lineage=Lineage(
+            output=d.target, history=d.history, lineage=Lineage(
                 seed_ids=d.seed_ids, strategy=d.strategy, teacher=teacher_name, prompt_hash="",
                 request_key=d.request_key, raw=json.dumps(d.target, ensure_ascii=False), sampling=Sampling(),
                 task_request_key=d.request_key, label="target", topic=d.topic, persona=d.persona)))

@@ -90,6 +90,12 @@ def default_responder(req: GenerationRequest) -> str:
 
     rng = random.Random(req.key)
     last = req.messages[-1].content if req.messages else ""
+    if req.purpose == "call_request":  # tool calls: a request that states every argument value
+        calls = json.loads(last.split("\n", 1)[1]) if "[" in last else []
+        said = [str(v) for c in calls for a in c["arguments"].values() for v in (a if isinstance(a, list) else [a])
+                if not isinstance(v, bool)]
+        return ("Please " + " and ".join(f"do {c['name']}" for c in calls) + ": " + "; ".join(said) + ".") if calls \
+            else "Hello, what can you do " + rng.choice(WORDS) + "?"
     if req.purpose == "text" and "{" in last:  # output-first: state every field of the target
         fields = json.loads(last[last.index("{"):])
         return "\n".join(f"{k}: {v}" for k, v in fields.items() if v is not None)

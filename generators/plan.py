@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from seedfactory.schemas import GenerationRequest, GenerationResult, RejectLog
+from seedfactory.schemas import GenerationRequest, GenerationResult, RejectLog, Turn
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
 
 Ask = Callable[[list[GenerationRequest]], list[GenerationResult]]
@@ -36,6 +36,7 @@ class TaskDraft(BaseModel):
     target: dict | None = None
     topic: str | None = None  # the strata the task was written for (see generators/personas.py)
     persona: str | None = None
+    history: list[Turn] = []  # a conversation's turns before this task's user turn (generators/conversation.py)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Which generation strategy fits a seed set, and the registry of strategies.
 
-    auto -> output_first     when the seed set declares an output schema (structured outputs)
+    auto -> tool_calls       when the seed set declares tools (NAME.tools.json: its outputs are calls)
+         -> conversation     when a seed is a conversation with earlier turns
+         -> output_first     when the seed set declares an output schema (structured outputs)
          -> input_variation  when every seed has an input (one task applied to many inputs)
          -> self_instruct    otherwise (a pool of different instructions)
 
@@ -33,6 +35,7 @@ from seedfactory.generators.personas import resolve_personas
 from seedfactory.generators.plan import Env, Plan, TaskDraft
 from seedfactory.schemas import SeedExample
 from seedfactory.schemas.config import StrategyName
+from seedfactory.schemas.tools import tools_of
 
 
 def strategy(name: str) -> ModuleType:
@@ -51,6 +54,10 @@ def choose(seeds: list[SeedExample], schema: dict | None, setting) -> dict[str, 
         return {k: v / total for k, v in setting.items() if v > 0}
     if setting != "auto":
         return {setting: 1.0}
+    if tools_of(schema):
+        return {"tool_calls": 1.0}
+    if any(s.history for s in seeds):
+        return {"conversation": 1.0}
     if schema is not None and all(isinstance(s.output, dict) for s in seeds):
         return {"output_first": 1.0}
     if all(s.input.strip() for s in seeds):

@@ -61,7 +61,7 @@ def panel_pairs(groups: dict[str, list[Example]], failed: dict[str, list[Example
         pairs.append(PreferencePair(
             id=stable_hash([best.id, worst.id]), prompt_id=pid, prompt=best.prompt, chosen=best.output_text,
             rejected=worst.output_text, chosen_id=best.id, rejected_id=worst.id, margin=round(hi - lo, 4),
-            source=source))
+            source=source, history=best.history))
     return pairs, no_pair
 
 
@@ -98,7 +98,7 @@ def minimal_edit_pairs(rows: list[Example | SeedExample], schema: dict | None, r
                 id=stable_hash([row.id, kind, rejected]), prompt_id=getattr(row, "prompt_id", row.id),
                 prompt=row.prompt, chosen=chosen, rejected=rejected, chosen_id=row.id, rejected_id=f"{row.id}:{kind}",
                 margin=1.0,
-                source="minimal_edit"))
+                source="minimal_edit", history=getattr(row, "history", [])))
     return pairs
 
 

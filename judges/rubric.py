@@ -18,7 +18,15 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from seedfactory.judges.fence import NOTE, fence
-from seedfactory.schemas import Example, GenerationRequest, GenerationResult, JudgeVerdict, Message, Sampling
+from seedfactory.schemas import (
+    Example,
+    GenerationRequest,
+    GenerationResult,
+    JudgeVerdict,
+    Message,
+    Sampling,
+    conversation_text,
+)
 from seedfactory.schemas.config import ModelConfig
 from seedfactory.util.progress import NO_PROGRESS, Progress
 
@@ -51,7 +59,8 @@ def rubric_text(criteria: str | None) -> str:
 
 def rubric_request(row: Example, judge: ModelConfig, output_schema: dict | None = None,
                    criteria: str | None = None) -> GenerationRequest:
-    user = (f"{rubric_text(criteria)}{schema_note(output_schema)}\n\n{fence('Task', row.prompt)}\n\n"
+    task = conversation_text(row.history, row.prompt)  # a conversation's earlier turns come with its last one
+    user = (f"{rubric_text(criteria)}{schema_note(output_schema)}\n\n{fence('Task', task)}\n\n"
             f"{fence('Response', row.output_text)}\n\n"
             "Reply as JSON with the score (1-5) and a one-sentence rationale.")
     return GenerationRequest(

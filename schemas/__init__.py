@@ -14,16 +14,21 @@ from seedfactory.schemas.records import (
     RejectLog,
     Sampling,
     SeedExample,
+    Turn,
+    calls_output,
+    conversation_text,
     lineage_counts,
     output_text,
     render_prompt,
     stable_hash,
+    student_turns,
 )
 from seedfactory.schemas.seedfile import SeedFileError, load_schema, load_seeds, schema_next_to
 
 __all__ = [
     "ConfigError", "Example", "GenerationRequest", "GenerationResult", "JudgeVerdict", "Lineage", "RejectLog",
     "Message", "Output", "PreferencePair", "Reject", "RunConfig", "Sampling", "SeedExample",
-    "SeedFileError", "lineage_counts", "load_config", "load_schema", "load_seeds", "output_text", "render_prompt",
-    "schema_next_to", "stable_hash",
+    "SeedFileError", "Turn", "calls_output", "conversation_text", "lineage_counts", "load_config", "load_schema",
+    "load_seeds", "output_text", "render_prompt",
+    "schema_next_to", "stable_hash", "student_turns",
 ]

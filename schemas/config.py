@@ -76,12 +76,13 @@ class SeedsConfig(Section):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
 
-StrategyName = Literal["output_first", "input_variation", "self_instruct", "evol_instruct"]
+StrategyName = Literal["output_first", "input_variation", "self_instruct", "evol_instruct", "conversation",
+                       "tool_calls"]
 
 
 class GenerateConfig(Section):
     strategy: Literal["auto"] | StrategyName | dict[StrategyName, float] = Field(
-        "auto", description="auto (output_first for a schema, input_variation when every seed has an input, else self_instruct), one of those names, or a mix {name: share}")
+        "auto", description="auto (tool_calls for a seed set with NAME.tools.json, conversation when a seed has earlier turns, output_first for a schema, input_variation when every seed has an input, else self_instruct), one of those names, or a mix {name: share}")
     num_tasks: int = Field(64, gt=0, description="new tasks (prompts) the teacher is asked to write; output_first: target objects drawn")
     shots: int = Field(3, gt=0, description="seed examples shown in each few-shot prompt")
     responses_per_prompt: int = Field(3, gt=0, description="responses sampled per task; 2 or more make consensus and preference pairs")

@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Output = str | dict[str, Any]
 
@@ -42,6 +42,67 @@ class Message(Strict):
     content: str
 
 
+class Turn(Strict):
+    """One turn of a conversation seed (OpenAI / HF chat format): system, user, assistant (text or
+    `tool_calls`) or tool (a tool's result, `tool_call_id` naming the call). The turns before a seed's
+    last user turn are its `history`; none is dropped."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str | None = ""
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _text_or_calls(self) -> "Turn":
+        if self.tool_calls is not None and self.role != "assistant":
+            raise ValueError(f"a {self.role} turn carries no tool_calls (only an assistant turn calls tools)")
+        if self.content is None and self.tool_calls is None:
+            raise ValueError("a turn needs content (or, for an assistant, tool_calls)")
+        return self
+
+    def text(self) -> str:
+        """What the student reads or writes for this turn: its content, or its calls as compact JSON
+        (the same form as a tool-call output, `calls_output`)."""
+        if self.tool_calls is not None:
+            return output_text(calls_output(self.tool_calls))
+        return self.content or ""
+
+
+def calls_output(tool_calls: list[dict]) -> dict:
+    """OpenAI-format calls (`{"type": "function", "function": {"name", "arguments": "<json>"}}`) or plain
+    `{"name", "arguments"}` ones, as the output object `{"tool_calls": [{"name", "arguments": {...}}]}`."""
+    calls = []
+    for c in tool_calls:
+        fn = c.get("function", c) if isinstance(c, dict) else c
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+            raise ValueError(f"a tool call names its function: {c!r}")
+        args = fn.get("arguments", {})
+        if isinstance(args, str):
+            try:
+                args = json.loads(args) if args.strip() else {}
+            except json.JSONDecodeError as e:
+                raise ValueError(f"tool call {fn['name']!r}: arguments are not JSON ({e.msg})") from None
+        if not isinstance(args, dict):
+            raise ValueError(f"tool call {fn['name']!r}: arguments are an object")
+        calls.append({"name": fn["name"], "arguments": args})
+    return {"tool_calls": calls}
+
+
+def conversation_text(history: "list[Turn]", prompt: str) -> str:
+    """What a judge reads as the task: the user turn, after a conversation's earlier turns where it has them."""
+    if not history:
+        return prompt
+    turns = "\n".join(f"[{t.role}] {t.text()}" for t in history if t.role != "system")
+    return f"Conversation so far:\n{turns}\n\nLast user turn (the response answers this one):\n{prompt}"
+
+
+def student_turns(history: "list[Turn]", prompt: str) -> list[dict]:
+    """The conversation a student reads before it answers: the earlier turns as role/content (calls as
+    JSON, tool results as tool turns), then the last user turn."""
+    return [{"role": t.role, "content": t.text()} for t in history] + [{"role": "user", "content": prompt}]
+
+
 class SeedExample(Strict):
     """One hand-written example. On disk either instruction/input/output or chat `messages`."""
 
@@ -51,23 +112,43 @@ class SeedExample(Strict):
     output: Output
     topic: str | None = None
     source: str | None = Field(default=None, description="file:line the seed was read from")
+    history: list[Turn] = Field(default_factory=list, description="a conversation's turns before its last user turn")
 
     @model_validator(mode="before")
     @classmethod
     def _from_messages(cls, data: Any) -> Any:
-        # A chat seed: the last user turn is the instruction, the final assistant turn the output.
+        # A chat seed kept whole: the turns before the last user turn are its history, the last user
+        # turn the instruction, the final assistant turn (text, or tool calls) the output.
         if isinstance(data, dict) and "messages" in data:
             data = dict(data)
-            msgs = [Message.model_validate(m) for m in data.pop("messages")]
-            if not msgs or msgs[-1].role != "assistant" or len(msgs) < 2 or msgs[-2].role != "user":
+            raw = data.pop("messages")
+            if not isinstance(raw, list):
+                raise ValueError("messages is a list of turns")
+            turns = []
+            for i, m in enumerate(raw):
+                try:
+                    turns.append(Turn.model_validate(m))
+                except ValidationError as e:
+                    err = e.errors()[0]
+                    where = "".join(f".{p}" for p in err["loc"])
+                    raise ValueError(f"messages[{i}]{where}: {err['msg'].removeprefix('Value error, ')}") from None
+            if len(turns) < 2 or turns[-1].role != "assistant" or turns[-2].role != "user":
                 raise ValueError("messages must end with a user turn followed by an assistant turn")
-            data.setdefault("instruction", msgs[-2].content)
-            data.setdefault("output", msgs[-1].content)
+            last = turns[-1]
+            data.setdefault("instruction", turns[-2].content or "")
+            data.setdefault("output", calls_output(last.tool_calls) if last.tool_calls is not None
+                            else last.content or "")
+            data.setdefault("history", turns[:-2])
         return data
 
     @property
     def prompt(self) -> str:
         return render_prompt(self.instruction, self.input)
+
+    @property
+    def student_prompt(self) -> str | list[dict]:
+        """What the student is asked: the user turn, or with a history the whole conversation so far."""
+        return student_turns(self.history, self.prompt) if self.history else self.prompt
 
 
 class Sampling(Strict):
@@ -152,10 +233,16 @@ class Example(Strict):
     output: Output
     lineage: Lineage
     scores: dict[str, float] = {}
+    history: list[Turn] = Field(default_factory=list, description="the conversation's turns before the last user turn")
 
     @property
     def prompt(self) -> str:
         return render_prompt(self.instruction, self.input)
+
+    @property
+    def student_prompt(self) -> str | list[dict]:
+        """The user turn, or with a history the whole conversation so far (what the student answers)."""
+        return student_turns(self.history, self.prompt) if self.history else self.prompt
 
     @property
     def output_text(self) -> str:
@@ -216,6 +303,7 @@ class PreferencePair(Strict):
     rejected_id: str
     margin: float
     source: Literal["target", "panel", "judge_pairwise", "review", "minimal_edit"]
+    history: list[Turn] = Field(default_factory=list, description="a conversation's turns before the prompt")
 
 
 class Reject(Strict):

@@ -104,7 +104,10 @@ def load_seeds(path: str | Path, schema: dict | None = None, *, max_bytes: int =
                 raise SeedFileError(f"{where}: the schema's $ref {getattr(e, 'ref', '')!r} does not resolve") from None
             if errors:
                 e = errors[0]
-                field = ".".join(["output", *map(str, e.path)])
+                if e.context:  # anyOf / oneOf (a call of one of several tools): the deepest error of a
+                    # branch that its `const` (the tool's name) did not rule out
+                    e = max(e.context, key=lambda c: (c.validator != "const", len(c.absolute_path)))
+                field = ".".join(["output", *map(str, e.absolute_path)])
                 raise SeedFileError(f"{where}: field '{field}': {e.message}")
         seeds.append(seed)
     if not seeds:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from seedfactory.context import RunContext
 from seedfactory.schemas.config import EvalConfig
+from seedfactory.schemas.tools import tools_of
 from seedfactory.util.files import file_digest, read_json, read_jsonl_dicts, write_json, write_jsonl
 from seedfactory.util.progress import NO_PROGRESS, Progress
 from seedfactory.util.stats import bootstrap_ci, paired_difference
@@ -95,12 +96,19 @@ def teacher_weights(teacher) -> tuple[float | None, str]:
 def _score(ctx: RunContext, cases: list, systems: dict[str, list[str]]) -> tuple[dict, dict]:
     """Every system's answers on `cases`: JSON field match with an output schema, else the judge's
     win rate against the references. Returns (scores by system, the judge's request counts)."""
-    from seedfactory.schemas import output_text
+    from seedfactory.schemas import conversation_text, output_text
     from seedfactory.train.evaluate import score_json
 
+    if tools := tools_of(ctx.output_schema):  # calls: exact match, tool names, argument F1, execution
+        from seedfactory.seeds import tool_implementation
+        from seedfactory.train.calls import score_calls
+
+        execute = tool_implementation(ctx.seed_set.path)
+        return {n: score_calls(a, [s.output for s in cases], tools, execute) for n, a in systems.items()}, {}
     if ctx.output_schema is not None:
         return {n: score_json(a, [s.output for s in cases], ctx.output_schema) for n, a in systems.items()}, {}
-    return _judge_scorer(ctx, [s.prompt for s in cases], [output_text(s.output) for s in cases], systems)
+    return _judge_scorer(ctx, [conversation_text(s.history, s.prompt) for s in cases],
+                         [output_text(s.output) for s in cases], systems)
 
 
 def _per_case(score: dict) -> list[float]:
@@ -130,7 +138,7 @@ def continual_report(ctx: RunContext, report: dict, per_case: dict, plan: dict, 
         at = [current[s.id][0] for s in old]
         old_scores = {"before": [per_case["before"][i] for i in at], "after": [per_case["dpo"][i] for i in at]}
     else:
-        prompts = [s.prompt for s in old]
+        prompts = [s.student_prompt for s in old]
         systems = {name: generate_answers(model_dir, adapter, prompts, e.max_new_tokens, e.batch_size, ctx.progress)
                    for name, adapter in [("before", Path(plan["from_adapter"])), ("after", ctx.out / "adapter")]}
         old_scores = {n: _per_case(sc) for n, sc in _score(ctx, old, systems)[0].items()}
@@ -146,7 +154,8 @@ RUNTIMES = {"merged": "transformers fp32 (LoRA merged)", "transformers": "transf
             "adapters switched)", "vllm": "vLLM multi-LoRA (one engine)"}
 
 
-def student_answers(model_dir: Path, systems: dict[str, Path | None], prompts: list[str], e: EvalConfig,
+def student_answers(model_dir: Path, systems: dict[str, Path | None], prompts: list[str] | list[list[dict]],
+                    e: EvalConfig,
                     progress: Progress = NO_PROGRESS) -> tuple[dict[str, list[str]], dict[str, dict]]:
     """Greedy answers of each system (an adapter folder, or None for the base model) and its cost
     (tokens/s, weights). `eval.engine=merged` loads the base once per system and merges the adapter
@@ -159,7 +168,7 @@ def student_answers(model_dir: Path, systems: dict[str, Path | None], prompts: l
         return {name: generate_answers(model_dir, adapter, prompts, e.max_new_tokens, e.batch_size, progress,
                                        costs[name]) for name, adapter in systems.items()}, costs
     adapters = {name: path for name, path in systems.items() if path is not None}
-    conversations = [[{"role": "user", "content": p}] for p in prompts]
+    conversations = [p if isinstance(p, list) else [{"role": "user", "content": p}] for p in prompts]
     with open_adapters(model_dir, adapters, e.engine, batch_size=e.batch_size) as opened:
         answers = {name: opened.generate(name if path is not None else None, conversations, e.max_new_tokens,
                                          costs[name])
@@ -172,7 +181,7 @@ def evaluate_run(ctx: RunContext) -> dict:
     from seedfactory.util.models import resolve_model
 
     held = ctx.eval_cases
-    prompts = [s.prompt for s in held]
+    prompts = [s.student_prompt for s in held]
     model_dir = resolve_model(ctx.cfg.train.student)
     e = ctx.cfg.eval
     train_stats = read_json(ctx.out / "train" / "stats.json")

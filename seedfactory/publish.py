@@ -29,6 +29,7 @@ from seedfactory.schemas import (
     lineage_counts,
     output_text,
     stable_hash,
+    student_turns,
 )
 from seedfactory.util.files import atomic_dir, read_json
 from seedfactory.util.stats import format_kappa, wilson_interval
@@ -98,7 +99,7 @@ def review_pair(original: Example, edited: Output) -> PreferencePair:
     return PreferencePair(
         id=stable_hash(["review", original.id]), prompt_id=original.prompt_id, prompt=original.prompt,
         chosen=output_text(edited), rejected=original.output_text, chosen_id=f"{original.id}#edited",
-        rejected_id=original.id, margin=0.0, source="review")
+        rejected_id=original.id, margin=0.0, source="review", history=original.history)
 
 
 def sft_row(r: Example, v: JudgeVerdict | None, review: str = "", reviewer: str = "") -> dict:
@@ -106,7 +107,7 @@ def sft_row(r: Example, v: JudgeVerdict | None, review: str = "", reviewer: str 
     return {
         "id": r.id, "prompt_id": r.prompt_id, "instruction": r.instruction, "input": r.input,
         "output": r.output_text, "prompt": r.prompt,
-        "messages": [{"role": "user", "content": r.prompt}, {"role": "assistant", "content": r.output_text}],
+        "messages": student_turns(r.history, r.prompt) + [{"role": "assistant", "content": r.output_text}],
         "seed_ids": r.lineage.seed_ids, "strategy": r.lineage.strategy, "topic": r.lineage.topic or "",
         "persona": r.lineage.persona or "", "teacher": r.lineage.teacher,
         "request_key": r.lineage.request_key, "judge_score": r.scores.get("judge"),

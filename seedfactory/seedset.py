@@ -13,6 +13,7 @@ from pathlib import Path
 
 from seedfactory.schemas import RunConfig, SeedExample, load_schema, load_seeds
 from seedfactory.schemas.seedfile import SeedFileError, schema_next_to
+from seedfactory.schemas.tools import calls_schema, load_tools, tools_next_to
 from seedfactory.util.files import file_digest
 
 
@@ -59,6 +60,12 @@ def read_seed_set(cfg: RunConfig) -> SeedSet:
     schema_file = Path(cfg.seeds.schema_path) if cfg.seeds.schema_path else schema_next_to(path)
     limits = {"max_bytes": cfg.seeds.max_bytes, "max_depth": cfg.seeds.max_depth}
     schema = load_schema(schema_file, **limits) if schema_file else None
+    tools_file = tools_next_to(path)
+    if tools_file is not None:  # a tool-call set: the calls are its outputs (schemas/tools.py)
+        if schema is not None:
+            raise SeedFileError(f"{tools_file}: a seed set declares tools or an output schema ({schema_file}), "
+                                "not both: the tools make the output schema")
+        schema_file, schema = tools_file, calls_schema(load_tools(tools_file, **limits))
     seeds = load_seeds(path, schema, **limits)
     eval_path = eval_source(cfg, path)
     cases = load_seeds(eval_path, schema, **limits) if eval_path else None

@@ -10,6 +10,7 @@ schema, if any, sits next to it as `<stem>.schema.json`. See seeds/README.md for
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 
@@ -61,3 +62,16 @@ def resolve_seed_path(spec: str | Path) -> Path:
     why = "is a directory, not a seed file" if path.is_dir() else "is neither a bundled seed set nor a file"
     raise SeedFileError(
         f"seeds.path={str(spec)!r} {why}; bundled sets: {', '.join(bundled) or '(none)'}")
+
+
+def tool_implementation(seed_path: Path) -> Callable[[list[dict]], list] | None:
+    """`execute(calls) -> results` of a bundled tool set's own implementation (`seeds/<name>.py`, the
+    name's dashes as underscores), run on a fresh state per call list; None for any other set. Only
+    bundled code is run: a user's seed folder is never imported."""
+    import importlib
+
+    seed_path = Path(seed_path)
+    module = seed_path.stem.replace("-", "_")
+    if seed_path.parent.resolve() != SEEDS_DIR.resolve() or not (SEEDS_DIR / f"{module}.py").is_file():
+        return None
+    return importlib.import_module(f"{__name__}.{module}").execute

@@ -10,20 +10,33 @@ import pytest
 from jsonschema import FormatChecker
 
 from seedfactory.schemas import SeedFileError, load_schema, load_seeds, schema_next_to
+from seedfactory.schemas.tools import calls_schema, load_tools, tools_next_to
 from seedfactory.seeds import SEEDS_DIR, bundled_eval_sets, bundled_sets, resolve_seed_path
 
 # Seed sets whose outputs are JSON objects checked against `<name>.schema.json`: one per domain, so
 # that nothing in the code is shaped by one of them (issue 21).
 SCHEMA_SETS = ["invoice-fields", "appointment-requests", "ticket-triage", "product-listings", "bank-transactions",
                "contact-details", "recipes", "job-posts", "medication-instructions"]
-EXPECTED_SETS = {"support-bikeshop", "clause-classify", *SCHEMA_SETS}
+EXPECTED_SETS = {"support-bikeshop", "clause-classify", "support-chat", "calendar-tools", *SCHEMA_SETS}
 CLAUSE_LABELS = {"rent", "deposit", "term", "termination", "repairs", "assignment", "insurance", "use",
                  "disputes"}
 
 
-def _load(path: Path):
+def _schema(path: Path) -> dict | None:
+    """The set's output schema: its `.schema.json`, or the calls schema of its `.tools.json`."""
+    if tools := tools_next_to(path):
+        return calls_schema(load_tools(tools))
     schema_file = schema_next_to(path)
-    return load_seeds(path, load_schema(schema_file) if schema_file else None)
+    return load_schema(schema_file) if schema_file else None
+
+
+def _load(path: Path):
+    return load_seeds(path, _schema(path))
+
+
+def _asked(example) -> str:
+    """What a case asks: its input, or (a conversation, whose input is empty) its last user turn."""
+    return example.input.strip() or example.prompt
 
 
 def _bundled(name: str) -> Path:
@@ -138,12 +151,11 @@ def test_bundled_eval_set_is_separate_from_its_seeds(name):
     """`<name>.eval.*` holds cases written only to measure the student: never a seed set, no seed copied."""
     seed_path, evals = _bundled(name), bundled_eval_sets()
     assert name in evals and f"{name}.eval" not in bundled_sets()
-    schema_file = SEEDS_DIR / f"{name}.schema.json"
-    schema = load_schema(schema_file) if schema_file.is_file() else None
+    schema = _schema(seed_path)
     seeds, cases = load_seeds(seed_path, schema), load_seeds(evals[name], schema)
     assert len(cases) >= 40
     assert not {c.id for c in cases} & {s.id for s in seeds}
-    assert not {c.input.strip() for c in cases} & {s.input.strip() for s in seeds}
+    assert not {_asked(c) for c in cases} & {_asked(s) for s in seeds}
     assert {c.topic for c in cases} >= {s.topic for s in seeds}, "every seed topic is evaluated"
     assert all(len(c.input) < 400 for c in cases)
     if name == "invoice-fields":
@@ -287,3 +299,34 @@ def test_schema_seeds_without_instruction_get_one_from_the_schema(tmp_path):
     # without a schema an instruction stays required: nothing says what to ask
     with pytest.raises(SeedFileError, match=r"seeds.jsonl:1: field 'instruction': Field required"):
         load_seeds(path)
+
+
+
+def test_support_chat_is_conversations_kept_whole():
+    """Every seed and case has a system turn and earlier exchanges; several seeds have three user turns."""
+    for path in (bundled_sets()["support-chat"], bundled_eval_sets()["support-chat"]):
+        rows = load_seeds(path)
+        for r in rows:
+            assert r.history[0].role == "system" and len(r.history) >= 3, r.id
+            assert [t.role for t in r.history[1:]] == ["user", "assistant"] * (len(r.history[1:]) // 2), r.id
+            assert isinstance(r.output, str) and r.output.strip(), r.id
+    assert sum(len(s.history) == 5 for s in load_seeds(bundled_sets()["support-chat"])) >= 4
+
+
+def test_calendar_calls_validate_and_state_every_argument():
+    """The tool set's seeds and cases: calls valid under their tools, every argument written in the request
+    (the check generated rows must pass), no-call and two-call cases on both sides, every tool used."""
+    from seedfactory.schemas.tools import call_errors
+    from seedfactory.validators.calls import call_kinds, unstated
+
+    path = bundled_sets()["calendar-tools"]
+    tools = load_tools(tools_next_to(path))
+    seeds, cases = _load(path), load_seeds(bundled_eval_sets()["calendar-tools"], _schema(path))
+    kinds = call_kinds(tools, seeds)
+    for r in [*seeds, *cases]:
+        assert call_errors(r.output, tools) == [], r.id
+        assert unstated(r.output["tool_calls"], r.prompt, tools, kinds) == [], r.id
+    for rows in (seeds, cases):
+        sizes = {len(r.output["tool_calls"]) for r in rows}
+        assert {0, 1, 2} <= sizes
+        assert {c["name"] for r in rows for c in r.output["tool_calls"]} == {t["name"] for t in tools}

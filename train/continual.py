@@ -27,7 +27,9 @@ class ContinueError(SeedfactoryError):
 
 
 def row_key(record: dict) -> str:
-    """A training row's identity: its prompt and completion (the id is left out)."""
+    """A training row's identity: its prompt and completion, or a conversation's turns (the id is left out)."""
+    if "messages" in record:
+        return stable_hash(record["messages"], n=16)
     return stable_hash([record["prompt"], record["completion"]], n=16)
 
 

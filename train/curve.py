@@ -24,16 +24,22 @@ from seedfactory.util.progress import NO_PROGRESS, Progress
 Scorer = Callable[[Path, Path | None], dict]  # (model_dir, adapter) -> {"metric", "value", ...}
 
 
-def heldout_scorer(prompts: list[str], references: list, schema: dict | None, max_new_tokens: int,
+def heldout_scorer(prompts: list[str] | list[list[dict]], references: list, schema: dict | None, max_new_tokens: int,
                    batch_size: int = 8) -> Scorer:
     """A scorer for the held-out set: JSON field match with a schema, reference NLL without."""
+    from seedfactory.schemas.tools import tools_of
     from seedfactory.train.evaluate import generate_answers, reference_loss, score_json
 
     def score(model_dir: Path, adapter: Path | None) -> dict:
         if schema is None:
             return reference_loss(model_dir, adapter, prompts, [str(r) for r in references])
         answers = generate_answers(model_dir, adapter, prompts, max_new_tokens, batch_size)
-        report = score_json(answers, references, schema)
+        if tools := tools_of(schema):  # calls: the exact call match, as evaluation scores them
+            from seedfactory.train.calls import score_calls
+
+            report = score_calls(answers, references, tools)
+        else:
+            report = score_json(answers, references, schema)
         return {k: v for k, v in report.items() if k != "per_example"}
 
     return score

@@ -1,7 +1,8 @@
 """Turn the pipeline's records into trl's conversational dataset rows.
 
 SFT rows are prompt-completion pairs, so trl computes the loss on the completion only: SmolLM2's
-chat template has no `{% generation %}` markers, which `assistant_only_loss` would need. DPO rows
+chat template has no `{% generation %}` markers, which `assistant_only_loss` would need. A
+conversation is a `messages` row, tokenized with a mask on every assistant turn (train/chat.py). DPO rows
 are prompt/chosen/rejected with the answers as single assistant turns. The student sees the same
 user turn here as at evaluation time (`Example.prompt` / `render_prompt`).
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import random
 
-from seedfactory.schemas import Example, PreferencePair
+from seedfactory.schemas import Example, PreferencePair, student_turns
 
 
 def _user(text: str) -> list[dict]:
@@ -27,15 +28,19 @@ def _assistant(text: str) -> list[dict]:
 
 def sft_records(examples: list[Example]) -> list[dict]:
     """One conversational prompt-completion row per example (JSON outputs as compact text); the
-    example's id rides along for the record of which rows each batch held."""
-    return [{"id": ex.id, "prompt": _user(ex.prompt), "completion": _assistant(ex.output_text)} for ex in examples]
+    example's id rides along for the record of which rows each batch held. An example with earlier
+    turns is one `messages` row, every assistant turn of it trained (train/chat.py)."""
+    return [{"id": ex.id, "messages": [*student_turns(ex.history, ex.prompt), *_assistant(ex.output_text)]}
+            if ex.history else
+            {"id": ex.id, "prompt": _user(ex.prompt), "completion": _assistant(ex.output_text)} for ex in examples]
 
 
 def dpo_records(pairs: list[PreferencePair]) -> list[dict]:
-    """One conversational preference row per pair; the prompt is the rendered user turn."""
+    """One conversational preference row per pair; the prompt is the rendered user turn, after a
+    conversation's earlier turns where it has them."""
     return [
-        {"prompt": _user(p.prompt), "chosen": _assistant(p.chosen), "rejected": _assistant(p.rejected)}
-        for p in pairs
+        {"prompt": student_turns(p.history, p.prompt), "chosen": _assistant(p.chosen),
+         "rejected": _assistant(p.rejected)} for p in pairs
     ]
 
 

@@ -155,7 +155,8 @@ def score_json(answers: list[str], references: list[dict], schema: dict) -> dict
             "schema_valid": mean("schema_valid"), "parsed": mean("parsed"), "per_example": per_example}
 
 
-def reference_loss(model_dir: Path, adapter_dir: Path | None, prompts: list[str], references: list[str]) -> dict:
+def reference_loss(model_dir: Path, adapter_dir: Path | None, prompts: list[str] | list[list[dict]],
+                   references: list[str]) -> dict:
     """Mean per-token negative log-likelihood of the reference answers (lower is better): a cheap
     held-out score for free-text tasks, where the real metric needs a judge."""
     import torch
@@ -167,7 +168,7 @@ def reference_loss(model_dir: Path, adapter_dir: Path | None, prompts: list[str]
     model.eval()
     total, tokens = 0.0, 0
     for prompt, ref in zip(prompts, references):
-        user = [{"role": "user", "content": prompt}]
+        user = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
         head = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
         full = tokenizer.apply_chat_template(user + [{"role": "assistant", "content": ref}], tokenize=False)
         ids = tokenizer(full, return_tensors="pt", add_special_tokens=False)["input_ids"]

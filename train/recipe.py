@@ -221,7 +221,8 @@ def learning_curve(cfg: TrainConfig, model_dir: Path, stats: dict, ckpts: Path, 
     score = None
     if cfg.curve:
         held = eval_cases[: cfg.curve_cases]  # the eval set's first cases: cheap
-        score = heldout_scorer([s.prompt for s in held], [s.output for s in held], schema, cfg.curve_max_new_tokens)
+        score = heldout_scorer([s.student_prompt for s in held], [s.output for s in held], schema,
+                               cfg.curve_max_new_tokens)
     rows = []
     for phase, phase_stats in _phases(stats):
         scores = checkpoint_scores(model_dir, ckpts / phase, score, progress) if score else {}

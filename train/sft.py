@@ -109,10 +109,16 @@ def train_sft(model_dir: Path, records: list[dict], out_dir: Path, cfg: TrainCon
         # Padding-free batches only for LoRA: prefix and prompt tuning prepend virtual tokens,
         # which one flattened sequence would share across its rows.
         padding_free = cfg.padding_free and cfg.peft == "lora"
+        if any("messages" in r for r in records):  # conversations: the loss on every assistant turn
+            from seedfactory.train.chat import tokenized_records
+
+            rows = tokenized_records(tokenizer, records)
+        else:
+            rows = records
         trainer = SFTTrainer(
             model=model,
             args=args,
-            train_dataset=Dataset.from_list(records),
+            train_dataset=Dataset.from_list(rows),
             processing_class=tokenizer,
             callbacks=callbacks,
             peft_config=None if init_adapter is not None else peft_config(cfg),

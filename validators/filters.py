@@ -21,7 +21,9 @@ from typing import Literal
 from jsonschema import Draft202012Validator
 
 from seedfactory.schemas import Example, SeedExample
+from seedfactory.schemas.tools import tools_of
 from seedfactory.validators.base import ValidationEnv
+from seedfactory.validators.calls import call_kinds, calls_grounded
 from seedfactory.validators.kinds import check_value
 from seedfactory.validators.quality import quality_filters
 from seedfactory.validators.similarity import normalise
@@ -124,6 +126,8 @@ def build_filters(env: ValidationEnv) -> list[Filter]:
             on = {n: fk for n, fk in kinds.items() if table[n]["applied"]}
             if on:
                 filters.append(partial(valid_values, kinds=on))
+        if tools := tools_of(env.output_schema):  # a tool-call set: valid calls, every argument stated
+            filters.append(partial(calls_grounded, tools=tools, kinds=call_kinds(tools, env.train_seeds)))
     filters += [partial(length_ok, min_chars=cfg.min_chars, max_chars=cfg.max_chars), not_echo]
     seeds: list[SeedExample] = [*env.train_seeds, *env.heldout]
     if seeds and all(s.input.strip() for s in seeds):
