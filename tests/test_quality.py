@@ -182,3 +182,15 @@ def test_a_list_fields_every_item_must_be_in_the_input():
     assert grounding_failures(row, ["day", "people"]) == ["people"]
     row.output["people"] = ["Li Wei", "Ana Ruiz"]
     assert grounding_failures(row, ["day", "people"]) == []
+
+
+@pytest.mark.parametrize("text, debris", [
+    ("Dear team,\n[Your Name]\n[Your Address]", True), ("Date: [insert date here]", True),
+    ("Rewrite the text as follows:\n\nThe app crashes.", True), ("@help Edited text. Locked out again", False),
+    ("Edited text. Locked out again", True), ("Order [A12] shipped, see [3]", False),
+    ("Here is my order number", False), ("We edited text files all day", False)])
+def test_placeholders_and_echoes_a_model_leaves_are_debris(text, debris):
+    # seen in a real 135M teacher's rewrites of support tickets: "[Your Name]" and "Rewrite the text as follows:"
+    from seedfactory.validators.quality import DEBRIS
+
+    assert bool(DEBRIS.search(text)) is debris

@@ -29,8 +29,11 @@ from seedfactory.validators.values import contradicting, is_stated, null_but_in_
 Verdict = bool | tuple[bool, str, str | None]
 
 # Template or markup debris: {{x}}, {% x %}, {1}, ${x}, <tag>, [NAME], function-call fragments.
+# template syntax, placeholders a model leaves ("[NAME]", "[Your Name]", "[Insert date]") and a model's
+# echo of a rewrite request ("Rewrite the text as follows:")
 DEBRIS = re.compile(r"\{\{|\}\}|\{%|%\}|\{\d+\}|\$\{|\{#|</?[a-zA-Z][\w-]*(?:\s[^<>]{0,60})?/?>|\[[A-Z][A-Z_]{2,}\]"
-                    r"|\b[a-z]+_[a-z_]+\(")
+                    r"|\b[a-z]+_[a-z_]+\(|(?i:\[(?:your|insert|enter|add|recipient'?s?|sender'?s?)\b[^\]\n]{0,40}\])"
+                    r"|(?im:^\W*(?:rewrite the text|rewritten text|edited text|here is the rewritten)\b)")
 _WORD = re.compile(r"\w+")
 
 
