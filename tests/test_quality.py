@@ -194,3 +194,23 @@ def test_placeholders_and_echoes_a_model_leaves_are_debris(text, debris):
     from seedfactory.validators.quality import DEBRIS
 
     assert bool(DEBRIS.search(text)) is debris
+
+
+def test_an_objects_values_must_be_in_the_input():
+    from seedfactory.validators.quality import calibrate, grounding_failures, list_fields
+
+    schema = {"type": "object", "properties": {"rooms": {"type": "integer"}, "address": {"type": "object"}}}
+    rows = [("2 rooms, Via Roma 7, 10121 Torino", 2, {"street": "Via Roma 7", "city": "Torino", "zip": "10121"}),
+            ("Kerkstraat 88, 1017 GM Amsterdam: 5 rooms", 5, {"street": "Kerkstraat 88", "city": "Amsterdam",
+                                                            "zip": "1017 GM"}),
+            ("3 rooms at Calle Mayor 21, 28013 Madrid", 3,
+             {"street": "Calle Mayor 21", "city": "Madrid", "zip": "28013"})]
+    seeds = [SeedExample(id=f"h{i}", instruction="x", input=t, output={"rooms": n, "address": a})
+             for i, (t, n, a) in enumerate(rows)]
+    assert list_fields(schema, [s.output for s in seeds]) == ["address"]
+    assert calibrate(seeds, schema, 0.9)["checks"]["ungrounded"]["fields"]["address"]["applied"]
+    row = make_example("r", input="2 rooms, Via Roma 7, 10121 Torino",
+                       output={"rooms": 2, "address": {"street": "Via Roma 7", "city": "Milano", "zip": "10121"}})
+    assert grounding_failures(row, ["rooms", "address"]) == ["address"]
+    row.output["address"]["city"] = "Torino"
+    assert grounding_failures(row, ["rooms", "address"]) == []

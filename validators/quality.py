@@ -90,23 +90,32 @@ def span_fields(schema: dict | None, outputs: list[dict], kinds: dict | None = N
     return fields
 
 
+def _leaves(value) -> list:
+    """The scalar values inside a list or an object, at any depth (booleans and nulls are no spans)."""
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _leaves(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _leaves(v)]
+    return [] if value is None or isinstance(value, bool) else [value]
+
+
 def list_fields(schema: dict | None, outputs: list[dict]) -> list[str]:
-    """Top-level fields whose values are lists of strings or numbers (attendees, tags, line amounts):
-    each item is a span of the input, as a span field's value is."""
+    """Top-level fields whose values are lists or objects (attendees, tags, an address): each string or
+    number inside is a span of the input, as a span field's value is."""
     fields = []
     for name in (schema or {}).get("properties", {}):
         values = [o.get(name) for o in outputs if o.get(name) is not None]
-        if values and all(isinstance(v, list) and all(value_kind(x) is not None for x in v) for v in values) \
-                and any(values):
+        if values and all(isinstance(v, (list, dict)) for v in values) and any(_leaves(v) for v in values) \
+                and all(value_kind(x) is not None for v in values for x in _leaves(v)):
             fields.append(name)
     return fields
 
 
 def stated(value, text: str, kind: str | None = None) -> bool:
-    """`is_stated` for a field's value, a list's every item included (matched by its own shape: the
-    field kinds describe scalars, and a list's is inferred as a free span)."""
-    if isinstance(value, list):
-        return all(is_stated(x, text) for x in value)
+    """`is_stated` for a field's value; a list's or an object's every value inside it included (each
+    matched by its own shape: the field kinds describe scalars)."""
+    if isinstance(value, (list, dict)):
+        return all(is_stated(x, text) for x in _leaves(value))
     return is_stated(value, text, kind)
 
 
