@@ -216,8 +216,10 @@ def _name(fk: FieldKind, rng: random.Random) -> str:
         else:
             name = f.company()
     else:
-        with_numbers = any(any(c.isdigit() for c in v) for v in fk.info.get("values", []))
-        name = f"{f.street_address()}, {f.city()}" if with_numbers else f.city()
+        values = fk.info.get("values", [])
+        with_numbers = any(any(c.isdigit() for c in v) for v in values)
+        with_city = any("," in v for v in values)  # "Via Roma 7" is a street alone; "12 High St, Leeds" has its town
+        name = (f"{f.street_address()}, {f.city()}" if with_city else f.street_address()) if with_numbers else f.city()
     return _case_like(name, fk, rng)
 
 

@@ -1,5 +1,5 @@
-"""List fields (attendees, tags, ingredients) in output-first targets: each item drawn for the kind its
-items share, and written into a seed's text item by item.
+"""List fields (attendees, tags, ingredients) and object fields (an address) in output-first targets:
+each value drawn for its kind, and written into a seed's text one by one.
 
 A list's items are one field's values many times over: validators/kinds.py infers their kind the way
 a field's is and keeps it in the list field's `info["items"]`. For templating, a list is flattened into
@@ -39,15 +39,38 @@ def item_kind(kinds: dict | None, name: str) -> FieldKind | None:
     return getattr((kinds or {}).get(name), "info", {}).get("items")
 
 
+def field_kinds(kinds: dict | None, name: str) -> dict | None:
+    return getattr((kinds or {}).get(name), "info", {}).get("fields")
+
+
+def compound(kinds: dict | None, name: str) -> bool:
+    """A list field with an item kind, or an object field with kinds for its fields."""
+    return item_kind(kinds, name) is not None or field_kinds(kinds, name) is not None
+
+
+def draw_object(base: dict, fks: dict, draw) -> dict:
+    """An object field's values drawn anew for their kinds (`draw(name, value, fk)`); labels, booleans
+    and nulls stay the base's."""
+    return {k: draw(k, v, fks[k]) if v is not None and k in fks and fks[k].kind not in ("label", "boolean") else v
+            for k, v in base.items()}
+
+
 def flatten(output: dict, kinds: dict | None) -> tuple[dict, dict]:
-    """The output with each list field replaced by one pseudo-field per item, and the kinds to match."""
+    """The output with each list field replaced by one pseudo-field per item (`people[0]`) and each
+    object field by one per field (`address.city`), and the kinds to match them by."""
     flat, flat_kinds = {}, dict(kinds or {})
     for name, value in output.items():
-        fk = item_kind(kinds, name)
+        fk, fks = item_kind(kinds, name), field_kinds(kinds, name)
         if fk is not None and isinstance(value, list):
             for i, x in enumerate(value):
                 flat[f"{name}[{i}]"] = x
                 flat_kinds[f"{name}[{i}]"] = fk
+            flat_kinds.pop(name, None)
+        elif fks is not None and isinstance(value, dict):
+            for k, x in value.items():
+                flat[f"{name}.{k}"] = x
+                if k in fks:
+                    flat_kinds[f"{name}.{k}"] = fks[k]
             flat_kinds.pop(name, None)
         else:
             flat[name] = value

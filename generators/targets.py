@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from seedfactory.generators.lists import draw_list, item_kind
+from seedfactory.generators.lists import compound, draw_list, draw_object, field_kinds, item_kind
 from seedfactory.generators.plan import Ask
 from seedfactory.generators.relations import keep_relations, seed_relations
 from seedfactory.schemas import GenerationRequest, Message, Sampling, SeedExample
@@ -178,7 +178,7 @@ def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str
     props = schema.get("properties", {})
     id_fields = {f for f in spans if value_kind(outputs[0].get(f) or "") == "string"
                  and _is_id([o[f] for o in outputs if isinstance(o.get(f), str)])} if not kinds else set()
-    lists = [f for f in props if kinds and item_kind(kinds, f) is not None]
+    lists = [f for f in props if kinds and compound(kinds, f)]
     rels = seed_relations(outputs, {f: kinds[f] for f in spans if f in kinds}) if kinds else []
     def draw(base: SeedExample, rng: random.Random) -> tuple[Target, bool]:
         obj, factor = dict(base.output), round(math.exp(rng.uniform(-LOG2, LOG2)), 3)
@@ -204,8 +204,11 @@ def draw_targets(seeds: list[SeedExample], schema: dict, n: int, seed: int | str
             if obj.get(name) != value:
                 t.changed.append(name)
         for name in lists:
-            if isinstance(obj.get(name), list) and obj[name]:
+            if isinstance(obj.get(name), list) and obj[name] and item_kind(kinds, name) is not None:
                 obj[name] = draw_list(obj[name], item_kind(kinds, name), rng)
+            elif isinstance(obj.get(name), dict):
+                obj[name] = draw_object(obj[name], field_kinds(kinds, name), lambda k, v, fk: _drawn_by_kind(
+                    k, v, fk, factor, [], rng))
         if kinds:
             _keep_nested(base.output, obj, spans, kinds)
             keep_relations(obj, base.output, rels, kinds, lambda f: _drawn_by_kind(

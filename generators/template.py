@@ -12,7 +12,7 @@ import re
 from dataclasses import replace
 from datetime import date, datetime, time
 
-from seedfactory.generators.lists import flatten, item_kind
+from seedfactory.generators.lists import compound, flatten, item_kind
 from seedfactory.generators.targets import Target
 from seedfactory.schemas import SeedExample
 from seedfactory.validators.values import (
@@ -150,7 +150,7 @@ def template_text(base: SeedExample, target: Target, kinds: dict | None = None) 
     With `kinds`, values are found and written as their fields' kinds (validators/kinds.py)."""
     if not target.templatable:
         return None
-    if any(item_kind(kinds, f) is not None for f in base.output):  # lists: one pseudo-field per item
+    if any(compound(kinds, f) for f in base.output):  # lists and objects: one pseudo-field per value
         if any(len(target.object.get(f) or []) != len(base.output.get(f) or []) for f in base.output
                if item_kind(kinds, f) is not None):
             return None  # a list of another length needs another layout

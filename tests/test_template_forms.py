@@ -81,3 +81,29 @@ def test_a_list_is_drawn_and_written_item_by_item():
     assert sum(template_text(by_id[t.base_id], t, kinds) is not None for t in drawn) >= 4
     row = seeds[0].model_copy(update={"output": {"people": ["Ana Ruiz", "Zed"], "decisions": 2}})
     assert grounding_failures(row, ["people"], kinds) == ["people"]
+
+
+def test_an_objects_fields_get_kinds_and_are_drawn_and_written_one_by_one():
+    from seedfactory.generators.targets import draw_targets
+
+    schema = {"type": "object", "properties": {"rooms": {"type": "integer"}, "address": {
+        "type": "object", "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}}}
+    rows = [("2 rooms, Via Roma 7, Torino", 2, "Via Roma 7", "Torino"),
+            ("Kerkstraat 88 in Amsterdam: 5 rooms", 5, "Kerkstraat 88", "Amsterdam"),
+            ("3 rooms at Calle Mayor 21, Madrid", 3, "Calle Mayor 21", "Madrid"),
+            ("Studio, 1 room, Gran Via 101, Barcelona", 1, "Gran Via 101", "Barcelona")]
+    seeds = [SeedExample(id=f"h{i}", instruction="x", input=t, output={"rooms": n, "address": {"street": s, "city": c}})
+             for i, (t, n, s, c) in enumerate(rows)]
+    kinds = infer_kinds(schema, seeds)
+    assert {k: fk.kind for k, fk in kinds["address"].info["fields"].items()} == {"street": "place", "city": "place"}
+    by_id = {s.id: s for s in seeds}
+    texts = 0
+    for t in draw_targets(seeds, schema, n=8, seed=2, names={}, kinds=kinds):
+        base = by_id[t.base_id]
+        assert t.object["address"] != base.output["address"] and "," not in t.object["address"]["street"]
+        text = template_text(base, t, kinds)
+        if text is not None:
+            texts += 1
+            assert t.object["address"]["street"] in text and t.object["address"]["city"] in text
+            assert base.output["address"]["street"] not in text
+    assert texts >= 4

@@ -284,6 +284,13 @@ def infer_kinds(schema: dict | None, seeds: list[SeedExample], overrides: dict[s
                     for k, (x, t) in enumerate((x, t) for v, t in lists for x in v)]
             if each:
                 out[name].info["items"] = infer_kinds({"properties": {name: items}}, each)[name]
+        objects = [(v, t) for v, t in present if isinstance(v, dict)]
+        if objects and len(objects) == len(present) and all(not isinstance(x, (dict, list))
+                                                            for v, _ in objects for x in v.values()):
+            # an object's fields (an address's street, city, postcode): kinds of their own, the same way
+            sub = prop.get("properties") or {k: {} for v, _ in objects for k in v}
+            each = [SeedExample(id=f"o{k}", instruction="-", input=t, output=v) for k, (v, t) in enumerate(objects)]
+            out[name].info["fields"] = infer_kinds({"properties": sub}, each)
     return out
 
 
