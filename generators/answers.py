@@ -88,7 +88,7 @@ def parse_responses(pairs: list[tuple[GenerationRequest, TaskDraft]], results: l
             lineage=Lineage(seed_ids=d.seed_ids, strategy=d.strategy, teacher=teacher_name,
                             prompt_hash=req.prompt_hash, request_key=req.key, raw=res.text,
                             sampling=req.sampling, task_request_key=d.request_key, topic=d.topic,
-                            persona=d.persona))
+                            persona=d.persona, source=d.source))
 
 
 def target_rows(drafts: list[TaskDraft], teacher_name: str) -> list[Example]:

@@ -1,6 +1,7 @@
 """Which generation strategy fits a seed set, and the registry of strategies.
 
-    auto -> output_first     when the seed set declares an output schema (structured outputs)
+    auto -> label_pool       when the run has a pool (seeds.pool) and the seed set an output schema
+         -> output_first     when the seed set declares an output schema (structured outputs)
          -> input_variation  when every seed has an input (one task applied to many inputs)
          -> self_instruct    otherwise (a pool of different instructions)
 
@@ -42,8 +43,8 @@ def strategy(name: str) -> ModuleType:
     return importlib.import_module(f"seedfactory.generators.{name}")
 
 
-def choose(seeds: list[SeedExample], schema: dict | None, setting) -> dict[str, float]:
-    """The strategy mix, shares summing to 1."""
+def choose(seeds: list[SeedExample], schema: dict | None, setting, pool: bool = False) -> dict[str, float]:
+    """The strategy mix, shares summing to 1 (`pool`: the run has pool inputs to label)."""
     if isinstance(setting, dict):
         total = sum(setting.values())
         if total <= 0:
@@ -51,6 +52,8 @@ def choose(seeds: list[SeedExample], schema: dict | None, setting) -> dict[str, 
         return {k: v / total for k, v in setting.items() if v > 0}
     if setting != "auto":
         return {setting: 1.0}
+    if pool and schema is not None:
+        return {"label_pool": 1.0}
     if schema is not None and all(isinstance(s.output, dict) for s in seeds):
         return {"output_first": 1.0}
     if all(s.input.strip() for s in seeds):

@@ -49,6 +49,41 @@ def split(ctx: RunContext) -> dict:
     return {"in": len(seeds), "out": len(train), "heldout": len(heldout), "eval_cases": len(cases)}
 
 
+def pool(ctx: RunContext) -> dict:
+    """The user's unlabelled inputs (`seeds.pool`): read, cleaned, split, deduplicated, kept away from
+    the evaluation cases (generators/pool.py), then the PII pass (`pool.pii`, validators/pii.py)."""
+    from seedfactory.generators.pool import ingest
+    from seedfactory.generators.pool_read import pool_files
+    from seedfactory.validators.pii import Masker, pii_pass, recogniser
+
+    spec = ctx.cfg.seeds.pool
+    if spec is None:
+        write_jsonl(ctx.stage_dir / "pool.jsonl", [])
+        return {"in": 0, "out": 0}
+    try:
+        files = pool_files(spec)
+    except FileNotFoundError as e:
+        raise SeedFileError(str(e)) from None
+    cases = ctx.eval_cases + ctx.heldout
+    items, counts = ingest(files, ctx.cfg.pool, ctx.rejects, ctx.log, [c.input or c.prompt for c in cases],
+                           ctx.cfg.validate_.decontam_threshold, ctx.cfg.validate_.num_perm)
+    items, pii = pii_pass(items, ctx.cfg.pool.pii, recogniser(), Masker(ctx.cfg.seed), ctx.rejects)
+    write_jsonl(ctx.stage_dir / "pool.jsonl", items)
+    return {"in": counts["units"], "out": len(items), **counts, "pii": pii}
+
+
+def pool_inputs(ctx: RunContext) -> dict:
+    """The pool files' names, sizes and modification times: a changed pool reruns the pool stage."""
+    from seedfactory.generators.pool_read import pool_files
+
+    if ctx.cfg.seeds.pool is None:
+        return {}
+    try:
+        return {str(p): [p.stat().st_size, p.stat().st_mtime_ns] for p in pool_files(ctx.cfg.seeds.pool)}
+    except (FileNotFoundError, OSError):
+        return {"missing": ctx.cfg.seeds.pool}  # the stage itself says what is wrong
+
+
 def generate(ctx: RunContext) -> dict:
     """New tasks by the strategy that fits the seeds (or `generate.strategy`), then several sampled
     answers per task; output-first tasks also carry their target as a row."""
@@ -64,8 +99,14 @@ def generate(ctx: RunContext) -> dict:
         starts = ctx.progress(range(0, len(reqs), cfg.batch_size), desc="generate: batches")
         return [res for start in starts for res in backend.generate(reqs[start:start + cfg.batch_size])]
 
-    mix = choose(seeds, schema, cfg.strategy)
-    env = Env(batched, ctx.cfg.teacher, cfg, ctx.cfg.seed, ctx.rejects, schema, kinds=ctx.kinds)
+    from seedfactory.generators.label_pool import remote_pool_refusal
+    from seedfactory.generators.pool import PoolItem
+
+    pool_items = list(read_jsonl(ctx.out / "pool" / "pool.jsonl", PoolItem))
+    mix = choose(seeds, schema, cfg.strategy, pool=bool(pool_items))
+    if "label_pool" in mix and (why := remote_pool_refusal({"teacher": ctx.cfg.teacher, "judge.model": ctx.cfg.judge.model})):
+        raise SeedFileError(why)
+    env = Env(batched, ctx.cfg.teacher, cfg, ctx.cfg.seed, ctx.rejects, schema, kinds=ctx.kinds, pool=pool_items)
     env.personas = strata_personas(mix, seeds, env)
     write_jsonl(ctx.stage_dir / "tasks.jsonl", drafts := write_tasks(mix, seeds, env))
     write_jsonl(ctx.stage_dir / "candidates.jsonl", rows := answer_tasks(drafts, seeds, env, backend.name))
@@ -206,16 +247,20 @@ def record_selection(ctx: RunContext, out) -> None:
 
 def review(ctx: RunContext) -> dict:
     """Sample rows into the human review queue (SQLite); a later step serves it as a web page."""
+    from seedfactory.generators.label_pool import uncertainty
     from seedfactory.review import ReviewStore, sample_for_review
 
     rows = list(read_jsonl(ctx.out / "judge" / "scored.jsonl", Example))
     scores = {r.id: r.scores["judge"] for r in rows if "judge" in r.scores}
-    sample = sample_for_review(rows, scores, ctx.cfg.review.sample_size, ctx.cfg.seed)
+    k = ctx.cfg.review.sample_size
+    first = uncertainty(rows)[:k]  # pool inputs the teacher's answers disagree on are queued first
+    taken = {r.id for r in first}
+    sample = first + sample_for_review([r for r in rows if r.id not in taken], scores, k - len(first), ctx.cfg.seed)
     with ReviewStore(ctx.stage_dir / "queue.sqlite", schema=ctx.output_schema) as store:
         store.add(sample, scores)
         counts = store.counts()
     write_jsonl(ctx.stage_dir / "sample.jsonl", [{"id": r.id} for r in sample])
-    return {"in": len(rows), "out": len(rows), "queued": len(sample), "queue": counts}
+    return {"in": len(rows), "out": len(rows), "queued": len(sample), "queued_uncertain": len(first), "queue": counts}
 
 
 def publish(ctx: RunContext) -> dict:
@@ -287,7 +332,9 @@ def review_inputs(ctx: RunContext) -> dict:
 
 STAGES = {
     "split": Stage(split, ["seed", "seeds"], inputs=seed_inputs),
-    "generate": Stage(generate, ["teacher", "generate"], after=["split"], max_failed="generate.max_failed_share"),
+    "pool": Stage(pool, ["seeds.pool", "pool", "seed", "validate.decontam_threshold", "validate.num_perm"],
+                  after=["split"], inputs=pool_inputs),
+    "generate": Stage(generate, ["teacher", "generate"], after=["split", "pool"], max_failed="generate.max_failed_share"),
     "baseline": Stage(baseline, ["teacher", "eval"], after=["split"], max_failed="generate.max_failed_share"),
     "validate": Stage(validate, ["validate"], after=["split", "generate"]),
     "judge": Stage(judge, ["judge"], after=["split", "validate"], max_failed="judge.max_failed_share"),
