@@ -25,11 +25,12 @@ CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,32}\b")
 SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")
 NINO = re.compile(r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
-NAME_WORD = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
+NAME_WORD = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[-'][A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+)?"
 TITLE = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.? ((?:{NAME_WORD})(?: {NAME_WORD}){{0,2}})")
 CUE = re.compile(rf"(?:\b[Mm]y name is|\b[Nn]ame(?:'s| is)?:?|\bI'm|\bI am|\b[Tt]his is|\b[Ss]igned:?|\b[Rr]egards,|"
                  rf"\b[Tt]hanks,|\b[Cc]heers,|\b[Ff]rom:|\b[Pp]atient:|\b[Cc]ustomer:|\b[Cc]ontact:|\bfor)\s+"
                  rf"((?:{NAME_WORD})(?: {NAME_WORD}){{0,2}})")
+SPEAKING = re.compile(rf"\b((?:{NAME_WORD}) (?:{NAME_WORD})(?: {NAME_WORD})?),? (?:speaking|here)\b")
 PAIR = re.compile(rf"\b({NAME_WORD}) ({NAME_WORD}(?: {NAME_WORD})?)")
 STREET = (r"Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Close|Way|Court|Ct|Place|Pl|Boulevard|Blvd|"
           r"Terrace|Crescent|Gardens|Square|Sq|Hill|Row|Parkway|Mews|Grove")
@@ -70,7 +71,7 @@ def _iban(text: str) -> list[Entity]:
 
 def _names(text: str) -> list[Entity]:
     out = []
-    for pattern in (TITLE, CUE):
+    for pattern in (TITLE, CUE, SPEAKING):
         for m in pattern.finditer(text):
             words = m.group(1).split()
             while words and words[-1] in NOT_NAMES:
@@ -90,11 +91,19 @@ def _names(text: str) -> list[Entity]:
 DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\.\.|\d{1,2}[:h]\d{2}")
 
 
+PHONE_CUE = re.compile(r"(?:call|phone|tel|mobile|cell|ring|text|number|reach|contact|fax|whatsapp)\W", re.IGNORECASE)
+
+
 def _phones(text: str, found) -> list[Entity]:
-    """phonenumbers' possible numbers less what is a date or a time: at least 9 digits, no date inside."""
+    """phonenumbers' possible numbers less what is a date, a time or a reference: at least 9 digits, no
+    date inside, not glued to letters, and written like a phone (+, ( or a trunk 0 first) or after a
+    phone word ("call", "tel", "mobile", ...) in the 40 characters before."""
     out = []
     for m in found:
-        if sum(c.isdigit() for c in m.text) >= 9 and not DATE_LIKE.search(m.text):
+        before = text[max(0, m.start - 40):m.start]
+        glued = m.start > 0 and (text[m.start - 1].isalnum() or text[m.start - 1] == "-")
+        shaped = m.text.lstrip()[:1] in ("+", "(", "0") or PHONE_CUE.search(before)
+        if sum(c.isdigit() for c in m.text) >= 9 and not DATE_LIKE.search(m.text) and shaped and not glued:
             cut = 1 if m.text.startswith("(") and ")" not in m.text else 0  # "(087 348 8524)" read from inside
             out.append(Entity("phone", m.start + cut, m.end, m.text[cut:]))
     return out
