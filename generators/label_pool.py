@@ -19,6 +19,7 @@ import random
 
 from seedfactory.generators.plan import Env, Plan, TaskDraft
 from seedfactory.schemas import Example, SeedExample, stable_hash
+from seedfactory.schemas.config import ModelConfig
 
 STRATEGY = "label_pool"
 USES_PERSONAS = False  # the inputs are the user's own
@@ -61,7 +62,7 @@ def uncertainty(rows: list[Example]) -> list[Example]:
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 
 
-def is_remote(model) -> bool:
+def is_remote(model: ModelConfig) -> bool:
     """Whether requests to this model leave the machine (an openai backend at a non-local host)."""
     from urllib.parse import urlparse
 
@@ -72,10 +73,14 @@ def is_remote(model) -> bool:
     return any(h not in LOCAL_HOSTS and not (h or "").startswith("127.") for h in hosts)
 
 
-def remote_pool_refusal(models: dict[str, object]) -> str | None:
+def allowed(model: ModelConfig) -> bool:
+    return model.allow_remote_pool
+
+
+def remote_pool_refusal(models: dict[str, ModelConfig]) -> str | None:
     """Why pool inputs may not be sent, naming the key to set; None when every model may get them."""
     for key, model in models.items():
-        if is_remote(model) and not model.allow_remote_pool:
+        if is_remote(model) and not allowed(model):
             return (f"{key} is remote ({model.base_url or 'the OpenAI API'}) and the pool's inputs are the user's own "
                     f"data: set {key}.allow_remote_pool=true to send them, or use a local model")
     return None

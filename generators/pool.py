@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from seedfactory.generators.pool_read import Doc, Unreadable, read_file
 from seedfactory.schemas import stable_hash
+from seedfactory.schemas.config import PoolConfig
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
@@ -73,7 +74,7 @@ def units(text: str, unit: str, chunk_tokens: int, overlap: int) -> list[tuple[i
     return out
 
 
-def split_docs(docs: list[Doc], cfg) -> list[PoolItem]:
+def split_docs(docs: list[Doc], cfg: PoolConfig) -> list[PoolItem]:
     items = []
     for d in docs:
         text = clean(d.text)
@@ -85,13 +86,15 @@ def split_docs(docs: list[Doc], cfg) -> list[PoolItem]:
     return items
 
 
-def read_files(files: list[Path], cfg, reject: Callable, log: Callable[[str], None]) -> tuple[list[Doc], dict]:
+def read_files(files: list[Path], cfg: PoolConfig, reject: Callable, log: Callable[[str], None]) -> tuple[list[Doc], dict]:
     """Every readable file's docs; a file that is not is skipped with one line (and one reject)."""
     docs: list[Doc] = []
     counts = {"files": len(files), "files_read": 0, "files_skipped": 0}
     for path in files:
         try:
             got = list(read_file(path, cfg.max_bytes, cfg.column))
+            if not any(d.text.strip() for d in got):
+                raise Unreadable("no text in it (a scanned PDF, a page of scripts, empty rows?)")
         except (Unreadable, OSError) as e:
             why = str(e) if isinstance(e, Unreadable) else f"cannot read: {e.strerror or e}"
             log(f"pool: skipped {path}: {why}")
@@ -103,7 +106,7 @@ def read_files(files: list[Path], cfg, reject: Callable, log: Callable[[str], No
     return docs, counts
 
 
-def dedup(items: list[PoolItem], cfg, reject: Callable, eval_texts: list[str], decontam_threshold: float,
+def dedup(items: list[PoolItem], cfg: PoolConfig, reject: Callable, eval_texts: list[str], decontam_threshold: float,
           num_perm: int) -> list[PoolItem]:
     """Short units, exact and near duplicates and units too close to an evaluation input leave."""
     from seedfactory.validators.lsh import ShingleIndex
@@ -146,7 +149,7 @@ def _where(it: PoolItem) -> str:
     return f"{it.file}{at} chars {it.start}-{it.end}"
 
 
-def ingest(files: list[Path], cfg, reject: Callable, log: Callable[[str], None], eval_texts: list[str] = (),
+def ingest(files: list[Path], cfg: PoolConfig, reject: Callable, log: Callable[[str], None], eval_texts: list[str] = (),
            decontam_threshold: float = 0.5, num_perm: int = 128) -> tuple[list[PoolItem], dict]:
     """The pool's items (at most `pool.max_items`, in file order) and the counts for the funnel."""
     docs, counts = read_files(files, cfg, reject, log)

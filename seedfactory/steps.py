@@ -84,6 +84,15 @@ def pool_inputs(ctx: RunContext) -> dict:
         return {"missing": ctx.cfg.seeds.pool}  # the stage itself says what is wrong
 
 
+def refuse_remote_pool(ctx: RunContext) -> None:
+    """Pool inputs are the user's own data: a remote teacher or judge gets them only when allowed."""
+    from seedfactory.generators.label_pool import remote_pool_refusal
+    from seedfactory.schemas.config import ConfigError
+
+    if why := remote_pool_refusal({"teacher": ctx.cfg.teacher, "judge.model": ctx.cfg.judge.model}):
+        raise ConfigError(why)
+
+
 def generate(ctx: RunContext) -> dict:
     """New tasks by the strategy that fits the seeds (or `generate.strategy`), then several sampled
     answers per task; output-first tasks also carry their target as a row."""
@@ -91,7 +100,13 @@ def generate(ctx: RunContext) -> dict:
     from seedfactory.generators.plan import Env
     from seedfactory.generators.strategies import choose, strata_personas, write_tasks
 
+    from seedfactory.generators.pool import PoolItem
+
     cfg, seeds, schema = ctx.cfg.generate, ctx.train_seeds, ctx.output_schema
+    pool_items = list(read_jsonl(ctx.out / "pool" / "pool.jsonl", PoolItem))
+    mix = choose(seeds, schema, cfg.strategy, pool=bool(pool_items))
+    if "label_pool" in mix:
+        refuse_remote_pool(ctx)  # before a backend exists: no pool input has left the machine
     backend = ctx.backend(ctx.cfg.teacher)
     before = backend.stats()
 
@@ -99,13 +114,6 @@ def generate(ctx: RunContext) -> dict:
         starts = ctx.progress(range(0, len(reqs), cfg.batch_size), desc="generate: batches")
         return [res for start in starts for res in backend.generate(reqs[start:start + cfg.batch_size])]
 
-    from seedfactory.generators.label_pool import remote_pool_refusal
-    from seedfactory.generators.pool import PoolItem
-
-    pool_items = list(read_jsonl(ctx.out / "pool" / "pool.jsonl", PoolItem))
-    mix = choose(seeds, schema, cfg.strategy, pool=bool(pool_items))
-    if "label_pool" in mix and (why := remote_pool_refusal({"teacher": ctx.cfg.teacher, "judge.model": ctx.cfg.judge.model})):
-        raise SeedFileError(why)
     env = Env(batched, ctx.cfg.teacher, cfg, ctx.cfg.seed, ctx.rejects, schema, kinds=ctx.kinds, pool=pool_items)
     env.personas = strata_personas(mix, seeds, env)
     write_jsonl(ctx.stage_dir / "tasks.jsonl", drafts := write_tasks(mix, seeds, env))
@@ -180,6 +188,8 @@ def judge(ctx: RunContext) -> dict:
 
     jc, schema = ctx.cfg.judge, ctx.output_schema
     rows = list(read_jsonl(ctx.out / "validate" / "kept.jsonl", Example))
+    if any(r.lineage.strategy == "label_pool" for r in rows):
+        refuse_remote_pool(ctx)
     backend, (check, check_note) = ctx.backend(jc.model), grader_check(ctx)
     before, criteria = backend.stats(), ctx.seed_set.criteria
     cal, self_test_requests = judge_self_test(ctx, backend, criteria, check)
