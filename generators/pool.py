@@ -158,3 +158,18 @@ def ingest(files: list[Path], cfg: PoolConfig, reject: Callable, log: Callable[[
     if cfg.max_items is not None:
         kept = kept[: cfg.max_items]
     return kept, counts | {"docs": len(docs), "units": len(items), "kept": len(kept)}
+
+
+def pool_summary(stats: dict | None) -> str | None:
+    """One line on the pool for the report and the dataset card: files, inputs, personal data and what was done."""
+    if not stats or not stats.get("files"):
+        return None
+    pii = stats.get("pii") or {}
+    found = ", ".join(f"{k} {n}" for k, n in sorted((pii.get("entities") or {}).items())) or "none"
+    done = {"report": "reported only (pool.pii=report): the inputs went to the teacher as they were",
+            "mask": f"masked with consistent fakes of the same kind in {pii.get('masked', 0)} inputs",
+            "drop": f"{pii.get('dropped', 0)} inputs with any dropped"}.get(pii.get("mode"), "not checked")
+    return (f"Pool: {stats.get('files_read', 0)} of {stats['files']} files read ({stats.get('files_skipped', 0)} "
+            f"skipped), {stats.get('units', 0)} inputs, {stats.get('out', 0)} kept after dedup and decontamination. "
+            f"Personal data ({pii.get('recogniser', '?')} recognisers) in {pii.get('inputs_with_pii', 0)} inputs: "
+            f"{found}; {done}.")

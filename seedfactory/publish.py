@@ -211,8 +211,17 @@ def dataset_card(out: Path, cfg: dict, n_sft: int, n_pairs: int, review: dict | 
         "## Funnel (rows in and out of each stage)", "",
         "| stage | in | out | rejected by reason |", "|---|---|---|---|", *funnel, "",
         "Every dropped row is in the run's `rejects.jsonl` with its stage and reason.", "",
-        *kinds_card(out), *review_card(review or {}), *_eval_results(out, cfg),
+        *pool_card(out), *kinds_card(out), *review_card(review or {}), *_eval_results(out, cfg),
     ])
+
+
+def pool_card(out: Path) -> list[str]:
+    """The user's pool (seeds.pool): what was read and what personal data was found and done."""
+    from seedfactory.generators.pool import pool_summary
+
+    path = out / "pool" / "stats.json"
+    line = pool_summary(read_json(path)) if path.is_file() else None
+    return ["## Pool", "", line, ""] if line else []
 
 
 def kinds_card(out: Path) -> list[str]:

@@ -13,6 +13,7 @@ from seedfactory.generators.plan import Env, Plan
 from seedfactory.generators.pool import PoolItem
 from seedfactory.generators.strategies import choose
 from seedfactory.pipeline import run
+from seedfactory.publish import pool_card
 from seedfactory.schemas import Example, RejectLog, SeedExample, load_config
 from seedfactory.schemas.config import ConfigError, GenerateConfig, ModelConfig
 from seedfactory.util.files import read_json, read_jsonl
@@ -105,6 +106,9 @@ def test_a_fake_run_labels_the_pool_and_queues_uncertain_rows_first(tmp_path, fa
     assert first, "the fake teacher's answers disagree on some pool input"
     agreement = [scored[i].scores["consensus"] for i in first]
     assert agreement == sorted(agreement) and max(agreement) < 1.0
+    card = pool_card(tmp_path / "report")
+    assert card[0] == "## Pool" and card[2].startswith("Pool: 2 of 2 files read (0 skipped), 23 inputs, 21 kept")
+    assert "reported only (pool.pii=report)" in card[2]
     # masking: nobody's phone, e-mail or name reaches the teacher, and grounding is unchanged
     masked = pool_run(tmp_path / "mask", fake_run, pool_dir, "pool.pii=mask", until="validate")
     assert masked["pool"]["pii"]["masked"] == stages["pool"]["pii"]["inputs_with_pii"] > 0
