@@ -59,7 +59,7 @@ def pool(ctx: RunContext) -> dict:
     spec = ctx.cfg.seeds.pool
     if spec is None:
         write_jsonl(ctx.stage_dir / "pool.jsonl", [])
-        return {"in": 0, "out": 0}
+        return {"pool": "none (seeds.pool unset)"}  # no in/out: a run without a pool has nothing to warn about
     try:
         files = pool_files(spec)
     except FileNotFoundError as e:
