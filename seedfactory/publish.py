@@ -219,9 +219,13 @@ def pool_card(out: Path) -> list[str]:
     """The user's pool (seeds.pool): what was read and what personal data was found and done."""
     from seedfactory.generators.pool import pool_summary
 
-    path = out / "pool" / "stats.json"
+    path, published = out / "pool" / "stats.json", out / "publish" / "stats.json"
     line = pool_summary(read_json(path)) if path.is_file() else None
-    return ["## Pool", "", line, ""] if line else []
+    pii = read_json(published).get("pii") if published.is_file() else None
+    found = ", ".join(f"{k} {n}" for k, n in sorted((pii or {}).get("entities", {}).items())) or "none"
+    rows = [f"Published rows with personal data in their input or output: {pii['rows_with_pii']} of {pii['rows']} "
+            f"({found})."] if pii else []
+    return ["## Pool", "", line, *rows, ""] if line else []
 
 
 def kinds_card(out: Path) -> list[str]:

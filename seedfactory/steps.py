@@ -278,7 +278,9 @@ def publish(ctx: RunContext) -> dict:
     The preference split marks pairs whose chosen row the judge's cut-off removed, so that training
     reads nothing of the judge's files."""
     from seedfactory.publish import build_dataset
+    from seedfactory.schemas import output_text
     from seedfactory.validators.layout import layout_stats
+    from seedfactory.validators.pii import count_pii, recogniser
 
     sft = list(read_jsonl(ctx.out / "judge" / "sft.jsonl", Example))
     pairs = list(read_jsonl(ctx.out / "judge" / "pairs.jsonl", PreferencePair))
@@ -287,7 +289,9 @@ def publish(ctx: RunContext) -> dict:
     counts = build_dataset(ctx, sft, pairs, verdicts, ctx.out / "dataset", below)
     # how varied the wording is beyond the values: distinct layouts, the commonest one's share, rows not a seed's
     layouts = layout_stats(sft, ctx.train_seeds, ctx.kinds)
-    return {"in": len(sft), "out": counts["sft"], **counts, "layouts": layouts}
+    # personal data in what is published (its inputs and outputs), counted for the report and the card
+    pii = count_pii([f"{r.input}\n{output_text(r.output)}" for r in sft], recogniser())
+    return {"in": len(sft), "out": counts["sft"], **counts, "layouts": layouts, "pii": pii}
 
 
 def train(ctx: RunContext) -> dict:

@@ -90,7 +90,7 @@ def pool_run(tmp_path, fake_run, pool_dir, *overrides, until="review"):
 
 
 def test_a_fake_run_labels_the_pool_and_queues_uncertain_rows_first(tmp_path, fake_run, pool_dir):
-    stages = pool_run(tmp_path / "report", fake_run, pool_dir)
+    stages = pool_run(tmp_path / "report", fake_run, pool_dir, until="publish")
     assert stages["pool"]["files_read"] == 2 and stages["pool"]["rejected"] == {"pool_duplicate": 1,
                                                                                  "pool_contaminated": 1}
     assert stages["pool"]["out"] == 21 and stages["pool"]["pii"]["entities"]["person"] > 0
@@ -109,6 +109,10 @@ def test_a_fake_run_labels_the_pool_and_queues_uncertain_rows_first(tmp_path, fa
     card = pool_card(tmp_path / "report")
     assert card[0] == "## Pool" and card[2].startswith("Pool: 2 of 2 files read (0 skipped), 23 inputs, 21 kept")
     assert "reported only (pool.pii=report)" in card[2]
+    published = stages["publish"]["pii"]
+    assert published["rows"] == stages["publish"]["sft"] and published["rows_with_pii"] > 0  # names copied out
+    assert card[3].startswith(f"Published rows with personal data in their input or output: "
+                              f"{published['rows_with_pii']} of {published['rows']} (")
     # masking: nobody's phone, e-mail or name reaches the teacher, and grounding is unchanged
     masked = pool_run(tmp_path / "mask", fake_run, pool_dir, "pool.pii=mask", until="validate")
     assert masked["pool"]["pii"]["masked"] == stages["pool"]["pii"]["inputs_with_pii"] > 0

@@ -150,3 +150,19 @@ def test_a_glob_and_a_missing_pool():
         ["webform-1.html", "webform-2.html"]
     with pytest.raises(FileNotFoundError, match="seeds.pool=nope/\\*.txt"):
         pool_files("nope/*.txt")
+
+
+def test_the_bundled_documents_by_paragraph_and_by_chunk():
+    files = pool_files("seeds/pools/clinic-docs")
+    reject = RejectLog()
+    paras, counts = ingest(files, PoolConfig(unit="paragraph"), reject, print)
+    assert counts["files_read"] == 3 and counts["files_skipped"] == 0
+    assert any(p.text.startswith("Please cancel at least 24 hours") for p in paras)
+    assert not any("analytics" in p.text or "font-family" in p.text for p in paras)  # script and style dropped
+    assert {r.reason for r in reject.records} == {"pool_too_short"}  # the headings, alone
+    chunks, _ = ingest(files, PoolConfig(unit="chunk", chunk_tokens=40, chunk_overlap=8), RejectLog(), print)
+    md = [c for c in chunks if c.file.endswith("booking-policy.md")]
+    text = clean((files[0].read_text()))
+    assert files[0].name == "booking-policy.md" and len(md) > 3
+    assert all(text[c.start:c.end] == c.text for c in md)  # the span is the chunk's place in its document
+    assert all(a.start < b.start < a.end for a, b in zip(md, md[1:]))  # consecutive chunks overlap

@@ -162,3 +162,14 @@ def pii_pass(items: list, mode: str, rec: PiiRecogniser, masker: Masker, reject)
         kept.append(it.model_copy(update=update))
     return kept, {"mode": mode, "recogniser": rec.name, "inputs_with_pii": with_pii, "entities": dict(found),
                   "masked": with_pii if mode == "mask" else 0, "dropped": with_pii if mode == "drop" else 0}
+
+
+def count_pii(texts: list[str], rec: PiiRecogniser) -> dict:
+    """Personal data in finished rows (report only): texts with any, entities per kind."""
+    found: Counter[str] = Counter()
+    with_pii = 0
+    for text in texts:
+        kinds = Counter(e.kind for e in rec.find(text))
+        found.update(kinds)
+        with_pii += bool(kinds)
+    return {"rows": len(texts), "rows_with_pii": with_pii, "entities": dict(found)}
