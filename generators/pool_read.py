@@ -5,7 +5,8 @@ or per document (a PDF gives one per page), with its source for lineage. A file 
 safely raises `Unreadable` with why; the caller skips it with one line and the run goes on:
 
 - larger than `pool.max_bytes` (checked on the size before a byte is read; a 1 GB text never loads);
-- a zip container (DOCX) whose members would expand past `pool.max_bytes` or past 100x their size;
+- a zip container (DOCX) whose members would expand past `pool.max_bytes` or past 100x their size, a
+  Parquet file whose row groups would, a JSONL line nested too deeply to parse;
 - not UTF-8, or binary (NUL bytes); empty; an encrypted or malformed PDF; a type we do not read.
 
 HTML goes through trafilatura, which parses the markup and keeps the main text: scripts and styles
@@ -62,6 +63,8 @@ def _rows_jsonl(text: str, column: str | None, name: str) -> Iterator[Doc]:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
             raise Unreadable(f"line {n}: not JSON ({e.msg})") from None
+        except RecursionError:
+            raise Unreadable(f"line {n}: JSON nested too deeply to read") from None
         if not isinstance(obj, dict):
             raise Unreadable(f"line {n}: a row is a JSON object, got {type(obj).__name__}")
         key = _column(list(obj), column, f"line {n}")
@@ -90,16 +93,27 @@ def _rows_csv(text: str, column: str | None, name: str) -> Iterator[Doc]:
         raise Unreadable(f"malformed CSV: {e}") from None
 
 
-def _rows_parquet(path: Path, column: str | None, name: str) -> Iterator[Doc]:
+def _rows_parquet(path: Path, column: str | None, name: str, max_bytes: int) -> Iterator[Doc]:
+    """Read a batch at a time, counting the text: a file that decodes to more than `max_bytes` of it
+    (dictionary encoding packs a repeated long value into a few bytes) stops being read there."""
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        pf = pq.ParquetFile(path)
+        key = _column(pf.schema_arrow.names, column, "schema")
+        n, total = 0, 0
+        for batch in pf.iter_batches(batch_size=256, columns=[key]):
+            for value in batch.column(0).to_pylist():
+                n += 1
+                text = "" if value is None else str(value)
+                total += len(text)
+                if total > max_bytes:
+                    raise Unreadable(f"its {key!r} column decodes to more than pool.max_bytes={max_bytes} bytes")
+                yield Doc(text, name, row=n)
+    except Unreadable:
+        raise
     except Exception as e:  # pyarrow raises several types for a damaged file; all mean the same here
         raise Unreadable(f"not a readable Parquet file ({type(e).__name__}: {str(e)[:120]})") from None
-    key = _column(table.column_names, column, "schema")
-    for n, value in enumerate(table.column(key).to_pylist(), start=1):
-        yield Doc("" if value is None else str(value), name, row=n)
 
 
 def _html(text: str, name: str) -> Iterator[Doc]:
@@ -165,7 +179,7 @@ def read_file(path: Path, max_bytes: int, column: str | None = None) -> Iterator
     if suffix == ".docx":
         return _docx(path, max_bytes, name)
     if suffix == ".parquet":
-        return _rows_parquet(path, column, name)
+        return _rows_parquet(path, column, name, max_bytes)
     text = _decode(path.read_bytes()[: max_bytes + 1])
     if suffix == ".jsonl":
         return _rows_jsonl(text, column, name)

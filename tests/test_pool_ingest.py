@@ -1,4 +1,4 @@
-"""The pool's files read, cleaned, split and deduplicated (generators/pool.py), and ten hostile files
+"""The pool's files read, cleaned, split and deduplicated (generators/pool.py), and twelve hostile files
 each skipped with one line naming it and why while the good files around them are kept."""
 
 import json
@@ -35,7 +35,7 @@ def minimal_pdf(text: str) -> bytes:
 
 
 def hostile(tmp_path):
-    """Ten files that must each be skipped, with the words their one line must contain."""
+    """Ten files (two more are added by the test) that must each be skipped, with the words their one line must contain."""
     from pypdf import PdfWriter
 
     d = tmp_path / "pool"
@@ -64,20 +64,26 @@ def hostile(tmp_path):
                "archive.zip": "unsupported file type .zip"}
 
 
-def test_ten_hostile_files_are_each_skipped_with_one_line_and_the_rest_is_read(tmp_path):
+def test_twelve_hostile_files_are_each_skipped_with_one_line_and_the_rest_is_read(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     d, why = hostile(tmp_path)
+    (d / "deep.jsonl").write_text('{"text": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    pq.write_table(pa.table({"text": ["x" * 1000] * 6000}), d / "wide.parquet", compression="zstd")  # 6 MB in ~1 KB
+    why |= {"deep.jsonl": "nested too deeply", "wide.parquet": "more than pool.max_bytes"}
     (d / "good.txt").write_text("Please book Ana a dental check on 3 May.\n")
     (d / "page.html").write_text("<html><body><script>document.title='PWNED'</script><article><p>Physio booking "
                                  "for next Tuesday at ten, knee pain after running.</p></article></body></html>")
     (d / "doc.pdf").write_bytes(minimal_pdf("Eye test wanted on Friday afternoon please"))
     lines, reject = [], RejectLog("pool")
     items, counts = ingest(pool_files(str(d)), CFG, reject, lines.append)
-    assert counts["files"] == 13 and counts["files_skipped"] == 10 and counts["files_read"] == 3
-    assert len(lines) == 10  # one line per bad file
+    assert counts["files"] == 15 and counts["files_skipped"] == 12 and counts["files_read"] == 3
+    assert len(lines) == 12  # one line per bad file
     for name, words in why.items():
         mine = [line for line in lines if f"/{name}:" in line]
         assert len(mine) == 1 and words in mine[0], (name, mine)
-    assert sorted(r.reason for r in reject.records) == ["pool_file_skipped"] * 10
+    assert sorted(r.reason for r in reject.records) == ["pool_file_skipped"] * 12
     texts = {it.text for it in items}
     assert texts == {"Please book Ana a dental check on 3 May.",
                      "Physio booking for next Tuesday at ten, knee pain after running.",
