@@ -108,10 +108,12 @@ def target_rows(drafts: list[TaskDraft], teacher_name: str) -> list[Example]:
 
 def answer_tasks(drafts: list[TaskDraft], seeds: list[SeedExample], env: Env, teacher_name: str) -> list[Example]:
     """Every task answered `generate.responses_per_prompt` times, output-first targets as rows too, and
-    Evol-Instruct's answer-side eliminations (generators/evol_instruct.py) applied."""
+    Evol-Instruct's answer-side eliminations (generators/evol_instruct.py) and document_qa's support
+    check (an answer its chunk does not support leaves) applied."""
+    from seedfactory.generators.document_qa import drop_unsupported
     from seedfactory.generators.evol_instruct import eliminate_responses
 
     pairs = response_requests(drafts, seeds, env.teacher, env.cfg, env.schema, env.seed)
     rows = target_rows(drafts, teacher_name)
     rows += parse_responses(pairs, env.ask([r for r, _ in pairs]), teacher_name, env.schema, env.rejects)
-    return eliminate_responses(rows, env.rejects)
+    return drop_unsupported(eliminate_responses(rows, env.rejects), seeds, env.rejects)

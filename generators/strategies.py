@@ -1,6 +1,7 @@
 """Which generation strategy fits a seed set, and the registry of strategies.
 
     auto -> label_pool       when the run has a pool (seeds.pool) and the seed set an output schema
+         -> document_qa      when the run has a pool and no schema (questions and answers from its chunks)
          -> output_first     when the seed set declares an output schema (structured outputs)
          -> input_variation  when every seed has an input (one task applied to many inputs)
          -> self_instruct    otherwise (a pool of different instructions)
@@ -52,8 +53,8 @@ def choose(seeds: list[SeedExample], schema: dict | None, setting, pool: bool = 
         return {k: v / total for k, v in setting.items() if v > 0}
     if setting != "auto":
         return {setting: 1.0}
-    if pool and schema is not None:
-        return {"label_pool": 1.0}
+    if pool:
+        return {"label_pool": 1.0} if schema is not None else {"document_qa": 1.0}
     if schema is not None and all(isinstance(s.output, dict) for s in seeds):
         return {"output_first": 1.0}
     if all(s.input.strip() for s in seeds):

@@ -44,7 +44,8 @@ def test_pool_inputs_become_prefix_stable_tasks_with_their_source():
 def test_auto_picks_label_pool_only_with_a_pool_and_a_schema():
     assert choose(SEEDS, {"type": "object"}, "auto", pool=True) == {"label_pool": 1.0}
     assert choose(SEEDS, {"type": "object"}, "auto", pool=False) == {"output_first": 1.0}
-    assert choose(SEEDS, None, "auto", pool=True) == {"input_variation": 1.0}
+    assert choose(SEEDS, None, "auto", pool=True) == {"document_qa": 1.0}
+    assert choose(SEEDS, None, "auto", pool=False) == {"input_variation": 1.0}
 
 
 def test_uncertain_pool_rows_come_first_least_agreement_first():
