@@ -116,4 +116,4 @@ def answer_tasks(drafts: list[TaskDraft], seeds: list[SeedExample], env: Env, te
     pairs = response_requests(drafts, seeds, env.teacher, env.cfg, env.schema, env.seed)
     rows = target_rows(drafts, teacher_name)
     rows += parse_responses(pairs, env.ask([r for r, _ in pairs]), teacher_name, env.schema, env.rejects)
-    return drop_unsupported(eliminate_responses(rows, env.rejects), seeds, env.rejects)
+    return drop_unsupported(eliminate_responses(rows, env.rejects), seeds, env.rejects, env.cfg.with_context)

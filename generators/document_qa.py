@@ -137,13 +137,19 @@ def write_tasks(seeds: list[SeedExample], plan: Plan, env: Env) -> list[TaskDraf
     return drafts
 
 
-def drop_unsupported(rows: list[Example], seeds: list[SeedExample], reject: RejectLog) -> list[Example]:
-    """The answer step's rows of document_qa tasks whose chunk (their input) does not support them leave."""
+def drop_unsupported(rows: list[Example], seeds: list[SeedExample], reject: RejectLog,
+                     with_context: bool = True) -> list[Example]:
+    """The answer step's rows of document_qa tasks whose chunk (their input) does not support them leave;
+    with `with_context` false the kept ones lose the chunk from their prompt (closed-book), which
+    their `lineage.source["chunk"]` keeps."""
     threshold, kept = support_threshold(seeds), []
     for r in rows:
-        if r.lineage.strategy == STRATEGY and isinstance(r.output, str) and \
-                (why := unsupported(r.output, r.input, threshold)):
-            reject(r, "unsupported_by_source", detail=why)
-            continue
+        if r.lineage.strategy == STRATEGY and isinstance(r.output, str):
+            if why := unsupported(r.output, r.input, threshold):
+                reject(r, "unsupported_by_source", detail=why)
+                continue
+            if not with_context:
+                source = {**(r.lineage.source or {}), "chunk": r.input}
+                r = r.model_copy(update={"input": "", "lineage": r.lineage.model_copy(update={"source": source})})
         kept.append(r)
     return kept

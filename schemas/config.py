@@ -104,6 +104,7 @@ class PoolConfig(Section):
 class GenerateConfig(Section):
     strategy: Literal["auto"] | StrategyName | dict[StrategyName, float] = Field(
         "auto", description="auto (label_pool when seeds.pool is set and the seeds have a schema, document_qa when it is set and they have none, output_first for a schema, input_variation when every seed has an input, else self_instruct), one of those names, or a mix {name: share}")
+    with_context: bool = Field(True, description="document_qa: the row's prompt holds its chunk (RAG-style fine-tuning); false: the question alone (closed-book), the chunk kept in lineage.source")
     num_tasks: int = Field(64, gt=0, description="new tasks (prompts) the teacher is asked to write; output_first: target objects drawn")
     shots: int = Field(3, gt=0, description="seed examples shown in each few-shot prompt")
     responses_per_prompt: int = Field(3, gt=0, description="responses sampled per task; 2 or more make consensus and preference pairs")

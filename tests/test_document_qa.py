@@ -65,6 +65,9 @@ def test_sampled_answers_their_chunk_does_not_support_leave():
     reject = RejectLog()
     assert [r.id for r in dq.drop_unsupported([ok, bad, other], [], reject)] == ["a", "c"]
     assert reject.records[0].row_id == "b" and reject.records[0].reason == "unsupported_by_source"
+    (closed, kept_other) = dq.drop_unsupported([ok, other], [], RejectLog(), with_context=False)
+    assert closed.input == "" and closed.prompt == ok.instruction and closed.lineage.source == {"chunk": CHUNK}
+    assert kept_other.input == CHUNK  # other strategies' rows are left as they are
 
 
 def test_bench_catches_the_planted_answers(capsys):
