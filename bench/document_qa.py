@@ -66,7 +66,8 @@ CASES = [
     ("A child under 16", "Teenagers can book online themselves and attend without anyone, any weekday.", "claim"),
     ("Appointments at Harbourside", "Appointments can be booked by phone, through the web form or at the front desk.",
      None),
-    ("Appointments at Harbourside", "Appointments can be booked by email and by the mobile app, day or night.", "claim"),
+    ("Appointments at Harbourside", "Appointments can be booked by email and by the mobile app, day or night.",
+     "claim"),
     ("Appointments at Harbourside", "Appointments can be booked at Kingston reception.", "name"),
 ]
 

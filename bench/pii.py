@@ -85,7 +85,8 @@ def masking(sample, rec) -> dict:
                 cards.append(luhn_ok(re.sub(r"\D", "", fake)))
             if e.kind == "iban":
                 ibans.append(iban_ok(fake.replace(" ", "")))
-    return {"fake_cards_luhn_valid": f"{sum(cards)}/{len(cards)}", "fake_ibans_mod97_valid": f"{sum(ibans)}/{len(ibans)}",
+    return {"fake_cards_luhn_valid": f"{sum(cards)}/{len(cards)}",
+            "fake_ibans_mod97_valid": f"{sum(ibans)}/{len(ibans)}",
             "kinds_found_again_in_masked_text": round(kept / total, 3) if total else None}
 
 

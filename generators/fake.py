@@ -63,9 +63,8 @@ def synth_instance(schema: dict, rng: random.Random) -> object:
 def extract_instance(schema: dict, text: str, rng: random.Random) -> dict:
     """A fake extractor: each field of an object schema filled from what the text states (a number,
     a date, a few words of it) where it can, else synthesised. Its answers pass grounding checks."""
-    from seedfactory.validators.values import dates_in, numbers_in
-
     from seedfactory.validators.value_times import times_in
+    from seedfactory.validators.values import dates_in, numbers_in
 
     found = dates_in(text)
     dates = [m.value.isoformat() for m in found]

@@ -86,7 +86,8 @@ def split_docs(docs: list[Doc], cfg: PoolConfig) -> list[PoolItem]:
     return items
 
 
-def read_files(files: list[Path], cfg: PoolConfig, reject: Callable, log: Callable[[str], None]) -> tuple[list[Doc], dict]:
+def read_files(files: list[Path], cfg: PoolConfig, reject: Callable,
+               log: Callable[[str], None]) -> tuple[list[Doc], dict]:
     """Every readable file's docs; a file that is not is skipped with one line (and one reject)."""
     docs: list[Doc] = []
     counts = {"files": len(files), "files_read": 0, "files_skipped": 0}

@@ -72,7 +72,8 @@ def time_forms(rng: random.Random) -> str:
 
 
 def phone(rng: random.Random) -> str:
-    return rng.choice([f"+44 7700 900{rng.randrange(1000):03d}", f"(555) 01{rng.randrange(10)}-{rng.randrange(10000):04d}",
+    return rng.choice([f"+44 7700 900{rng.randrange(1000):03d}",
+                       f"(555) 01{rng.randrange(10)}-{rng.randrange(10000):04d}",
                        f"087 {rng.randrange(100, 1000)} {rng.randrange(1000, 10000)}"])
 
 

@@ -98,9 +98,8 @@ def generate(ctx: RunContext) -> dict:
     answers per task; output-first tasks also carry their target as a row."""
     from seedfactory.generators.answers import answer_tasks
     from seedfactory.generators.plan import Env
-    from seedfactory.generators.strategies import choose, strata_personas, write_tasks
-
     from seedfactory.generators.pool import PoolItem
+    from seedfactory.generators.strategies import choose, strata_personas, write_tasks
 
     cfg, seeds, schema = ctx.cfg.generate, ctx.train_seeds, ctx.output_schema
     pool_items = list(read_jsonl(ctx.out / "pool" / "pool.jsonl", PoolItem))
@@ -348,7 +347,8 @@ STAGES = {
     "split": Stage(split, ["seed", "seeds"], inputs=seed_inputs),
     "pool": Stage(pool, ["seeds.pool", "pool", "seed", "validate.decontam_threshold", "validate.num_perm"],
                   after=["split"], inputs=pool_inputs),
-    "generate": Stage(generate, ["teacher", "generate"], after=["split", "pool"], max_failed="generate.max_failed_share"),
+    "generate": Stage(generate, ["teacher", "generate"], after=["split", "pool"],
+                      max_failed="generate.max_failed_share"),
     "baseline": Stage(baseline, ["teacher", "eval"], after=["split"], max_failed="generate.max_failed_share"),
     "validate": Stage(validate, ["validate"], after=["split", "generate"]),
     "judge": Stage(judge, ["judge"], after=["split", "validate"], max_failed="judge.max_failed_share"),

@@ -31,7 +31,8 @@ def env(pool=POOL):
 
 def test_pool_inputs_become_prefix_stable_tasks_with_their_source():
     e = env()
-    few, many = label_pool.write_tasks(SEEDS, Plan("label_pool", 3), e), label_pool.write_tasks(SEEDS, Plan("label_pool", 8), env())
+    few = label_pool.write_tasks(SEEDS, Plan("label_pool", 3), e)
+    many = label_pool.write_tasks(SEEDS, Plan("label_pool", 8), env())
     assert [t.input for t in few] == [f"pool input number {i}" for i in range(3)]
     assert [t.model_dump() for t in many[:3]] == [t.model_dump() for t in few]
     assert few[0].source == {"file": "in.jsonl", "row": 1, "start": 0, "end": 19, "pool_id": "p0"}
@@ -102,7 +103,8 @@ def test_a_fake_run_labels_the_pool_and_queues_uncertain_rows_first(tmp_path, fa
     pool_texts = [json.loads(line)["text"] for line in (pool_dir / "inbox.jsonl").read_text().splitlines()]
     assert all(pool_texts[r.lineage.source["row"] - 1] == r.input for r in rows)
     scored = {r.id: r for r in read_jsonl(tmp_path / "report" / "judge" / "scored.jsonl", Example)}
-    queued = [json.loads(line)["id"] for line in (tmp_path / "report" / "review" / "sample.jsonl").read_text().splitlines()]
+    sample = tmp_path / "report" / "review" / "sample.jsonl"
+    queued = [json.loads(line)["id"] for line in sample.read_text().splitlines()]
     first = queued[: stages["review"]["queued_uncertain"]]
     assert first, "the fake teacher's answers disagree on some pool input"
     agreement = [scored[i].scores["consensus"] for i in first]

@@ -67,5 +67,6 @@ def test_bench_recall_on_the_labelled_sample(capsys):
     out = bench_main([])
     for kind in ("email", "phone", "card", "iban"):
         assert out["per_kind"][kind]["recall"] >= 0.9, kind
-    assert out["masking"]["fake_cards_luhn_valid"].split("/")[0] == out["masking"]["fake_cards_luhn_valid"].split("/")[1]
+    valid, cards = out["masking"]["fake_cards_luhn_valid"].split("/")
+    assert valid == cards
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith('{"bench": "pii"')

@@ -35,7 +35,7 @@ def minimal_pdf(text: str) -> bytes:
 
 
 def hostile(tmp_path):
-    """Ten files (two more are added by the test) that must each be skipped, with the words their one line must contain."""
+    """Ten files (the test adds two) that must each be skipped, with the words their one line must contain."""
     from pypdf import PdfWriter
 
     d = tmp_path / "pool"
@@ -141,7 +141,8 @@ def test_exact_near_and_eval_duplicates_leave_with_their_reason(tmp_path):
     (tmp_path / "p.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in rows))
     reject = RejectLog()
     items, counts = ingest([tmp_path / "p.jsonl"], PoolConfig(), reject, print,
-                           eval_texts=["booking a blood test for Mr Smith on the fifth of June at eight in the morning"])
+                           eval_texts=["booking a blood test for Mr Smith on the fifth of June at eight in the "
+                                       "morning"])
     assert [it.text for it in items] == [base, rows[3]]
     reasons = {r.reason: r for r in reject.records}
     assert set(reasons) == {"pool_duplicate", "pool_near_duplicate", "pool_contaminated"}
