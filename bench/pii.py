@@ -5,7 +5,9 @@ The sample (tests/fixtures/pii-sample.txt) is one text a line with its personal 
 card-shaped numbers failing Luhn, excluded SSN areas). A found entity is right when it overlaps a
 marked one of the same kind; recall is the share of marked entities some right find overlaps.
 Then the masker: each text masked, is every fake card Luhn-valid and every fake IBAN mod-97-valid,
-and does the recogniser find the same kinds in the masked text (a fake of the same kind)? Last line JSON.
+and does the recogniser find the same kinds in the masked text (a fake of the same kind)? Last, the
+recall of person names on the bundled appointment pool (whose names scripts/make_pool.py knows).
+Last line JSON.
 
     OMP_NUM_THREADS=1 .venv/bin/python -m bench.pii [--sample FILE]
 """
@@ -90,6 +92,32 @@ def masking(sample, rec) -> dict:
             "kinds_found_again_in_masked_text": round(kept / total, 3) if total else None}
 
 
+def pool_names(rec) -> dict:
+    """Recall of person names on the bundled appointment pool: scripts/make_pool.py knows whose name each
+    input holds (no labels needed); a name counts as found when a person entity overlaps it."""
+    import importlib.util
+
+    from seedfactory.generators.pool import ingest
+    from seedfactory.generators.pool_read import pool_files
+    from seedfactory.schemas import RejectLog
+    from seedfactory.schemas.config import PoolConfig
+
+    spec = importlib.util.spec_from_file_location("make_pool", ROOT / "scripts" / "make_pool.py")
+    make_pool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_pool)
+    items, _ = ingest(pool_files(str(ROOT / "seeds" / "pools" / "appointment-requests")), PoolConfig(), RejectLog(),
+                      lambda m: None)
+    names = found = 0
+    for it in items:
+        low = it.text.casefold()
+        for name in make_pool.NAMES:
+            at = low.find(name.casefold())
+            if at >= 0:
+                names += 1
+                found += any(e.kind == "person" and e.start < at + len(name) and at < e.end for e in rec.find(it.text))
+    return {"inputs": len(items), "names": names, "recall": round(found / names, 3) if names else None}
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sample", default=str(ROOT / "tests" / "fixtures" / "pii-sample.txt"))
@@ -108,8 +136,10 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"  false  {line}")
     mask = masking(sample, rec)
     print(f"masking: {mask}")
+    pool = pool_names(rec)
+    print(f"person names on the bundled appointment pool: {pool}")
     out = {"bench": "pii", "texts": len(sample), "recogniser": rec.name, "seconds": round(seconds, 3),
-           "per_kind": result["per_kind"], "masking": mask}
+           "per_kind": result["per_kind"], "masking": mask, "pool_person_recall": pool}
     print(json.dumps(out))
     return out
 

@@ -28,7 +28,9 @@ NINO = re.compile(r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z
 NAME_WORD = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[-'][A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+)?"
 TITLE = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.? ((?:{NAME_WORD})(?: {NAME_WORD}){{0,2}})")
 CUE = re.compile(rf"(?:\b[Mm]y name is|\b[Nn]ame(?:'s| is)?:?|\bI'm|\bI am|\b[Tt]his is|\b[Ss]igned:?|\b[Rr]egards,|"
-                 rf"\b[Tt]hanks,|\b[Cc]heers,|\b[Ff]rom:|\b[Pp]atient:|\b[Cc]ustomer:|\b[Cc]ontact:|\bfor)\s+"
+                 rf"\b[Tt]hanks,|\b[Cc]heers,|\b[Ff]rom:|\b[Cc]ontact:|\bfor|"
+                 rf"\b(?:[Pp]atient|[Cc]ustomer|[Cc]lient|[Cc]aller|[Ee]mployee|[Pp]upil|[Ss]tudent|[Rr]esident|"
+                 rf"[Mm]ember)(?:_name)?:?)\s+"
                  rf"((?:{NAME_WORD})(?: {NAME_WORD}){{0,2}})")
 SPEAKING = re.compile(rf"\b((?:{NAME_WORD}) (?:{NAME_WORD})(?: {NAME_WORD})?),? (?:speaking|here)\b")
 PAIR = re.compile(rf"\b({NAME_WORD}) ({NAME_WORD}(?: {NAME_WORD})?)")
