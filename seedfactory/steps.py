@@ -59,7 +59,8 @@ def pool(ctx: RunContext) -> dict:
     spec = ctx.cfg.seeds.pool
     if spec is None:
         write_jsonl(ctx.stage_dir / "pool.jsonl", [])
-        return {"pool": "none (seeds.pool unset)"}  # no in/out: a run without a pool has nothing to warn about
+        # "out" blank, not 0: a run without a pool has nothing to warn about ("no rows left")
+        return {"in": 0, "out": "", "pool": "none (seeds.pool unset)"}
     try:
         files = pool_files(spec)
     except FileNotFoundError as e:
