@@ -97,7 +97,7 @@ def parse_responses(pairs: list[tuple[GenerationRequest, TaskDraft]], results: l
             history=d.history, lineage=Lineage(seed_ids=d.seed_ids, strategy=d.strategy, teacher=teacher_name,
                             prompt_hash=req.prompt_hash, request_key=req.key, raw=res.text,
                             sampling=req.sampling, task_request_key=d.request_key, topic=d.topic,
-                            persona=d.persona))
+                            persona=d.persona, source=d.source))
 
 
 def target_rows(drafts: list[TaskDraft], teacher_name: str) -> list[Example]:
@@ -117,10 +117,12 @@ def target_rows(drafts: list[TaskDraft], teacher_name: str) -> list[Example]:
 
 def answer_tasks(drafts: list[TaskDraft], seeds: list[SeedExample], env: Env, teacher_name: str) -> list[Example]:
     """Every task answered `generate.responses_per_prompt` times, output-first targets as rows too, and
-    Evol-Instruct's answer-side eliminations (generators/evol_instruct.py) applied."""
+    Evol-Instruct's answer-side eliminations (generators/evol_instruct.py) and document_qa's support
+    check (an answer its chunk does not support leaves) applied."""
+    from seedfactory.generators.document_qa import drop_unsupported
     from seedfactory.generators.evol_instruct import eliminate_responses
 
     pairs = response_requests(drafts, seeds, env.teacher, env.cfg, env.schema, env.seed)
     rows = target_rows(drafts, teacher_name)
     rows += parse_responses(pairs, env.ask([r for r, _ in pairs]), teacher_name, env.schema, env.rejects)
-    return eliminate_responses(rows, env.rejects)
+    return drop_unsupported(eliminate_responses(rows, env.rejects), seeds, env.rejects, env.cfg.with_context)

@@ -8,6 +8,7 @@ of the request) or `script` (replies in order) to say exactly what comes back.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 
 from seedfactory.schemas import GenerationRequest, GenerationResult
@@ -62,10 +63,12 @@ def synth_instance(schema: dict, rng: random.Random) -> object:
 def extract_instance(schema: dict, text: str, rng: random.Random) -> dict:
     """A fake extractor: each field of an object schema filled from what the text states (a number,
     a date, a few words of it) where it can, else synthesised. Its answers pass grounding checks."""
+    from seedfactory.validators.value_times import times_in
     from seedfactory.validators.values import dates_in, numbers_in
 
     found = dates_in(text)
     dates = [m.value.isoformat() for m in found]
+    times = [m.value.strftime("%H:%M") for m in times_in(text) if hasattr(m.value, "strftime")]
     numbers = [m.value for m in numbers_in(text) if not any(d.start <= m.start < d.end for d in found)]
     words = text.split()
     out = {}
@@ -75,8 +78,9 @@ def extract_instance(schema: dict, text: str, rng: random.Random) -> dict:
             out[key] = rng.choice(prop["enum"])
         elif ("number" in kinds or "integer" in kinds) and numbers:
             out[key] = rng.choice(numbers)
-        elif "string" in kinds and "pattern" in prop and dates:
-            out[key] = rng.choice(dates)
+        elif "string" in kinds and "pattern" in prop and (fits := [v for v in dates + times
+                                                                   if re.search(prop["pattern"], v)]):
+            out[key] = rng.choice(fits)  # a date or time the text states, where the field's pattern takes it
         elif "string" in kinds and "pattern" not in prop and words:
             start = rng.randrange(len(words))
             out[key] = " ".join(words[start:start + rng.randint(1, 3)]).strip(".,;:") or words[0]

@@ -37,6 +37,7 @@ class TaskDraft(BaseModel):
     topic: str | None = None  # the strata the task was written for (see generators/personas.py)
     persona: str | None = None
     history: list[Turn] = []  # a conversation's turns before this task's user turn (generators/conversation.py)
+    source: dict | None = None  # label_pool: the pool input's file, page or row, character span
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Env:
     personas: list[str] = field(default_factory=list)
     kinds: dict = field(default_factory=dict)
     notes: dict = field(default_factory=dict)  # figures a strategy reports for the stage's stats
+    pool: list = field(default_factory=list)  # the user's unlabelled inputs (generators/pool.py PoolItem)
 
     def part(self, plan: Plan) -> GenerateConfig:
         """The generate config with `num_tasks` set to this strategy's share."""

@@ -2,6 +2,8 @@
 
     auto -> tool_calls       when the seed set declares tools (NAME.tools.json: its outputs are calls)
          -> conversation     when a seed is a conversation with earlier turns
+         -> label_pool       when the run has a pool (seeds.pool) and the seed set an output schema
+         -> document_qa      when the run has a pool and no schema (questions and answers from its chunks)
          -> output_first     when the seed set declares an output schema (structured outputs)
          -> input_variation  when every seed has an input (one task applied to many inputs)
          -> self_instruct    otherwise (a pool of different instructions)
@@ -45,8 +47,8 @@ def strategy(name: str) -> ModuleType:
     return importlib.import_module(f"seedfactory.generators.{name}")
 
 
-def choose(seeds: list[SeedExample], schema: dict | None, setting) -> dict[str, float]:
-    """The strategy mix, shares summing to 1."""
+def choose(seeds: list[SeedExample], schema: dict | None, setting, pool: bool = False) -> dict[str, float]:
+    """The strategy mix, shares summing to 1 (`pool`: the run has pool inputs to label)."""
     if isinstance(setting, dict):
         total = sum(setting.values())
         if total <= 0:
@@ -58,6 +60,8 @@ def choose(seeds: list[SeedExample], schema: dict | None, setting) -> dict[str, 
         return {"tool_calls": 1.0}
     if any(s.history for s in seeds):
         return {"conversation": 1.0}
+    if pool:
+        return {"label_pool": 1.0} if schema is not None else {"document_qa": 1.0}
     if schema is not None and all(isinstance(s.output, dict) for s in seeds):
         return {"output_first": 1.0}
     if all(s.input.strip() for s in seeds):

@@ -55,6 +55,7 @@ class ModelConfig(Section):
             raise ValueError("max_cost needs price_prompt and/or price_completion (per million tokens); "
                              "with no prices nothing ever costs anything (max_tokens_total caps tokens)")
         return self
+    allow_remote_pool: bool = Field(False, description="send the user's pool inputs (seeds.pool) to this model when it is remote (openai backend at a host other than localhost); off: such a run stops before any pool input leaves the machine")
     structured: Literal["json_schema", "json_object", "none"] = Field(
         "json_schema", description="how structured output is asked for: json_schema (vLLM, OpenAI), json_object (llama.cpp) or none (prompt only)")
 
@@ -71,18 +72,40 @@ class SeedsConfig(Section):
     min_train: int = Field(3, ge=1, description="fewest seeds left for few-shot prompts after the hold-out")
     max_bytes: int = Field(20_000_000, gt=0, description="largest seed or schema file read, in bytes (a guard against runaway input)")
     max_depth: int = Field(32, gt=0, description="deepest nesting of objects and lists in a seed or schema")
+    pool: str | None = Field(None, description="the user's unlabelled inputs: a file, a folder or a glob of .jsonl/.csv/.parquet rows (an input column), .txt, .md, .html, .pdf or .docx; read, cleaned, split and deduplicated by the pool.* keys, then labelled by the teacher (generate.strategy label_pool)")
     field_kinds: dict[str, FieldKindName] = Field({}, description="output field -> kind, overriding the inferred one (validate/calibration.json lists each field's kind and why): date, time, datetime, duration, money, quantity, count, percentage, number, email, phone, url, code, person, organisation, place, span, label, boolean")
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
 
 StrategyName = Literal["output_first", "input_variation", "self_instruct", "evol_instruct", "conversation",
-                       "tool_calls"]
+                       "tool_calls", "label_pool", "document_qa"]
+
+
+class PoolConfig(Section):
+    """How `seeds.pool` is read (generators/pool.py) and its personal data handled (validators/pii.py)."""
+
+    unit: Literal["row", "paragraph", "chunk"] = Field("row", description="one pool input per table row or document (PDF: per page), per paragraph, or per chunk of pool.chunk_tokens tokens")
+    chunk_tokens: int = Field(200, gt=0, description="pool.unit=chunk: tokens (words and punctuation marks) per chunk")
+    chunk_overlap: int = Field(20, ge=0, description="pool.unit=chunk: tokens shared by consecutive chunks")
+    column: str | None = Field(None, description="the input column of .jsonl/.csv/.parquet pool files (default: the first of input, text, content, body, message)")
+    min_chars: int = Field(20, ge=1, description="shortest pool input kept, in characters (pool_too_short)")
+    max_bytes: int = Field(50_000_000, gt=0, description="largest pool file read, and most bytes a DOCX may expand to; a larger file is skipped")
+    max_items: int | None = Field(None, gt=0, description="most pool inputs kept after dedup (in file order; unset: all)")
+    near_dup_threshold: float = Field(0.8, gt=0, le=1, description="Jaccard similarity of word 3-shingles at which two pool inputs are near-duplicates (pool_near_duplicate)")
+    pii: Literal["report", "mask", "drop"] = Field("report", description="personal data found in pool inputs (e-mails, phones, cards, IBANs, national ids, names, addresses): report (count it), mask (replace each with a consistent fake of its kind) or drop (the input leaves, pii_found)")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "PoolConfig":
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError(f"chunk_overlap={self.chunk_overlap} must be below chunk_tokens={self.chunk_tokens}")
+        return self
 
 
 class GenerateConfig(Section):
     strategy: Literal["auto"] | StrategyName | dict[StrategyName, float] = Field(
-        "auto", description="auto (tool_calls for a seed set with NAME.tools.json, conversation when a seed has earlier turns, output_first for a schema, input_variation when every seed has an input, else self_instruct), one of those names, or a mix {name: share}")
+        "auto", description="auto (tool_calls for a seed set with NAME.tools.json, conversation when a seed has earlier turns, label_pool when seeds.pool is set and the seeds have a schema, document_qa when it is set and they have none, output_first for a schema, input_variation when every seed has an input, else self_instruct), one of those names, or a mix {name: share}")
+    with_context: bool = Field(True, description="document_qa: the row's prompt holds its chunk (RAG-style fine-tuning); false: the question alone (closed-book), the chunk kept in lineage.source")
     num_tasks: int = Field(64, gt=0, description="new tasks (prompts) the teacher is asked to write; output_first: target objects drawn")
     shots: int = Field(3, gt=0, description="seed examples shown in each few-shot prompt")
     responses_per_prompt: int = Field(3, gt=0, description="responses sampled per task; 2 or more make consensus and preference pairs")
@@ -221,6 +244,7 @@ class RunConfig(Section):
     seed: int = Field(0, description="seed for splits, sampling and training")
     teacher: ModelConfig = Field(default_factory=ModelConfig, description="the teacher model")
     seeds: SeedsConfig = Field(default_factory=SeedsConfig)
+    pool: PoolConfig = Field(default_factory=PoolConfig, description="reading the unlabelled pool (seeds.pool)")
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
     judge: JudgeConfig = Field(default_factory=JudgeConfig)

@@ -221,6 +221,8 @@ class Lineage(Strict):
     original_output: Output | None = Field(default=None, description="the output before a reviewer edited it")
     topic: str | None = Field(default=None, description="the topic stratum the task was written for")
     persona: str | None = Field(default=None, description="the persona the task was written by or for")
+    source: dict | None = Field(default=None, description="label_pool, document_qa: the pool input's file, page or "
+                                                          "row and character span")
 
 
 class Example(Strict):

@@ -212,8 +212,21 @@ def dataset_card(out: Path, cfg: dict, n_sft: int, n_pairs: int, review: dict | 
         "## Funnel (rows in and out of each stage)", "",
         "| stage | in | out | rejected by reason |", "|---|---|---|---|", *funnel, "",
         "Every dropped row is in the run's `rejects.jsonl` with its stage and reason.", "",
-        *kinds_card(out), *review_card(review or {}), *_eval_results(out, cfg),
+        *pool_card(out), *kinds_card(out), *review_card(review or {}), *_eval_results(out, cfg),
     ])
+
+
+def pool_card(out: Path) -> list[str]:
+    """The user's pool (seeds.pool): what was read and what personal data was found and done."""
+    from seedfactory.generators.pool import pool_summary
+
+    path, published = out / "pool" / "stats.json", out / "publish" / "stats.json"
+    line = pool_summary(read_json(path)) if path.is_file() else None
+    pii = read_json(published).get("pii") if published.is_file() else None
+    found = ", ".join(f"{k} {n}" for k, n in sorted((pii or {}).get("entities", {}).items())) or "none"
+    rows = [f"Published rows with personal data in their input or output: {pii['rows_with_pii']} of {pii['rows']} "
+            f"({found})."] if pii else []
+    return ["## Pool", "", line, *rows, ""] if line else []
 
 
 def kinds_card(out: Path) -> list[str]:

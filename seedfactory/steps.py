@@ -49,14 +49,64 @@ def split(ctx: RunContext) -> dict:
     return {"in": len(seeds), "out": len(train), "heldout": len(heldout), "eval_cases": len(cases)}
 
 
+def pool(ctx: RunContext) -> dict:
+    """The user's unlabelled inputs (`seeds.pool`): read, cleaned, split, deduplicated, kept away from
+    the evaluation cases (generators/pool.py), then the PII pass (`pool.pii`, validators/pii.py)."""
+    from seedfactory.generators.pool import ingest
+    from seedfactory.generators.pool_read import pool_files
+    from seedfactory.validators.pii import Masker, pii_pass, recogniser
+
+    spec = ctx.cfg.seeds.pool
+    if spec is None:
+        write_jsonl(ctx.stage_dir / "pool.jsonl", [])
+        # "out" blank, not 0: a run without a pool has nothing to warn about ("no rows left")
+        return {"in": 0, "out": "", "pool": "none (seeds.pool unset)"}
+    try:
+        files = pool_files(spec)
+    except FileNotFoundError as e:
+        raise SeedFileError(str(e)) from None
+    cases = ctx.eval_cases + ctx.heldout
+    items, counts = ingest(files, ctx.cfg.pool, ctx.rejects, ctx.log, [c.input or c.prompt for c in cases],
+                           ctx.cfg.validate_.decontam_threshold, ctx.cfg.validate_.num_perm)
+    items, pii = pii_pass(items, ctx.cfg.pool.pii, recogniser(), Masker(ctx.cfg.seed), ctx.rejects)
+    write_jsonl(ctx.stage_dir / "pool.jsonl", items)
+    return {"in": counts["units"], "out": len(items), **counts, "pii": pii}
+
+
+def pool_inputs(ctx: RunContext) -> dict:
+    """The pool files' names, sizes and modification times: a changed pool reruns the pool stage."""
+    from seedfactory.generators.pool_read import pool_files
+
+    if ctx.cfg.seeds.pool is None:
+        return {}
+    try:
+        return {str(p): [p.stat().st_size, p.stat().st_mtime_ns] for p in pool_files(ctx.cfg.seeds.pool)}
+    except (FileNotFoundError, OSError):
+        return {"missing": ctx.cfg.seeds.pool}  # the stage itself says what is wrong
+
+
+def refuse_remote_pool(ctx: RunContext) -> None:
+    """Pool inputs are the user's own data: a remote teacher or judge gets them only when allowed."""
+    from seedfactory.generators.label_pool import remote_pool_refusal
+    from seedfactory.schemas.config import ConfigError
+
+    if why := remote_pool_refusal({"teacher": ctx.cfg.teacher, "judge.model": ctx.cfg.judge.model}):
+        raise ConfigError(why)
+
+
 def generate(ctx: RunContext) -> dict:
     """New tasks by the strategy that fits the seeds (or `generate.strategy`), then several sampled
     answers per task; output-first tasks also carry their target as a row."""
     from seedfactory.generators.answers import answer_tasks
     from seedfactory.generators.plan import Env
+    from seedfactory.generators.pool import PoolItem
     from seedfactory.generators.strategies import choose, strata_personas, write_tasks
 
     cfg, seeds, schema = ctx.cfg.generate, ctx.train_seeds, ctx.output_schema
+    pool_items = list(read_jsonl(ctx.out / "pool" / "pool.jsonl", PoolItem))
+    mix = choose(seeds, schema, cfg.strategy, pool=bool(pool_items))
+    if "label_pool" in mix:
+        refuse_remote_pool(ctx)  # before a backend exists: no pool input has left the machine
     backend = ctx.backend(ctx.cfg.teacher)
     before = backend.stats()
 
@@ -64,8 +114,7 @@ def generate(ctx: RunContext) -> dict:
         starts = ctx.progress(range(0, len(reqs), cfg.batch_size), desc="generate: batches")
         return [res for start in starts for res in backend.generate(reqs[start:start + cfg.batch_size])]
 
-    mix = choose(seeds, schema, cfg.strategy)
-    env = Env(batched, ctx.cfg.teacher, cfg, ctx.cfg.seed, ctx.rejects, schema, kinds=ctx.kinds)
+    env = Env(batched, ctx.cfg.teacher, cfg, ctx.cfg.seed, ctx.rejects, schema, kinds=ctx.kinds, pool=pool_items)
     env.personas = strata_personas(mix, seeds, env)
     write_jsonl(ctx.stage_dir / "tasks.jsonl", drafts := write_tasks(mix, seeds, env))
     write_jsonl(ctx.stage_dir / "candidates.jsonl", rows := answer_tasks(drafts, seeds, env, backend.name))
@@ -139,6 +188,8 @@ def judge(ctx: RunContext) -> dict:
 
     jc, schema = ctx.cfg.judge, ctx.output_schema
     rows = list(read_jsonl(ctx.out / "validate" / "kept.jsonl", Example))
+    if any(r.lineage.strategy == "label_pool" for r in rows):
+        refuse_remote_pool(ctx)
     backend, (check, check_note) = ctx.backend(jc.model), grader_check(ctx)
     before, criteria = backend.stats(), ctx.seed_set.criteria
     cal, self_test_requests = judge_self_test(ctx, backend, criteria, check)
@@ -206,16 +257,20 @@ def record_selection(ctx: RunContext, out) -> None:
 
 def review(ctx: RunContext) -> dict:
     """Sample rows into the human review queue (SQLite); a later step serves it as a web page."""
+    from seedfactory.generators.label_pool import uncertainty
     from seedfactory.review import ReviewStore, sample_for_review
 
     rows = list(read_jsonl(ctx.out / "judge" / "scored.jsonl", Example))
     scores = {r.id: r.scores["judge"] for r in rows if "judge" in r.scores}
-    sample = sample_for_review(rows, scores, ctx.cfg.review.sample_size, ctx.cfg.seed)
+    k = ctx.cfg.review.sample_size
+    first = uncertainty(rows)[:k]  # pool inputs the teacher's answers disagree on are queued first
+    taken = {r.id for r in first}
+    sample = first + sample_for_review([r for r in rows if r.id not in taken], scores, k - len(first), ctx.cfg.seed)
     with ReviewStore(ctx.stage_dir / "queue.sqlite", schema=ctx.output_schema) as store:
         store.add(sample, scores)
         counts = store.counts()
     write_jsonl(ctx.stage_dir / "sample.jsonl", [{"id": r.id} for r in sample])
-    return {"in": len(rows), "out": len(rows), "queued": len(sample), "queue": counts}
+    return {"in": len(rows), "out": len(rows), "queued": len(sample), "queued_uncertain": len(first), "queue": counts}
 
 
 def publish(ctx: RunContext) -> dict:
@@ -223,7 +278,9 @@ def publish(ctx: RunContext) -> dict:
     The preference split marks pairs whose chosen row the judge's cut-off removed, so that training
     reads nothing of the judge's files."""
     from seedfactory.publish import build_dataset
+    from seedfactory.schemas import output_text
     from seedfactory.validators.layout import layout_stats
+    from seedfactory.validators.pii import count_pii, recogniser
 
     sft = list(read_jsonl(ctx.out / "judge" / "sft.jsonl", Example))
     pairs = list(read_jsonl(ctx.out / "judge" / "pairs.jsonl", PreferencePair))
@@ -232,7 +289,9 @@ def publish(ctx: RunContext) -> dict:
     counts = build_dataset(ctx, sft, pairs, verdicts, ctx.out / "dataset", below)
     # how varied the wording is beyond the values: distinct layouts, the commonest one's share, rows not a seed's
     layouts = layout_stats(sft, ctx.train_seeds, ctx.kinds)
-    return {"in": len(sft), "out": counts["sft"], **counts, "layouts": layouts}
+    # personal data in what is published (its inputs and outputs), counted for the report and the card
+    pii = count_pii([f"{r.input}\n{output_text(r.output)}" for r in sft], recogniser())
+    return {"in": len(sft), "out": counts["sft"], **counts, "layouts": layouts, "pii": pii}
 
 
 def train(ctx: RunContext) -> dict:
@@ -287,7 +346,10 @@ def review_inputs(ctx: RunContext) -> dict:
 
 STAGES = {
     "split": Stage(split, ["seed", "seeds"], inputs=seed_inputs),
-    "generate": Stage(generate, ["teacher", "generate"], after=["split"], max_failed="generate.max_failed_share"),
+    "pool": Stage(pool, ["seeds.pool", "pool", "seed", "validate.decontam_threshold", "validate.num_perm"],
+                  after=["split"], inputs=pool_inputs),
+    "generate": Stage(generate, ["teacher", "generate"], after=["split", "pool"],
+                      max_failed="generate.max_failed_share"),
     "baseline": Stage(baseline, ["teacher", "eval"], after=["split"], max_failed="generate.max_failed_share"),
     "validate": Stage(validate, ["validate"], after=["split", "generate"]),
     "judge": Stage(judge, ["judge"], after=["split", "validate"], max_failed="judge.max_failed_share"),

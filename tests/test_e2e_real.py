@@ -71,8 +71,8 @@ def test_run_writes_every_artifact(json_run, capsys):
               "adapter_sft/adapter_model.safetensors", "review/queue.sqlite", "cache.sqlite"]:
         assert (out / f).is_file(), f
     stats = read_json(out / "stats.json")
-    assert list(stats["stages"]) == ["split", "generate", "baseline", "validate", "judge", "review", "publish", "train",
-                                     "evaluate"]
+    assert list(stats["stages"]) == ["split", "pool", "generate", "baseline", "validate", "judge", "review", "publish",
+                                     "train", "evaluate"]
     g = stats["stages"]["generate"]
     assert g["requests_sent"] > 0 and g["completion_tokens"] > 0
     candidates = [json.loads(line) for line in (out / "generate" / "candidates.jsonl").read_text().splitlines()]

@@ -30,7 +30,7 @@ def test_run_until_publish_writes_everything_and_a_consistent_funnel(out, fake_r
               "review/queue.sqlite", "dataset/README.md"]:
         assert (out / f).is_file(), f
     st = stats["stages"]
-    assert list(st) == ["split", "generate", "baseline", "validate", "judge", "review", "publish"]
+    assert list(st) == ["split", "pool", "generate", "baseline", "validate", "judge", "review", "publish"]
     assert st["baseline"]["in"] == st["split"]["eval_cases"] == 50  # the teacher answered every evaluation case
     assert st["split"]["in"] == 22 and st["split"]["out"] + st["split"]["heldout"] == 22
     assert 0 < st["generate"]["tasks"] <= 12 and st["generate"]["out"] == 3 * st["generate"]["tasks"]
@@ -81,10 +81,11 @@ def test_rerun_skips_finished_stages_and_config_change_reruns_from_there(out, ca
 # whose own fingerprint changes (a stage downstream reruns when its upstream files change: their digests
 # are held fixed here).
 RERUNS = [
-    ("seed=1", ["split"]),
+    ("seed=1", ["split", "pool"]),
     ("seeds.holdout=0.3", ["split"]),
     ("teacher.temperature=0.5", ["generate", "baseline"]),
     ("generate.num_tasks=5", ["generate"]),
+    ("pool.unit=chunk", ["pool"]),
     ("validate.min_chars=3", ["validate"]),
     ("judge.min_score=2", ["judge", "evaluate"]),
     ("review.sample_size=3", ["review"]),
@@ -258,7 +259,7 @@ def test_an_edited_seed_file_reruns_the_split_and_what_follows(out, tmp_path, fa
     logs.clear()
     stats = run(cfg, out, progress=False, until="validate", log=logs.append)
     assert [line.split()[1].rstrip(":") for line in logs if line.endswith("...")] == [
-        "split", "generate", "baseline", "validate"]
+        "split", "pool", "generate", "baseline", "validate"]
     assert stats["stages"]["split"]["in"] == len(first) - 1
 
 
@@ -453,7 +454,7 @@ def test_a_first_run_numbers_its_stages_from_one_and_warns_about_nothing(out, fa
     assert why_rerun("split", None, "fp", out) == ("not finished", False)
     logged = []
     run(load_config(None, fake_run(SELF_INSTRUCT)), out, progress=False, until="generate", log=logged.append)
-    assert logged[0] == f"[1/{len(STAGES)}] split ..." and f"[2/{len(STAGES)}] generate ..." in logged
+    assert logged[0] == f"[1/{len(STAGES)}] split ..." and f"[3/{len(STAGES)}] generate ..." in logged
     assert not [m for m in logged if m.startswith("warning")]
 
 

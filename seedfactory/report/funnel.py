@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from html import escape
 
+from seedfactory.generators.pool import pool_summary
 from seedfactory.report.html import Markup, bar, cards, fmt, missing, table
 from seedfactory.report.reader import Run, kept_rows
 
@@ -49,6 +50,8 @@ def funnel(run: Run) -> str:
     else:
         right.append(missing("No row was dropped."))
     right.append(_quality((st.get("validate") or {}).get("quality")))
+    if pool_line := pool_summary(st.get("pool")):
+        left.append(f'<p class="tag">{escape(pool_line)}</p>')
     return (head + "".join(left) + f'<div class="split"><div>{right[0]}{right[1]}</div><div>{right[2]}</div></div>'
             + _kinds(run) + _strata(st))
 
