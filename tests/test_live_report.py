@@ -17,9 +17,9 @@ def test_watch_rebuilds_a_reloading_report_after_each_stage(fake_run, tmp_path):
 
     run(load_config(None, fake_run("generate.num_tasks=4")), out, progress=False, until="validate", log=log,
         watch=True)
-    assert set(seen) == {"split", "generate", "baseline", "validate"}
-    assert REFRESH in seen["split"] and "0 of 9 stages done; next: split" in seen["split"]
-    assert "2 of 9 stages done; next: baseline" in seen["baseline"]
+    assert set(seen) == {"split", "pool", "generate", "baseline", "validate"}
+    assert REFRESH in seen["split"] and "0 of 10 stages done; next: split" in seen["split"]
+    assert "3 of 10 stages done; next: baseline" in seen["baseline"]
     assert "<td>generate</td>" in seen["validate"] and "<td>generate</td>" not in seen["generate"]
     final = (out / "report.html").read_text()
     assert REFRESH not in final and "Run in progress" not in final and "<td>validate</td>" in final
