@@ -111,7 +111,15 @@ def answer_tasks(drafts: list[TaskDraft], seeds: list[SeedExample], env: Env, te
     Evol-Instruct's answer-side eliminations (generators/evol_instruct.py) applied."""
     from seedfactory.generators.evol_instruct import eliminate_responses
 
+    from collections import Counter
+
+    from seedfactory.generators.waste import kept_counts
+
     pairs = response_requests(drafts, seeds, env.teacher, env.cfg, env.schema, env.seed)
     rows = target_rows(drafts, teacher_name)
     rows += parse_responses(pairs, env.ask([r for r, _ in pairs]), teacher_name, env.schema, env.rejects)
-    return eliminate_responses(rows, env.rejects)
+    rows = eliminate_responses(rows, env.rejects)
+    # answers that parsed and survived, per strategy; selection's use of them is counted in the judge stage
+    kept = Counter(r.lineage.strategy for r in rows if r.lineage.label != "target")
+    env.notes["answers_kept"] = kept_counts(Counter(d.strategy for _, d in pairs), kept)
+    return rows
