@@ -47,3 +47,13 @@ def test_the_reports_funnel_shows_each_stages_share_of_the_time(tmp_path):
     html = funnel(Run(tmp_path))
     assert "<th class=\"n\">share of time</th>" in html
     assert "<td class=\"n\">59.5</td><td class=\"n\">60%</td>" in html
+
+
+def test_a_runs_stats_json_holds_the_time_table_of_its_finished_stages(published_run):
+    from seedfactory.util.files import read_json
+
+    stats = read_json(published_run() / "stats.json")
+    assert [r["stage"] for r in stats["time"]] == list(stats["stages"])
+    assert [r["stage"] for r in stats["time"]][-1] == "publish"
+    assert abs(sum(r["share"] for r in stats["time"]) - 1) < 0.01
+    assert stats["time"] == stage_times(stats)
