@@ -109,10 +109,9 @@ def target_rows(drafts: list[TaskDraft], teacher_name: str) -> list[Example]:
 def answer_tasks(drafts: list[TaskDraft], seeds: list[SeedExample], env: Env, teacher_name: str) -> list[Example]:
     """Every task answered `generate.responses_per_prompt` times, output-first targets as rows too, and
     Evol-Instruct's answer-side eliminations (generators/evol_instruct.py) applied."""
-    from seedfactory.generators.evol_instruct import eliminate_responses
-
     from collections import Counter
 
+    from seedfactory.generators.evol_instruct import eliminate_responses
     from seedfactory.generators.waste import kept_counts
 
     pairs = response_requests(drafts, seeds, env.teacher, env.cfg, env.schema, env.seed)

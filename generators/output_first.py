@@ -190,7 +190,8 @@ def calibrate_texts(seeds: list[SeedExample], fields: list[str], env: Env, cfg: 
     code-written text, and the grounding check reads the reply against the seed's own object."""
     pool = [s for s in seeds if isinstance(s.output, dict) and s.input.strip()]
     own = [Target(object=s.output, base_id=s.id, factor=1.0) for s in pool]
-    pairs = text_requests(own, [s.input for s in pool], seeds, env.teacher, cfg.model_copy(update={"texts_per_target": 1}),
+    once = cfg.model_copy(update={"texts_per_target": 1})
+    pairs = text_requests(own, [s.input for s in pool], seeds, env.teacher, once,
                           env.seed + 1)  # another sampling seed than the targets' own requests
     kept = 0
     for (_, i), res in zip(pairs, env.ask([r for r, _ in pairs])):

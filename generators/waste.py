@@ -27,7 +27,8 @@ def kept_counts(asked: Counter, kept: Counter) -> dict[str, dict]:
     out = {}
     for name in sorted(asked):
         n, k = asked[name], min(kept[name], asked[name])
-        out[name] = {"asked": n, "kept": k, "thrown_away": n - k, "thrown_away_share": round((n - k) / n, 3) if n else 0.0}
+        out[name] = {"asked": n, "kept": k, "thrown_away": n - k,
+                     "thrown_away_share": round((n - k) / n, 3) if n else 0.0}
     return out
 
 

@@ -147,20 +147,13 @@ RUNTIMES = {"merged": "transformers fp32 (LoRA merged)", "transformers": "transf
             "every system in mixed-adapter batches)", "vllm": "vLLM multi-LoRA (one engine)"}
 
 
-def is_lora(adapter: Path) -> bool:
-    from seedfactory.util.files import read_json
-
-    config = Path(adapter) / "adapter_config.json"
-    return config.is_file() and read_json(config).get("peft_type") == "LORA"
-
-
 def student_answers(model_dir: Path, systems: dict[str, Path | None], prompts: list[str], e: EvalConfig,
                     progress: Progress = NO_PROGRESS) -> tuple[dict[str, list[str]], dict[str, dict]]:
     """Greedy answers of each system (an adapter folder, or None for the base model) and its cost
     (tokens/s, weights). `eval.engine=merged` loads the base once per system and merges the adapter
     into it; transformers and vllm load it once for all of them (`seedfactory.train.adapters`);
     transformers answers every system in one pass (their costs share its seconds: `shared_by`)."""
-    from seedfactory.train.adapters import open_adapters
+    from seedfactory.train.adapters import is_lora, open_adapters
     from seedfactory.train.evaluate import generate_answers
 
     costs: dict[str, dict] = {name: {} for name in systems}

@@ -59,6 +59,12 @@ def lora_rank(adapter: Path) -> int:
     return int(cfg["r"])
 
 
+def is_lora(adapter: Path) -> bool:
+    """Whether a folder holds a LoRA adapter (the kind several of which share one base)."""
+    config = Path(adapter) / "adapter_config.json"
+    return config.is_file() and json.loads(config.read_text()).get("peft_type") == "LORA"
+
+
 def vllm_rank_limit(adapters: dict[str, Path]) -> int:
     top = max(lora_rank(p) for p in adapters.values())
     fits = [r for r in VLLM_RANKS if r >= top]

@@ -52,8 +52,7 @@ def one_pass_scores(model_dir: Path, points: dict, prompts: list[str], reference
     in one pass over one loaded base (peft mixed-adapter batches: `PeftAdapters.generate_many`),
     instead of a model load and a pass per checkpoint. None where that does not apply: free-text
     tasks (scored by reference NLL) or an adapter that is not LoRA."""
-    from seedfactory.evaluation import is_lora
-    from seedfactory.train.adapters import PeftAdapters
+    from seedfactory.train.adapters import PeftAdapters, is_lora
     from seedfactory.train.evaluate import score_json
 
     adapters = {f"p{i}": path for i, path in enumerate(points.values()) if path is not None}
