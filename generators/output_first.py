@@ -186,12 +186,14 @@ def output_first_tasks(seeds: list[SeedExample], plan: Plan, env: Env) -> list[T
 
 
 def calibrate_texts(seeds: list[SeedExample], fields: list[str], env: Env, cfg: GenerateConfig) -> tuple[int, int]:
-    """(kept, asked): the teacher restyles each train seed's own text, as it restyles a target's
-    code-written text, and the grounding check reads the reply against the seed's own object."""
+    """(kept, asked): the teacher writes a text for each train seed's own object, in turn the two
+    requests a target's text is (a restyle of the seed's own text, or a text from the fields), and
+    the grounding check reads the reply against that object."""
     pool = [s for s in seeds if isinstance(s.output, dict) and s.input.strip()]
     own = [Target(object=s.output, base_id=s.id, factor=1.0) for s in pool]
     once = cfg.model_copy(update={"texts_per_target": 1})
-    pairs = text_requests(own, [s.input for s in pool], seeds, env.teacher, once,
+    drafts = [s.input if i % 2 == 0 else None for i, s in enumerate(pool)]
+    pairs = text_requests(own, drafts, seeds, env.teacher, once,
                           env.seed + 1)  # another sampling seed than the targets' own requests
     kept = 0
     for (_, i), res in zip(pairs, env.ask([r for r, _ in pairs])):
