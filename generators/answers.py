@@ -119,10 +119,17 @@ def answer_tasks(drafts: list[TaskDraft], seeds: list[SeedExample], env: Env, te
     """Every task answered `generate.responses_per_prompt` times, output-first targets as rows too, and
     Evol-Instruct's answer-side eliminations (generators/evol_instruct.py) and document_qa's support
     check (an answer its chunk does not support leaves) applied."""
+    from collections import Counter
+
     from seedfactory.generators.document_qa import drop_unsupported
     from seedfactory.generators.evol_instruct import eliminate_responses
+    from seedfactory.generators.waste import kept_counts
 
     pairs = response_requests(drafts, seeds, env.teacher, env.cfg, env.schema, env.seed)
     rows = target_rows(drafts, teacher_name)
     rows += parse_responses(pairs, env.ask([r for r, _ in pairs]), teacher_name, env.schema, env.rejects)
-    return drop_unsupported(eliminate_responses(rows, env.rejects), seeds, env.rejects, env.cfg.with_context)
+    rows = drop_unsupported(eliminate_responses(rows, env.rejects), seeds, env.rejects, env.cfg.with_context)
+    # answers that parsed and survived, per strategy; selection's use of them is counted in the judge stage
+    kept = Counter(r.lineage.strategy for r in rows if r.lineage.label != "target")
+    env.notes["answers_kept"] = kept_counts(Counter(d.strategy for _, d in pairs), kept)
+    return rows

@@ -29,6 +29,7 @@ from seedfactory.generators import delex
 from seedfactory.generators.plan import Env, Plan, TaskDraft
 from seedfactory.generators.targets import Target, name_fields_of, prefix_stable_targets
 from seedfactory.generators.template import template_text
+from seedfactory.generators.waste import adaptive_share, first_share, kept_counts
 from seedfactory.schemas import Example, GenerationRequest, Message, Sampling, SeedExample, stable_hash
 from seedfactory.schemas.config import GenerateConfig, ModelConfig
 from seedfactory.validators.quality import grounding_failures, span_fields
@@ -155,6 +156,11 @@ def output_first_tasks(seeds: list[SeedExample], plan: Plan, env: Env) -> list[T
         if text is not None and add(text, t, kind, f"{kind}:{t.base_id}:{i}", text) and kind == "template":
             templated[t.base_id] += 1
     pairs = text_requests(targets, drafts, seeds, env.teacher, cfg, seed) if cfg.texts_per_target else []
+    if pairs and env.cfg.min_keep_share > 0:  # asked less where the seeds' calibration says most would be thrown away
+        share, why = adaptive_share(*calibrate_texts(seeds, fields, env, cfg), env.cfg.min_keep_share)
+        pairs = first_share(pairs, share, cfg.texts_per_target)
+        env.notes.setdefault("adaptive", {})[f"{STRATEGY}:teacher"] = {"asked_share": share, "reason": why}
+    asked, kept = Counter({f"{STRATEGY}:teacher": len(pairs)}), Counter()
     for (req, i), res in zip(pairs, env.ask([r for r, _ in pairs])):
         t = targets[i]
         if res.error is not None:
@@ -165,7 +171,10 @@ def output_first_tasks(seeds: list[SeedExample], plan: Plan, env: Env) -> list[T
         if missing:
             env.rejects(req.key, "ungrounded", detail=f"text misses {', '.join(missing)} | raw: {res.text[:300]}")
             continue
-        add(res.text, t, "teacher", req.key, res.text)
+        kept[f"{STRATEGY}:teacher"] += add(res.text, t, "teacher", req.key, res.text)
+    asked[f"{STRATEGY}:rewrite"] = env.cfg.rewrites_per_seed * len(slotted)
+    kept[f"{STRATEGY}:rewrite"] = sum(map(len, layouts.values()))
+    env.notes.setdefault("requests_kept", {}).update(kept_counts(asked, kept))
     served = {sid for sid in by_id if templated[sid] or uses[sid]}
     env.notes["seeds_templated"] = {
         "used": len(served), "of": len(by_id),
@@ -174,6 +183,23 @@ def output_first_tasks(seeds: list[SeedExample], plan: Plan, env: Env) -> list[T
     env.notes["rewrites"] = {"seeds": len(slotted), "layouts": sum(map(len, layouts.values())),
                              "dropped": dict(dropped.most_common())}
     return tasks
+
+
+def calibrate_texts(seeds: list[SeedExample], fields: list[str], env: Env, cfg: GenerateConfig) -> tuple[int, int]:
+    """(kept, asked): the teacher writes a text for each train seed's own object, in turn the two
+    requests a target's text is (a restyle of the seed's own text, or a text from the fields), and
+    the grounding check reads the reply against that object."""
+    pool = [s for s in seeds if isinstance(s.output, dict) and s.input.strip()]
+    own = [Target(object=s.output, base_id=s.id, factor=1.0) for s in pool]
+    once = cfg.model_copy(update={"texts_per_target": 1})
+    drafts = [s.input if i % 2 == 0 else None for i, s in enumerate(pool)]
+    pairs = text_requests(own, drafts, seeds, env.teacher, once,
+                          env.seed + 1)  # another sampling seed than the targets' own requests
+    kept = 0
+    for (_, i), res in zip(pairs, env.ask([r for r, _ in pairs])):
+        probe = Example.model_construct(input=res.text, output=own[i].object, instruction="")
+        kept += res.error is None and not grounding_failures(probe, fields, env.kinds)
+    return kept, len(pairs)
 
 
 def write_tasks(seeds: list[SeedExample], plan: Plan, env: Env) -> list[TaskDraft]:

@@ -119,6 +119,7 @@ class GenerateConfig(Section):
     batch_size: int = Field(32, gt=0, description="requests sent together (each reply is cached as it arrives)")
     pool_round: int = Field(16, gt=0, description="self_instruct / evol_instruct: tasks asked for per round; a round's accepted tasks join the pool the next round draws from")
     novelty_threshold: float = Field(0.7, gt=0, le=1, description="self_instruct / evol_instruct: a new task whose ROUGE-L to a task in the pool (or, evolved, to its base) reaches this is rejected (not_novel / evol_no_gain)")
+    min_keep_share: float = Field(0.2, ge=0, le=1, description="output_first teacher texts: the teacher first restyles each train seed's own text; where the grounding check keeps under this share of those, only that proportion of the targets' text requests is asked (kept 5% against 0.2: a quarter); stats adaptive says why. 0: always ask all")
     max_failed_share: float = Field(0.5, ge=0, le=1, description="share of teacher requests that may fail (quarantined) before the run stops; fewer are asked again next run")
     topics: list[str] = Field([], description="topics to generate about, next to the seeds' own `topic` fields: each takes its turn leading requests (input_variation, self_instruct, evol_instruct in-breadth)")
     personas: Literal["auto", "off"] | list[str] = Field("off", description="personas the new tasks are written by or for, taking turns like topics (input_variation, self_instruct, evol_instruct in-breadth): a list, auto (the teacher drafts generate.num_personas from the seeds in one cached request) or off")
@@ -212,7 +213,7 @@ class EvalConfig(Section):
     batch_size: int = Field(16, gt=0, description="evaluation prompts generated together")
     bootstrap: int = Field(2000, ge=100, description="bootstrap resamples for the 95% intervals in eval.json")
     engine: Literal["merged", "transformers", "vllm"] = Field(
-        "merged", description="how the base, sft and dpo answers are generated: merged (each adapter merged into its own copy of the base, transformers fp32), transformers (one base, the adapters switched per system with peft) or vllm (one engine, multi-LoRA; bf16 on CPU)")
+        "merged", description="how the base, sft and dpo answers are generated: merged (each adapter merged into its own copy of the base, transformers fp32), transformers (one fp32 base, every system's prompts in one pass of peft mixed-adapter batches: the same answers, no less CPU time on a CPU, python -m bench.eval_speed) or vllm (one engine, multi-LoRA; float32 on CPU, slow to start there)")
     gguf: Literal["none", "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1"] = Field(
         "none", description="also export the final student as a GGUF of this type (export/student-<type>.gguf) and score it, for the cost table")
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from seedfactory.schemas import RunConfig, load_config, load_schema
 from seedfactory.schemas.config import config_help
 from seedfactory.steps import STAGES
+from seedfactory.timing import time_lines
 from seedfactory.util.errors import SeedfactoryError
 
 
@@ -165,6 +166,7 @@ def summary(stats: dict, out: Path) -> str:
                      f"{t.get('prompt_tokens', 0)} prompt + {t.get('completion_tokens', 0)} completion tokens, "
                      f"cost {t.get('cost', 0):.4f}")
     lines += kept_lines(stats["stages"])
+    lines += time_lines(stats)
     ev = out / "eval.json"
     if ev.is_file():
         from seedfactory.util.files import read_json

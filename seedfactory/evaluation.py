@@ -11,6 +11,7 @@ base (`eval.engine=merged`, the cost table's merged student), or every system ov
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from seedfactory.context import RunContext
@@ -151,7 +152,7 @@ def continual_report(ctx: RunContext, report: dict, per_case: dict, plan: dict, 
 
 
 RUNTIMES = {"merged": "transformers fp32 (LoRA merged)", "transformers": "transformers fp32 + peft (one base, "
-            "adapters switched)", "vllm": "vLLM multi-LoRA (one engine)"}
+            "every system in mixed-adapter batches)", "vllm": "vLLM multi-LoRA (one engine)"}
 
 
 def student_answers(model_dir: Path, systems: dict[str, Path | None], prompts: list[str] | list[list[dict]],
@@ -159,17 +160,22 @@ def student_answers(model_dir: Path, systems: dict[str, Path | None], prompts: l
                     progress: Progress = NO_PROGRESS) -> tuple[dict[str, list[str]], dict[str, dict]]:
     """Greedy answers of each system (an adapter folder, or None for the base model) and its cost
     (tokens/s, weights). `eval.engine=merged` loads the base once per system and merges the adapter
-    into it; transformers and vllm load it once for all of them (`seedfactory.train.adapters`)."""
-    from seedfactory.train.adapters import open_adapters
+    into it; transformers and vllm load it once for all of them (`seedfactory.train.adapters`);
+    transformers answers every system in one pass (their costs share its seconds: `shared_by`)."""
+    from seedfactory.train.adapters import is_lora, open_adapters
     from seedfactory.train.evaluate import generate_answers
 
     costs: dict[str, dict] = {name: {} for name in systems}
-    if e.engine == "merged":
+    if e.engine == "merged" or not all(is_lora(path) for path in systems.values() if path is not None):
+        # prefix and prompt tuning change the input, not the weights: one base cannot hold them
         return {name: generate_answers(model_dir, adapter, prompts, e.max_new_tokens, e.batch_size, progress,
                                        costs[name]) for name, adapter in systems.items()}, costs
     adapters = {name: path for name, path in systems.items() if path is not None}
     conversations = [p if isinstance(p, list) else [{"role": "user", "content": p}] for p in prompts]
     with open_adapters(model_dir, adapters, e.engine, batch_size=e.batch_size) as opened:
+        if hasattr(opened, "generate_many"):  # transformers: every system in one pass of mixed-adapter batches
+            named = {name: name if path is not None else None for name, path in systems.items()}
+            return opened.generate_many(named, conversations, e.max_new_tokens, costs, progress), costs
         answers = {name: opened.generate(name if path is not None else None, conversations, e.max_new_tokens,
                                          costs[name])
                    for name, path in progress(list(systems.items()), desc="evaluate: systems")}
@@ -192,8 +198,10 @@ def evaluate_run(ctx: RunContext) -> dict:
     preference = train_stats.get("preference", train_stats.get("dpo", {}))  # "dpo": stats written before the rename
     skipped = "skipped" in preference
     # With DPO skipped the final adapter is a copy of the SFT one: the same greedy answers.
+    started = time.perf_counter()
     systems, costs = student_answers(model_dir, {n: a for n, a in adapters.items() if not (skipped and n == "dpo")},
                                      prompts, e, ctx.progress)
+    student_seconds = round(time.perf_counter() - started, 1)  # loading and answering: the stage's time budget
     if skipped:
         systems["dpo"], costs["dpo"] = systems["sft"], dict(costs["sft"])
     systems, costs = {n: systems[n] for n in adapters}, {n: costs[n] for n in adapters}
@@ -232,4 +240,4 @@ def evaluate_run(ctx: RunContext) -> dict:
                  for i, (s, p) in enumerate(zip(held, prompts))])
     return {"in": len(held), "out": len(held), **requests,
             **{n: report[n]["value"] for n in ("base", "sft", "dpo", "teacher", "gguf") if n in report},
-            "metric": report["base"]["metric"]}
+            "metric": report["base"]["metric"], "engine": e.engine, "student_seconds": student_seconds}

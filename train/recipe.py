@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,7 +162,9 @@ def train_round(cfg: RunConfig, paths: RunPaths, data: TrainingData, eval_cases:
         stats |= launch_phases(cfg, paths, rows, init_adapter, progress, log)
     else:
         stats |= train_phases(cfg, paths, data, rows, init_adapter, progress, log)
+    started = time.perf_counter()
     curve = learning_curve(t, model_dir, stats, ckpts, eval_cases, schema, progress)
+    stats["curve_seconds"] = round(time.perf_counter() - started, 1)  # the checkpoints' held-out scores
     write_jsonl(paths.stage / "curve.jsonl", curve)
     stats["round"] = record_round(cfg, paths, rows, start, plan, stats, eval_cases)
     return stats
@@ -215,20 +218,33 @@ def _phases(stats: dict) -> list[tuple[str, dict]]:
 def learning_curve(cfg: TrainConfig, model_dir: Path, stats: dict, ckpts: Path, eval_cases: list[SeedExample],
                    schema: dict | None, progress: Progress = NO_PROGRESS) -> list[dict]:
     """Loss per step for SFT and the preference phase, with the held-out score at each checkpoint
-    (`train.curve`)."""
-    from seedfactory.train.curve import checkpoint_scores, curve_rows, heldout_scorer
+    (`train.curve`, on the eval set's first `train.curve_cases`): every checkpoint answered in one
+    pass over one base where the adapters are LoRA and the metric programmatic, else one by one."""
+    from seedfactory.train.checkpoints import checkpoints
+    from seedfactory.train.curve import checkpoint_scores, curve_rows, heldout_scorer, one_pass_scores
 
-    score = None
+    phases, points = _phases(stats), {}
+    held = eval_cases[: cfg.curve_cases]  # the eval set's first cases: cheap
     if cfg.curve:
-        held = eval_cases[: cfg.curve_cases]  # the eval set's first cases: cheap
-        score = heldout_scorer([s.student_prompt for s in held], [s.output for s in held], schema,
-                               cfg.curve_max_new_tokens)
+        for phase, phase_stats in phases:
+            if phase == "sft":  # where the curve starts: the base model, or the adapter it continued
+                started = phase_stats.get("started_from", "base")
+                points[(phase, 0)] = None if started == "base" else Path(started)
+            points |= {(phase, step): path for step, path in checkpoints(ckpts / phase)}
+    prompts, targets = [s.student_prompt for s in held], [s.output for s in held]
+    together = (one_pass_scores(model_dir, points, prompts, targets, schema, cfg.curve_max_new_tokens)
+                if points else None)
+    score = heldout_scorer(prompts, targets, schema, cfg.curve_max_new_tokens)
     rows = []
-    for phase, phase_stats in _phases(stats):
-        scores = checkpoint_scores(model_dir, ckpts / phase, score, progress) if score else {}
-        if phase == "sft" and score:  # where the curve starts: the base model, or the adapter it continued
-            started = phase_stats.get("started_from", "base")
-            scores[0] = score(model_dir, None if started == "base" else Path(started))
+    for phase, phase_stats in phases:
+        if together is not None:
+            scores = {step: sc for (p, step), sc in together.items() if p == phase}
+        elif cfg.curve:
+            scores = checkpoint_scores(model_dir, ckpts / phase, score, progress)
+            if (phase, 0) in points:
+                scores[0] = score(model_dir, points[(phase, 0)])
+        else:
+            scores = {}
         rows += curve_rows(phase, phase_stats["losses"], scores)
         if 0 in scores:
             rows.insert(0, {"phase": phase, "step": 0, "loss": None, "heldout": scores[0]["value"],

@@ -14,6 +14,7 @@ from html import escape
 from seedfactory.generators.pool import pool_summary
 from seedfactory.report.html import Markup, bar, cards, fmt, missing, table
 from seedfactory.report.reader import Run, kept_rows
+from seedfactory.timing import stage_times
 
 
 def funnel(run: Run) -> str:
@@ -30,15 +31,16 @@ def funnel(run: Run) -> str:
                   ("tokens", (tok.get("prompt_tokens", 0) or 0) + (tok.get("completion_tokens", 0) or 0))])
     top = max([s.get("in", 0) or 0 for s in st.values()] + [s.get("out", 0) or 0 for s in st.values()] + [1])
     has_cost = any("cost_usd" in s for s in st.values())
-    rows = []
+    rows, share = [], {r["stage"]: r["share"] for r in stage_times(stats)}
     for name, s in st.items():
         dropped = sum(s.get("rejected", {}).values())
         rows.append([name, s.get("in"), s.get("out"), Markup(bar(s.get("out") or 0, top) + bar(dropped, top, "drop")),
-                     dropped, s.get("seconds"),
+                     dropped, s.get("seconds"), f"{share[name]:.0%}",
                      (s.get("prompt_tokens") or 0) + (s.get("completion_tokens") or 0) or None,
                      s.get("requests_sent"), s.get("cache_hits")] + ([s.get("cost_usd")] if has_cost else []))
-    head_row = ["stage", "in", "out", "out / dropped", "dropped", "seconds", "tokens", "requests", "cache hits"]
-    left = [table(head_row + (["cost (USD)"] if has_cost else []), rows, {1, 2, 4, 5, 6, 7, 8, 9})]
+    head_row = ["stage", "in", "out", "out / dropped", "dropped", "seconds", "share of time", "tokens", "requests",
+                "cache hits"]
+    left = [table(head_row + (["cost (USD)"] if has_cost else []), rows, {1, 2, 4, 5, 6, 7, 8, 9, 10})]
     if not has_cost:
         left.append(missing("No cost recorded: the teacher and judge ran locally (no priced API)."))
     by_reason = Counter(stats.get("rejects_by_reason", {}))
