@@ -124,3 +124,40 @@ def test_trl_reward_funcs_read_dataset_columns_and_are_named(ctx):
     out = grounded(prompts=[[], []], completions=completions, input_text=[INPUT, INPUT], target=["", ""],
                    target_from=["teacher", "teacher"], trainer_state=None)
     assert out[0] == 1.0 and out[1] < 1.0
+
+
+def test_online_dpo_pairs_the_best_against_the_worst_and_skips_ties(ctx):
+    from seedfactory.train.rl import best_worst_pairs
+
+    score = R.composite(ctx, R.weights_of({}))
+    rows = [{**row(), "prompt": [{"role": "user", "content": p}]} for p in ("a", "b")]
+    answers = [[ans(vendor="Acme Widgets Ltd"), ans(), "prose"], [ans(), ans()]]
+    pairs, seen = best_worst_pairs(rows, answers, score)
+    assert len(pairs) == 1 and len(seen) == 5  # the second prompt's answers tie: no pair
+    assert pairs[0]["chosen"][0]["content"] == ans() and pairs[0]["rejected"][0]["content"] == "prose"
+
+
+def test_online_methods_do_not_wait_for_judged_pairs_and_dpo_refuses_them():
+    from seedfactory.schemas.config import TrainConfig
+    from seedfactory.train.dpo import train_preference
+    from seedfactory.train.recipe import preference_plan
+
+    few_pairs = {"skip": "3 pairs < train.min_pairs=8"}
+    assert preference_plan(TrainConfig(preference="dpo"), few_pairs)["skip"]
+    assert preference_plan(TrainConfig(preference="grpo"), few_pairs)["skip"] is None
+    assert preference_plan(TrainConfig(preference="online_dpo", peft="prefix"), few_pairs)["skip"]
+    with pytest.raises(ValueError, match="own answers"):
+        train_preference(Path("m"), Path("a"), [{"prompt": "x"}], Path("o"), TrainConfig(preference="grpo"), 0)
+
+
+def test_data_rows_for_rl_say_who_wrote_the_target():
+    from factories import make_example
+
+    from seedfactory.train.data import rl_records
+
+    ex = make_example("e1", input=INPUT, output=TARGET)
+    target = ex.model_copy(update={"lineage": ex.lineage.model_copy(update={"label": "target"})})
+    reviewed = ex.model_copy(update={"lineage": ex.lineage.model_copy(update={"original_output": {"vendor": "x"}})})
+    rows = rl_records([ex, target, reviewed])
+    assert [r["target_from"] for r in rows] == ["teacher", "target", "review"]
+    assert rows[0]["input_text"] == INPUT and json.loads(rows[0]["target"]) == TARGET

@@ -9,7 +9,8 @@ only (config, paths, rows, eval cases, schema, progress, a log function): no run
 
 A round: rows for this round (every row from the base, or with `train.continue_from` the rows the
 adapter has not seen plus a replay sample: `continual_rows`), LoRA SFT, then the preference method
-(`train.preference`: DPO, ORPO or KTO) where `preference_plan` allows it, else the SFT adapter is
+(`train.preference`: DPO, ORPO or KTO on the judged pairs; GRPO or online DPO on the student's own
+answers, `seedfactory.train.rl`) where `preference_plan` allows it, else the SFT adapter is
 the final one; the learning curve to train/curve.jsonl; the round kept as train/rounds/N.
 """
 
@@ -94,11 +95,18 @@ def read_published(paths: RunPaths, cfg: RunConfig) -> TrainingData:
                                                                              t.max_length_bias))
 
 
+# Methods that sample the student's own answers on the training prompts and score them with the
+# run's checks (`seedfactory.train.rl`): the judged pairs' readiness does not gate them.
+ONLINE = ("grpo", "online_dpo")
+
+
 def preference_plan(cfg: TrainConfig, readiness: dict) -> dict:
     """`readiness` with the config's own reason to skip preference tuning added (non-LoRA adapters);
     `["skip"] is None` (and `train.dpo_steps` > 0) means the preference method trains."""
     if cfg.peft != "lora":
         return {**readiness, "skip": f"train.peft={cfg.peft}: preference tuning continues LoRA adapters only"}
+    if cfg.preference in ONLINE:
+        return {**readiness, "skip": None}
     return readiness
 
 
@@ -139,8 +147,10 @@ def unfinished_rounds(paths: RunPaths, log: Callable[[str], None] = _stderr) -> 
 
 
 def train_round(cfg: RunConfig, paths: RunPaths, data: TrainingData, eval_cases: list[SeedExample],
-                schema: dict | None, progress: Progress = NO_PROGRESS, log: Callable[[str], None] = _stderr) -> dict:
-    """One training round (module docstring); returns the train stage's stats."""
+                schema: dict | None, progress: Progress = NO_PROGRESS, log: Callable[[str], None] = _stderr,
+                kinds: dict | None = None) -> dict:
+    """One training round (module docstring); returns the train stage's stats. `kinds` (the run's
+    field kinds) feed the rewards of the online methods."""
     from seedfactory.train.continual import resolve_start
     from seedfactory.train.data import dpo_records, sft_records
     from seedfactory.train.dpo import train_preference
@@ -157,7 +167,10 @@ def train_round(cfg: RunConfig, paths: RunPaths, data: TrainingData, eval_cases:
                              checkpoint_dir=ckpts / "sft", init_adapter=start.adapter if start else None)
     stats["dpo_readiness"] = data.readiness
     ready = preference_plan(t, data.readiness)
-    if ready["skip"] is None and t.dpo_steps > 0:
+    if ready["skip"] is None and t.dpo_steps > 0 and t.preference in ONLINE:
+        stats["preference"] = train_online(t, model_dir, paths, data.sft, schema, kinds, cfg.seed, progress,
+                                           ckpts / PREFERENCE_PHASE)
+    elif ready["skip"] is None and t.dpo_steps > 0:
         stats["preference"] = train_preference(model_dir, paths.sft_adapter, dpo_records(data.pairs), paths.adapter,
                                                t, cfg.seed, progress=progress, checkpoint_dir=ckpts / PREFERENCE_PHASE)
     else:
@@ -170,6 +183,20 @@ def train_round(cfg: RunConfig, paths: RunPaths, data: TrainingData, eval_cases:
     write_jsonl(paths.stage / "curve.jsonl", curve)
     stats["round"] = record_round(cfg, paths, rows, start, plan, stats, eval_cases)
     return stats
+
+
+def train_online(cfg: TrainConfig, model_dir: Path, paths: RunPaths, rows: list[Example], schema: dict | None,
+                 kinds: dict | None, seed: int, progress: Progress, checkpoint_dir: Path) -> dict:
+    """GRPO or online DPO (`train.preference`) from the SFT adapter on the training rows' prompts,
+    rewarded by the run's checks (`seedfactory.train.rewards`)."""
+    from seedfactory.train.data import rl_records
+    from seedfactory.train.rewards import reward_context
+    from seedfactory.train.rl import train_grpo, train_online_dpo
+
+    ctx = reward_context(schema, kinds, [r.output for r in rows if isinstance(r.output, dict)])
+    train = train_grpo if cfg.preference == "grpo" else train_online_dpo
+    return train(model_dir, paths.sft_adapter, rl_records(rows), paths.adapter, cfg, seed, ctx, progress=progress,
+                 checkpoint_dir=checkpoint_dir)
 
 
 def _phases(stats: dict) -> list[tuple[str, dict]]:
@@ -194,7 +221,7 @@ def learning_curve(cfg: TrainConfig, model_dir: Path, stats: dict, ckpts: Path, 
         if phase == "sft" and score:  # where the curve starts: the base model, or the adapter it continued
             started = phase_stats.get("started_from", "base")
             scores[0] = score(model_dir, None if started == "base" else Path(started))
-        rows += curve_rows(phase, phase_stats["losses"], scores)
+        rows += curve_rows(phase, phase_stats["losses"], scores, phase_stats.get("curve"))
         if 0 in scores:
             rows.insert(0, {"phase": phase, "step": 0, "loss": None, "heldout": scores[0]["value"],
                             "metric": scores[0]["metric"]})
