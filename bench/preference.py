@@ -93,13 +93,20 @@ def one(domain: str, seed: int, args, work: Path) -> dict:
     log(f"{domain} seed {seed}: {len(data.sft)} sft rows, {len(data.pairs)} pairs, {len(cases)} eval cases")
     run = work / f"{domain}-{seed}"
     cpu = time.process_time()
-    train_sft(model_dir, sft_records(data.sft), run / "adapter_sft", cfg.train, seed)
+    if not (run / "adapter_sft").is_dir():  # --work keeps what a killed bench finished
+        train_sft(model_dir, sft_records(data.sft), run / "adapter_sft", cfg.train, seed)
     out = {"sft": {"cpu_seconds": round(time.process_time() - cpu, 1),
                    **evaluate(model_dir, run / "adapter_sft", cases, schema, reward_ctx, args.max_new_tokens)}}
     for method in args.methods:
-        cpu = time.process_time()
-        stats = train_method(method, model_dir, run / "adapter_sft", run / f"adapter_{method}", cfg, data, reward_ctx)
-        seconds = round(time.process_time() - cpu, 1)
+        cpu, kept = time.process_time(), run / f"stats_{method}.json"
+        if (run / f"adapter_{method}").is_dir() and kept.is_file():
+            stats = json.loads(kept.read_text())
+        else:
+            stats = train_method(method, model_dir, run / "adapter_sft", run / f"adapter_{method}", cfg, data,
+                                 reward_ctx)
+            stats["bench_cpu_seconds"] = round(time.process_time() - cpu, 1)
+            kept.write_text(json.dumps(stats))
+        seconds = stats["bench_cpu_seconds"]
         if "skipped" in stats:
             log(f"  {method}: skipped ({stats['skipped']})")
             continue
@@ -156,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-cases", type=int, default=0, help="the evaluation file's first N cases (0: all)")
     ap.add_argument("--max-new-tokens", type=int, default=128)
     ap.add_argument("--examples", type=int, default=5, help="answers of SFT and the best method shown side by side")
-    ap.add_argument("--work", default=None, help="folder for the runs (default: a temporary one, removed)")
+    ap.add_argument("--work", default=None, help="folder for the runs, kept: a rerun reuses finished runs, adapters "
+                    "and method stats (default: a temporary one, removed)")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="more config overrides")
     args = ap.parse_args(argv)
     args.methods = [m for m in args.methods.split(",") if m]
