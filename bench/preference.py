@@ -126,7 +126,8 @@ def summary(results: list[dict], methods: list[str], resamples: int = 2000) -> d
     SFT and its interval, schema-valid share, invented share (mean over runs), CPU seconds."""
     from seedfactory.util.stats import paired_difference
 
-    def mean(xs):
+    def mean(xs):  # None: not measured (a method trained by an earlier, killed bench run)
+        xs = [x for x in xs if x is not None]
         return round(sum(xs) / len(xs), 4) if xs else None
 
     table = {}
