@@ -169,10 +169,15 @@ class ReviewConfig(Section):
     min_reviewed: int = Field(0, ge=0, description="training waits until this many queued rows have a verdict")
 
 
+RewardName = Literal["schema_valid", "kinds_valid", "grounded", "field_match", "consensus", "judge", "length"]
+DEFAULT_REWARDS = {"schema_valid": 1.0, "kinds_valid": 0.5, "grounded": 1.0, "field_match": 1.0, "consensus": 0.5,
+                   "judge": 0.5, "length": 0.2}
+
+
 class TrainConfig(Section):
     student: str = Field("smollm2-135m", description="packaged model alias, Hugging Face model folder or .gguf file")
     sft_steps: int = Field(32, gt=0, description="SFT optimiser steps")
-    preference: Literal["dpo", "orpo", "kto"] = Field("dpo", description="preference method after SFT, through trl: dpo, orpo (reference-free) or kto (unpaired good/bad rows); the dpo_* keys set its steps, learning rate and beta")
+    preference: Literal["dpo", "orpo", "kto", "grpo", "online_dpo"] = Field("dpo", description="preference method after SFT, through trl: dpo, orpo (reference-free) or kto (unpaired good/bad rows) on the judged pairs; grpo (online RL, rewards from the run's checks: train.rewards) or online_dpo (the student's own best vs worst of train.rl_generations samples, train.rl_rounds times) on the training prompts; the dpo_* keys set its steps, learning rate and beta")
     dpo_steps: int = Field(8, ge=0, description="DPO optimiser steps (0 skips DPO)")
     min_pairs: int = Field(8, ge=0, description="fewest preference pairs DPO trains on; fewer skips DPO with the reason")
     max_length_bias: float = Field(0.9, gt=0.5, le=1, description="DPO is skipped when chosen is longer (or shorter) than rejected in more than this share of pairs")
@@ -180,6 +185,11 @@ class TrainConfig(Section):
     learning_rate: float = Field(1e-3, gt=0, description="SFT learning rate")
     dpo_learning_rate: float = Field(5e-5, gt=0, description="DPO learning rate")
     dpo_beta: float = Field(0.1, gt=0, description="DPO beta")
+    rewards: dict[RewardName, float] = Field(default_factory=lambda: dict(DEFAULT_REWARDS), description="grpo and online_dpo: weight of each reward (seedfactory/train/rewards.py), a name left out keeps its default: schema_valid, kinds_valid (values possible for their field kind), grounded (values the input states), field_match (output-first and reviewed targets), consensus (the teacher's answer), judge (free text, a judge that passed its self-test), length (penalty past 1.5x the target); 0 turns one off")
+    rl_generations: int = Field(4, ge=2, description="grpo: answers sampled per prompt (the group); online_dpo: answers sampled per prompt, best vs worst becomes a pair")
+    rl_max_new_tokens: int = Field(96, gt=0, description="grpo and online_dpo: longest sampled answer, in tokens")
+    rl_beta: float = Field(0.04, ge=0, description="grpo: weight of the KL penalty to the SFT adapter (0: no reference model, no KL logged)")
+    rl_rounds: int = Field(2, gt=0, description="online_dpo: sampling rounds; each samples fresh answers from the current adapter and trains train.dpo_steps / rl_rounds DPO steps on them")
     peft: Literal["lora", "prefix", "prompt"] = Field("lora", description="adapter type through peft: lora, prefix (prefix tuning) or prompt (prompt tuning); only lora is merged, exported and preference-tuned")
     virtual_tokens: int = Field(16, gt=0, description="virtual tokens of a prefix- or prompt-tuning adapter")
     lora_r: int = Field(8, gt=0, description="LoRA rank")

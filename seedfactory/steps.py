@@ -308,7 +308,8 @@ def train(ctx: RunContext) -> dict:
     review_gate(ctx.out / "review" / "queue.sqlite", ctx.cfg.review)
     paths = RunPaths(ctx.out)
     data = read_published(paths, ctx.cfg)
-    return train_round(ctx.cfg, paths, data, ctx.eval_cases, ctx.output_schema, ctx.progress, ctx.log)
+    return train_round(ctx.cfg, paths, data, ctx.eval_cases, ctx.output_schema, ctx.progress, ctx.log,
+                       kinds=ctx.kinds)
 
 
 def evaluate(ctx: RunContext) -> dict:

@@ -150,11 +150,13 @@ def losses(log_history: list[dict]) -> list[float]:
 
 
 # What trl logs per step that the run report plots, under shorter names.
-CURVE_KEYS = {"loss": "loss", "rewards/margins": "margin", "rewards/accuracies": "accuracy"}
+CURVE_KEYS = {"loss": "loss", "rewards/margins": "margin", "rewards/accuracies": "accuracy", "reward": "reward",
+              "kl": "kl"}
 
 
 def curve(log_history: list[dict]) -> list[dict]:
-    """One record per logged training step: step, loss and, for DPO, reward margin and accuracy."""
+    """One record per logged training step: step, loss and, for DPO, reward margin and accuracy,
+    for GRPO the mean reward and the KL to the reference."""
     return [{"step": h["step"], **{short: float(h[k]) for k, short in CURVE_KEYS.items() if k in h}}
             for h in log_history if "loss" in h and "step" in h]
 

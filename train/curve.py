@@ -6,6 +6,7 @@ tasks get the reference answers' per-token NLL instead, since their real metric 
 Rows, one per step, go to `train/curve.jsonl`:
 
     {"phase": "sft", "step": 4, "loss": 1.93, "heldout": 0.41, "metric": "field_exact_match"}
+    {"phase": "dpo", "step": 2, "loss": 0.01, "reward": 2.7, "kl": 0.003}   # GRPO
 
     rows = curve_rows("sft", stats["losses"], checkpoint_scores(model_dir, folder, scorer))
 
@@ -78,11 +79,15 @@ def one_pass_scores(model_dir: Path, points: dict, prompts: list[str], reference
     return out
 
 
-def curve_rows(phase: str, losses: list[float], scores: dict[int, dict]) -> list[dict]:
-    """One row per optimiser step (logging_steps=1), with the held-out score where a checkpoint was."""
+def curve_rows(phase: str, losses: list[float], scores: dict[int, dict],
+               per_step: list[dict] | None = None) -> list[dict]:
+    """One row per optimiser step (logging_steps=1), with the held-out score where a checkpoint was
+    and, from `per_step` (the phase's stats curve), GRPO's mean reward and KL."""
+    logged = {c["step"]: c for c in per_step or []}
     rows = []
     for step, loss in enumerate(losses, start=1):
         row = {"phase": phase, "step": step, "loss": loss}
+        row |= {k: logged[step][k] for k in ("reward", "kl") if k in logged.get(step, {})}
         if step in scores:
             row |= {"heldout": scores[step]["value"], "metric": scores[step]["metric"]}
         rows.append(row)

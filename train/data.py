@@ -60,3 +60,19 @@ def kto_records(rows: list[dict]) -> list[dict]:
         out.append({"prompt": r["prompt"], "completion": r["chosen"], "label": True})
         out.append({"prompt": r["prompt"], "completion": r["rejected"], "label": False})
     return out
+
+
+def target_from(ex: Example) -> str:
+    """Who wrote a row's output: "review" (a reviewer's edit), "target" (the output the input was
+    written for, output-first) or "teacher" (the teacher's consensus answer)."""
+    if ex.lineage.original_output is not None:
+        return "review"
+    return "target" if ex.lineage.label == "target" else "teacher"
+
+
+def rl_records(examples: list[Example]) -> list[dict]:
+    """Prompt rows for online RL (`seedfactory.train.rewards` reads the other columns): the user
+    turn, the input the answer must be grounded in, the row's output as the target and who wrote it."""
+    return [{"prompt": _user(ex.prompt), "prompt_text": ex.prompt, "input_text": ex.input or ex.prompt,
+             "target": ex.output_text if isinstance(ex.output, dict) else "", "target_from": target_from(ex)}
+            for ex in examples]

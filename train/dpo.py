@@ -72,6 +72,9 @@ def train_preference(model_dir: Path, sft_adapter: Path, records: list[dict], ou
     Raises ValueError when there is nothing to do (no rows, or `train.dpo_steps` is 0), so the
     caller can skip DPO and say why.
     """
+    if cfg.preference not in ("dpo", "orpo", "kto"):
+        raise ValueError(f"train_preference: train.preference={cfg.preference} trains on the student's own answers "
+                         "(seedfactory.train.rl), not on judged pairs")
     if cfg.dpo_steps == 0:
         raise ValueError("train_preference: train.dpo_steps is 0, DPO is switched off")
     if not records:

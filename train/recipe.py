@@ -10,7 +10,8 @@ only (config, paths, rows, eval cases, schema, progress, a log function): no run
 
 A round: rows for this round (every row from the base, or with `train.continue_from` the rows the
 adapter has not seen plus a replay sample: `continual_rows`), LoRA SFT, then the preference method
-(`train.preference`: DPO, ORPO or KTO) where `preference_plan` allows it, else the SFT adapter is
+(`train.preference`: DPO, ORPO or KTO on the judged pairs; GRPO or online DPO on the student's own
+answers, `seedfactory.train.rl`) where `preference_plan` allows it, else the SFT adapter is
 the final one; the learning curve to train/curve.jsonl; the round kept as train/rounds/N.
 """
 
@@ -96,11 +97,18 @@ def read_published(paths: RunPaths, cfg: RunConfig) -> TrainingData:
                                                                              t.max_length_bias))
 
 
+# Methods that sample the student's own answers on the training prompts and score them with the
+# run's checks (`seedfactory.train.rl`): the judged pairs' readiness does not gate them.
+ONLINE = ("grpo", "online_dpo")
+
+
 def preference_plan(cfg: TrainConfig, readiness: dict) -> dict:
     """`readiness` with the config's own reason to skip preference tuning added (non-LoRA adapters);
     `["skip"] is None` (and `train.dpo_steps` > 0) means the preference method trains."""
     if cfg.peft != "lora":
         return {**readiness, "skip": f"train.peft={cfg.peft}: preference tuning continues LoRA adapters only"}
+    if cfg.preference in ONLINE:
+        return {**readiness, "skip": None}
     return readiness
 
 
@@ -141,10 +149,12 @@ def unfinished_rounds(paths: RunPaths, log: Callable[[str], None] = _stderr) -> 
 
 
 def train_round(cfg: RunConfig, paths: RunPaths, data: TrainingData, eval_cases: list[SeedExample],
-                schema: dict | None, progress: Progress = NO_PROGRESS, log: Callable[[str], None] = _stderr) -> dict:
+                schema: dict | None, progress: Progress = NO_PROGRESS, log: Callable[[str], None] = _stderr,
+                kinds: dict | None = None) -> dict:
     """One training round (module docstring); returns the train stage's stats. The phases train in
     this process, or under `train.launcher=accelerate` in `train.processes` DDP processes
-    (`seedfactory.train.distributed`) that write the same adapters; what follows reads them alike."""
+    (`seedfactory.train.distributed`) that write the same adapters; what follows reads them alike.
+    `kinds` (the run's field kinds) feed the rewards of the online methods (grpo, online_dpo)."""
     from seedfactory.train.continual import resolve_start
     from seedfactory.train.data import sft_records
     from seedfactory.util.models import resolve_model
@@ -161,7 +171,7 @@ def train_round(cfg: RunConfig, paths: RunPaths, data: TrainingData, eval_cases:
 
         stats |= launch_phases(cfg, paths, rows, init_adapter, progress, log)
     else:
-        stats |= train_phases(cfg, paths, data, rows, init_adapter, progress, log)
+        stats |= train_phases(cfg, paths, data, rows, init_adapter, progress, log, schema, kinds)
     started = time.perf_counter()
     curve = learning_curve(t, model_dir, stats, ckpts, eval_cases, schema, progress)
     stats["curve_seconds"] = round(time.perf_counter() - started, 1)  # the checkpoints' held-out scores
@@ -175,7 +185,8 @@ def skipped_line(why: str) -> str:
 
 
 def train_phases(cfg: RunConfig, paths: RunPaths, data: TrainingData, rows: list[dict], init_adapter: Path | None,
-                 progress: Progress = NO_PROGRESS, log: Callable[[str], None] = _stderr) -> dict:
+                 progress: Progress = NO_PROGRESS, log: Callable[[str], None] = _stderr, schema: dict | None = None,
+                 kinds: dict | None = None) -> dict:
     """LoRA SFT on `rows` into `paths.sft_adapter`, then the preference method into `paths.adapter`
     (or a copy of the SFT adapter where `preference_plan` skips it); returns their stats. Every
     process of a DDP launch runs it; only rank 0 publishes the adapters."""
@@ -194,7 +205,11 @@ def train_phases(cfg: RunConfig, paths: RunPaths, data: TrainingData, rows: list
     sync_processes()  # every rank reads the SFT adapter rank 0 has just published
     stats["dpo_readiness"] = data.readiness
     ready = preference_plan(t, data.readiness)
-    if ready["skip"] is None and t.dpo_steps > 0:
+    if ready["skip"] is None and t.dpo_steps > 0 and t.preference in ONLINE:
+        with phase_tracking(cfg, paths.run, t.preference):
+            stats["preference"] = train_online(t, model_dir, paths, data.sft, schema, kinds, cfg.seed, progress,
+                                               ckpts / PREFERENCE_PHASE)
+    elif ready["skip"] is None and t.dpo_steps > 0:
         with phase_tracking(cfg, paths.run, t.preference):
             stats["preference"] = train_preference(model_dir, paths.sft_adapter, dpo_records(data.pairs),
                                                    paths.adapter, t, cfg.seed, progress=progress,
@@ -207,6 +222,20 @@ def train_phases(cfg: RunConfig, paths: RunPaths, data: TrainingData, rows: list
             with atomic_dir(paths.adapter) as tmp:
                 shutil.copytree(paths.sft_adapter, tmp, dirs_exist_ok=True)
     return stats
+
+
+def train_online(cfg: TrainConfig, model_dir: Path, paths: RunPaths, rows: list[Example], schema: dict | None,
+                 kinds: dict | None, seed: int, progress: Progress, checkpoint_dir: Path) -> dict:
+    """GRPO or online DPO (`train.preference`) from the SFT adapter on the training rows' prompts,
+    rewarded by the run's checks (`seedfactory.train.rewards`)."""
+    from seedfactory.train.data import rl_records
+    from seedfactory.train.rewards import reward_context
+    from seedfactory.train.rl import train_grpo, train_online_dpo
+
+    ctx = reward_context(schema, kinds, [r.output for r in rows if isinstance(r.output, dict)])
+    train = train_grpo if cfg.preference == "grpo" else train_online_dpo
+    return train(model_dir, paths.sft_adapter, rl_records(rows), paths.adapter, cfg, seed, ctx, progress=progress,
+                 checkpoint_dir=checkpoint_dir)
 
 
 def _phases(stats: dict) -> list[tuple[str, dict]]:
@@ -245,7 +274,7 @@ def learning_curve(cfg: TrainConfig, model_dir: Path, stats: dict, ckpts: Path, 
                 scores[0] = score(model_dir, points[(phase, 0)])
         else:
             scores = {}
-        rows += curve_rows(phase, phase_stats["losses"], scores)
+        rows += curve_rows(phase, phase_stats["losses"], scores, phase_stats.get("curve"))
         if 0 in scores:
             rows.insert(0, {"phase": phase, "step": 0, "loss": None, "heldout": scores[0]["value"],
                             "metric": scores[0]["metric"]})

@@ -37,6 +37,14 @@ def curve_charts(run: Run, curve: Curve) -> list[str]:
     return charts
 
 
+def reward_charts(ts: dict) -> list[str]:
+    """GRPO's mean reward and KL to the SFT adapter per step (train/stats.json's preference curve)."""
+    pref = ts.get("preference", {})
+    series = {name: pts for name, key in (("mean reward", "reward"), ("KL to SFT", "kl")) if (pts := _steps(pref, key))}
+    return [line_chart({name: pts}, xlabel="preference step", ylabel=name, whole_x=True)
+            for name, pts in series.items()]
+
+
 def learning(run: Run, ts: dict) -> str:
     """The learning curve block. A run trained before train/curve.jsonl was written says so in
     one line, and its per-step losses come from train/stats.json."""
@@ -54,7 +62,7 @@ def learning(run: Run, ts: dict) -> str:
                      + (f"; the preference phase starts at step {curve.offset}" if pref else "") + ".</p>")
     else:
         parts.append(missing("No held-out score per checkpoint (train.curve was off): losses only."))
-    parts.append(f'<div class="grid">{"".join(curve_charts(run, curve))}</div>')
+    parts.append(f'<div class="grid">{"".join(curve_charts(run, curve) + reward_charts(ts))}</div>')
     rounds = round_curve(run)
     if rounds:
         parts.append("<h3>Round over round</h3>" + line_chart(rounds, xlabel="training round", ylabel="metric",
