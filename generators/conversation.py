@@ -14,10 +14,9 @@ generators/input_variation.py; the persona is the user of that conversation):
 
 from __future__ import annotations
 
-import json
 import random
 
-from seedfactory.generators.plan import Env, Plan, TaskDraft
+from seedfactory.generators.plan import Env, Plan, TaskDraft, reply_field
 from seedfactory.schemas import (
     GenerationRequest,
     GenerationResult,
@@ -93,13 +92,8 @@ def parse_turns(pairs: list[tuple[GenerationRequest, dict]], results: list[Gener
                 reject: RejectLog) -> list[TaskDraft]:
     drafts, seen = [], {}
     for (req, spec), res in zip(pairs, results):
-        if res.error is not None:
-            reject(req.key, "teacher_error", detail=f"{res.error} | raw: {res.text[:500]}")
-            continue
-        try:
-            text = str(json.loads(res.text)["user"]).strip()
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            reject(req.key, "unparseable_task", detail=f"{type(e).__name__}: {e} | raw: {res.text[:500]}")
+        text = reply_field(req, res, "user", reject)
+        if text is None:
             continue
         history = spec["history"]
         pid = stable_hash([[t.model_dump() for t in history], text])

@@ -11,13 +11,10 @@ case"), and later answers them like any task.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
-from seedfactory.generators.plan import Env, Plan, TaskDraft
+from seedfactory.generators.plan import Env, Plan, TaskDraft, reply_field
 from seedfactory.schemas import (
     GenerationRequest,
     GenerationResult,
@@ -90,13 +87,8 @@ def parse_inputs(pairs: list[tuple[GenerationRequest, TaskSpec]], results: list[
                  reject: RejectLog) -> list[TaskDraft]:
     drafts, seen = [], {}
     for (req, spec), res in zip(pairs, results):
-        if res.error is not None:
-            reject(req.key, "teacher_error", detail=f"{res.error} | raw: {res.text[:500]}")
-            continue
-        try:
-            text = str(json.loads(res.text)["input"]).strip()
-        except (json.JSONDecodeError, KeyError, TypeError, ValidationError) as e:
-            reject(req.key, "unparseable_task", detail=f"{type(e).__name__}: {e} | raw: {res.text[:500]}")
+        text = reply_field(req, res, "input", reject)
+        if text is None:
             continue
         pid = stable_hash([spec.instruction.strip(), text])
         key = " ".join(text.casefold().split())  # one input under two wordings of the instruction is one task

@@ -11,6 +11,7 @@ and a `USES_PERSONAS` flag; generators/strategies.py finds it by the name in the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -69,3 +70,16 @@ class Env:
     def part(self, plan: Plan) -> GenerateConfig:
         """The generate config with `num_tasks` set to this strategy's share."""
         return self.cfg.model_copy(update={"num_tasks": plan.tasks})
+
+
+def reply_field(req: GenerationRequest, res: GenerationResult, key: str, reject: RejectLog) -> str | None:
+    """The stripped `key` of a teacher's JSON reply to a task request, or None once the failed or
+    unparseable reply is in the rejects (`teacher_error`, `unparseable_task`, with its raw text)."""
+    if res.error is not None:
+        reject(req.key, "teacher_error", detail=f"{res.error} | raw: {res.text[:500]}")
+        return None
+    try:
+        return str(json.loads(res.text)[key]).strip()
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        reject(req.key, "unparseable_task", detail=f"{type(e).__name__}: {e} | raw: {res.text[:500]}")
+        return None
