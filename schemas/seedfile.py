@@ -135,13 +135,19 @@ def _remote_refs(schema: Any) -> Iterator[tuple[str, str]]:
             stack.extend(node)
 
 
-def load_schema(path: str | Path, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> dict:
-    path = Path(path)
+def read_json_file(path: Path, what: str = "", *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH):
+    """A JSON file read without trusting it (size and depth capped); a syntax error names the file and
+    line ("{path}:{line}: {what}not valid JSON: ...")."""
     text = read_text(path, max_bytes, SeedFileError, "seeds.max_bytes")
     try:
-        schema = load_json(text, str(path), max_depth, SeedFileError, "seeds.max_depth")
+        return load_json(text, str(path), max_depth, SeedFileError, "seeds.max_depth")
     except json.JSONDecodeError as e:
-        raise SeedFileError(f"{path}:{e.lineno}: schema is not valid JSON: {e.msg}") from None
+        raise SeedFileError(f"{path}:{e.lineno}: {what}not valid JSON: {e.msg}") from None
+
+
+def load_schema(path: str | Path, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> dict:
+    path = Path(path)
+    schema = read_json_file(path, "schema is ", max_bytes=max_bytes, max_depth=max_depth)
     if not isinstance(schema, dict):
         raise SeedFileError(f"{path}: a JSON schema is an object, got {type(schema).__name__}")
     for key, ref in _remote_refs(schema):

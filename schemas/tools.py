@@ -14,12 +14,9 @@ output, the validator's schema check, evaluation) reads the calls; the tools rid
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import jsonschema
-
-from seedfactory.util.safe_input import load_json, read_text
 
 TOOLS_KEY = "x-tools"
 
@@ -49,14 +46,10 @@ def _function(tool, where: str) -> dict:
 
 def load_tools(path: str | Path, *, max_bytes: int = 20_000_000, max_depth: int = 32) -> list[dict]:
     """The tools of a `.tools.json` file, each as `{"name", "description", "parameters"}`."""
-    from seedfactory.schemas.seedfile import SeedFileError
+    from seedfactory.schemas.seedfile import SeedFileError, read_json_file
 
     path = Path(path)
-    text = read_text(path, max_bytes, SeedFileError, "seeds.max_bytes")
-    try:
-        raw = load_json(text, str(path), max_depth, SeedFileError, "seeds.max_depth")
-    except json.JSONDecodeError as e:
-        raise SeedFileError(f"{path}:{e.lineno}: not valid JSON: {e.msg}") from None
+    raw = read_json_file(path, max_bytes=max_bytes, max_depth=max_depth)
     if not isinstance(raw, list) or not raw:
         raise SeedFileError(f"{path}: a tools file is a non-empty list of OpenAI tool schemas")
     tools, seen = [], set()
